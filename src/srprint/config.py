@@ -1,0 +1,83 @@
+"""Locations, devices and YAML-backed typed configs shared by every command."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+from .errors import SrprintError
+
+T = TypeVar("T")
+
+
+def srprint_home() -> Path:
+    """Root of the artifact cache (zoos, renders, runs): ``$SRPRINT_HOME`` or ``~/.cache/srprint``."""
+    return Path(os.environ.get("SRPRINT_HOME", Path.home() / ".cache" / "srprint")).expanduser()
+
+
+def shared_dir() -> Path:
+    """The read-only shared data folder: ``$SRPRINT_SHARED`` or ``../shared`` beside the checkout."""
+    env = os.environ.get("SRPRINT_SHARED")
+    if env:
+        return Path(env).expanduser()
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent.parent / "shared"
+        if (parent / "pyproject.toml").exists() and candidate.exists():
+            return candidate
+    return Path.cwd().parent / "shared"
+
+
+def shared_data_dir() -> Path:
+    return shared_dir() / "data"
+
+
+def resolve_device(device: str = "auto") -> str:
+    """Map ``auto|cpu|cuda[:N]`` to a concrete torch device string."""
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SrprintError(f"--device {device} requested but CUDA is not available on this machine")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise SrprintError(f"unknown device {device!r}: use auto, cpu or cuda[:N]")
+    return device
+
+
+def config_hash(obj: Any, length: int = 12) -> str:
+    """Stable short hash of a JSON-able config (dataclasses allowed); keys artifact caches."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        obj = dataclasses.asdict(obj)
+    blob = json.dumps(obj, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:length]
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping with a clear error for missing / malformed files."""
+    p = Path(path)
+    if not p.is_file():
+        raise SrprintError(f"config file not found: {p}")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "parse error"
+        raise SrprintError(f"{p}: invalid YAML ({first})") from exc
+    if not isinstance(data, dict):
+        raise SrprintError(f"{p}: expected a YAML mapping at the top level")
+    return data
+
+
+def dataclass_from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
+    """Build dataclass ``cls`` from ``data``, rejecting unknown keys with a clear message."""
+    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise SrprintError(f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(names))}")
+    return cls(**data)

@@ -1,0 +1,1 @@
+"""Image I/O, atomic writes and safe checkpoint loading."""

@@ -1,0 +1,95 @@
+"""Registry of SR architectures, in the style of timm's ``register_model``.
+
+Each family lives in one file and registers a builder ``fn(scale, **config) -> nn.Module`` together
+with its size presets (``paper``: the published / BasicSR configuration; ``tiny``: the same topology
+shrunk to <= 400k parameters so it trains on a CPU in minutes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from ...errors import SpecError
+
+SIZE_PRESETS = ("tiny", "paper")
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    """A registered architecture: builder, size presets and descriptive metadata."""
+
+    name: str
+    builder: Callable[..., nn.Module]
+    presets: dict[str, dict[str, Any]]
+    scales: tuple[int, ...] = (2, 3, 4)
+    reference: str = ""
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+_REGISTRY: dict[str, ArchInfo] = {}
+
+
+def register_arch(
+    name: str,
+    presets: dict[str, dict[str, Any]],
+    scales: tuple[int, ...] = (2, 3, 4),
+    reference: str = "",
+    tags: tuple[str, ...] = (),
+) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
+    """Decorator registering ``builder(scale, **config)`` under ``name``."""
+
+    def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if name in _REGISTRY:
+            raise ValueError(f"architecture {name} registered twice")
+        _REGISTRY[name] = ArchInfo(name, fn, presets, scales, reference, tags)
+        return fn
+
+    return deco
+
+
+def list_archs() -> list[str]:
+    _ensure_loaded()
+    return sorted(_REGISTRY)
+
+
+def get_arch(name: str) -> ArchInfo:
+    _ensure_loaded()
+    if name not in _REGISTRY:
+        raise SpecError(f"unknown architecture {name!r}; known: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name]
+
+
+def arch_config(name: str, size: str = "tiny", **overrides: Any) -> dict[str, Any]:
+    """The constructor config of ``name`` at size preset ``size`` (plus overrides)."""
+    info = get_arch(name)
+    if size not in info.presets:
+        raise SpecError(f"architecture {name} has no size preset {size!r}; known: {', '.join(info.presets)}")
+    return {**info.presets[size], **overrides}
+
+
+def create_arch(name: str, scale: int, size: str = "tiny", config: dict[str, Any] | None = None) -> nn.Module:
+    """Build architecture ``name`` for ``scale`` from a preset or an explicit config."""
+    info = get_arch(name)
+    if scale not in info.scales:
+        raise SpecError(f"architecture {name} does not support scale x{scale}; supported: {info.scales}")
+    cfg = dict(config) if config is not None else arch_config(name, size)
+    return info.builder(scale=scale, **cfg)
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+_LOADED = False
+
+
+def _ensure_loaded() -> None:
+    global _LOADED
+    if _LOADED:
+        return
+    _LOADED = True
+    from . import edsr, nlsn, rcan, rdn, swinir  # noqa: F401  (registration side effects)

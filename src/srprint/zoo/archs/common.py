@@ -1,0 +1,53 @@
+"""Building blocks shared by several architectures (as in the EDSR code base)."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+# DIV2K RGB mean used by EDSR/RCAN/NLSN/RDN's MeanShift (in [0,1]).
+DIV2K_RGB_MEAN = (0.4488, 0.4371, 0.4040)
+
+
+def conv3x3(cin: int, cout: int, bias: bool = True) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 3, padding=1, bias=bias)
+
+
+class MeanShift(nn.Module):
+    """Subtract (sign=-1) or add (sign=+1) the dataset RGB mean; fixed, not trained."""
+
+    def __init__(self, sign: int, mean: tuple[float, float, float] = DIV2K_RGB_MEAN) -> None:
+        super().__init__()
+        self.register_buffer("shift", sign * torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.shift
+
+
+class Upsampler(nn.Sequential):
+    """Pixel-shuffle upsampler: log2(scale) x (conv -> PixelShuffle(2)) or one x3 stage."""
+
+    def __init__(self, scale: int, n_feats: int) -> None:
+        layers: list[nn.Module] = []
+        if scale & (scale - 1) == 0:
+            for _ in range(int(math.log2(scale))):
+                layers += [conv3x3(n_feats, 4 * n_feats), nn.PixelShuffle(2)]
+        elif scale == 3:
+            layers += [conv3x3(n_feats, 9 * n_feats), nn.PixelShuffle(3)]
+        else:
+            raise ValueError(f"unsupported scale {scale}")
+        super().__init__(*layers)
+
+
+class ResBlock(nn.Module):
+    """EDSR residual block: conv-ReLU-conv, scaled residual, no batch norm."""
+
+    def __init__(self, n_feats: int, res_scale: float = 1.0) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv3x3(n_feats, n_feats), nn.ReLU(inplace=True), conv3x3(n_feats, n_feats))
+        self.res_scale = res_scale
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.body(x) * self.res_scale

@@ -1,0 +1,166 @@
+"""``ZooEntry``: the typed record of one model in a zoo (trained or imported), and the zoo folder.
+
+A zoo is a folder with one sub-folder per model id holding ``model.safetensors`` and
+``model.json`` (this record). Training leaves ``train_state.pt`` (resumable checkpoint) until the
+model is complete.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..config import srprint_home
+from ..errors import CheckpointError, SrprintError
+from ..io.atomic import atomic_write_json
+from .specs import ModelSpec
+
+RECORD_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+RECORD_FILE = "model.json"
+
+
+@dataclass
+class ZooEntry:
+    """One zoo model. ``spec`` is set for trained models, ``imported`` for third-party ones."""
+
+    id: str
+    source: str  # "trained" | "imported"
+    arch: str
+    scale: int
+    task: str = "sr"  # "sr" | "denoise" | ...
+    arch_config: dict[str, Any] = field(default_factory=dict)
+    loader: str = "registry"  # how to rebuild the module: "registry" (srprint archs/ports) | "spandrel"
+    input_range: tuple[float, float] = (0.0, 1.0)
+    grey: bool = False  # model works on the Y channel only
+    residual: bool = False  # model predicts the residual (noise), output = input - net(input)
+    spec: dict[str, Any] | None = None
+    imported: dict[str, Any] | None = None
+    labels: dict[str, Any] = field(default_factory=dict)  # every hyperparameter label (arch, loss, ...)
+    status: str = "complete"
+    iterations: int = 0
+    train: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, Any] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    record_version: int = RECORD_VERSION
+    path: Path | None = field(default=None, compare=False)
+
+    @property
+    def model_spec(self) -> ModelSpec | None:
+        return ModelSpec.from_dict(self.spec) if self.spec else None
+
+    @property
+    def weights_path(self) -> Path:
+        if self.path is None:
+            raise SrprintError(f"zoo entry {self.id} has no folder")
+        return self.path / WEIGHTS_FILE
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d.pop("path")
+        d["input_range"] = list(self.input_range)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], path: Path | None = None) -> ZooEntry:
+        names = {f.name for f in dataclasses.fields(cls)} - {"path"}
+        kwargs = {k: v for k, v in data.items() if k in names}
+        if "input_range" in kwargs:
+            kwargs["input_range"] = tuple(kwargs["input_range"])
+        return cls(**kwargs, path=path)
+
+    def save(self, folder: Path | None = None) -> None:
+        folder = folder or self.path
+        if folder is None:
+            raise SrprintError("no folder to save the zoo entry to")
+        self.path = Path(folder)
+        atomic_write_json(self.path / RECORD_FILE, self.to_dict())
+
+    @classmethod
+    def load(cls, folder: str | Path) -> ZooEntry:
+        folder = Path(folder)
+        rec = folder / RECORD_FILE
+        if not rec.is_file():
+            raise CheckpointError(f"no {RECORD_FILE} in {folder}")
+        try:
+            data = json.loads(rec.read_text())
+        except json.JSONDecodeError as exc:
+            raise CheckpointError(f"{rec}: corrupt record ({exc.msg})") from exc
+        if not isinstance(data, dict) or "id" not in data:
+            raise CheckpointError(f"{rec}: not a zoo record")
+        return cls.from_dict(data, path=folder)
+
+
+def labels_for_spec(spec: ModelSpec) -> dict[str, Any]:
+    return {"arch": spec.arch, "dataset": spec.dataset, "scale": spec.scale, "loss": spec.loss, "seed": spec.seed,
+            "size": spec.size, "source": "trained"}
+
+
+def library_versions() -> dict[str, str]:
+    import numpy
+    import torch
+
+    from .. import __version__
+
+    out = {"srprint": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+           "python": platform.python_version()}
+    try:
+        import spandrel
+
+        out["spandrel"] = getattr(spandrel, "__version__", "unknown")
+    except ImportError:  # pragma: no cover
+        pass
+    return out
+
+
+def default_zoo_dir(name: str) -> Path:
+    """Default location of a named zoo under ``$SRPRINT_HOME/zoos``."""
+    return srprint_home() / "zoos" / name
+
+
+class Zoo:
+    """A zoo folder: look up, list and add entries."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def entry_dir(self, model_id: str) -> Path:
+        return self.root / model_id
+
+    def has(self, model_id: str) -> bool:
+        d = self.entry_dir(model_id)
+        return (d / RECORD_FILE).is_file() and (d / WEIGHTS_FILE).is_file()
+
+    def get(self, model_id: str) -> ZooEntry:
+        if not self.root.is_dir():
+            raise SrprintError(f"zoo folder not found: {self.root}")
+        if not self.has(model_id):
+            known = ", ".join(self.ids()[:8])
+            raise SrprintError(f"model {model_id!r} not in zoo {self.root} (has: {known or 'nothing'})")
+        return ZooEntry.load(self.entry_dir(model_id))
+
+    def ids(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.has(p.name))
+
+    def entries(self, strict: bool = False) -> list[ZooEntry]:
+        """All complete entries. Corrupt records are skipped (or raised with ``strict``)."""
+        if not self.root.is_dir():
+            raise SrprintError(f"zoo folder not found: {self.root}")
+        out = []
+        for mid in self.ids():
+            try:
+                e = ZooEntry.load(self.entry_dir(mid))
+            except CheckpointError:
+                if strict:
+                    raise
+                continue
+            if e.status == "complete":
+                out.append(e)
+        return out

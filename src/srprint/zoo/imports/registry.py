@@ -1,0 +1,71 @@
+"""Registries for importing third-party checkpoints.
+
+* **Readers** turn a file that is not a PyTorch/safetensors state dict (TensorFlow ``.pb``,
+  Keras ``.h5``, MatConvNet ``.mat``) into a state dict of one of srprint's port architectures.
+* **Detectors** recognise a state dict's layout and return a :class:`Detection`: which registered
+  architecture (``srprint.zoo.archs``, ports tagged ``"port"``) with which config and scale, or
+  ``None`` if the layout is not theirs.
+
+Loading order for a state dict: spandrel's auto-detection first, then every registered detector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+StateDict = dict[str, torch.Tensor]
+
+
+@dataclass
+class Detection:
+    """What a detector recognised in a state dict."""
+
+    arch: str  # registered arch name (srprint.zoo.archs) or spandrel's architecture id when loader="spandrel"
+    arch_config: dict[str, Any]
+    scale: int
+    task: str = "sr"  # "sr" | "denoise"
+    input_range: tuple[float, float] = (0.0, 1.0)
+    grey: bool = False
+    residual: bool = False
+    loader: str = "registry"  # "registry" | "spandrel"
+    state: StateDict | None = None  # normalised state dict (prefixes stripped, nesting removed), if changed
+    notes: list[str] = field(default_factory=list)  # normalisations applied, e.g. "stripped 'module.'"
+
+
+@dataclass
+class ReadResult:
+    """A non-PyTorch file converted to a state dict (plus hints such as arch and scale)."""
+
+    state: StateDict
+    detection: Detection | None = None
+    framework: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+Detector = Callable[[StateDict], "Detection | None"]
+Reader = Callable[[Path], ReadResult]
+
+DETECTORS: dict[str, Detector] = {}
+READERS: dict[str, Reader] = {}  # suffix (".pb") -> reader
+
+
+def register_detector(name: str) -> Callable[[Detector], Detector]:
+    def deco(fn: Detector) -> Detector:
+        DETECTORS[name] = fn
+        return fn
+
+    return deco
+
+
+def register_reader(*suffixes: str) -> Callable[[Reader], Reader]:
+    def deco(fn: Reader) -> Reader:
+        for s in suffixes:
+            READERS[s.lower()] = fn
+        return fn
+
+    return deco

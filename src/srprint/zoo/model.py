@@ -1,0 +1,153 @@
+"""``SRModel``: the one interface every consumer uses, whatever the model's conventions.
+
+``model(x)`` takes an RGB float tensor ``(B, 3, h, w)`` in ``[0, 1]`` and returns
+``(B, 3, s*h, s*w)`` in ``[0, 1]`` (``s = model.scale``; 1 for restoration tasks). The wrapper
+absorbs value ranges ([0,1], [0,255], [-1,1]), Y-channel-only models and residual denoisers.
+It is differentiable (verification needs input gradients); wrap calls in ``torch.no_grad()``
+for inference, or use :meth:`SRModel.infer`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..errors import CheckpointError, SrprintError
+from ..io.checkpoints import load_weights
+from .archs import create_arch
+from .entry import ZooEntry
+
+# RGB <-> YCbCr (ITU-R BT.601, full-range float), used for Y-only models.
+_RGB2Y = torch.tensor([0.299, 0.587, 0.114])
+
+
+def rgb_to_ycbcr(x: torch.Tensor) -> torch.Tensor:
+    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = (b - y) * 0.564 + 0.5
+    cr = (r - y) * 0.713 + 0.5
+    return torch.cat([y, cb, cr], dim=1)
+
+
+def ycbcr_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    y, cb, cr = x[:, 0:1], x[:, 1:2] - 0.5, x[:, 2:3] - 0.5
+    r = y + 1.403 * cr
+    g = y - 0.714 * cr - 0.344 * cb
+    b = y + 1.773 * cb
+    return torch.cat([r, g, b], dim=1)
+
+
+class SRModel(nn.Module):
+    """Uniform wrapper around an SR / restoration network."""
+
+    def __init__(
+        self,
+        net: nn.Module,
+        scale: int,
+        task: str = "sr",
+        input_range: tuple[float, float] = (0.0, 1.0),
+        grey: bool = False,
+        residual: bool = False,
+        name: str = "",
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.scale = int(scale)
+        self.task = task
+        self.input_range = (float(input_range[0]), float(input_range[1]))
+        self.grey = grey
+        self.residual = residual
+        self.name = name
+
+    def _run(self, x: torch.Tensor) -> torch.Tensor:
+        lo, hi = self.input_range
+        xin = x * (hi - lo) + lo
+        y = self.net(xin)
+        if self.residual:
+            y = xin - y
+        return (y - lo) / (hi - lo)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != 3:
+            raise SrprintError(f"SRModel expects a (B, 3, H, W) RGB tensor, got shape {tuple(x.shape)}")
+        if not self.grey:
+            return self._run(x)
+        ycc = rgb_to_ycbcr(x)
+        y = self._run(ycc[:, :1])
+        if self.scale > 1:
+            from ..degradation import bicubic_upscale
+
+            chroma = bicubic_upscale(ycc[:, 1:].clamp(0, 1), self.scale)
+        else:
+            chroma = ycc[:, 1:]
+        return ycbcr_to_rgb(torch.cat([y, chroma], dim=1))
+
+    @torch.no_grad()
+    def infer(self, x: torch.Tensor) -> torch.Tensor:
+        """Inference in eval mode without gradients; output clamped to ``[0, 1]``."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self(x).clamp(0.0, 1.0)
+        finally:
+            self.train(was_training)
+
+    def run_image(self, img: np.ndarray, device: str = "cpu") -> np.ndarray:
+        """Apply to one ``(H, W, 3)`` float image; returns ``(sH, sW, 3)`` float32 in ``[0, 1]``."""
+        x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()[None].to(device)
+        return self.infer(x)[0].float().cpu().numpy().transpose(1, 2, 0)
+
+
+# loader name -> fn(entry, state_dict) -> nn.Module ; imports register more (e.g. "spandrel").
+ModuleLoader = Callable[[ZooEntry, dict[str, torch.Tensor]], nn.Module]
+_LOADERS: dict[str, ModuleLoader] = {}
+
+
+def register_loader(name: str) -> Callable[[ModuleLoader], ModuleLoader]:
+    def deco(fn: ModuleLoader) -> ModuleLoader:
+        _LOADERS[name] = fn
+        return fn
+
+    return deco
+
+
+@register_loader("registry")
+def _load_from_registry(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.Module:
+    net = create_arch(entry.arch, entry.scale, config=entry.arch_config)
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise CheckpointError(f"{entry.weights_path}: weights do not match {entry.arch} config ({first})") from exc
+    return net
+
+
+def _ensure_import_loaders() -> None:
+    try:  # imports register extra loaders (spandrel, ports) when that sub-package exists
+        from . import imports  # noqa: F401
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def load_model(entry: ZooEntry | str | Path, device: str = "cpu") -> SRModel:
+    """Rebuild the network of a zoo entry (or entry folder) and wrap it as an :class:`SRModel`.
+
+    Raises
+    ------
+    CheckpointError
+        Missing or corrupt weights, or weights that do not fit the recorded architecture.
+    """
+    if not isinstance(entry, ZooEntry):
+        entry = ZooEntry.load(entry)
+    state = load_weights(entry.weights_path)
+    if entry.loader not in _LOADERS:
+        _ensure_import_loaders()
+    if entry.loader not in _LOADERS:
+        raise CheckpointError(f"zoo entry {entry.id}: unknown loader {entry.loader!r}")
+    net = _LOADERS[entry.loader](entry, state)
+    model = SRModel(net, entry.scale, entry.task, entry.input_range, entry.grey, entry.residual, name=entry.id)
+    return model.to(device).eval()
