@@ -12,7 +12,16 @@ from pathlib import Path
 
 import typer
 
-from .cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, RayAddressOpt, executor_kwargs, print_json, stdout
+from .cli_common import (
+    DeviceOpt,
+    ExecutorOpt,
+    JobsOpt,
+    JsonOpt,
+    RayAddressOpt,
+    executor_kwargs,
+    print_json,
+    stdout,
+)
 from .errors import SrprintError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -95,7 +104,8 @@ def zoo_train(
                 stdout.print(f"[red]FAIL[/] {r.job}: {r.error}", highlight=False)
         stdout.print(f"zoo: {zoo_dir}")
     if failed:
-        raise SrprintError(f"{len(failed)} of {len(results)} models failed (see above)")
+        first = failed[0]
+        raise SrprintError(f"{len(failed)} of {len(results)} models failed; first: {first.job}: {first.error}")
 
 
 @zoo_app.command("list")

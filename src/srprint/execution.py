@@ -69,7 +69,9 @@ class LocalExecutor:
                 yield _call(fn, i, job, None)
             return
         with ProcessPoolExecutor(max_workers=self.jobs, mp_context=get_context("spawn")) as pool:
-            pending: set[Future[JobResult]] = {pool.submit(_call, fn, i, job, self.threads) for i, job in enumerate(jobs)}
+            pending: set[Future[JobResult]] = {
+                pool.submit(_call, fn, i, job, self.threads) for i, job in enumerate(jobs)
+            }
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:

@@ -76,6 +76,7 @@ def train_specs(
     with make_progress() as prog:
         task = prog.add_task(f"training {len(todo)} models", total=len(todo))
         for res in ex.map(_run_train_job, job_list):
+            res.job = todo[res.index].id  # report by model id, not by the job record
             results.append(res)
             prog.advance(task)
     return results

@@ -33,5 +33,6 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
     sr = model.run_image(lr, device=ctx.device)
     write_png(ctx.out / "lr.png", lr)
     write_png(ctx.out / f"sr_{entry_id}.png", sr)
-    console.print(f"super-resolved {SKIMAGE_HOLDOUT} 64x64 -> 256x256 with {entry_id}: {ctx.out / f'sr_{entry_id}.png'}")
+    sr_path = ctx.out / f"sr_{entry_id}.png"
+    console.print(f"super-resolved {SKIMAGE_HOLDOUT} 64x64 -> 256x256 with {entry_id}: {sr_path}")
     return {"zoo": str(ctx.zoo_dir), "models": grid.ids, "sr_image": str(ctx.out / f"sr_{entry_id}.png")}

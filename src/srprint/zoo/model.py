@@ -9,6 +9,7 @@ for inference, or use :meth:`SRModel.infer`.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -127,10 +128,9 @@ def _load_from_registry(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.M
 
 
 def _ensure_import_loaders() -> None:
-    try:  # imports register extra loaders (spandrel, ports) when that sub-package exists
+    # imports register extra loaders (spandrel, ports) when that sub-package exists
+    with contextlib.suppress(ImportError):
         from . import imports  # noqa: F401
-    except ImportError:  # pragma: no cover
-        pass
 
 
 def load_model(entry: ZooEntry | str | Path, device: str = "cpu") -> SRModel:

@@ -18,7 +18,9 @@ from ..errors import SpecError
 LOSSES = ("L1", "VGG+Adv", "ResNet+Adv")
 ARCHS = ("EDSR", "RDN", "RCAN", "NLSN", "SwinIR")
 SCALES = (2, 4)
-_ID_RE = re.compile(r"^(?P<arch>[A-Za-z][A-Za-z0-9_]*)-(?P<dataset>[a-z0-9][a-z0-9_.-]*)-x(?P<scale>\d+)-(?P<loss>[^-\s]+)-s(?P<seed>\d+)$")
+_ID_RE = re.compile(
+    r"^(?P<arch>[A-Za-z][A-Za-z0-9_]*)-(?P<dataset>[a-z0-9][a-z0-9_.-]*)-x(?P<scale>\d+)-(?P<loss>[^-\s]+)-s(?P<seed>\d+)$"
+)
 _DATASET_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -81,7 +83,8 @@ def parse_model_id(model_id: str, size: str = "tiny") -> ModelSpec:
     m = _ID_RE.match(model_id.strip())
     if not m:
         raise SpecError(
-            f"cannot parse model id {model_id!r}; expected ARCH-dataset-xSCALE-LOSS-sSEED, e.g. RCAN-div2k-x4-VGG+Adv-s2"
+            f"cannot parse model id {model_id!r}; expected ARCH-dataset-xSCALE-LOSS-sSEED, "
+            "e.g. RCAN-div2k-x4-VGG+Adv-s2"
         )
     return ModelSpec(m["arch"], m["dataset"], int(m["scale"]), m["loss"], int(m["seed"]), size=size)
 

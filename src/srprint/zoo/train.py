@@ -8,7 +8,9 @@ and the RNG state is restored. A finished model (``model.json`` with status ``co
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import math
 import time
 from collections.abc import Callable
@@ -23,7 +25,7 @@ from ..errors import CheckpointError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json
 from ..io.checkpoints import save_weights
 from .archs import arch_config, count_parameters, create_arch
-from .datasets import eval_images, load_training_set, sample_batch
+from .datasets import TrainingSet, eval_images, load_training_set, sample_batch
 from .entry import WEIGHTS_FILE, Zoo, ZooEntry, labels_for_spec, library_versions
 from .evaluate import evaluate_sr
 from .losses import LossConfig, create_loss
@@ -67,6 +69,18 @@ def _set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
 
 
+@contextlib.contextmanager
+def _exclusive(folder: Path, model_id: str):  # noqa: ANN202
+    """One trainer per model: a second process (local pool, Ray, another shell) is refused, not raced."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".train.lock", "w") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise SrprintError(f"{model_id} is being trained by another process ({folder})") from exc
+        yield
+
+
 def train_model(
     spec: ModelSpec,
     zoo_root: str | Path,
@@ -104,9 +118,19 @@ def train_model(
                 raise SrprintError(f"{folder}: already holds a {entry.spec.get('size')}-size {spec.id}; "
                                    f"use another zoo for size {spec.size}")
             return entry
-    folder.mkdir(parents=True, exist_ok=True)
-    key = cfg.key()
     ts = load_training_set(spec.dataset, cfg.hr_crop(spec.scale), cfg.datasets)
+    # the folder is created only once the inputs are known to be usable
+    with _exclusive(folder, spec.id):
+        return _train_locked(spec, folder, ts, cfg, device, progress, stop_after)
+
+
+def _train_locked(
+    spec: ModelSpec, folder: Path, ts: TrainingSet, cfg: TrainConfig, device: str, progress: ProgressFn | None,
+    stop_after: int | None,
+) -> ZooEntry:
+    if Zoo(folder.parent).has(spec.id):  # finished by another process while we waited
+        return ZooEntry.load(folder)
+    key = cfg.key()
 
     torch.manual_seed(spec.seed)
     a_cfg = arch_config(spec.arch, spec.size)
@@ -210,4 +234,5 @@ def train_model(
     prog = folder / "progress.json"
     if prog.exists():
         prog.unlink()
+    (folder / ".train.lock").unlink(missing_ok=True)
     return entry

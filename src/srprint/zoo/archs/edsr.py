@@ -15,7 +15,8 @@ class EDSR(nn.Module):
         self.scale = scale
         self.sub_mean, self.add_mean = MeanShift(-1), MeanShift(+1)
         self.head = conv3x3(3, n_feats)
-        self.body = nn.Sequential(*[ResBlock(n_feats, res_scale) for _ in range(n_resblocks)], conv3x3(n_feats, n_feats))
+        blocks = [ResBlock(n_feats, res_scale) for _ in range(n_resblocks)]
+        self.body = nn.Sequential(*blocks, conv3x3(n_feats, n_feats))
         self.tail = nn.Sequential(Upsampler(scale, n_feats), conv3x3(n_feats, 3))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

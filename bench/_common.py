@@ -1,0 +1,51 @@
+"""Shared helpers for benchmark scripts: machine/commit metadata and result writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine_info() -> dict[str, Any]:
+    import torch
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, check=False).stdout.strip() or None
+    except OSError:
+        commit = None
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "git_commit": commit, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "platform": platform.platform(),
+        "cpu": cpu, "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+        "load_average_at_start": os.getloadavg(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+
+
+def write_results(name: str, data: dict[str, Any], markdown: str) -> tuple[Path, Path]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = {"machine": machine_info(), **data}
+    data["machine"]["load_average_at_end"] = os.getloadavg()
+    jp, mp = RESULTS / f"{name}.json", RESULTS / f"{name}.md"
+    jp.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    m = data["machine"]
+    header = (f"_commit {m['git_commit']}, {m['date']}, {m['cpu']} ({m['cpu_count']} cores), "
+              f"torch {m['torch']}, load average {m['load_average_at_start'][0]:.1f} at start / "
+              f"{m['load_average_at_end'][0]:.1f} at end_\n\n")
+    mp.write_text(markdown.split("\n", 1)[0] + "\n\n" + header + markdown.split("\n", 1)[1])
+    return jp, mp

@@ -1,0 +1,68 @@
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from srprint.cli import main
+from srprint.io.images import read_image, write_png
+
+
+def run_cli(
+    args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "argv", ["srprint", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_grid_json_lists_180_paper_ids(capsys, monkeypatch) -> None:  # noqa: ANN001
+    code, out, _ = run_cli(["zoo", "grid", "--preset", "paper", "--json"], capsys, monkeypatch)
+    data = json.loads(out)
+    assert code == 0 and data["n_models"] == 180 and len(set(data["ids"])) == 180
+
+
+@pytest.mark.parametrize("args, msg", [
+    (["zoo", "train", "--spec", "EDSR-x2-L1", "--zoo", "/tmp/never"], "cannot parse model id"),
+    (["zoo", "train", "--spec", "FOO-bsds-x2-L1-s1", "--zoo", "/tmp/never"], "unknown architecture"),
+    (["zoo", "grid", "--preset", "huge"], "unknown grid preset"),
+    (["zoo", "list", "/nonexistent/zoo"], "zoo folder not found"),
+    (["zoo", "train", "--spec", "EDSR-div2k-x2-L1-s1", "--zoo", "/tmp/never"], "training set 'div2k' not found"),
+])
+def test_bad_input_gives_one_error_line_and_exit_2(args, msg, capsys, monkeypatch) -> None:  # noqa: ANN001
+    code, _, err = run_cli(args, capsys, monkeypatch)
+    assert code == 2
+    lines = [line for line in err.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and msg in lines[0], err
+    assert not Path("/tmp/never").exists()
+
+
+def test_list_eval_and_sr_on_a_tiny_zoo(tiny_zoo: Path, tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
+    code, out, _ = run_cli(["zoo", "list", str(tiny_zoo), "--json"], capsys, monkeypatch)
+    assert code == 0
+    assert sorted(e["id"] for e in json.loads(out)) == ["EDSR-skimage-x2-L1-s1", "RCAN-skimage-x4-L1-s1"]
+
+    imgs = tmp_path / "hr"
+    rng = np.random.default_rng(0)
+    write_png(imgs / "a.png", rng.random((36, 44, 3)) * 0.2 + 0.4)
+    code, out, _ = run_cli(["zoo", "eval", str(tiny_zoo), "--images", str(imgs), "--json", "--device", "cpu"],
+                           capsys, monkeypatch)
+    rows = json.loads(out)
+    assert code == 0 and {r["id"] for r in rows} == {"EDSR-skimage-x2-L1-s1", "RCAN-skimage-x4-L1-s1"}
+    assert all(np.isfinite(r["psnr"]) and np.isfinite(r["bicubic_psnr"]) for r in rows)
+
+    out_png = tmp_path / "sr.png"
+    code, _, err = run_cli(["sr", "RCAN-skimage-x4-L1-s1", str(imgs / "a.png"), "-o", str(out_png),
+                            "--zoo", str(tiny_zoo)], capsys, monkeypatch)
+    assert code == 0, err
+    assert read_image(out_png).shape == (144, 176, 3)
+
+    code, _, err = run_cli(["sr", "NOPE-skimage-x4-L1-s1", str(imgs / "a.png"), "-o", str(out_png),
+                            "--zoo", str(tiny_zoo)], capsys, monkeypatch)
+    assert code == 2 and "error:" in err
