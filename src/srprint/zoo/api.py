@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,10 @@ def preset_train_config(preset: str, **overrides: Any) -> TrainConfig:
     return TrainConfig(**base, loss=loss)
 
 
+# per-iteration progress callback; only set for in-process (jobs=1) runs, where it can reach the bar
+_ITER_PROGRESS: Callable[[int, int, dict[str, float]], None] | None = None
+
+
 @dataclass(frozen=True)
 class TrainJob:
     spec: dict[str, Any]
@@ -51,7 +56,7 @@ def _run_train_job(job: TrainJob) -> dict[str, Any]:
 
     cfg_d = dict(job.cfg)
     cfg = TrainConfig(**{**cfg_d, "loss": LossConfig(**cfg_d["loss"])})
-    entry = train_model(ModelSpec.from_dict(job.spec), job.zoo, cfg, device=job.device)
+    entry = train_model(ModelSpec.from_dict(job.spec), job.zoo, cfg, device=job.device, progress=_ITER_PROGRESS)
     return {"id": entry.id, "psnr": entry.metrics.get("psnr"), "bicubic_psnr": entry.metrics.get("bicubic_psnr"),
             "seconds": entry.timings.get("train_seconds")}
 
@@ -72,13 +77,25 @@ def train_specs(
         return results
     cfg_d = dataclasses.asdict(cfg)
     job_list = [TrainJob(s.to_dict(), str(zoo_root), cfg_d, dev) for s in todo]
+    global _ITER_PROGRESS
     ex = get_executor(executor, jobs=jobs, **executor_kwargs)
     with make_progress() as prog:
         task = prog.add_task(f"training {len(todo)} models", total=len(todo))
-        for res in ex.map(_run_train_job, job_list):
-            res.job = todo[res.index].id  # report by model id, not by the job record
-            results.append(res)
-            prog.advance(task)
+        if executor == "local" and jobs <= 1:
+            it_task = prog.add_task("iterations", total=cfg.iters)
+
+            def on_iter(i: int, total: int, parts: dict[str, float]) -> None:
+                loss = next(iter(parts.values()), float("nan"))
+                prog.update(it_task, completed=i, total=total, description=f"iterations (loss {loss:.4f})")
+
+            _ITER_PROGRESS = on_iter
+        try:
+            for res in ex.map(_run_train_job, job_list):
+                res.job = todo[res.index].id  # report by model id, not by the job record
+                results.append(res)
+                prog.advance(task)
+        finally:
+            _ITER_PROGRESS = None
     return results
 
 

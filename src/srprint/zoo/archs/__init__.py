@@ -93,3 +93,18 @@ def _ensure_loaded() -> None:
         return
     _LOADED = True
     from . import edsr, nlsn, rcan, rdn, swinir  # noqa: F401  (registration side effects)
+    _load_ports()
+
+
+def _load_ports() -> None:
+    """Import the ``ports_*`` modules (third-party architectures) so imported zoo entries rebuild anywhere."""
+    import importlib
+    import pkgutil
+    import warnings
+
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("ports_"):
+            try:
+                importlib.import_module(f"{__name__}.{info.name}")
+            except Exception as exc:  # noqa: BLE001 - one broken port must not hide the others
+                warnings.warn(f"architecture module {info.name} unavailable ({exc})", stacklevel=2)

@@ -35,6 +35,8 @@ class Detection:
     loader: str = "registry"  # "registry" | "spandrel"
     state: StateDict | None = None  # normalised state dict (prefixes stripped, nesting removed), if changed
     notes: list[str] = field(default_factory=list)  # normalisations applied, e.g. "stripped 'module.'"
+    scales: tuple[int, ...] = ()  # multi-scale files: every scale the weights serve (one entry per scale)
+    scale_evidence: str = ""  # which tensor shape gave the scale, quoted in wrong --scale errors
 
 
 @dataclass

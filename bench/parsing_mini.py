@@ -1,0 +1,256 @@
+"""Parsing benchmark on the ``mini`` render: held-out parser table, FEN+PN vs baselines, imported models.
+
+Usage::
+
+    python bench/parsing_mini.py --data RENDER [--profile cpu|gpu|smoke] [--device auto] [--name parsing_mini]
+
+``RENDER`` defaults to the newest ``$SRPRINT_HOME/renders/mini-*`` folder. Writes
+``bench/results/<name>.json`` and ``.md`` (commit + machine info) and keeps every run under
+``--work`` (default ``$SRPRINT_HOME/bench/<name>``) so an interrupted benchmark resumes.
+
+Sections (issue 6, acceptance 2):
+
+1. held-out parser table (targets x held-out values) next to the study's Table 5;
+2. FEN+PN vs "random ground truth" vs "no fingerprint" (leave-models-out CV): L1, F1 discrete,
+   F1 coarse / fine loss, aggregated over 1 / 10 / 100 images; real-vs-generated AUC; attribution;
+3. prediction tables for the imported third-party models (scale, loss family known from models.csv).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import write_results  # noqa: E402
+
+# engine + FEN settings per profile ("gpu": the study's recipe; "cpu": small; "smoke": seconds per cell)
+PROFILES: dict[str, dict[str, Any]] = {
+    "gpu": {
+        "engine": {
+            "backbone": "convnext_atto",
+            "crop": 128,
+            "batch_size": 32,
+            "head_epochs": 3,
+            "full_epochs": 15,
+            "patience": 3,
+        },
+        "fen": {"crop": 128, "fen_depth": 15, "fen_width": 64, "pn_width": 32, "epochs": 15, "batch_size": 32},
+        "folds": 3,
+        "shuffles": 3,
+    },
+    "cpu": {
+        "engine": {
+            "backbone": "convnext_atto",
+            "crop": 64,
+            "batch_size": 16,
+            "head_epochs": 1,
+            "full_epochs": 6,
+            "patience": 2,
+            "max_per_class": 600,
+        },
+        "fen": {
+            "crop": 64,
+            "fen_depth": 6,
+            "fen_width": 32,
+            "pn_width": 16,
+            "epochs": 6,
+            "batch_size": 16,
+            "max_per_model": 40,
+        },
+        "folds": 3,
+        "shuffles": 3,
+    },
+    "smoke": {
+        "engine": {
+            "backbone": "test_convnext",
+            "crop": 32,
+            "batch_size": 16,
+            "head_epochs": 1,
+            "full_epochs": 2,
+            "patience": 2,
+            "max_per_class": 100,
+        },
+        "fen": {
+            "crop": 32,
+            "fen_depth": 2,
+            "fen_width": 8,
+            "pn_width": 8,
+            "epochs": 2,
+            "batch_size": 16,
+            "max_per_model": 10,
+        },
+        "folds": 2,
+        "shuffles": 1,
+    },
+}
+TARGETS = {"scale_arch_heldout": 0.99, "imported_scale": 0.95, "imported_loss_family": 0.90}
+
+
+def newest_mini_render() -> Path | None:
+    from srprint.config import srprint_home
+
+    cands = sorted((srprint_home() / "renders").glob("mini-*"), key=lambda p: p.stat().st_mtime)
+    cands = [c for c in cands if (c / "manifest.parquet").is_file()]
+    return cands[-1] if cands else None
+
+
+def fmt(v: Any, pct: bool = False) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return "-"
+    return f"{100 * v:.1f}" if pct else f"{v:.3f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=None)
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="cpu")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--name", default="parsing_mini")
+    ap.add_argument("--work", type=Path, default=None)
+    ap.add_argument("--note", default="", help="A line added under the title (e.g. what the render is)")
+    ap.add_argument("--skip", nargs="*", default=[], choices=["table", "fen", "imported"])
+    args = ap.parse_args()
+
+    from srprint.attribution.engine import ClassifierConfig
+    from srprint.config import resolve_device, srprint_home
+    from srprint.dataset import RenderedDataset
+    from srprint.parsing.archstats import zoo_label_table
+    from srprint.parsing.heldout import imported_table, parse_table
+    from srprint.parsing.pn import FenPnConfig, run_fen_cv, train_fen_pn
+    from srprint.parsing.schema import zoo_schema
+
+    data = args.data or newest_mini_render()
+    if data is None:
+        raise SystemExit("no mini render found: pass --data RENDER (srprint render --zoo <mini zoo> ...)")
+    device = resolve_device(args.device)
+    prof = PROFILES[args.profile]
+    work = args.work or srprint_home() / "bench" / args.name
+    ds = RenderedDataset.open(data)
+    ecfg = ClassifierConfig(**prof["engine"])
+    fcfg = FenPnConfig(**prof["fen"])
+    results: dict[str, Any] = {
+        "data": str(data),
+        "profile": args.profile,
+        "device": device,
+        "engine_config": prof["engine"],
+        "fen_config": prof["fen"],
+        "n_models": int(ds.frame["model_id"].nunique()),
+        "n_images": len(ds.frame),
+        "timings_s": {},
+    }
+    md: list[str] = [
+        f"# Parsing benchmark ({args.name}, profile {args.profile})",
+        "",
+        f"Render: `{data}` ({results['n_models']} classes incl. HR, {len(ds.frame)} images); device {device}.",
+        "",
+    ]
+    if args.note:
+        md += [f"**{args.note}**", ""]
+        results["note"] = args.note
+
+    if "table" not in args.skip:
+        t0 = time.time()
+        table = parse_table(data, work / "table", ecfg, device)
+        results["timings_s"]["table"] = time.time() - t0
+        results["heldout_table"] = table
+        md += ["## 1. Held-out parsers (study's Table 5 alongside)", "", (work / "table" / "table.md").read_text(), ""]
+        arch_cells = [
+            c
+            for c in table["cells"]
+            if c["target"] == "scale" and c["holdout"].startswith("arch=") and c["status"] == "done"
+        ]
+        if arch_cells:
+            worst = min(c["accuracy"] for c in arch_cells)
+            results["target_scale_arch_heldout"] = {
+                "min_accuracy": worst,
+                "target": TARGETS["scale_arch_heldout"],
+                "met": worst >= TARGETS["scale_arch_heldout"],
+            }
+
+    if "fen" not in args.skip:
+        t0 = time.time()
+        labels = zoo_label_table(frame=ds.frame[ds.frame["source"] == "trained"])
+        schema = zoo_schema(labels)
+        cv = run_fen_cv(
+            ds.root,
+            ds.frame,
+            labels,
+            schema,
+            work / "fen_cv",
+            fcfg,
+            prof["folds"],
+            n_shuffles=prof["shuffles"],
+            device=device,
+        )
+        full = train_fen_pn(
+            ds.root, ds.frame, labels, schema, sorted(labels["model_id"]), work / "fen_all", fcfg, device, quiet=True
+        )
+        results["timings_s"]["fen"] = time.time() - t0
+        results["fen_cv"] = {k: v["mean"] for k, v in cv["variants"].items()}
+        results["fen_schema"] = schema.to_dict()
+        results["fen_all_run"] = str(full)
+        means = results["fen_cv"]
+        better = {}
+        for n in ("1", "10", "100"):
+            f = means["fen"][n]
+            for base in ("nofp", "randomgt"):
+                b = means[base][n]
+                better[f"{n}/{base}"] = {
+                    "l1": f["l1"] < b["l1"],
+                    "f1_discrete": f["f1_discrete"] > b["f1_discrete"],
+                    "f1_coarse": f["f1_coarse"] > b["f1_coarse"],
+                    "f1_fine": f["f1_fine"] > b["f1_fine"],
+                }
+        results["fen_better_than_baselines"] = better
+        md += [
+            "## 2. FEN+PN vs baselines (leave-models-out CV, mean over folds)",
+            "",
+            (work / "fen_cv" / "cv.md").read_text(),
+            "",
+            "Continuous targets (min-max normalised): " + ", ".join(t.name for t in schema.continuous) + "; "
+            "discrete: " + ", ".join(t.name for t in schema.discrete if not t.hierarchy) + "; loss hierarchical "
+            "(pixel {L1} vs adversarial {VGG+Adv, ResNet+Adv}).",
+            "",
+        ]
+        wins = sum(all(v.values()) for v in better.values())
+        md += [
+            f"FEN+PN better than the baseline on every metric in {wins} of {len(better)} "
+            "(aggregation x baseline) comparisons.",
+            "",
+        ]
+
+    if "imported" not in args.skip and (ds.frame["source"] == "imported").any():
+        t0 = time.time()
+        imp = imported_table(data, work / "imported", ecfg, device, split="all")
+        results["timings_s"]["imported"] = time.time() - t0
+        results["imported"] = imp
+        s = imp["summary"]
+        results["target_imported"] = {
+            "scale_accuracy": s["scale_accuracy"],
+            "scale_met": (s["scale_accuracy"] or 0) >= TARGETS["imported_scale"],
+            "loss_family_accuracy": s["loss_family_accuracy"],
+            "loss_family_met": (s["loss_family_accuracy"] or 0) >= TARGETS["imported_loss_family"],
+        }
+        md += [
+            "## 3. Parsers trained on the whole zoo, applied to imported models (Figure 6)",
+            "",
+            (work / "imported" / "imported.md").read_text(),
+            "",
+        ]
+
+    md += ["## Targets", ""]
+    for key in ("target_scale_arch_heldout", "target_imported"):
+        if key in results:
+            md.append(f"- {key}: `{results[key]}`")
+    md.append("")
+    jp, mp = write_results(args.name, results, "\n".join(md))
+    print(f"wrote {jp} and {mp}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,330 @@
+"""Benchmark of ownership verification by critical images (issue 7).
+
+Every source model vs its pruned / fine-tuned / quantised copies (with their held-out PSNR change)
+and every pair of independent source models, under a reduced-cost setting; a subset re-run under
+the reference setting (5000 Adam iterations, 128 x 128) to check the verdicts agree; baselines and
+ablations (``--method``) on a subset. Resumable: fingerprints and attacked models are cached.
+
+    .venv/bin/python bench/verification.py [--size 48 --iters 100 --ref-models 2 ...]
+
+Writes bench/results/verification.{json,md}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from srprint.config import srprint_home
+from srprint.verification.attacks import attack_model, attacked_id
+from srprint.verification.baselines import match_verdict
+from srprint.verification.fingerprint import FingerprintSettings, fingerprint_model
+from srprint.verification.fingerprint import load_entry_model as load_model
+from srprint.verification.verify import eta_threshold, verify_fingerprints
+from srprint.zoo.entry import Zoo, ZooEntry
+
+RESULTS = Path(__file__).parent / "results"
+# multi-scale files share one body: keep one scale so "independent" pairs really are independent
+# (CARN-M does not load outside the import helper; RFDN/RLFN x4 need >= 64 px inputs; CRAFT is too slow on CPU)
+SKIP_IMPORTED = ("carn-m_official", "imdn-as_official_x4", "rfdn_", "rlfn-ntire_official_x4", "rlfn-s_official_x4",
+                 "rlfn_official_x4", "craft_")
+
+
+def machine_info() -> dict[str, Any]:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent, check=False).stdout.strip() or None
+    except OSError:
+        commit = None
+    return {"commit": commit, "platform": platform.platform(), "cpu_count": os.cpu_count(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "python": platform.python_version()}
+
+
+def load_avg() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return float("nan")
+
+
+def sources(zoos: list[Path], max_params: int, limit: int | None) -> list[ZooEntry]:
+    out = []
+    for z in zoos:
+        for e in Zoo(z).entries():
+            if e.status != "complete" or e.labels.get("attack") or any(e.id.startswith(s) for s in SKIP_IMPORTED):
+                continue
+            if e.task not in ("sr", "denoise"):
+                continue
+            try:
+                n = sum(p.numel() for p in load_model(e).parameters())
+            except Exception as exc:  # noqa: BLE001 - an entry that does not load is reported, not fatal
+                print(f"skip {e.id}: {exc}")
+                continue
+            if n <= max_params:
+                out.append(e)
+    return out[:limit] if limit else out
+
+
+def attack_set(e: ZooEntry, finetune_iters: int) -> list[tuple[str, dict[str, Any]]]:
+    return [("prune", {"percent": 10.0 if e.task == "denoise" else 5.0}), ("finetune", {"iters": finetune_iters}),
+            ("quantize", {"bits": 8})]
+
+
+DENOISE_SIZE_DIVISOR = 2  # full-resolution denoisers cost ~10x a tiny SR net per pixel: half the side
+
+
+def settings_for(e: ZooEntry, size: int, iters: int, method: str = "critical", k: int = 1) -> FingerprintSettings:
+    if e.task == "denoise":
+        size //= DENOISE_SIZE_DIVISOR
+    return FingerprintSettings(task=e.task, size=size, iters=iters, method=method, k=k)
+
+
+def main() -> None:  # noqa: C901, PLR0915
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--zoo", type=Path, action="append", default=None)
+    ap.add_argument("--attacked", type=Path, default=srprint_home() / "zoos" / "verification-bench-attacked")
+    ap.add_argument("--size", type=int, default=48)
+    ap.add_argument("--iters", type=int, default=50)
+    ap.add_argument("--ref-size", type=int, default=128)
+    ap.add_argument("--ref-iters", type=int, default=5000)
+    ap.add_argument("--ref-models", type=int, default=1)
+    ap.add_argument("--baseline-models", type=int, default=4)
+    ap.add_argument("--baselines", default="wo_tv,maxobj,projcl,poolcl")
+    ap.add_argument("--baseline-k", type=int, default=8, help="boundary points per IPGuard fingerprint")
+    ap.add_argument("--finetune-iters", type=int, default=50)
+    ap.add_argument("--max-params", type=int, default=1_000_000)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--budget-s", type=float, default=3000, help="stop starting new phases after this")
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: far faster on a contended CPU)")
+    ap.add_argument("--phases", default="reduced,baselines,reference")
+    ap.add_argument("--tag", default="", help="suffix of this run's part file (concurrent partial runs)")
+    ap.add_argument("--ids", default="", help="only these source ids (comma-separated)")
+    ap.add_argument("--ref-ids", default="", help="comma-separated source ids for the reference subset")
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    zoos = a.zoo or [srprint_home() / "zoos" / "verification-bench", srprint_home() / "zoos" / "verification-imported"]
+    t_start = time.perf_counter()
+    phases = set(a.phases.split(","))
+    part = "+".join(sorted(phases)) + (f"-{a.tag}" if a.tag else "")
+    res: dict[str, Any] = {"machine": machine_info(), "args": {k: str(v) for k, v in vars(a).items()},
+                           "eta": eta_threshold(), "load_avg_start": load_avg()}
+
+    def over_budget() -> bool:
+        return time.perf_counter() - t_start > a.budget_s
+
+    def save() -> None:
+        res["wall_seconds"] = round(time.perf_counter() - t_start, 1)
+        res["load_avg_end"] = load_avg()
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / f"verification.part-{part}.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
+        merge()
+
+    srcs = sources(zoos, a.max_params, a.limit)
+    if a.ids:
+        srcs = [e for e in srcs if e.id in set(a.ids.split(","))]
+    res["sources"] = [{"id": e.id, "arch": e.arch, "scale": e.scale, "task": e.task, "source": e.source} for e in srcs]
+    print(f"{len(srcs)} source models")
+
+    # 1) attacks
+    attacked: dict[str, list[ZooEntry]] = {}
+    rows = []
+    for e in srcs:
+        attacked[e.id] = []
+        for name, params in attack_set(e, a.finetune_iters):
+            out = a.attacked / attacked_id(e.id, name, params)
+            ae = attack_model(e, name, out, params)
+            attacked[e.id].append(ae)
+            rows.append({"source": e.id, "attack": name, "params": params, **ae.metrics})
+            print(f"attack {ae.id}: PSNR change {ae.metrics['psnr_change']:+.3f} dB", flush=True)
+    res["attacks"] = rows
+    save()
+
+    def run_setting(tag: str, size: int, iters: int, subset: list[ZooEntry], method: str = "critical",
+                    k: int = 1) -> dict[str, Any]:
+        fps, times = {}, []
+        for e in subset:
+            for m in [e, *attacked[e.id]]:
+                fp = fingerprint_model(m, settings_for(e, size, iters, method, k))
+                fps[m.id] = fp
+                if m is e:
+                    times.append(fp.seconds)
+                print(f"[{tag}] {m.id}: {fp.seconds:.1f}s load {load_avg():.1f}", flush=True)
+        out: dict[str, Any] = {"size": size, "iters": iters, "method": method, "n_models": len(subset),
+                               "seconds_per_model": {"mean": float(np.mean(times)), "max": float(np.max(times)),
+                                                     "all": times}}
+        copies = []
+        for e in subset:
+            for ae in attacked[e.id]:
+                if method in ("projcl", "poolcl"):
+                    mv = match_verdict(fps[e.id], load_model(ae))
+                    copies.append({"source": e.id, "attack": ae.labels["attack"], "is_copy": mv["is_copy"],
+                                   "score": mv["match_rate"]})
+                else:
+                    v = verify_fingerprints(fps[e.id], fps[ae.id])
+                    copies.append({"source": e.id, "attack": ae.labels["attack"], "is_copy": v.is_copy,
+                                   "score": v.ratio})
+        pairs = []
+        for e1, e2 in itertools.combinations(subset, 2):
+            if e1.task != e2.task:
+                continue
+            if method in ("projcl", "poolcl"):
+                if fps[e1.id].images[0].shape != fps[e2.id].images[0].shape:
+                    continue
+                mv = match_verdict(fps[e1.id], load_model(e2))
+                pairs.append({"a": e1.id, "b": e2.id, "is_copy": mv["is_copy"], "score": mv["match_rate"]})
+            else:
+                v = verify_fingerprints(fps[e1.id], fps[e2.id])
+                pairs.append({"a": e1.id, "b": e2.id, "is_copy": v.is_copy, "score": v.ratio})
+        by_attack = {}
+        for name in ("prune", "finetune", "quantize"):
+            sel = [c for c in copies if c["attack"] == name]
+            by_attack[name] = {"verified": sum(c["is_copy"] for c in sel), "n": len(sel)}
+        out.update({"copies": copies, "pairs": pairs, "by_attack": by_attack,
+                    "copies_verified": sum(c["is_copy"] for c in copies), "n_copies": len(copies),
+                    "false_matches": sum(p["is_copy"] for p in pairs), "n_pairs": len(pairs)})
+        return out
+
+    # 2) reduced-cost setting, every model
+    if "reduced" in phases:
+        res["reduced"] = run_setting("reduced", a.size, a.iters, srcs)
+        save()
+    # 3) baselines / ablations on a subset
+    sub = srcs[: a.baseline_models]
+    for method in [m for m in a.baselines.split(",") if m and "baselines" in phases]:
+        res.setdefault("baselines", {})
+        if over_budget():
+            res["baselines"][method] = {"skipped": "time budget"}
+            continue
+        k = a.baseline_k if method in ("projcl", "poolcl") else 1
+        res["baselines"][method] = run_setting(method, a.size, a.iters, sub, method, k)
+        save()
+    if "baselines" in phases:
+        res["baseline_ids"] = [e.id for e in sub]
+        save()
+    # 4) reference setting on a subset (verdicts compared with the reduced setting in merge())
+    if "reference" in phases and a.ref_models:
+        ids = [i for i in a.ref_ids.split(",") if i]
+        ref_sub = [e for e in srcs if e.id in ids] if ids else srcs[: a.ref_models]
+        res["reference"] = run_setting("reference", a.ref_size, a.ref_iters, ref_sub)
+        save()
+
+
+def merge() -> dict[str, Any]:
+    """Combine the parts written by (possibly concurrent) runs into verification.{json,md}."""
+    res: dict[str, Any] = {}
+    for p in sorted(RESULTS.glob("verification.part-*.json")):
+        part = json.loads(p.read_text())
+        for k, v in part.items():
+            if k == "baselines":
+                res.setdefault("baselines", {}).update(v)
+            elif k in ("load_avg_start", "load_avg_end", "wall_seconds"):
+                res[k] = max(res.get(k, 0), v)
+            elif k in ("attacks", "sources"):
+                if len(v) > len(res.get(k, [])):
+                    res[k] = v
+            elif k in ("machine", "eta"):
+                res.setdefault(k, v)
+            else:
+                res[k] = v
+    if "reduced" in res and res.get("baseline_ids"):
+        res.setdefault("baselines", {})["critical (same subset)"] = subset_summary(res["reduced"],
+                                                                                    set(res["baseline_ids"]))
+    if "reduced" in res and "reference" in res:
+        ref = res["reference"]
+        red = {(c["source"], c["attack"]): c["is_copy"] for c in res["reduced"]["copies"]}
+        redp = {(p["a"], p["b"]): p["is_copy"] for p in res["reduced"]["pairs"]}
+        agree = [red[(c["source"], c["attack"])] == c["is_copy"] for c in ref["copies"]
+                 if (c["source"], c["attack"]) in red]
+        agree += [redp[(p["a"], p["b"])] == p["is_copy"] for p in ref["pairs"] if (p["a"], p["b"]) in redp]
+        ref["verdicts_identical_to_reduced"] = bool(agree) and all(agree)
+        ref["n_compared"] = len(agree)
+    if "machine" in res:
+        (RESULTS / "verification.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
+        (RESULTS / "verification.md").write_text(markdown(res))
+    return res
+
+
+def subset_summary(run: dict[str, Any], ids: set[str]) -> dict[str, Any]:
+    copies = [c for c in run["copies"] if c["source"] in ids]
+    pairs = [p for p in run["pairs"] if p["a"] in ids and p["b"] in ids]
+    return {"copies_verified": sum(c["is_copy"] for c in copies), "n_copies": len(copies),
+            "false_matches": sum(p["is_copy"] for p in pairs), "n_pairs": len(pairs),
+            "by_attack": {n: {"verified": sum(c["is_copy"] for c in copies if c["attack"] == n),
+                              "n": sum(1 for c in copies if c["attack"] == n)}
+                          for n in ("prune", "finetune", "quantize")}}
+
+
+def markdown(res: dict[str, Any]) -> str:
+    m = res["machine"]
+    lines = ["# Verification benchmark (critical-image fingerprints)", "",
+             f"commit {m['commit']} | {m['platform']} | {m['cpu_count']} CPUs | torch {m['torch']} | "
+             f"load average {res.get('load_avg_start', float('nan')):.1f} at start, "
+             f"{res.get('load_avg_end', float('nan')):.1f} at end (CPU shared with other jobs) | "
+             f"wall {res.get('wall_seconds', 0):.0f} s", "",
+             f"eta = {res['eta']:.4g} (L=30, sigma=0.015, p=0.05)", ""]
+    if "sources" in res:
+        lines += [f"## Source models ({len(res['sources'])})", "",
+                  ", ".join(f"{s['id']} ({s['task']})" for s in res["sources"]), ""]
+    if res.get("attacks"):
+        lines += ["## Attacks (held-out PSNR change, dB)", "", "| attack | n | mean | min | max |",
+                  "|---|---|---|---|---|"]
+        for name in ("prune", "finetune", "quantize"):
+            ch = [r["psnr_change"] for r in res["attacks"] if r["attack"] == name]
+            if ch:
+                lines.append(f"| {name} | {len(ch)} | {np.mean(ch):+.3f} | {np.min(ch):+.3f} | {np.max(ch):+.3f} |")
+        lines.append("")
+
+    def table(title: str, runs: dict[str, dict[str, Any]]) -> list[str]:
+        out = [f"## {title}", "", "| method | setting | prune | finetune | quantize | all copies | false matches "
+               "| s/model (mean / max) |", "|---|---|---|---|---|---|---|---|"]
+        for name, r in runs.items():
+            if "skipped" in r:
+                out.append(f"| {name} | skipped: {r['skipped']} | | | | | | |")
+                continue
+            if "by_attack" not in r:
+                continue
+            ba = r["by_attack"]
+            setting = f"{r['size']}px, {r['iters']} it" if "size" in r else "(subset of reduced run)"
+            spm = r.get("seconds_per_model")
+            sp = f"{spm['mean']:.1f} / {spm['max']:.1f}" if spm else ""
+            out.append(f"| {name} | {setting} | " + " | ".join(f"{ba[n]['verified']}/{ba[n]['n']}" for n in
+                       ("prune", "finetune", "quantize")) + f" | {r['copies_verified']}/{r['n_copies']} | "
+                       f"{r['false_matches']}/{r['n_pairs']} | {sp} |")
+        return [*out, ""]
+
+    if "reduced" in res:
+        lines += table("Critical images, reduced-cost setting (all models)", {"critical": res["reduced"]})
+    if "reference" in res:
+        r = res["reference"]
+        lines += table("Reference setting (subset)", {"critical": r})
+        lines += [f"Reference vs reduced verdicts identical: {r['verdicts_identical_to_reduced']} "
+                  f"({r['n_compared']} comparisons)", ""]
+    if res.get("baselines"):
+        lines += table("Baselines and ablations (subset)", res["baselines"])
+    if "reduced" in res:
+        lines += ["## Closest independent pairs (d/eta, reduced setting)", ""]
+        pairs = sorted(res["reduced"]["pairs"], key=lambda p: p["score"])[:5]
+        lines += [f"- {p['a']} vs {p['b']}: {p['score']:.3g}" for p in pairs]
+        worst = sorted(res["reduced"]["copies"], key=lambda c: -c["score"])[:5]
+        lines += ["", "## Farthest attacked copies (d/eta, reduced setting)", ""]
+        lines += [f"- {c['source']} {c['attack']}: {c['score']:.3g}" for c in worst]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--merge"]:
+        print(markdown(merge()))
+    else:
+        main()

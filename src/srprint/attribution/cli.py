@@ -1,0 +1,212 @@
+"""``srprint attribute ...`` and ``srprint prnu ...`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, print_json, stdout
+
+attribute_app = typer.Typer(no_args_is_help=True, help="Attribute images to the SR model that made them.")
+prnu_app = typer.Typer(no_args_is_help=True, help="PRNU-style fingerprint baseline (Marra et al. 2019).")
+
+
+def _print_tables(result: dict, title: str) -> None:
+    from .evaluate import tables_markdown
+
+    stdout.print(tables_markdown(result, title), highlight=False, markup=False)
+
+
+@attribute_app.command("train")
+def train_command(
+    data: Path = typer.Option(None, "--data", help="Rendered dataset folder (manifest.parquet)"),
+    out: Path = typer.Option(..., "--out", help="Run folder (resumed if it holds the same run)"),
+    backbone: str = typer.Option(
+        "convnext_atto", "--backbone", help="convnext_atto|convnext_nano|...|resnet50"
+    ),
+    label: str = typer.Option(
+        "model_id", "--label", help="Column to predict: model_id, scale, loss, arch, ..."
+    ),
+    where: str | None = typer.Option(None, "--where", help="Filter, e.g. 'scale=4,loss!=L1'"),
+    holdout_models: str | None = typer.Option(
+        None, "--holdout-models", help="Filter of models kept out of training (open-set unknowns)"
+    ),
+    init: Path | None = typer.Option(
+        None, "--init", help="Initialise from another run (head re-made if needed)"
+    ),
+    crop: int = typer.Option(128, "--crop", help="Crop size (CPU 128; the backbone's native size on GPU)"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    head_epochs: int = typer.Option(3, "--head-epochs", help="Epochs training the new head alone"),
+    epochs: int = typer.Option(15, "--epochs", help="Epochs training everything afterwards"),
+    lr: float = typer.Option(5e-4, "--lr"),
+    patience: int = typer.Option(3, "--patience", help="Early stop after N epochs without val improvement"),
+    max_per_class: int | None = typer.Option(None, "--max-per-class", help="Cap training images per class"),
+    seed: int = typer.Option(0, "--seed"),
+    workers: int = typer.Option(0, "--workers", help="Data-loader worker processes"),
+    config: Path | None = typer.Option(None, "--config", help="Re-create a run from its config.yaml"),
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Train a classifier on the train split of a render (early stop on val; resumable)."""
+    import json
+
+    from ..errors import SrprintError
+    from .engine import METRICS_FILE, ClassifierConfig, rerun_from_config, train_run
+
+    if config is not None:
+        run = rerun_from_config(config, out, device=device)
+    else:
+        if data is None:
+            raise SrprintError("--data is required (or --config RUN/config.yaml)")
+        cfg = ClassifierConfig(
+            backbone=backbone,
+            crop=crop,
+            batch_size=batch_size,
+            head_epochs=head_epochs,
+            full_epochs=epochs,
+            lr=lr,
+            seed=seed,
+            patience=patience,
+            num_workers=workers,
+            max_per_class=max_per_class,
+            init=str(init.resolve()) if init else None,
+        )
+        from .backbones import get_backbone
+
+        get_backbone(backbone)  # clear error before any work
+        run = train_run(
+            data, out, cfg, label=label, where=where, holdout_models=holdout_models, device=device
+        )
+    metrics = json.loads((run / METRICS_FILE).read_text())
+    if as_json:
+        print_json({"run": str(run), **metrics})
+    else:
+        stdout.print(
+            f"run {run}: best val acc {metrics.get('best_val_acc')} at epoch {metrics.get('best_epoch')} "
+            f"({metrics.get('epochs_run')} epochs)",
+            highlight=False,
+        )
+
+
+@attribute_app.command("eval")
+def eval_command(
+    run: Path = typer.Argument(..., help="Run folder"),
+    split: str = typer.Option("test", "--split"),
+    perturb: bool = typer.Option(False, "--perturb", help="Also JPEG q95/90/75 and resize x0.75/x0.5"),
+    data: Path | None = typer.Option(None, "--data", help="Dataset (default: the run's)"),
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Accuracy tables (overall, per model, per hyper-parameter, seed groups), confusion matrix, t-SNE."""
+    from .evaluate import evaluate_run
+
+    result = evaluate_run(run, split=split, perturb=perturb, device=device, data=data)
+    if as_json:
+        print_json(result)
+    else:
+        _print_tables(result, f"{result['method']} on {split}")
+        stdout.print(f"figures: {', '.join(result.get('figures', {}).values())}", highlight=False)
+
+
+@attribute_app.command("embed")
+def embed_command(
+    run: Path = typer.Argument(..., help="Run folder"),
+    data: Path = typer.Option(..., "--data", help="Render of models the classifier never saw"),
+    where: str | None = typer.Option(None, "--where"),
+    split: str = typer.Option("test", "--split", help="Split of --data to embed ('all' for every row)"),
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Embed never-seen models' images among the training models (t-SNE) and name their nearest class."""
+    from .evaluate import embed_dataset
+
+    result = embed_dataset(run, data, where=where, split=None if split == "all" else split, device=device)
+    if as_json:
+        print_json(result)
+        return
+    for m in result["models"]:
+        stdout.print(
+            f"{m['model_id']:40s} nearest {m['nearest_class']} ({100 * m['share']:.0f} %)  "
+            f"flagged unknown {100 * m['flagged_unknown']:.0f} %",
+            highlight=False,
+        )
+    if result.get("figure"):
+        stdout.print(f"figure: {result['figure']}")
+
+
+@attribute_app.command("predict")
+def predict_command(
+    run: Path = typer.Argument(..., help="Run folder"),
+    target: Path = typer.Argument(..., help="Image file or folder"),
+    top_k: int = typer.Option(3, "--top-k"),
+    openset: str | None = typer.Option(None, "--openset", help="Open-set score: msp (default) or distance"),
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Top-k models per image; for a folder also the aggregate verdict (mean log-probability)."""
+    from .evaluate import predict_images
+
+    result = predict_images(run, target, top_k=top_k, device=device, openset_method=openset)
+    if as_json:
+        print_json(result)
+        return
+    for im in result["images"]:
+        tops = ", ".join(f"{t['class']} {100 * t['prob']:.1f}%" for t in im["top"])
+        stdout.print(f"{im['path']}: {im['verdict']}  [{tops}]", highlight=False)
+    agg = result["aggregate"]
+    if agg["n"] > 1:
+        stdout.print(f"folder verdict ({agg['n']} images): {agg['verdict']}", highlight=False)
+    if result["skipped"]:
+        stdout.print(f"skipped {len(result['skipped'])} unreadable file(s)")
+
+
+@prnu_app.command("fit")
+def prnu_fit_command(
+    data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
+    out: Path = typer.Option(..., "--out", help="PRNU run folder"),
+    label: str = typer.Option("model_id", "--label"),
+    where: str | None = typer.Option(None, "--where"),
+    denoiser: str = typer.Option(
+        "wavelet", "--denoiser", help="wavelet (default) or bm3d (non-commercial, slow)"
+    ),
+    metric: str = typer.Option("euclidean", "--metric", help="euclidean or ncc (normalised correlation)"),
+    crop: int = typer.Option(128, "--crop"),
+    max_per_class: int | None = typer.Option(None, "--max-per-class"),
+    executor: str = ExecutorOpt,
+    jobs: int = JobsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Fingerprint per class = mean noise residual of its training images."""
+    from .prnu import PRNUConfig, fit_prnu
+
+    cfg = PRNUConfig(denoiser=denoiser, crop=crop, metric=metric, max_per_class=max_per_class)
+    run = fit_prnu(data, out, cfg, label=label, where=where, executor=executor, jobs=jobs)
+    if as_json:
+        print_json({"run": str(run)})
+    else:
+        stdout.print(f"PRNU fingerprints: {run}")
+
+
+@prnu_app.command("eval")
+def prnu_eval_command(
+    run: Path = typer.Argument(..., help="PRNU run folder"),
+    split: str = typer.Option("test", "--split"),
+    metric: str | None = typer.Option(None, "--metric", help="Override the run's metric"),
+    executor: str = ExecutorOpt,
+    jobs: int = JobsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """The same tables as `attribute eval`, for the PRNU baseline."""
+    from .prnu import evaluate_prnu
+
+    result = evaluate_prnu(run, split=split, metric=metric, executor=executor, jobs=jobs)
+    if as_json:
+        print_json(result)
+    else:
+        _print_tables(result, f"{result['method']} on {split}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(attribute_app, name="attribute")
+    app.add_typer(prnu_app, name="prnu")

@@ -1,0 +1,474 @@
+"""Evaluation tables shared by the CNN classifier and the PRNU baseline (row-by-row comparable).
+
+* overall accuracy and per-class (per-model) accuracy;
+* accuracy grouped by each hyper-parameter column (the study's Table 3): for every value of
+  ``arch``/``dataset``/``scale``/``loss``/``seed``, the accuracy on images of models with that value;
+* seed-group accuracy (Table 4): for each group of models equal but for the seed, the accuracy of
+  the classifier restricted to that group's classes (argmax over the group's columns only);
+* a confusion matrix.
+
+``scores`` is any ``[N, C]`` matrix where higher means "more likely this class" (softmax
+probabilities for the CNN, negative distances / correlations for PRNU).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..dataset import RenderedDataset, apply_where
+from ..errors import DatasetError
+from ..io.atomic import atomic_write_json
+from .engine import Classifier, load_classifier, predict_frame
+from .figures import plot_confusion, plot_tsne_panels, tsne_embed
+from .openset import OpenSetCalibration, calibrate, class_means, openset_report
+from .perturb import perturbations
+
+GROUP_COLUMNS = ("arch", "dataset", "scale", "loss", "seed")
+SEED_GROUP_KEYS = ("arch", "dataset", "scale", "loss", "size")
+
+
+def _acc(mask: np.ndarray, correct: np.ndarray) -> float:
+    return float(correct[mask].mean()) if mask.any() else float("nan")
+
+
+def confusion_matrix(true: list[str], pred: list[str], classes: list[str]) -> np.ndarray:
+    idx = {c: i for i, c in enumerate(classes)}
+    cm = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    for t, p in zip(true, pred, strict=True):
+        if t in idx:
+            cm[idx[t], idx[p]] += 1
+    return cm
+
+
+def seed_groups(frame: pd.DataFrame, classes: list[str]) -> dict[str, list[str]]:
+    """Groups of model ids (among ``classes``) equal in every key column but the seed."""
+    keys = [k for k in SEED_GROUP_KEYS if k in frame.columns]
+    models = frame.drop_duplicates("model_id")
+    models = models[models["model_id"].isin(classes)]
+    out: dict[str, list[str]] = {}
+    for key, g in models.groupby(keys, sort=True):
+        ids = sorted(g["model_id"].unique())
+        if len(ids) >= 2:
+            key_t = key if isinstance(key, tuple) else (key,)
+            name = "-".join(
+                f"x{v}" if k == "scale" else str(v)
+                for k, v in zip(keys, key_t, strict=True)
+                if k != "size" and str(v)
+            )
+            out[name] = ids
+    return out
+
+
+def attribution_tables(
+    frame: pd.DataFrame, classes: list[str], scores: np.ndarray, label: str = "model_id"
+) -> dict[str, Any]:
+    """Every table of one evaluation; ``frame`` rows align with ``scores`` rows.
+
+    Returns a JSON-able dict with ``n``, ``overall_acc``, ``per_class``, ``grouped`` (column ->
+    rows of value/n/acc), ``seed_groups`` (only for ``label == "model_id"``) and ``confusion``.
+    """
+    if len(frame) != len(scores):
+        raise ValueError(f"{len(frame)} rows but {len(scores)} score rows")
+    if len(frame) == 0:
+        raise DatasetError("no evaluation images (empty split after filtering)")
+    true = [str(v) for v in frame[label].tolist()]
+    pred = [classes[i] for i in np.asarray(scores).argmax(1)]
+    correct = np.array([t == p for t, p in zip(true, pred, strict=True)])
+    true_arr = np.asarray(true)
+    out: dict[str, Any] = {
+        "label": label,
+        "n": len(frame),
+        "n_classes": len(classes),
+        "chance": 1.0 / len(classes),
+        "overall_acc": float(correct.mean()),
+    }
+    out["per_class"] = [
+        {"class": c, "n": int((true_arr == c).sum()), "acc": _acc(true_arr == c, correct)}
+        for c in classes
+        if (true_arr == c).any()
+    ]
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for col in GROUP_COLUMNS:
+        if col not in frame.columns or col == label:
+            continue
+        vals = frame[col].to_numpy()
+        rows = [
+            {
+                "value": v.item() if hasattr(v, "item") else v,
+                "n": int((vals == v).sum()),
+                "acc": _acc(vals == v, correct),
+            }
+            for v in sorted(set(vals.tolist()), key=str)
+        ]
+        grouped[col] = rows
+    out["grouped"] = grouped
+    if label == "model_id":
+        groups = seed_groups(frame, classes)
+        col_of = {c: i for i, c in enumerate(classes)}
+        g_rows, hits, total = [], 0, 0
+        for name, ids in groups.items():
+            sel = np.isin(true_arr, ids)
+            if not sel.any():
+                continue
+            cols = [col_of[i] for i in ids]
+            sub = np.asarray(scores)[sel][:, cols]
+            sub_pred = np.asarray(ids)[sub.argmax(1)]
+            ok = sub_pred == true_arr[sel]
+            g_rows.append(
+                {
+                    "group": name,
+                    "models": ids,
+                    "n": int(sel.sum()),
+                    "acc": float(ok.mean()),
+                    "chance": 1.0 / len(ids),
+                }
+            )
+            hits += int(ok.sum())
+            total += int(sel.sum())
+        out["seed_groups"] = {
+            "n_groups": len(g_rows),
+            "n": total,
+            "mean_acc": hits / total if total else float("nan"),
+            "groups": g_rows,
+        }
+    out["confusion"] = {"classes": classes, "matrix": confusion_matrix(true, pred, classes).tolist()}
+    return out
+
+
+def scale_loss_groups(frame: pd.DataFrame) -> list[str]:
+    """Panel name per row: ``x{scale} {loss}`` (or just the label column when those are absent)."""
+    if "scale" in frame.columns and "loss" in frame.columns:
+        return [f"x{s} {loss}" for s, loss in zip(frame["scale"], frame["loss"], strict=True)]
+    return ["all"] * len(frame)
+
+
+def tables_markdown(t: dict[str, Any], title: str = "") -> str:
+    """Markdown rendering of :func:`attribution_tables` output (plus optional extras)."""
+    lines = [f"### {title}", ""] if title else []
+    lines += [
+        f"Overall accuracy: **{100 * t['overall_acc']:.1f} %** on {t['n']} images, {t['n_classes']} classes "
+        f"(chance {100 * t['chance']:.1f} %)",
+        "",
+    ]
+    for col, rows in t.get("grouped", {}).items():
+        if len(rows) < 2:
+            continue
+        lines += [f"| {col} | n | accuracy |", "|---|---:|---:|"]
+        lines += [f"| {r['value']} | {r['n']} | {100 * r['acc']:.1f} % |" for r in rows]
+        lines.append("")
+    sg = t.get("seed_groups")
+    if sg and sg["n_groups"]:
+        lines += [
+            f"Seed groups: mean accuracy **{100 * sg['mean_acc']:.1f} %** over {sg['n_groups']} groups",
+            "",
+            "| seed group | models | n | accuracy | chance |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        lines += [
+            f"| {g['group']} | {len(g['models'])} | {g['n']} | {100 * g['acc']:.1f} % | "
+            f"{100 * g['chance']:.0f} % |"
+            for g in sg["groups"]
+        ]
+        lines.append("")
+    lines += ["| class | n | accuracy |", "|---|---:|---:|"]
+    lines += [f"| {r['class']} | {r['n']} | {100 * r['acc']:.1f} % |" for r in t["per_class"]]
+    if t.get("perturb"):
+        lines += ["", "| perturbation | accuracy | drop (pts) |", "|---|---:|---:|"]
+        lines += [
+            f"| {k} | {100 * v['acc']:.1f} % | {100 * v['drop']:+.1f} |" for k, v in t["perturb"].items()
+        ]
+    if t.get("openset"):
+        o = t["openset"]
+        lines += [
+            "",
+            f"Open set: {o['n_known']} known vs {o['n_unknown']} unknown images",
+            "",
+            "| score | AUROC | known rejected | unknown rejected |",
+            "|---|---:|---:|---:|",
+        ]
+        for m in ("msp", "distance"):
+            if m in o:
+                r = o[m]
+                lines.append(
+                    f"| {m} | {r['auroc']:.3f} | {_pct(r['known_flagged_unknown'])} | "
+                    f"{_pct(r['unknown_flagged_unknown'])} |"
+                )
+    return "\n".join(lines) + "\n"
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{100 * v:.1f} %"
+
+
+# --------------------------------------------------------------------------------------------- CNN runs
+
+
+def open_run_dataset(run: Path, data: Path | None = None, where: str | None = None) -> RenderedDataset:
+    """The dataset a run was trained on (``config.yaml``'s ``data`` + ``where``), or ``data`` if given."""
+    from .engine import read_run_config
+
+    cfg = read_run_config(run)
+    root = data or (Path(cfg["data"]) if cfg.get("data") else None)
+    if root is None:
+        raise DatasetError(f"{run}: config.yaml records no dataset; pass --data")
+    ds = RenderedDataset.open(root)
+    w = where if where is not None else cfg.get("where")
+    return ds.filter(w) if w else ds
+
+
+def split_known(
+    frame: pd.DataFrame, classes: list[str], label: str, holdout: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(known rows, unknown rows): unknown = held-out models or labels the classifier never saw."""
+    unknown = pd.Series(~frame[label].astype(str).isin(classes), index=frame.index)
+    if holdout:
+        unknown |= frame.index.isin(apply_where(frame, holdout).index)
+    return frame[~unknown].reset_index(drop=True), frame[unknown].reset_index(drop=True)
+
+
+def get_calibration(
+    clf: Classifier, ds: RenderedDataset, device: str = "cpu", per_class: int = 32, tpr: float = 0.95
+) -> OpenSetCalibration:
+    """Load (or compute and cache in the run) the open-set calibration of a classifier."""
+    assert clf.run is not None
+    cal = OpenSetCalibration.load(clf.run)
+    if cal is not None:
+        return cal
+    label = clf.meta["label"]
+    holdout = clf.meta.get("holdout_models")
+    train, _ = split_known(ds.split("train"), clf.classes, label, holdout)
+    val, _ = split_known(ds.split("val"), clf.classes, label, holdout)
+    if val.empty:
+        val = train
+    train = pd.concat([g.head(per_class) for _, g in train.groupby(train[label].astype(str))])
+    tp = predict_frame(clf, ds.root, train, device=device)
+    vp = predict_frame(clf, ds.root, val, device=device)
+    assert tp.labels is not None
+    cal = calibrate(vp.probs, vp.features, class_means(tp.features, tp.labels, clf.classes), tpr=tpr)
+    cal.save(clf.run)
+    return cal
+
+
+def evaluate_run(
+    run: str | Path,
+    split: str = "test",
+    perturb: bool = False,
+    device: str = "cpu",
+    data: Path | None = None,
+    figures: bool = True,
+) -> dict[str, Any]:
+    """Every table and figure of a CNN run on ``split``; written to ``RUN/eval_<split>.json``."""
+    run = Path(run)
+    clf = load_classifier(run, device)
+    label = clf.meta["label"]
+    ds = open_run_dataset(run, data)
+    frame = ds.split(split)
+    if frame.empty:
+        raise DatasetError(f"split {split!r} of {ds.root} is empty (after the run's filter)")
+    known, unknown = split_known(frame, clf.classes, label, clf.meta.get("holdout_models"))
+    pred = predict_frame(clf, ds.root, known, device=device)
+    result = attribution_tables(known, clf.classes, pred.probs, label)
+    result.update({"run": str(run), "split": split, "method": f"cnn:{clf.cfg.backbone}"})
+    if perturb:
+        result["perturb"] = {}
+        for name, fn in perturbations().items():
+            p = predict_frame(clf, ds.root, known, device=device, transform=fn)
+            result["perturb"][name] = {"acc": p.accuracy, "drop": result["overall_acc"] - p.accuracy}
+    if not unknown.empty:
+        cal = get_calibration(clf, ds, device)
+        up = predict_frame(clf, ds.root, unknown, device=device)
+        result["openset"] = openset_report(cal, (pred.probs, pred.features), (up.probs, up.features))
+        result["openset"]["unknown_models"] = sorted(unknown["model_id"].unique())
+    if figures:
+        result["figures"] = write_figures(
+            run, split, known, clf.classes, pred.probs, pred.features, label, result
+        )
+    atomic_write_json(run / f"eval_{split}.json", result)
+    return result
+
+
+def write_figures(
+    run: Path,
+    split: str,
+    frame: pd.DataFrame,
+    classes: list[str],
+    scores: np.ndarray,
+    features: np.ndarray | None,
+    label: str,
+    tables: dict[str, Any],
+) -> dict[str, str]:
+    """Confusion matrix and (with features) the t-SNE panels, written under ``run``."""
+    figs = {
+        "confusion": str(
+            plot_confusion(
+                np.asarray(tables["confusion"]["matrix"]),
+                classes,
+                run / f"confusion_{split}.png",
+                f"{tables.get('method', '')} {split}: {100 * tables['overall_acc']:.1f} %",
+            )
+        )
+    }
+    if features is not None:
+        emb = tsne_embed(features)
+        if emb is not None:
+            groups = scale_loss_groups(frame)
+            pred = np.asarray(classes)[np.asarray(scores).argmax(1)]
+            ok = pred == frame[label].astype(str).to_numpy()
+            g_arr = np.asarray(groups)
+            group_acc = {g: float(ok[g_arr == g].mean()) for g in set(groups)}
+            models = (
+                frame["model_id"].tolist()
+                if "model_id" in frame.columns
+                else frame[label].astype(str).tolist()
+            )
+            figs["tsne"] = str(
+                plot_tsne_panels(
+                    emb,
+                    models,
+                    groups,
+                    group_acc,
+                    run / f"tsne_{split}.png",
+                    f"t-SNE of penultimate features ({split})",
+                )
+            )
+    return figs
+
+
+def embed_dataset(
+    run: str | Path, data: Path, where: str | None = None, split: str | None = "test", device: str = "cpu"
+) -> dict[str, Any]:
+    """Embed images of (possibly never-seen) models of ``data`` next to the run's own test images.
+
+    Writes ``RUN/embed_<name>.png`` / ``.json``: per new model, the known class it is most often
+    attributed to and its mean open-set score.
+    """
+    from .figures import plot_embedding
+
+    run = Path(run)
+    clf = load_classifier(run, device)
+    label = clf.meta["label"]
+    new_ds = RenderedDataset.open(data, where=where)
+    new = new_ds.split(split) if split else new_ds.frame
+    if new.empty:
+        raise DatasetError(f"no images in split {split!r} of {data}")
+    own_ds = open_run_dataset(run)
+    own, _ = split_known(own_ds.split("test"), clf.classes, label, clf.meta.get("holdout_models"))
+    p_new = predict_frame(clf, new_ds.root, new, device=device, label="model_id")
+    p_own = predict_frame(clf, own_ds.root, own, device=device, label="model_id")
+    cal = get_calibration(clf, own_ds, device)
+    feats = np.concatenate([p_own.features, p_new.features])
+    labels = list(p_own.labels or []) + list(p_new.labels or [])
+    is_new = np.r_[np.zeros(len(p_own.paths), bool), np.ones(len(p_new.paths), bool)]
+    name = Path(data).name or "data"
+    out: dict[str, Any] = {"run": str(run), "data": str(data), "models": []}
+    score = cal.score(p_new.probs, p_new.features)
+    new_models = np.asarray(p_new.labels or [])
+    for m in sorted(set(new_models.tolist())):
+        sel = new_models == m
+        votes = pd.Series(np.asarray(p_new.pred)[sel]).value_counts()
+        out["models"].append(
+            {
+                "model_id": m,
+                "n": int(sel.sum()),
+                "nearest_class": votes.index[0],
+                "share": float(votes.iloc[0] / sel.sum()),
+                "mean_known_score": float(score[sel].mean()),
+                "flagged_unknown": float(np.mean(score[sel] < cal.thresholds[cal.method])),
+            }
+        )
+    emb = tsne_embed(feats)
+    if emb is not None:
+        out["figure"] = str(
+            plot_embedding(
+                emb,
+                labels,
+                is_new,
+                run / f"embed_{name}.png",
+                f"unseen models of {name} among the training models",
+            )
+        )
+    atomic_write_json(run / f"embed_{name}.json", out)
+    return out
+
+
+def load_eval(run: Path, split: str = "test") -> dict[str, Any] | None:
+    p = Path(run) / f"eval_{split}.json"
+    return json.loads(p.read_text()) if p.is_file() else None
+
+
+def predict_images(
+    run: str | Path,
+    target: str | Path,
+    top_k: int = 3,
+    device: str = "cpu",
+    openset_method: str | None = None,
+) -> dict[str, Any]:
+    """Top-k classes per image of a file or folder, plus the folder's aggregated verdict.
+
+    The folder verdict (images assumed to come from one source) is the class of highest mean
+    log-probability. Unreadable files are skipped with a warning. The open-set verdict ``unknown``
+    uses the run's calibration (computed on the val split on first use) when the run's dataset is
+    still available; otherwise it is omitted.
+    """
+    from ..io.images import IMAGE_SUFFIXES, list_images
+
+    run, target = Path(run), Path(target)
+    clf = load_classifier(run, device)
+    if target.is_dir():
+        files = list_images(target)
+    elif target.is_file():
+        if target.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DatasetError(f"{target}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
+        files = [target]
+    else:
+        raise DatasetError(f"image or folder not found: {target}")
+    frame = pd.DataFrame({"path": [str(f.resolve()) for f in files]})
+    pred = predict_frame(clf, Path("/"), frame, device=device, skip_errors=True)
+    cal: OpenSetCalibration | None = None
+    try:
+        cal = get_calibration(clf, open_run_dataset(run), device)
+    except (DatasetError, OSError) as exc:
+        import warnings
+
+        warnings.warn(f"no open-set verdict ({exc})", stacklevel=2)
+    k = max(1, min(top_k, len(clf.classes)))
+    unknown = (
+        cal.is_unknown(pred.probs, pred.features, openset_method) if cal else np.zeros(len(pred.paths), bool)
+    )
+    score = cal.score(pred.probs, pred.features, openset_method) if cal else np.full(len(pred.paths), np.nan)
+    images = []
+    for i, path in enumerate(pred.paths):
+        order = np.argsort(-pred.probs[i])[:k]
+        images.append(
+            {
+                "path": path,
+                "top": [{"class": clf.classes[j], "prob": float(pred.probs[i, j])} for j in order],
+                "verdict": "unknown" if unknown[i] else clf.classes[int(order[0])],
+                "known_score": float(score[i]),
+            }
+        )
+    logp = np.log(np.clip(pred.probs, 1e-12, 1)).mean(0)
+    order = np.argsort(-logp)[:k]
+    agg: dict[str, Any] = {
+        "n": len(pred.paths),
+        "top": [{"class": clf.classes[j], "mean_log_prob": float(logp[j])} for j in order],
+    }
+    if cal is not None:
+        method = openset_method or cal.method
+        agg["known_score"] = float(np.mean(score))
+        agg["verdict"] = "unknown" if np.mean(score) < cal.thresholds[method] else clf.classes[int(order[0])]
+    else:
+        agg["verdict"] = clf.classes[int(order[0])]
+    return {
+        "run": str(run),
+        "label": clf.meta.get("label"),
+        "images": images,
+        "aggregate": agg,
+        "skipped": pred.skipped,
+    }

@@ -1,0 +1,460 @@
+"""``srprint parse ...`` (held-out parsers) and ``srprint fen ...`` (FEN + PN) commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..cli_common import DeviceOpt, JsonOpt, print_json, stdout
+from ..errors import SrprintError
+
+parse_app = typer.Typer(no_args_is_help=True, help="Parse hyperparameters (scale, loss, arch, dataset) from images.")
+fen_app = typer.Typer(no_args_is_help=True, help="Fingerprint Estimation Network + Parsing Network (Asnani et al.).")
+
+BackboneOpt = typer.Option("convnext_atto", "--backbone", help="Classifier backbone (timm, no pretrained weights)")
+CropOpt = typer.Option(128, "--crop", help="Crop side in pixels")
+BatchOpt = typer.Option(16, "--batch-size")
+HeadEpochsOpt = typer.Option(3, "--head-epochs", help="Epochs training the head alone")
+EpochsOpt = typer.Option(15, "--epochs", help="Epochs training everything")
+LrOpt = typer.Option(5e-4, "--lr")
+SeedOpt = typer.Option(0, "--seed")
+MaxPerClassOpt = typer.Option(None, "--max-per-class", help="Cap training images per class")
+TestSplitOpt = typer.Option("test", "--test-split", help="Images of the held-out models to test on: test|val|train|all")
+
+
+def _engine_cfg(
+    backbone: str,
+    crop: int,
+    batch_size: int,
+    head_epochs: int,
+    epochs: int,
+    lr: float,
+    seed: int,
+    max_per_class: int | None,
+) -> Any:
+    from ..attribution.engine import ClassifierConfig
+
+    return ClassifierConfig(
+        backbone=backbone,
+        crop=crop,
+        batch_size=batch_size,
+        head_epochs=head_epochs,
+        full_epochs=epochs,
+        lr=lr,
+        seed=seed,
+        max_per_class=max_per_class,
+    )
+
+
+# ------------------------------------------------------------------------------------------------ parse
+@parse_app.command("train")
+def parse_train(
+    data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
+    target: str = typer.Option(..., "--target", help="scale | loss | arch | dataset"),
+    holdout: str = typer.Option(..., "--holdout", help="KEY=VALUE: models tested on and never trained on"),
+    out: Path = typer.Option(..., "--out", help="Run folder"),
+    where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
+    test_split: str = TestSplitOpt,
+    backbone: str = BackboneOpt,
+    crop: int = CropOpt,
+    batch_size: int = BatchOpt,
+    head_epochs: int = HeadEpochsOpt,
+    epochs: int = EpochsOpt,
+    lr: float = LrOpt,
+    seed: int = SeedOpt,
+    max_per_class: int | None = MaxPerClassOpt,
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Train a held-out parser of TARGET on the models without KEY=VALUE; test it on the models with it."""
+    from ..config import resolve_device
+    from .heldout import train_heldout
+
+    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class)
+    res = train_heldout(data, target, holdout, out, cfg, resolve_device(device), where, test_split)
+    if as_json:
+        print_json(res)
+        return
+    stdout.print(
+        f"{target} parser, held out {holdout}: test accuracy {100 * res['accuracy']:.1f}% "
+        f"(chance {100 * res['chance']:.1f}%) on {res['n_test']} images of {res['test_models']} models"
+    )
+    stdout.print(f"run: {out}")
+
+
+@parse_app.command("table")
+def parse_table_cmd(
+    data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
+    out: Path = typer.Option(..., "--out", help="Output folder (one run per cell + table.md / table.json)"),
+    holdout: list[str] = typer.Option(None, "--holdout", help="Held-out values (default: the study's grid)"),
+    target: list[str] = typer.Option(None, "--target", help="Targets (default: scale loss arch dataset)"),
+    where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
+    test_split: str = TestSplitOpt,
+    backbone: str = BackboneOpt,
+    crop: int = CropOpt,
+    batch_size: int = BatchOpt,
+    head_epochs: int = HeadEpochsOpt,
+    epochs: int = EpochsOpt,
+    lr: float = LrOpt,
+    seed: int = SeedOpt,
+    max_per_class: int | None = MaxPerClassOpt,
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """The study's held-out parser grid (targets x held-out values) with a chance column."""
+    from ..config import resolve_device
+    from .heldout import TARGETS, parse_table
+
+    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class)
+    table = parse_table(
+        data, out, cfg, resolve_device(device), tuple(target or TARGETS), holdout or None, where, test_split
+    )
+    if as_json:
+        print_json(table)
+        return
+    stdout.print((out / "table.md").read_text(), highlight=False)
+
+
+@parse_app.command("predict")
+def parse_predict(
+    run: Path = typer.Argument(..., help="Parser run folder"),
+    image: Path = typer.Argument(..., help="Image or folder of images"),
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Predict the parser's hyperparameter for an image, or for every image of a folder (plus aggregate)."""
+    from ..config import resolve_device
+    from .heldout import predict_images
+
+    res = predict_images(run, image, resolve_device(device))
+    if as_json:
+        print_json(res)
+        return
+    for item in res["images"]:
+        p = item["probs"][item["prediction"]]
+        stdout.print(f"{item['path']}: {res['label']} = {item['prediction']} ({100 * p:.0f}%)", highlight=False)
+    for s in res["skipped"]:
+        stdout.print(f"[yellow]skipped[/] {s}", highlight=False)
+    if len(res["images"]) > 1:
+        agg = res["aggregate"]
+        stdout.print(
+            f"aggregate over {agg['n_images']} images: {agg['mean_prediction']} (mean probability), "
+            f"{agg['majority_vote']} (majority vote)",
+            highlight=False,
+        )
+
+
+@parse_app.command("imported")
+def parse_imported(
+    data: Path = typer.Option(..., "--data", help="Rendered dataset folder with imported models"),
+    out: Path = typer.Option(..., "--out", help="Output folder"),
+    target: list[str] = typer.Option(None, "--target", help="Targets (default: scale loss arch)"),
+    split: str = typer.Option("test", "--split", help="Images of the imported models to predict: test|...|all"),
+    backbone: str = BackboneOpt,
+    crop: int = CropOpt,
+    batch_size: int = BatchOpt,
+    head_epochs: int = HeadEpochsOpt,
+    epochs: int = EpochsOpt,
+    lr: float = LrOpt,
+    seed: int = SeedOpt,
+    max_per_class: int | None = MaxPerClassOpt,
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Parsers trained on the whole zoo applied to every imported model (prediction distributions)."""
+    from ..config import resolve_device
+    from .heldout import imported_table
+
+    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class)
+    table = imported_table(data, out, cfg, resolve_device(device), tuple(target or ("scale", "loss", "arch")), split)
+    if as_json:
+        print_json(table)
+        return
+    stdout.print((out / "imported.md").read_text(), highlight=False)
+
+
+@parse_app.command("archstats")
+def parse_archstats(
+    zoo: Path | None = typer.Option(None, "--zoo", help="Zoo folder (stats of every model)"),
+    arch: list[str] = typer.Option(None, "--arch", help="Registered architecture(s) instead of a zoo"),
+    scale: int = typer.Option(4, "--scale"),
+    size: str = typer.Option("tiny", "--size"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Architecture hyperparameters derived from the modules (layers, parameters, skips, upsampler)."""
+    from .archstats import stats_for_arch, zoo_label_table
+
+    if zoo is not None:
+        rows = zoo_label_table(zoo).to_dict(orient="records")
+    elif arch:
+        rows = [{"model_id": f"{a}-x{scale}-{size}", **stats_for_arch(a, scale, size).to_dict()} for a in arch]
+    else:
+        raise SrprintError("give --zoo DIR or --arch NAME")
+    if as_json:
+        print_json(rows)
+        return
+    for r in rows:
+        stdout.print(
+            f"{r['model_id']:40s} conv {r['n_conv']:3d} lin {r['n_linear']:3d} norm {r['n_norm']:3d} "
+            f"attn {r['n_attention']:3d} blocks {r['n_blocks']:3d} skips {r['n_skip']:3d} depth "
+            f"{r['depth']:3d} params {r['n_params']:>10,d} up {r['upsampler']}",
+            highlight=False,
+        )
+
+
+@parse_app.command("schema")
+def parse_schema(
+    gm_labels: Path | None = typer.Option(None, "--gm-labels", help="Folder with architecture.csv + loss.csv"),
+    data: Path | None = typer.Option(None, "--data", help="Rendered dataset (zoo schema from its models)"),
+    schema_file: Path | None = typer.Option(None, "--schema", help="YAML schema to check against the table"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Show (and validate) the hyperparameter schema of a label table."""
+    from .schema import HyperparamSchema, gm_schema, load_gm_labels
+
+    if gm_labels is not None:
+        table = load_gm_labels(gm_labels)
+        schema = HyperparamSchema.from_yaml(schema_file).fit(table) if schema_file else gm_schema(table)
+    elif data is not None:
+        table, schema = _zoo_table(data)
+        if schema_file:
+            schema = HyperparamSchema.from_yaml(schema_file).fit(table)
+    else:
+        raise SrprintError("give --gm-labels DIR or --data DIR")
+    if as_json:
+        print_json({"n_models": len(table), "schema": schema.to_dict()})
+        return
+    stdout.print(f"{len(table)} models", highlight=False)
+    for t in schema.targets:
+        extra = (
+            f"range [{t.lo:g}, {t.hi:g}]{' (log10)' if t.log else ''}"
+            if t.kind == "continuous"
+            else f"classes {t.classes}" + (f" hierarchy {t.hierarchy}" if t.hierarchy else "")
+        )
+        stdout.print(f"{t.name:22s} {t.kind:11s} {extra}", highlight=False)
+
+
+def _zoo_table(data: Path, where: str | None = None) -> tuple[Any, Any]:
+    from ..dataset import RenderedDataset
+    from .archstats import zoo_label_table
+    from .schema import zoo_schema
+
+    ds = RenderedDataset.open(data, where)
+    table = zoo_label_table(frame=ds.frame[ds.frame["source"] == "trained"])
+    if table.empty:
+        raise SrprintError(f"{data}: no trained models to take labels from")
+    return table, zoo_schema(table)
+
+
+# ------------------------------------------------------------------------------------------------ fen
+def _fen_cfg(
+    crop: int,
+    depth: int,
+    width: int,
+    pn_width: int,
+    epochs: int,
+    batch_size: int,
+    seed: int,
+    no_fingerprint: bool,
+    max_per_model: int | None,
+    k: int | None,
+) -> Any:
+    from .pn import FenPnConfig
+
+    return FenPnConfig(
+        crop=crop,
+        fen_depth=depth,
+        fen_width=width,
+        pn_width=pn_width,
+        epochs=epochs,
+        batch_size=batch_size,
+        seed=seed,
+        fingerprint_losses=not no_fingerprint,
+        max_per_model=max_per_model,
+        k=k,
+    )
+
+
+FenCrop = typer.Option(64, "--crop")
+FenDepth = typer.Option(15, "--depth", help="conv-BN-ReLU blocks of the FEN (paper 15)")
+FenWidth = typer.Option(64, "--width", help="FEN channels (paper 64)")
+PnWidth = typer.Option(32, "--pn-width", help="PN encoder base channels")
+FenEpochs = typer.Option(10, "--epochs")
+FenK = typer.Option(None, "--k", help="Low-frequency window (default: 50 px scaled to the crop)")
+MaxPerModel = typer.Option(None, "--max-per-model", help="Cap training images per model")
+
+
+@fen_app.command("train")
+def fen_train(
+    data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
+    out: Path = typer.Option(..., "--out", help="Run folder"),
+    holdout: str | None = typer.Option(None, "--holdout", help="KEY=VALUE: leave these models out of training"),
+    where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
+    crop: int = FenCrop,
+    depth: int = FenDepth,
+    width: int = FenWidth,
+    pn_width: int = PnWidth,
+    epochs: int = FenEpochs,
+    batch_size: int = BatchOpt,
+    seed: int = SeedOpt,
+    no_fingerprint: bool = typer.Option(False, "--no-fingerprint", help="Baseline: fingerprint losses off"),
+    shuffle_seed: int | None = typer.Option(None, "--shuffle-labels", help="Baseline: random ground truth (seed)"),
+    max_per_model: int | None = MaxPerModel,
+    k: int | None = FenK,
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Train FEN + PN end to end on the trained models of a render (resumes; skips a finished run)."""
+    from ..config import resolve_device
+    from ..dataset import RenderedDataset
+    from .pn import train_fen_pn
+
+    table, schema = _zoo_table(data, where)
+    models = sorted(table["model_id"])
+    if holdout:
+        from .heldout import parse_holdout
+
+        key, value = parse_holdout(holdout)
+        held = set(table.loc[table[key].astype(str) == value, "model_id"])
+        if not held:
+            raise SrprintError(f"--holdout {holdout}: no trained model has {key} {value!r}")
+        models = [m for m in models if m not in held]
+        if not models:
+            raise SrprintError(f"--holdout {holdout} leaves no model to train on")
+    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, no_fingerprint, max_per_model, k)
+    ds = RenderedDataset.open(data, where)
+    run = train_fen_pn(
+        ds.root, ds.frame, table, schema, models, out, cfg, resolve_device(device), label_shuffle_seed=shuffle_seed
+    )
+    if as_json:
+        print_json({"run": str(run), "train_models": models})
+        return
+    stdout.print(f"FEN+PN trained on {len(models)} models: {run}")
+
+
+@fen_app.command("eval")
+def fen_eval(
+    run: Path = typer.Argument(..., help="FEN+PN run folder"),
+    data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
+    split: str = typer.Option("test", "--split", help="Split scored for the training models"),
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Score a run: parsing of models it never saw (all images) and of its training models (SPLIT), detection
+    AUC, attribution accuracy; figures of fingerprints, spectra and their cosine similarity in RUN/."""
+    from ..config import resolve_device
+    from ..dataset import REAL_CLASS, RenderedDataset
+    from ..io.atomic import atomic_write_json
+    from . import pn
+    from .fen import fingerprint_figure, similarity_figure
+
+    dev = resolve_device(device)
+    loaded = pn.load_fen_pn(run, dev)
+    ds = RenderedDataset.open(data)
+    table, _ = _zoo_table(data)
+    frame = ds.frame
+    trained = set(loaded.record["train_models"])
+    unseen = set(table["model_id"]) - trained
+    rows = frame[
+        (frame["model_id"].isin(unseen))
+        | ((frame["split"] == split) & (frame["model_id"].isin(trained) | (frame["model_id"] == REAL_CLASS)))
+    ]
+    pred = pn.predict_fen_pn(loaded, ds.root, rows, dev)
+    res: dict[str, Any] = {"run": str(run), "unseen_models": sorted(unseen)}
+    for name, models in (("unseen", unseen), ("seen", trained)):
+        sub = pn._subset(pred, pred.frame["model_id"].isin(models).to_numpy())
+        if len(sub.frame):
+            res[name] = {str(n): pn.parsing_scores(sub, table, loaded.schema, n) for n in (1, 10, 100)}
+    res["detection_auc"] = pn.detection_auc(pred)
+    res["attribution_accuracy"] = pn.attribution_accuracy(pred, loaded.attribution_classes)
+    fps = {m: f for m, f in pred.fingerprints.items()}
+    fingerprint_figure(fps, str(run / "fingerprints.png"))
+    similarity_figure(fps, str(run / "fingerprint_similarity.png"))
+    atomic_write_json(run / "eval.json", res)
+    if as_json:
+        print_json(res)
+        return
+    for name in ("unseen", "seen"):
+        if name in res:
+            s = res[name]["1"]
+            stdout.print(
+                f"{name} models (1 image): L1 {s.get('l1', float('nan')):.3f}  F1 discrete "
+                f"{s['f1_discrete']:.3f}  coarse loss {s['f1_coarse']:.3f}  fine loss {s['f1_fine']:.3f}"
+            )
+    stdout.print(
+        f"real-vs-generated AUC {res['detection_auc']:.3f}; attribution accuracy "
+        f"{res['attribution_accuracy']:.3f}; figures in {run}"
+    )
+
+
+@fen_app.command("cv")
+def fen_cv(
+    data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
+    out: Path = typer.Option(..., "--out", help="Output folder"),
+    folds: int = typer.Option(3, "--folds", help="Leave-models-out folds"),
+    variant: list[str] = typer.Option(None, "--variant", help="fen | nofp | randomgt (default: all)"),
+    shuffles: int = typer.Option(3, "--shuffles", help="Random-ground-truth shuffles averaged"),
+    crop: int = FenCrop,
+    depth: int = FenDepth,
+    width: int = FenWidth,
+    pn_width: int = PnWidth,
+    epochs: int = FenEpochs,
+    batch_size: int = BatchOpt,
+    seed: int = SeedOpt,
+    max_per_model: int | None = MaxPerModel,
+    k: int | None = FenK,
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Leave-models-out cross-validation of FEN+PN vs the no-fingerprint and random-ground-truth baselines."""
+    from ..config import resolve_device
+    from ..dataset import RenderedDataset
+    from .pn import VARIANTS, run_fen_cv
+
+    table, schema = _zoo_table(data)
+    ds = RenderedDataset.open(data)
+    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, False, max_per_model, k)
+    res = run_fen_cv(
+        ds.root,
+        ds.frame,
+        table,
+        schema,
+        out,
+        cfg,
+        folds,
+        tuple(variant or VARIANTS),
+        shuffles,
+        device=resolve_device(device),
+        seed=seed,
+    )
+    if as_json:
+        print_json(res)
+        return
+    stdout.print((out / "cv.md").read_text(), highlight=False)
+
+
+@fen_app.command("predict")
+def fen_predict(
+    run: Path = typer.Argument(..., help="FEN+PN run folder"),
+    image: Path = typer.Argument(..., help="Image or folder of images (assumed from one source)"),
+    device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Parse the hyperparameters of the model behind an image / a folder (mean / majority vote)."""
+    from ..config import resolve_device
+    from .pn import predict_folder
+
+    res = predict_folder(run, image, resolve_device(device))
+    if as_json:
+        print_json(res)
+        return
+    for k, v in res["aggregate"].items():
+        stdout.print(f"{k:16s} {v}", highlight=False)
+    stdout.print(f"({res['n_images']} images, {len(res['skipped'])} skipped)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(parse_app, name="parse")
+    app.add_typer(fen_app, name="fen")

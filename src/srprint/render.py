@@ -1,0 +1,672 @@
+"""Render the labelled super-resolved dataset: every zoo model x every corpus photo, plus the real photos.
+
+For each model and HR photo: optional deterministic centre crop ``N x N`` (rounded down to a
+multiple of the model's scale), the shared degradation (antialiased bicubic downscale, quantised to
+8 bits), the model, and an atomically written PNG ``<out>/<model_id>/<image_id>.png``. The HR crops
+themselves are written as the class ``HR`` (``<out>/HR/<image_id>.png``, source ``real``) for
+real-vs-generated detection.
+
+Restoration models (``task != "sr"``): denoisers whose labels give their noise level (``sigma``,
+``noise_sigma`` or ``noise_level``; values above 1 are on the 0-255 scale) render the HR photo plus
+seeded Gaussian noise at that level (quantised); other tasks are skipped with a note.
+
+Output folder layout::
+
+    render.json             settings (corpus hash, crop, split seed) - a rerun with others is refused
+    failures.json           models that failed, with their error (cleared when they succeed later)
+    manifest.parquet        see :mod:`srprint.dataset` (rewritten from what is on disk)
+    <model_id>/labels.json  the model's manifest labels (so the manifest can be rebuilt at any time)
+    <model_id>/<image_id>.png
+
+Splits are by source image (seeded permutation of the sorted image ids, default 80/10/10), the
+same for every model. Reruns skip intact PNGs (PNG header, size and chunk CRCs checked), re-render
+missing or corrupt ones, and render only models that are new to the folder.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .config import config_hash, resolve_device, srprint_home
+from .corpus import Corpus, CorpusImage, png_ok
+from .dataset import MANIFEST, REAL_CLASS, RenderedDataset, write_manifest
+from .errors import DatasetError, ImageError, SrprintError
+from .execution import JobResult, get_executor
+from .io.atomic import atomic_write_json
+from .io.images import center_crop, crop_to_multiple, read_image, write_png
+from .progress import make_progress
+from .zoo.entry import Zoo, ZooEntry
+
+RENDER_RECORD = "render.json"
+FAILURES_FILE = "failures.json"
+LABELS_FILE = "labels.json"
+RENDER_VERSION = 1
+SIGMA_KEYS = ("sigma", "noise_sigma", "noise_level")
+_STORAGE_ERRNOS = {28, 13, 30, 122, 1}  # ENOSPC, EACCES, EROFS, EDQUOT, EPERM
+# Test hook: hard-exit the process (like SIGKILL) after writing this many PNGs.
+CRASH_ENV = "SRPRINT_RENDER_CRASH_AFTER"
+_progress_hook: Callable[[str, int, bool], None] | None = None  # set in-process only (jobs=1) for a live bar
+_written_in_process = [0]  # PNGs written by this process (for the crash test hook)
+
+
+class RenderWarning(UserWarning):
+    """A corpus image or model was skipped while rendering."""
+
+
+@dataclass
+class RenderConfig:
+    """Settings that define a rendered dataset (all but ``batch_size`` key its folder)."""
+
+    hr_crop: int | None = None
+    split_seed: int = 0
+    split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    noise_seed: int = 0
+    batch_size: int = 8
+
+    def key(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("batch_size")
+        d["split_fractions"] = list(self.split_fractions)
+        d["version"] = RENDER_VERSION
+        return d
+
+
+@dataclass
+class RenderSummary:
+    """What a render run did."""
+
+    out: Path
+    n_models: int
+    n_source_images: int
+    rendered: int = 0
+    existing: int = 0
+    seconds: float = 0.0
+    infer_seconds: float = 0.0
+    per_model: list[dict[str, Any]] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+    skipped_models: dict[str, str] = field(default_factory=dict)
+    skipped_images: dict[str, str] = field(default_factory=dict)
+    manifest_rows: int = 0
+
+    @property
+    def images_per_s(self) -> float:
+        return self.rendered / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["out"] = str(self.out)
+        d["images_per_s"] = round(self.images_per_s, 2)
+        return d
+
+
+# ----------------------------------------------------------------------------------------------- labels
+
+def model_labels(entry: ZooEntry) -> dict[str, Any]:
+    """The manifest columns of a zoo model (every label; imported models' own labels in ``labels_json``)."""
+    labels = dict(entry.labels or {})
+    spec = dict(entry.spec or {})
+
+    def pick(key: str, default: Any) -> Any:
+        v = labels.get(key, spec.get(key))
+        return default if v is None else v
+
+    def as_int(v: Any, default: int) -> int:
+        try:
+            return int(v)
+        except (TypeError, ValueError):
+            return default
+
+    everything = {**spec, **labels, "id": entry.id, "source": entry.source, "task": entry.task,
+                  "scale": entry.scale, "arch": pick("arch", entry.arch)}
+    if entry.imported:
+        everything["imported"] = entry.imported
+    return {
+        "model_id": entry.id, "source": entry.source, "arch": str(pick("arch", entry.arch)),
+        "dataset": str(pick("dataset", "")), "loss": str(pick("loss", "")), "task": entry.task,
+        "size": str(pick("size", "")), "scale": int(entry.scale), "seed": as_int(pick("seed", -1), -1),
+        "labels_json": json.dumps(everything, sort_keys=True, default=str),
+    }
+
+
+def real_labels() -> dict[str, Any]:
+    return {"model_id": REAL_CLASS, "source": "real", "arch": "", "dataset": "", "loss": "", "task": "",
+            "size": "", "scale": 0, "seed": -1,
+            "labels_json": json.dumps({"id": REAL_CLASS, "source": "real"})}
+
+
+def denoise_sigma(entry: ZooEntry) -> float | None:
+    """Noise level (0-1 scale) of a denoiser from its labels, or ``None``."""
+    for src in (entry.labels or {}, entry.imported or {}):
+        for k in SIGMA_KEYS:
+            if src.get(k) is not None:
+                try:
+                    s = float(src[k])
+                except (TypeError, ValueError):
+                    continue
+                return s / 255.0 if s > 1 else s
+    return None
+
+
+def select_entries(entries: list[ZooEntry], models: str | None) -> list[ZooEntry]:
+    """Zoo entries matching ``models``: a ``where`` filter over their labels
+    (``id``, ``arch``, ``scale``, ``loss``, ``seed``, ``dataset``, ``source``, ``task``, ``size``) or,
+    without any operator, comma-separated glob patterns on the id (``EDSR-*,RCAN-*-x4-*``).
+
+    Raises
+    ------
+    DatasetError
+        If the filter is malformed or matches no model.
+    """
+    if not models or not models.strip():
+        return list(entries)
+    if not any(op in models for op in "=<>"):
+        pats = [p.strip() for p in models.split(",") if p.strip()]
+        chosen = [e for e in entries if any(fnmatch.fnmatchcase(e.id, p) for p in pats)]
+    else:
+        from .dataset import apply_where
+
+        frame = pd.DataFrame([{"id": e.id, **{k: v for k, v in model_labels(e).items() if k != "labels_json"}}
+                              for e in entries])
+        if frame.empty:
+            chosen = []
+        else:
+            keep = set(apply_where(frame, models)["id"])
+            chosen = [e for e in entries if e.id in keep]
+    if not chosen:
+        raise DatasetError(f"--models {models!r} matches no model of the zoo")
+    return chosen
+
+
+def assign_splits(image_ids: list[str], seed: int = 0,
+                  fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> dict[str, str]:
+    """Seeded train/val/test split of source images (a permutation of the sorted ids).
+
+    Every non-zero fraction gets at least one image once there are enough images.
+    """
+    if len(fractions) != 3 or any(f < 0 for f in fractions) or sum(fractions) <= 0:
+        raise DatasetError(f"split fractions must be three non-negative numbers, got {fractions}")
+    total = float(sum(fractions))
+    f_train, f_val, f_test = (f / total for f in fractions)
+    ids = sorted(image_ids)
+    n = len(ids)
+    enough = n >= sum(1 for f in (f_train, f_val, f_test) if f > 0)
+    n_val = int(round(f_val * n))
+    n_test = int(round(f_test * n))
+    if enough:
+        n_val = max(n_val, 1 if f_val > 0 else 0)
+        n_test = max(n_test, 1 if f_test > 0 else 0)
+    n_val, n_test = min(n_val, n), min(n_test, n - min(n_val, n))
+    order = np.random.default_rng(seed).permutation(n)
+    out = {}
+    for rank, idx in enumerate(order):
+        out[ids[idx]] = "val" if rank < n_val else "test" if rank < n_val + n_test else "train"
+    if f_train == 0:
+        for k, v in out.items():
+            if v == "train":
+                out[k] = "test"
+    return out
+
+
+def default_render_dir(zoo_root: str | Path, corpus: Corpus, cfg: RenderConfig) -> Path:
+    """``$SRPRINT_HOME/renders/<zoo-name>-<corpus-name>-<config hash>``."""
+    h = config_hash({"corpus": corpus.content_hash, **cfg.key()})
+    return srprint_home() / "renders" / f"{Path(zoo_root).resolve().name}-{corpus.name}-{h}"
+
+
+# ------------------------------------------------------------------------------------------------- jobs
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Render every image of one model (``entry_dir == ""`` for the real ``HR`` class)."""
+
+    model_id: str
+    entry_dir: str
+    corpus_root: str
+    images: tuple[tuple[str, str, int, int], ...]  # (image_id, file, width, height)
+    out: str
+    hr_crop: int | None
+    device: str
+    batch_size: int
+    noise_seed: int
+
+
+def _output_size(w: int, h: int, scale: int, hr_crop: int | None) -> tuple[int, int]:
+    if hr_crop:
+        n = (hr_crop // scale) * scale
+        return n, n
+    return w - w % scale, h - h % scale
+
+
+def _hr_input(img: np.ndarray, scale: int, hr_crop: int | None) -> np.ndarray:
+    return center_crop(img, hr_crop, multiple=scale) if hr_crop else crop_to_multiple(img, scale)
+
+
+def _noise_rng(seed: int, image_id: str) -> np.random.Generator:
+    digest = hashlib.sha256(f"{seed}:{image_id}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+class _StorageError(Exception):
+    pass
+
+
+def _write(path: Path, arr: np.ndarray) -> None:
+    try:
+        write_png(path, arr)
+    except OSError as exc:
+        raise _StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def _render_job(job: RenderJob) -> dict[str, Any]:
+    """Worker: load the model once, skip intact PNGs, render the rest in batches of equal size."""
+    import torch
+
+    from .degradation import bicubic_downscale, to_numpy, to_tensor
+    from .zoo.model import load_model
+
+    t0 = time.perf_counter()
+    out_dir = Path(job.out) / job.model_id
+    res: dict[str, Any] = {"model_id": job.model_id, "rendered": 0, "existing": 0, "bad_images": {},
+                           "infer_seconds": 0.0, "load_seconds": 0.0, "storage_error": None}
+    crash_after = int(os.environ.get(CRASH_ENV, "0") or 0)
+    entry, model, scale, sigma = None, None, 1, None
+    if job.entry_dir:
+        entry = ZooEntry.load(job.entry_dir)
+        scale = int(entry.scale) if entry.task == "sr" else 1
+        if entry.task != "sr":
+            sigma = denoise_sigma(entry)
+    todo = []
+    for image_id, file, w, h in job.images:
+        target = out_dir / f"{image_id}.png"
+        ow, oh = _output_size(w, h, scale, job.hr_crop)
+        if png_ok(target, ow, oh):  # output size = the (cropped) HR size
+            res["existing"] += 1
+        else:
+            todo.append((image_id, file, target, (oh, ow)))
+    if _progress_hook and res["existing"]:
+        _progress_hook(job.model_id, res["existing"], False)
+    if not todo:
+        res["seconds"] = time.perf_counter() - t0
+        return res
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        res["storage_error"] = f"cannot create {out_dir}: {exc.strerror or exc}"
+        return res
+    if entry is not None:
+        tl = time.perf_counter()
+        model = load_model(entry, device=job.device)  # only when something is left to render
+        res["load_seconds"] = time.perf_counter() - tl
+
+    # batches of equal HR size (read lazily, so memory stays at one batch)
+    by_size: dict[tuple[int, int], list[tuple[str, str, Path]]] = {}
+    for image_id, file, target, size in todo:
+        by_size.setdefault(size, []).append((image_id, file, target))
+    batches = [items[i: i + max(1, job.batch_size)] for items in by_size.values()
+               for i in range(0, len(items), max(1, job.batch_size))]
+
+    def load_batch(items: list[tuple[str, str, Path]]) -> list[tuple[list[Path], torch.Tensor]]:
+        targets: list[Path] = []
+        xs: list[torch.Tensor] = []
+        for image_id, file, target in items:
+            try:
+                hr = _hr_input(read_image(Path(job.corpus_root) / file), scale, job.hr_crop)
+            except ImageError as exc:
+                res["bad_images"][image_id] = str(exc)
+                continue
+            x = to_tensor(hr)
+            if sigma is not None:
+                rng = _noise_rng(job.noise_seed, image_id)
+                noise = rng.normal(0.0, sigma, size=tuple(x.shape)).astype(np.float32)
+                x = torch.round((x + torch.from_numpy(noise)).clamp(0, 1) * 255.0) / 255.0
+            targets.append(target)
+            xs.append(x)
+        out = []
+        for shape in dict.fromkeys(tuple(x.shape) for x in xs):  # equal sizes (unless EXIF lied)
+            idx = [k for k, x in enumerate(xs) if tuple(x.shape) == shape]
+            xb = torch.stack([xs[k] for k in idx])
+            if entry is not None and sigma is None and scale > 1:
+                xb = bicubic_downscale(xb, scale, quantize=True)  # the shared degradation, batched
+            out.append(([targets[k] for k in idx], xb))
+        return out
+
+    # PNG encoding + atomic writes run on one background thread, overlapping the next forward pass
+    lock = threading.Lock()
+
+    def write_one(target: Path, y: torch.Tensor) -> None:
+        _write(target, to_numpy(y))
+        with lock:
+            _written_in_process[0] += 1
+            res["rendered"] += 1
+            if crash_after and _written_in_process[0] >= crash_after:
+                os._exit(137)  # simulated kill (test hook): no cleanup, no manifest
+
+    pending: list[Future[None]] = []
+
+    def drain(keep: int) -> None:
+        while len(pending) > keep:
+            pending.pop(0).result()  # re-raises a write error
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="srprint-png") as writer:
+        try:
+            for items in batches:
+                for targets, xb in load_batch(items):
+                    if model is None:
+                        outs = list(xb)
+                    else:
+                        ti = time.perf_counter()
+                        outs = list(model.infer(xb.to(job.device)).float().cpu())
+                        res["infer_seconds"] += time.perf_counter() - ti
+                    drain(0 if model is None else len(targets))  # at most one batch waits to be written
+                    pending.extend(writer.submit(write_one, t, y) for t, y in zip(targets, outs, strict=True))
+                if _progress_hook:
+                    _progress_hook(job.model_id, len(items), True)
+            drain(0)
+        except _StorageError as exc:
+            res["storage_error"] = str(exc)
+            for fut in pending:
+                fut.cancel()
+    res["seconds"] = time.perf_counter() - t0
+    return res
+
+
+# ---------------------------------------------------------------------------------------------- driver
+
+def _usable_images(corpus: Corpus, hr_crop: int | None) -> tuple[list[CorpusImage], dict[str, str]]:
+    """Corpus images that can be rendered (size known, large enough for the crop)."""
+    from PIL import Image
+
+    usable, skipped = [], {}
+    for im in corpus.images:
+        w, h = im.width, im.height
+        if not (w and h):
+            try:
+                with Image.open(corpus.path(im)) as pil:
+                    w, h = pil.size
+                    if pil.getexif().get(0x0112) in (5, 6, 7, 8):  # EXIF rotation: read_image transposes
+                        w, h = h, w
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is skipped with a warning
+                skipped[im.image_id] = f"{corpus.path(im)}: unreadable image ({type(exc).__name__}: {exc})"
+                continue
+            im = CorpusImage(im.image_id, im.file, w, h, im.source, im.set)
+        if hr_crop and min(w, h) < hr_crop:
+            skipped[im.image_id] = f"{corpus.path(im)}: {w}x{h} is smaller than the {hr_crop}x{hr_crop} crop"
+            continue
+        if min(w, h) < 4:
+            skipped[im.image_id] = f"{corpus.path(im)}: {w}x{h} is too small to render"
+            continue
+        usable.append(im)
+    return usable, skipped
+
+
+def _read_json(path: Path, default: Any) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return default
+
+
+def rebuild_manifest(out: str | Path, splits: dict[str, str] | None = None,
+                     failed: set[str] | None = None) -> int:
+    """Rewrite ``manifest.parquet`` from the PNGs on disk (models with a ``labels.json``); returns rows.
+
+    ``splits`` maps image id to split (default: from ``render.json``); models in ``failed`` (default:
+    those in ``failures.json``) are left out until a rerun completes them.
+    """
+    from PIL import Image
+
+    out = Path(out)
+    if splits is None:
+        splits = _read_json(out / RENDER_RECORD, {}).get("splits", {})
+    if failed is None:
+        failed = set(_read_json(out / FAILURES_FILE, {}))
+    rows = []
+    for d in sorted(p for p in out.iterdir() if p.is_dir()):
+        labels = _read_json(d / LABELS_FILE, None)
+        if not labels or d.name in failed:
+            continue
+        for image_id, split in splits.items():
+            png = d / f"{image_id}.png"
+            if not png.is_file():
+                continue
+            try:
+                with Image.open(png) as pil:
+                    w, h = pil.size
+            except Exception:  # noqa: BLE001 - corrupt files are left out; a rerun re-renders them
+                continue
+            rows.append({**labels, "path": f"{d.name}/{png.name}", "image_id": image_id, "split": split,
+                         "width": w, "height": h})
+    write_manifest(out, rows)
+    return len(rows)
+
+
+def render_dataset(
+    zoo_root: str | Path,
+    corpus_root: str | Path,
+    out: str | Path | None = None,
+    models: str | None = None,
+    cfg: RenderConfig | None = None,
+    device: str = "auto",
+    executor: str = "local",
+    jobs: int = 1,
+    include_real: bool = True,
+    manifest_every_s: float = 30.0,
+    **executor_kwargs: Any,
+) -> RenderSummary:
+    """Render every selected zoo model on every corpus photo into ``out`` (see module docstring).
+
+    Model failures are collected in the summary and ``failures.json`` (the other models continue);
+    the caller decides how to exit.
+
+    Raises
+    ------
+    DatasetError
+        Missing zoo / corpus, a filter matching nothing, no usable corpus image, or ``out`` holding a
+        dataset rendered with other settings.
+    SrprintError
+        Disk full / permission denied: rendering stops cleanly; rerunning resumes.
+    """
+    cfg = cfg or RenderConfig()
+    if cfg.hr_crop is not None and cfg.hr_crop < 4:
+        raise DatasetError(f"--hr-crop {cfg.hr_crop} is too small")
+    dev = resolve_device(device)
+    corpus = Corpus.open(corpus_root)
+    zoo = Zoo(zoo_root)
+    entries = select_entries(zoo.entries(), models)
+    out = Path(out) if out else default_render_dir(zoo_root, corpus, cfg)
+
+    images, skipped_images = _usable_images(corpus, cfg.hr_crop)
+    for msg in skipped_images.values():
+        warnings.warn(f"skipped {msg}", RenderWarning, stacklevel=2)
+    if not images:
+        raise DatasetError(f"no corpus image of {corpus.root} is usable (see warnings)")
+
+    runnable, skipped_models = [], {}
+    for e in entries:
+        if e.task != "sr" and (e.task != "denoise" or denoise_sigma(e) is None):
+            keys = "/".join(SIGMA_KEYS)
+            why = (f"task {e.task!r}: no noise level in its labels ({keys})" if e.task == "denoise"
+                   else f"task {e.task!r} has no render degradation yet")
+            skipped_models[e.id] = why
+            warnings.warn(f"model {e.id} skipped: {why}", RenderWarning, stacklevel=2)
+        elif cfg.hr_crop and (cfg.hr_crop // e.scale) < 1:
+            skipped_models[e.id] = f"--hr-crop {cfg.hr_crop} is smaller than its scale x{e.scale}"
+        else:
+            runnable.append(e)
+
+    splits = assign_splits([im.image_id for im in images], cfg.split_seed, cfg.split_fractions)
+    record = {"version": RENDER_VERSION, "config": cfg.key(), "corpus": str(corpus.root.resolve()),
+              "corpus_name": corpus.name, "corpus_hash": corpus.content_hash,
+              "zoo": str(Path(zoo_root).resolve()),
+              "splits": splits}
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        old = _read_json(out / RENDER_RECORD, None)
+        if old is not None:
+            for key in ("config", "corpus_hash"):
+                if old.get(key) != record[key]:
+                    raise DatasetError(f"{out} was rendered with other settings ({key}: {old.get(key)} vs "
+                                       f"{record[key]}); choose another --out")
+            record["splits"] = old.get("splits", splits)  # keep the recorded splits stable
+            splits = record["splits"]
+        atomic_write_json(out / RENDER_RECORD, record)
+        labels_by_id = {e.id: model_labels(e) for e in runnable}
+        if include_real:
+            labels_by_id[REAL_CLASS] = real_labels()
+        for mid, labels in labels_by_id.items():
+            atomic_write_json(out / mid / LABELS_FILE, labels)
+    except OSError as exc:
+        raise SrprintError(f"cannot write to {out}: {exc.strerror or exc}") from exc
+
+    img_tuple = tuple((im.image_id, im.file, im.width, im.height) for im in images)
+    job_list = []
+    if include_real:
+        job_list.append(RenderJob(REAL_CLASS, "", str(corpus.root), img_tuple, str(out), cfg.hr_crop, dev,
+                                  cfg.batch_size, cfg.noise_seed))
+    job_list += [RenderJob(e.id, str(e.path), str(corpus.root), img_tuple, str(out), cfg.hr_crop, dev,
+                           cfg.batch_size, cfg.noise_seed) for e in runnable]
+    summary = RenderSummary(out, len(runnable), len(images), skipped_models=skipped_models,
+                            skipped_images=skipped_images)
+    failures: dict[str, Any] = _read_json(out / FAILURES_FILE, {})
+    storage_error = None
+    t0 = time.perf_counter()
+    last_manifest = t0
+    ex = get_executor(executor, jobs=jobs, **executor_kwargs)
+    advanced: dict[str, int] = {}
+    global _progress_hook
+    with make_progress("img") as prog:
+        task = prog.add_task(f"rendering {len(job_list)} classes x {len(images)} images",
+                             total=len(job_list) * len(images), rate="")
+        live = {"rendered": 0}  # rendered by the running in-process job (not yet in the summary)
+
+        def hook(model_id: str, n: int, rendered: bool) -> None:
+            advanced[model_id] = advanced.get(model_id, 0) + n
+            live["rendered"] += n if rendered else 0
+            rate = (summary.rendered + live["rendered"]) / max(time.perf_counter() - t0, 1e-9)
+            prog.update(task, advance=n, rate=f"{rate:.1f} img/s")
+
+        _progress_hook = hook
+        try:
+            results = ex.map(_render_job, job_list)
+            for r in results:
+                _handle_result(r, summary, failures, skipped_images)
+                live["rendered"] = 0
+                done = (r.value["rendered"] + r.value["existing"]) if r.ok else len(images)
+                prog.advance(task, max(0, done - advanced.get(r.job.model_id, 0)))
+                elapsed = time.perf_counter() - t0
+                prog.update(task, rate=f"{summary.rendered / max(elapsed, 1e-9):.1f} img/s")
+                if r.ok and r.value.get("storage_error"):
+                    storage_error = r.value["storage_error"]
+                    break
+                if time.perf_counter() - last_manifest > manifest_every_s:
+                    rebuild_manifest(out, splits, set(failures))
+                    last_manifest = time.perf_counter()
+            if hasattr(results, "close"):
+                results.close()
+        finally:
+            _progress_hook = None
+    summary.seconds = time.perf_counter() - t0
+    for msg in {m for m in summary.skipped_images.values()} - set(skipped_images.values()):
+        warnings.warn(f"skipped {msg}", RenderWarning, stacklevel=2)
+    try:
+        atomic_write_json(out / FAILURES_FILE, failures)
+        summary.manifest_rows = rebuild_manifest(out, splits, set(failures))
+    except OSError as exc:
+        storage_error = storage_error or f"cannot write the manifest in {out}: {exc.strerror or exc}"
+    summary.failures = {k: v["error"] for k, v in failures.items() if k in {j.model_id for j in job_list}}
+    if storage_error:
+        raise SrprintError(f"rendering stopped: {storage_error}; finished images are kept, fix the cause and "
+                           f"rerun to resume")
+    return summary
+
+
+def _handle_result(r: JobResult, summary: RenderSummary, failures: dict[str, Any],
+                   skipped_images: dict[str, str]) -> None:
+    mid = r.job.model_id
+    if not r.ok:
+        failures[mid] = {"error": r.error, "traceback": r.traceback,
+                         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        summary.per_model.append({"model_id": mid, "error": r.error})
+        return
+    v = r.value
+    failures.pop(mid, None)
+    summary.rendered += v["rendered"]
+    summary.existing += v["existing"]
+    summary.infer_seconds += v["infer_seconds"]
+    for image_id, msg in v["bad_images"].items():
+        summary.skipped_images.setdefault(image_id, msg)
+    summary.per_model.append({k: v[k] for k in ("model_id", "rendered", "existing", "infer_seconds",
+                                                "load_seconds")}
+                             | {"seconds": round(v.get("seconds", 0.0), 3)})
+
+
+def render_info(out: str | Path) -> dict[str, Any]:
+    """Summary of a rendered dataset: classes, images per split, labels, failures."""
+    out = Path(out)
+    ds = RenderedDataset.open(out)
+    df = ds.frame
+    record = _read_json(out / RENDER_RECORD, {})
+    failures = _read_json(out / FAILURES_FILE, {})
+    per_model = (df.groupby("model_id")
+                 .agg(images=("path", "size"), arch=("arch", "first"), scale=("scale", "first"),
+                      loss=("loss", "first"), source=("source", "first"))
+                 .reset_index().to_dict("records"))
+    per_model = [{k: (v.item() if hasattr(v, "item") else v) for k, v in row.items()} for row in per_model]
+    return {
+        "root": str(out), "manifest": str(out / MANIFEST), "n_images": int(len(df)),
+        "n_classes": int(df["model_id"].nunique()),
+        "n_models": int(df.loc[df["model_id"] != REAL_CLASS, "model_id"].nunique()),
+        "n_source_images": int(df["image_id"].nunique()),
+        "splits": {k: int(v) for k, v in df.drop_duplicates("image_id")["split"].value_counts().items()},
+        "images_per_split": {k: int(v) for k, v in df["split"].value_counts().items()},
+        "sources": {k: int(v) for k, v in df.drop_duplicates("model_id")["source"].value_counts().items()},
+        "config": record.get("config", {}), "corpus": record.get("corpus"), "zoo": record.get("zoo"),
+        "failures": {k: v.get("error") for k, v in failures.items()},
+        "per_model": per_model,
+    }
+
+
+# ------------------------------------------------------------------------------------------------- demo
+
+DEMO_TILE = 128
+DEMO_MAX_TILES = 12
+
+
+def demo_stage(ctx: Any) -> dict[str, Any]:
+    """Render the demo zoo on tiles of scikit-image's bundled photos (each tile its own source image).
+
+    Six bundled photos give too few source images for a classifier, so each prepared photo is cut
+    into non-overlapping 128x128 tiles (at most 12 per photo, flat tiles dropped), ids like
+    ``skimage_astronaut_r0c1``. Rendering is idempotent, so a second demo run only verifies.
+    """
+    from .corpus import PrepareConfig, prepare_corpus
+    from .progress import console
+
+    corpus_dir = ctx.out / "render_corpus"
+    corpus = prepare_corpus(["skimage:"], corpus_dir,
+                            PrepareConfig(long_side=960, blur_sigma=0.5, tile=DEMO_TILE,
+                                          max_tiles=DEMO_MAX_TILES, min_tile_std=0.03), name="skimage-tiles")
+    out = ctx.out / "render"
+    summary = render_dataset(ctx.zoo_dir, corpus_dir, out, cfg=RenderConfig(), device=ctx.device)
+    if summary.failures:
+        raise SrprintError(f"demo render: {len(summary.failures)} model(s) failed: "
+                           f"{next(iter(summary.failures.values()))}")
+    console.print(f"rendered {summary.rendered} images ({summary.existing} already there) of "
+                  f"{summary.n_models} models + HR on {len(corpus)} tiles: {out}")
+    return {"render": str(out), "corpus": str(corpus_dir), "n_images": summary.manifest_rows,
+            "n_source_images": summary.n_source_images, "n_models": summary.n_models,
+            "rendered": summary.rendered, "images_per_s": round(summary.images_per_s, 2)}

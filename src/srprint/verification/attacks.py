@@ -1,0 +1,259 @@
+"""Model-modification attacks a thief might apply, to test that verification survives them.
+
+Registry (``@register_attack``): ``prune`` (magnitude pruning of exactly ``p`` % of the weights of
+every layer), ``finetune`` (``iters`` Adam steps on the model's own task, on photos), ``quantize``
+(int8, symmetric per-tensor simple rounding). Every attack reports the PSNR change it causes on
+held-out photos and saves the result as a zoo entry folder (``model.json`` + ``model.safetensors``)
+that :func:`srprint.zoo.model.load_model` loads like any other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..errors import SpecError, SrprintError
+from ..io.checkpoints import load_weights, save_weights
+from ..zoo.entry import ZooEntry, library_versions
+from .degradations import apply_degradation
+
+AttackFn = Callable[[ZooEntry, dict[str, torch.Tensor], dict[str, Any], str], dict[str, torch.Tensor]]
+
+
+@dataclass(frozen=True)
+class Attack:
+    name: str
+    fn: AttackFn
+    defaults: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+ATTACKS: dict[str, Attack] = {}
+
+
+def register_attack(name: str, defaults: dict[str, Any] | None = None,
+                    description: str = "") -> Callable[[AttackFn], AttackFn]:
+    def deco(fn: AttackFn) -> AttackFn:
+        ATTACKS[name] = Attack(name, fn, dict(defaults or {}), description)
+        return fn
+
+    return deco
+
+
+def list_attacks() -> list[str]:
+    return sorted(ATTACKS)
+
+
+def get_attack(name: str) -> Attack:
+    if name not in ATTACKS:
+        raise SpecError(f"unknown attack {name!r}; known: {', '.join(list_attacks())}")
+    return ATTACKS[name]
+
+
+def is_layer_weight(name: str, t: torch.Tensor) -> bool:
+    """Conv / linear kernels (float tensors with >= 2 dims); biases and norms are not pruned."""
+    return t.is_floating_point() and t.ndim >= 2
+
+
+def prune_tensor(t: torch.Tensor, percent: float) -> torch.Tensor:
+    """Zero exactly ``round(percent/100 * numel)`` smallest-magnitude entries (ties broken by index)."""
+    n = int(round(percent / 100.0 * t.numel()))
+    out = t.clone()
+    if n <= 0:
+        return out
+    flat = out.view(-1)
+    order = torch.argsort(flat.abs(), stable=True)
+    flat[order[:n]] = 0
+    return out
+
+
+def quantize_tensor(t: torch.Tensor, bits: int = 8) -> torch.Tensor:
+    """Symmetric per-tensor quantisation by rounding: at most ``2**bits - 1`` distinct values."""
+    qmax = 2 ** (bits - 1) - 1
+    amax = t.abs().max()
+    if amax == 0:
+        return t.clone()
+    step = amax / qmax
+    return (torch.round(t / step).clamp(-qmax, qmax) * step).to(t.dtype)
+
+
+@register_attack("prune", {"percent": 5.0}, "zero the smallest |w| (percent %) of every layer's weights")
+def _prune(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
+           device: str) -> dict[str, torch.Tensor]:
+    if not 0 <= params["percent"] < 100:
+        raise SrprintError(f"prune percent must be in [0, 100), got {params['percent']}")
+    return {k: prune_tensor(v, params["percent"]) if is_layer_weight(k, v) else v for k, v in state.items()}
+
+
+@register_attack("quantize", {"bits": 8}, "int8 symmetric per-tensor rounding of every float tensor")
+def _quantize(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
+              device: str) -> dict[str, torch.Tensor]:
+    return {k: quantize_tensor(v, int(params["bits"])) if v.is_floating_point() else v for k, v in state.items()}
+
+
+def _train_photos() -> dict[str, np.ndarray]:
+    from ..io.images import skimage_photos
+    from ..zoo.datasets import SKIMAGE_HOLDOUT
+
+    return {k: v for k, v in skimage_photos().items() if k != SKIMAGE_HOLDOUT}
+
+
+def heldout_photos(size: int = 96) -> list[np.ndarray]:
+    """Held-out photo crops used to measure an attack's PSNR change (never fine-tuned on)."""
+    from ..io.images import center_crop, skimage_photos
+    from ..zoo.datasets import SKIMAGE_HOLDOUT
+
+    img = skimage_photos()[SKIMAGE_HOLDOUT]
+    h, w = img.shape[:2]
+    crops = [center_crop(img, size, 12)]
+    crops.append(img[:size, :size])
+    crops.append(img[h - size:, w - size:])
+    return crops
+
+
+def task_psnr(model: Any, images: list[np.ndarray], task: str, device: str = "cpu", seed: int = 0) -> float:
+    """Mean RGB PSNR of ``model(D_task(x))`` against ``x`` (fixed noise), quantised to 8 bits."""
+    from ..zoo.evaluate import psnr_rgb
+
+    vals = []
+    for k, img in enumerate(images):
+        x = torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))).float()[None].to(device)
+        gen = torch.Generator(device=x.device).manual_seed(seed + k)
+        scale = model.scale if task == "sr" else 1
+        if task == "sr":
+            from ..degradation import bicubic_downscale
+
+            y_in = bicubic_downscale(x, scale, quantize=True)
+        else:
+            y_in = apply_degradation(task, x, scale, None, gen).clamp(0, 1)
+        out = model.infer(y_in)
+        if out.shape != x.shape:
+            raise SrprintError(f"model output {tuple(out.shape)} does not match task {task} input {tuple(x.shape)}")
+        q = torch.round(out * 255) / 255
+        vals.append(psnr_rgb(q[0].cpu().numpy(), x[0].cpu().numpy()))
+    return float(np.mean(vals))
+
+
+def _map_back(net_state: dict[str, torch.Tensor], file_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Module state dict -> the checkpoint's own keys (identical keys, else same order and shapes)."""
+    if set(net_state) == set(file_state):
+        return {k: net_state[k].detach().cpu().to(file_state[k].dtype) for k in file_state}
+    a, b = list(net_state.items()), list(file_state.items())
+    if len(a) == len(b) and all(x.shape == y.shape for (_, x), (_, y) in zip(a, b, strict=True)):
+        return {kb: va.detach().cpu().to(vb.dtype) for (_, va), (kb, vb) in zip(a, b, strict=True)}
+    raise SrprintError("cannot map the fine-tuned module's weights back to the checkpoint's keys")
+
+
+@register_attack("finetune", {"iters": 100, "lr": 1e-4, "batch": 4, "patch": 48, "seed": 0},
+                 "Adam fine-tuning (L1) on the model's own task, on scikit-image photos (not the held-out one)")
+def _finetune(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
+              device: str) -> dict[str, torch.Tensor]:
+    from .fingerprint import load_entry_model as load_model
+
+    model = load_model(entry, device=device)
+    net = model.net
+    net.train()
+    for prm in net.parameters():
+        prm.requires_grad_(True)
+    photos = list(_train_photos().values())
+    rng = np.random.default_rng(int(params["seed"]))
+    gen = torch.Generator(device=device).manual_seed(int(params["seed"]))
+    opt = torch.optim.Adam([p for p in net.parameters() if p.is_floating_point()], lr=float(params["lr"]))
+    scale, patch = model.scale, int(params["patch"])
+    patch -= patch % max(scale, 1)
+    for _ in range(int(params["iters"])):
+        crops = []
+        for _b in range(int(params["batch"])):
+            img = photos[rng.integers(len(photos))]
+            y0, x0 = rng.integers(img.shape[0] - patch + 1), rng.integers(img.shape[1] - patch + 1)
+            crops.append(img[y0:y0 + patch, x0:x0 + patch].transpose(2, 0, 1))
+        hr = torch.from_numpy(np.ascontiguousarray(np.stack(crops))).float().to(device)
+        if entry.task == "sr":
+            from ..degradation import bicubic_downscale
+
+            y_in = bicubic_downscale(hr, scale, quantize=True)
+        else:
+            y_in = apply_degradation(entry.task if entry.task in _tasks() else "denoise", hr, 1, None, gen).clamp(0, 1)
+        loss = (model(y_in) - hr).abs().mean()
+        if not torch.isfinite(loss):
+            raise SrprintError(f"fine-tuning {entry.id}: non-finite loss")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    net.eval()
+    return _map_back(net.state_dict(), state)
+
+
+def _tasks() -> list[str]:
+    from .degradations import list_degradations
+
+    return list_degradations()
+
+
+def attack_params(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    a = get_attack(name)
+    params = dict(a.defaults)
+    for k, v in (overrides or {}).items():
+        if v is None:
+            continue
+        if k not in params:
+            raise SpecError(f"attack {name!r} has no parameter {k!r} (has: {', '.join(params)})")
+        params[k] = type(params[k])(v)
+    return params
+
+
+def attacked_id(entry_id: str, name: str, params: dict[str, Any]) -> str:
+    main = {"prune": "percent", "quantize": "bits", "finetune": "iters"}.get(name)
+    tag = f"{name}{params[main]:g}" if main and isinstance(params.get(main), int | float) else name
+    return f"{entry_id}+{tag}"
+
+
+def attack_model(model_ref: ZooEntry | str | Path, name: str, out: str | Path, params: dict[str, Any] | None = None,
+                 device: str = "cpu", psnr_size: int = 96, overwrite: bool = False) -> ZooEntry:
+    """Apply attack ``name`` to a zoo entry and save the result as the zoo entry folder ``out``.
+
+    The new record copies the source's, with ``labels['attack']``, ``labels['attack_params']`` and
+    ``labels['parent']`` set, and ``metrics`` holding the held-out PSNR before/after and its change.
+    An existing complete ``out`` made by the same attack is returned as is (unless ``overwrite``).
+    """
+    from ..zoo.entry import RECORD_FILE, WEIGHTS_FILE
+    from .fingerprint import load_entry_model as load_model
+
+    src = model_ref if isinstance(model_ref, ZooEntry) else ZooEntry.load(model_ref)
+    params = attack_params(name, params)
+    out = Path(out)
+    if out.resolve() == Path(src.path).resolve():
+        raise SrprintError(f"refusing to overwrite the source model folder {out}")
+    if not overwrite and (out / RECORD_FILE).is_file() and (out / WEIGHTS_FILE).is_file():
+        prev = ZooEntry.load(out)
+        if prev.labels.get("attack") == name and prev.labels.get("attack_params") == params \
+                and prev.labels.get("parent") == src.id:
+            return prev
+    t0 = time.perf_counter()
+    torch.manual_seed(0)
+    state = load_weights(src.weights_path)
+    new_state = get_attack(name).fn(src, state, params, device)
+    photos = heldout_photos(psnr_size)
+    before = task_psnr(load_model(src, device=device), photos, src.task, device)
+    out.mkdir(parents=True, exist_ok=True)
+    save_weights(out / WEIGHTS_FILE, {k: v.contiguous() for k, v in new_state.items()})
+    entry = dataclasses.replace(
+        src, id=attacked_id(src.id, name, params), path=out,
+        labels={**src.labels, "attack": name, "attack_params": params, "parent": src.id},
+        metrics={}, timings={}, versions=library_versions(),
+    )
+    after = task_psnr(load_model(entry, device=device), photos, src.task, device)
+    entry.metrics = {"heldout_psnr_before": before, "heldout_psnr_after": after, "psnr_change": after - before}
+    entry.timings = {"attack_seconds": round(time.perf_counter() - t0, 2)}
+    if not math.isfinite(after):
+        raise SrprintError(f"attacked model {entry.id} produces non-finite output")
+    entry.save(out)
+    return entry

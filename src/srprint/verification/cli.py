@@ -1,0 +1,282 @@
+"""CLI: ``srprint fingerprint``, ``srprint verify [pair] | matrix``, ``srprint attack``, ``srprint registry``.
+
+``verify`` is a command group whose default sub-command is ``pair``: ``srprint verify A B`` is
+``srprint verify pair A B``; ``srprint verify matrix M1 M2 ...`` builds the matrix. (A model
+literally named ``matrix``/``pair`` must be given with the explicit ``pair``.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from ..cli_common import DeviceOpt, JsonOpt, print_json, stdout
+from ..errors import SrprintError
+from .fingerprint import METHODS, Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
+
+TaskOpt = typer.Option(None, "--task", help="sr | denoise | deblur | deblur-motion | lowlight | derain "
+                       "(default: the model's own task)")
+SizeOpt = typer.Option(128, "--size", help="Critical image side (paper: 128)")
+ItersOpt = typer.Option(5000, "--iters", help="Adam iterations (paper: 5000; e.g. 100 at --size 48 is the "
+                        "reduced-cost setting)")
+LambdaOpt = typer.Option(1e-3, "--lambda", help="Weight of the TV term")
+LrOpt = typer.Option(0.1, "--lr", help="Adam learning rate")
+KOpt = typer.Option(1, "--k", help="Number of critical images (features averaged)")
+SeedOpt = typer.Option(0, "--seed", help="Seed of the Gaussian start")
+MethodOpt = typer.Option("critical", "--method", help="critical | wo_tv | maxobj | projcl | poolcl")
+ZooOpt = typer.Option(None, "--zoo", help="Zoo folder to look model ids up in")
+
+
+class _DefaultPairGroup(TyperGroup):
+    """``verify A B`` means ``verify pair A B``."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["pair", *args]
+        return super().parse_args(ctx, args)
+
+
+def _settings(task: str | None, size: int, iters: int, lam: float, lr: float, k: int, seed: int, method: str,
+              default_task: str = "sr") -> FingerprintSettings:
+    if method not in METHODS:
+        raise SrprintError(f"unknown --method {method!r}; known: {', '.join(METHODS)}")
+    return FingerprintSettings(task=task or default_task, size=size, iters=iters, lam=lam, lr=lr, k=k, seed=seed,
+                               method=method)
+
+
+def _entry(model: str, zoo: Path | None):  # noqa: ANN202
+    from ..cli import resolve_model_arg
+    from ..zoo.entry import ZooEntry
+
+    return ZooEntry.load(resolve_model_arg(model, zoo))
+
+
+def _fingerprint(entry: Any, settings: FingerprintSettings, device: str) -> Fingerprint:
+    from ..config import resolve_device
+    from ..progress import make_progress
+    from .fingerprint import fingerprint_model
+
+    with make_progress() as prog:
+        task = prog.add_task(f"fingerprint {entry.id}", total=settings.iters)
+        return fingerprint_model(entry, settings, resolve_device(device),
+                                 callback=lambda it: prog.update(task, completed=it + 1))
+
+
+def _verdict_line(v: Any) -> str:
+    colour = "red" if v.is_copy else "green"
+    return (f"[{colour}]{v.label}[/]  d = {v.d:.3g}  eta = {v.eta:.3g}  d/eta = {v.ratio:.3g}  "
+            f"p = {v.p_value:.3g}")
+
+
+def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
+    @app.command("fingerprint")
+    def fingerprint_cmd(
+        model: str = typer.Argument(..., help="Zoo entry folder, or model id with --zoo"),
+        out: Path = typer.Option(..., "-o", "--out", help="Fingerprint JSON (PNGs written next to it)"),
+        task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
+        lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = MethodOpt,
+        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
+    ) -> None:
+        """Solve for a model's critical image(s) and save its fingerprint."""
+        entry = _entry(model, zoo)
+        fp = _fingerprint(entry, _settings(task, size, iters, lam, lr, k, seed, method, entry.task), device)
+        path = fp.save(out)
+        if as_json:
+            print_json({"path": str(path), "features": fp.features.tolist(), "settings": fp.settings.to_dict(),
+                        "model": fp.model, "objective": fp.objective, "seconds": fp.seconds})
+            return
+        stdout.print(f"wrote {path}  (objective {fp.objective.get('initial', float('nan')):.4g} -> "
+                     f"{fp.objective.get('final', float('nan')):.4g}, {fp.seconds:.1f}s)", highlight=False)
+
+    verify_app = typer.Typer(cls=_DefaultPairGroup, no_args_is_help=True,
+                             help="Is a suspect a copy of a source? `verify A B` (= `verify pair A B`) or "
+                                  "`verify matrix MODELS...`.")
+    app.add_typer(verify_app, name="verify")
+
+    @verify_app.command("pair")
+    def verify_pair(
+        source: str = typer.Argument(..., help="Source: fingerprint JSON, zoo entry folder or id"),
+        suspect: str = typer.Argument(..., help="Suspect: fingerprint JSON, zoo entry folder or id"),
+        image: Path | None = typer.Option(None, "--image", help="Side-by-side PNG (default next to the "
+                                          "source fingerprint or ./verify.png)"),
+        task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
+        lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = MethodOpt,
+        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
+    ) -> None:
+        """Verdict for SOURCE vs SUSPECT; models are fingerprinted with the other side's settings
+        (or the options given here when both are models)."""
+        from .verify import side_by_side, verify_fingerprints
+
+        sides: list[Any] = [load_fingerprint(s) if is_fingerprint_file(s) else _entry(s, zoo)
+                            for s in (source, suspect)]
+        fixed = next((s.settings for s in sides if isinstance(s, Fingerprint)), None)
+        first_entry = next((s for s in sides if not isinstance(s, Fingerprint)), None)
+        settings = fixed or _settings(task, size, iters, lam, lr, k, seed, method,
+                                      first_entry.task if first_entry else "sr")
+        if settings.method in ("projcl", "poolcl"):
+            from .baselines import match_verdict
+            from .fingerprint import load_entry_model as load_model
+
+            if isinstance(sides[1], Fingerprint):
+                raise SrprintError(f"--method {settings.method}: give the suspect as a model, not a fingerprint")
+            src = sides[0] if isinstance(sides[0], Fingerprint) else _fingerprint(sides[0], settings, device)
+            mv = match_verdict(src, load_model(sides[1]))
+            if as_json:
+                print_json({**mv, "method": settings.method})
+            else:
+                stdout.print(f"{'COPY' if mv['is_copy'] else 'independent'}  match rate {mv['match_rate']:.2f} "
+                             f"({mv['matches']}/{mv['n']}), p = {mv['p_value']:.3g}", highlight=False)
+            return
+        fps = [s if isinstance(s, Fingerprint) else _fingerprint(s, settings, device) for s in sides]
+        v = verify_fingerprints(fps[0], fps[1])
+        img = image or (Path(source).with_suffix(".verify.png") if is_fingerprint_file(source) and
+                        Path(source).is_file() else Path("verify.png"))
+        v.image = str(side_by_side(fps[0], fps[1], v, img))
+        if as_json:
+            print_json(v.to_dict())
+            return
+        stdout.print(f"source  {fps[0].model.get('id')}\nsuspect {fps[1].model.get('id')}")
+        stdout.print(_verdict_line(v))
+        stdout.print(f"image: {v.image}")
+
+    @verify_app.command("matrix")
+    def verify_matrix(
+        models: list[str] = typer.Argument(..., help="Zoo entry folders or ids (with --zoo)"),
+        out: Path = typer.Option(..., "-o", "--out", help="Output folder (matrix.png, matrix.json, attacks.md)"),
+        attacks: bool = typer.Option(False, "--attacks", help="Also attack each model and verify the copies"),
+        task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
+        lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt,
+        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
+    ) -> None:
+        """Pairwise d/eta heat-map of MODELS and (with --attacks) the table of verification under attack."""
+        from ..config import resolve_device
+        from .matrix import DEFAULT_ATTACKS, verification_matrix
+
+        entries = [_entry(m, zoo) for m in models]
+        tasks = {e.task for e in entries} if task is None else {task}
+        if len(tasks) > 1:
+            raise SrprintError(f"models have different tasks ({', '.join(sorted(tasks))}); pass --task")
+        settings = _settings(task, size, iters, lam, lr, k, seed, "critical", tasks.pop())
+        res = verification_matrix(entries, settings, out, DEFAULT_ATTACKS if attacks else (), resolve_device(device))
+        if as_json:
+            print_json(res)
+            return
+        stdout.print(f"{len(entries)} models, {res['false_matches']} independent pairs matched; "
+                     f"heat-map {out / 'matrix.png'}")
+        for name, rate in res.get("success_rate", {}).items():
+            stdout.print(f"  {name:9s} verified {rate:.0%}")
+
+    attack_app = typer.Typer(no_args_is_help=True, help="Modify a model (prune / finetune / quantize) to test "
+                                                        "robustness; saves a zoo entry folder.")
+    app.add_typer(attack_app, name="attack")
+
+    def _run_attack(name: str, model: str, out: Path, zoo: Path | None, device: str, as_json: bool,
+                    params: dict[str, Any]) -> None:
+        from ..config import resolve_device
+        from .attacks import attack_model
+
+        e = attack_model(_entry(model, zoo), name, out, params, device=resolve_device(device))
+        if as_json:
+            print_json({"id": e.id, "path": str(e.path), "labels": e.labels, "metrics": e.metrics})
+            return
+        m = e.metrics
+        stdout.print(f"wrote {e.path} ({e.id}); held-out PSNR {m['heldout_psnr_before']:.2f} -> "
+                     f"{m['heldout_psnr_after']:.2f} dB ({m['psnr_change']:+.2f})", highlight=False)
+
+    @attack_app.command("prune")
+    def attack_prune(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
+                     percent: float = typer.Option(5.0, "--percent", help="% of each layer's weights zeroed"),
+                     zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+        """Magnitude pruning: zero exactly PERCENT % of the smallest weights of every layer."""
+        _run_attack("prune", model, out, zoo, device, as_json, {"percent": percent})
+
+    @attack_app.command("finetune")
+    def attack_finetune(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
+                        iters: int = typer.Option(100, "--iters", help="Fine-tuning iterations (paper: 500)"),
+                        lr: float = typer.Option(1e-4, "--lr"), seed: int = typer.Option(0, "--seed"),
+                        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+        """Fine-tune on the model's own task on photos (scikit-image's, the held-out one excluded)."""
+        _run_attack("finetune", model, out, zoo, device, as_json, {"iters": iters, "lr": lr, "seed": seed})
+
+    @attack_app.command("quantize")
+    def attack_quantize(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
+                        bits: int = typer.Option(8, "--bits"),
+                        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+        """Per-tensor symmetric quantisation by simple rounding (int8: <= 255 values per tensor)."""
+        _run_attack("quantize", model, out, zoo, device, as_json, {"bits": bits})
+
+    reg_app = typer.Typer(no_args_is_help=True, help="Registry of your models' fingerprints "
+                                                     "($SRPRINT_HOME/fingerprints.sqlite).")
+    app.add_typer(reg_app, name="registry")
+    RegOpt = typer.Option(None, "--registry", help="SQLite file (default $SRPRINT_HOME/fingerprints.sqlite)")
+
+    @reg_app.command("add")
+    def registry_add(
+        model: str = typer.Argument(..., help="Zoo entry folder / id, or a fingerprint JSON"),
+        name: str = typer.Option(..., "--name", help="Name to register it under"),
+        replace: bool = typer.Option(False, "--replace"),
+        task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
+        lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = MethodOpt,
+        zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
+    ) -> None:
+        """Fingerprint MODEL (or take a fingerprint file) and register it as NAME."""
+        from .registry import Registry
+
+        if is_fingerprint_file(model):
+            fp = load_fingerprint(model)
+        else:
+            e = _entry(model, zoo)
+            fp = _fingerprint(e, _settings(task, size, iters, lam, lr, k, seed, method, e.task), device)
+        if fp.settings.method in ("projcl", "poolcl"):
+            raise SrprintError("the registry stores critical-image fingerprints (methods critical, wo_tv, maxobj)")
+        Registry(registry).add(name, fp, replace=replace)
+        stdout.print(f"registered {name} ({fp.model.get('id')})", highlight=False)
+
+    @reg_app.command("check")
+    def registry_check(
+        suspect: str = typer.Argument(..., help="Zoo entry folder / id, or a fingerprint JSON"),
+        zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Compare a suspect with every registered fingerprint (fingerprinted once per setting)."""
+        from .registry import Registry
+
+        if is_fingerprint_file(suspect):
+            target: Any = load_fingerprint(suspect)
+        else:
+            e = _entry(suspect, zoo)
+            target = lambda s: _fingerprint(e, s, device)  # noqa: E731
+        results = Registry(registry).check(target)
+        if as_json:
+            print_json([{"name": n, **v.to_dict()} for n, v in results])
+            return
+        if not results:
+            stdout.print("registry has no fingerprint comparable with this suspect")
+        for n, v in results:
+            stdout.print(f"{n:30s} " + _verdict_line(v))
+
+    @reg_app.command("list")
+    def registry_list(registry: Path | None = RegOpt, as_json: bool = JsonOpt) -> None:
+        """List registered fingerprints."""
+        from .registry import Registry
+
+        rows = Registry(registry).list()
+        if as_json:
+            print_json([r.to_dict() for r in rows])
+            return
+        for r in rows:
+            s = r.settings
+            stdout.print(f"{r.name:30s} {r.model_id:40s} {s['task']} {s['size']}px {s['iters']}it {s['method']} "
+                         f"{r.added}", highlight=False)
+        stdout.print(f"[bold]{len(rows)} fingerprints[/]")
+
+    @reg_app.command("remove")
+    def registry_remove(name: str = typer.Argument(...), registry: Path | None = RegOpt) -> None:
+        """Remove a registered fingerprint."""
+        from .registry import Registry
+
+        Registry(registry).remove(name)
+        stdout.print(f"removed {name}")

@@ -1,0 +1,63 @@
+import numpy as np
+import pytest
+import torch
+
+from srprint.io.checkpoints import load_weights
+from srprint.verification.attacks import attack_model, prune_tensor, quantize_tensor
+from srprint.zoo.entry import ZooEntry
+from srprint.zoo.model import load_model
+
+
+def test_prune_tensor_exact_count_with_ties():
+    t = torch.tensor([[0.1, -0.1, 0.1, 0.5], [2.0, -3.0, 0.1, 0.2]])
+    out = prune_tensor(t, 25.0)  # exactly 2 of 8 zeroed even though four entries tie at |0.1|
+    assert int((out == 0).sum()) == 2
+    assert bool((out[t.abs() > 0.15] != 0).all())  # only tied smallest entries removed
+
+
+def test_prune_attack_removes_exactly_p_percent_per_layer(tiny_zoo, tmp_path):
+    src = ZooEntry.load(tiny_zoo / "EDSR-tiny-x2-s1")
+    out = attack_model(src, "prune", tmp_path / "pruned", {"percent": 10.0})
+    before, after = load_weights(src.weights_path), load_weights(out.weights_path)
+    n_layers = 0
+    for k, w in before.items():
+        if w.ndim >= 2:
+            n_layers += 1
+            newly = int(((after[k] == 0) & (w != 0)).sum())
+            assert newly + int((w == 0).sum()) == round(0.10 * w.numel()), k
+            kept = after[k][after[k] != 0].abs()
+            assert kept.min() >= w.abs().flatten().sort().values[round(0.10 * w.numel()) - 1]
+        else:
+            torch.testing.assert_close(after[k], w)  # biases untouched
+    assert n_layers >= 3
+    assert out.labels["attack"] == "prune" and out.labels["parent"] == src.id
+    assert np.isfinite(out.metrics["psnr_change"])
+    load_model(out.path)  # loads like any zoo entry
+
+
+def test_quantize_at_most_256_values_per_tensor(tiny_zoo, tmp_path):
+    out = attack_model(tiny_zoo / "EDSR-tiny-x2-s1", "quantize", tmp_path / "q")
+    state = load_weights(out.weights_path)
+    assert all(torch.unique(v).numel() <= 256 for v in state.values())
+    big = torch.randn(10_000)
+    q = quantize_tensor(big)
+    assert torch.unique(q).numel() <= 255
+    assert (q - big).abs().max() <= big.abs().max() / 127 / 2 + 1e-6
+
+
+def test_finetune_changes_weights_and_reports_psnr(tiny_zoo, tmp_path):
+    src = ZooEntry.load(tiny_zoo / "EDSR-tiny-x2-s1")
+    out = attack_model(src, "finetune", tmp_path / "ft", {"iters": 3, "patch": 24, "batch": 2})
+    a, b = load_weights(src.weights_path), load_weights(out.weights_path)
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    m = out.metrics
+    assert m["psnr_change"] == pytest.approx(m["heldout_psnr_after"] - m["heldout_psnr_before"])
+    again = attack_model(src, "finetune", tmp_path / "ft", {"iters": 3, "patch": 24, "batch": 2})
+    assert again.metrics == m  # already done: reused
+
+
+def test_attack_refuses_source_folder(tiny_zoo):
+    from srprint.errors import SrprintError
+
+    with pytest.raises(SrprintError, match="overwrite the source"):
+        attack_model(tiny_zoo / "EDSR-tiny-x2-s1", "prune", tiny_zoo / "EDSR-tiny-x2-s1")

@@ -1,0 +1,42 @@
+"""Fixtures for the checkpoint-import tests: tiny synthetic checkpoints and the shared pretrained files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+
+@pytest.fixture(scope="session")
+def pretrained_dir(shared_data: Path) -> Path:
+    return shared_data / "pretrained"
+
+
+@pytest.fixture(scope="session")
+def set5_crop(shared_data: Path) -> tuple[str, np.ndarray]:
+    """Centre 120x120 crop of Set5 'bird' (small enough for every model on 2 CPU cores)."""
+    from srprint.io.images import center_crop, read_image
+
+    img = read_image(shared_data / "images" / "Set5" / "bird.png")
+    return "bird", center_crop(img, 120, 24)
+
+
+def _make_rtc_checkpoint(path: Path, scale: int = 2, seed: int = 0, wrap: bool = True) -> dict[str, torch.Tensor]:
+    """A randomly initialised IMDN_RTC saved like the official file (nested, 'module.' prefix)."""
+    import srprint.zoo.imports  # noqa: F401  (registers the ports)
+    from srprint.zoo.archs import create_arch
+
+    torch.manual_seed(seed)
+    net = create_arch("IMDN_RTC", scale, config={"nf": 12, "num_modules": 2})
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    obj = {"epoch": 3, "state_dict": {f"module.{k}": v for k, v in state.items()}} if wrap else state
+    torch.save(obj, path)
+    return state
+
+
+@pytest.fixture
+def make_rtc() -> Callable[..., dict[str, torch.Tensor]]:
+    return _make_rtc_checkpoint
