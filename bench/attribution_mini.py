@@ -182,6 +182,7 @@ def main() -> int:
     md = [
         f"# Attribution benchmark: {args.name}",
         "",
+        *([f"**{args.note}**", ""] if args.note else []),
         f"Render `{data}` ({len(full.frame)} images, {full.frame['model_id'].nunique()} models), "
         f"filter `{where}`, held out `{holdout}`; {args.backbone} crop {args.crop}, "
         f"{args.head_epochs}+{args.epochs} epochs; device {device}.",

@@ -61,3 +61,16 @@ def test_attack_refuses_source_folder(tiny_zoo):
 
     with pytest.raises(SrprintError, match="overwrite the source"):
         attack_model(tiny_zoo / "EDSR-tiny-x2-s1", "prune", tiny_zoo / "EDSR-tiny-x2-s1")
+
+
+def test_match_keys_by_value_when_names_differ():
+    from srprint.verification.attacks import _match_keys
+
+    file_state = {"w1": torch.randn(3, 3), "w2": torch.randn(3, 3), "b": torch.zeros(3)}
+    net_state = {"model.0.weight": file_state["w2"].clone(), "model.0.bias": torch.zeros(3),
+                 "model.1.weight": file_state["w1"].clone()}
+    assert _match_keys(net_state, file_state) == {"w1": "model.1.weight", "w2": "model.0.weight", "b": "model.0.bias"}
+    from srprint.errors import SrprintError
+
+    with pytest.raises(SrprintError, match="cannot map"):
+        _match_keys({"x": torch.ones(2)}, {"w": torch.zeros(2)})

@@ -21,6 +21,7 @@ EpochsOpt = typer.Option(15, "--epochs", help="Epochs training everything")
 LrOpt = typer.Option(5e-4, "--lr")
 SeedOpt = typer.Option(0, "--seed")
 MaxPerClassOpt = typer.Option(None, "--max-per-class", help="Cap training images per class")
+PatienceOpt = typer.Option(3, "--patience", help="Early stop after this many full epochs without val improvement")
 TestSplitOpt = typer.Option("test", "--test-split", help="Images of the held-out models to test on: test|val|train|all")
 
 
@@ -33,6 +34,7 @@ def _engine_cfg(
     lr: float,
     seed: int,
     max_per_class: int | None,
+    patience: int = 3,
 ) -> Any:
     from ..attribution.engine import ClassifierConfig
 
@@ -45,6 +47,7 @@ def _engine_cfg(
         lr=lr,
         seed=seed,
         max_per_class=max_per_class,
+        patience=patience,
     )
 
 
@@ -65,6 +68,7 @@ def parse_train(
     lr: float = LrOpt,
     seed: int = SeedOpt,
     max_per_class: int | None = MaxPerClassOpt,
+    patience: int = PatienceOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -72,7 +76,7 @@ def parse_train(
     from ..config import resolve_device
     from .heldout import train_heldout
 
-    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class)
+    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience)
     res = train_heldout(data, target, holdout, out, cfg, resolve_device(device), where, test_split)
     if as_json:
         print_json(res)
@@ -100,6 +104,7 @@ def parse_table_cmd(
     lr: float = LrOpt,
     seed: int = SeedOpt,
     max_per_class: int | None = MaxPerClassOpt,
+    patience: int = PatienceOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -107,7 +112,7 @@ def parse_table_cmd(
     from ..config import resolve_device
     from .heldout import TARGETS, parse_table
 
-    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class)
+    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience)
     table = parse_table(
         data, out, cfg, resolve_device(device), tuple(target or TARGETS), holdout or None, where, test_split
     )
@@ -160,6 +165,7 @@ def parse_imported(
     lr: float = LrOpt,
     seed: int = SeedOpt,
     max_per_class: int | None = MaxPerClassOpt,
+    patience: int = PatienceOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -167,7 +173,7 @@ def parse_imported(
     from ..config import resolve_device
     from .heldout import imported_table
 
-    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class)
+    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience)
     table = imported_table(data, out, cfg, resolve_device(device), tuple(target or ("scale", "loss", "arch")), split)
     if as_json:
         print_json(table)

@@ -93,10 +93,16 @@ def _prune(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, An
     return {k: prune_tensor(v, params["percent"]) if is_layer_weight(k, v) else v for k, v in state.items()}
 
 
-@register_attack("quantize", {"bits": 8}, "int8 symmetric per-tensor rounding of every float tensor")
+def is_norm_statistic(name: str) -> bool:
+    return name.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")
+
+
+@register_attack("quantize", {"bits": 8}, "int8 symmetric per-tensor rounding of every weight and bias "
+                 "(batch-norm running statistics are buffers, not weights, and are kept)")
 def _quantize(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
               device: str) -> dict[str, torch.Tensor]:
-    return {k: quantize_tensor(v, int(params["bits"])) if v.is_floating_point() else v for k, v in state.items()}
+    return {k: quantize_tensor(v, int(params["bits"])) if v.is_floating_point() and not is_norm_statistic(k) else v
+            for k, v in state.items()}
 
 
 def _train_photos() -> dict[str, np.ndarray]:
@@ -142,14 +148,20 @@ def task_psnr(model: Any, images: list[np.ndarray], task: str, device: str = "cp
     return float(np.mean(vals))
 
 
-def _map_back(net_state: dict[str, torch.Tensor], file_state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Module state dict -> the checkpoint's own keys (identical keys, else same order and shapes)."""
-    if set(net_state) == set(file_state):
-        return {k: net_state[k].detach().cpu().to(file_state[k].dtype) for k in file_state}
-    a, b = list(net_state.items()), list(file_state.items())
-    if len(a) == len(b) and all(x.shape == y.shape for (_, x), (_, y) in zip(a, b, strict=True)):
-        return {kb: va.detach().cpu().to(vb.dtype) for (_, va), (kb, vb) in zip(a, b, strict=True)}
-    raise SrprintError("cannot map the fine-tuned module's weights back to the checkpoint's keys")
+def _match_keys(net_state: dict[str, torch.Tensor], file_state: dict[str, torch.Tensor]) -> dict[str, str]:
+    """Checkpoint key -> module key, matched by name or else by identical values (before training)."""
+    if set(net_state) >= set(file_state):
+        return {k: k for k in file_state}
+    free = dict(net_state)
+    out = {}
+    for kf, vf in file_state.items():
+        hit = next((kn for kn, vn in free.items() if vn.shape == vf.shape and vn.dtype == vf.dtype
+                    and torch.equal(vn.detach().cpu(), vf)), None)
+        if hit is None:
+            raise SrprintError(f"cannot map the module's weights back to the checkpoint's key {kf!r}")
+        out[kf] = hit
+        free.pop(hit)
+    return out
 
 
 @register_attack("finetune", {"iters": 100, "lr": 1e-4, "batch": 4, "patch": 48, "seed": 0},
@@ -160,6 +172,7 @@ def _finetune(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str,
 
     model = load_model(entry, device=device)
     net = model.net
+    key_map = _match_keys(net.state_dict(), state)
     net.train()
     for prm in net.parameters():
         prm.requires_grad_(True)
@@ -189,7 +202,8 @@ def _finetune(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str,
         loss.backward()
         opt.step()
     net.eval()
-    return _map_back(net.state_dict(), state)
+    trained = net.state_dict()
+    return {kf: trained[kn].detach().cpu().to(state[kf].dtype) for kf, kn in key_map.items()}
 
 
 def _tasks() -> list[str]:
