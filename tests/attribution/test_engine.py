@@ -8,7 +8,7 @@ import pytest
 import torch
 import yaml
 
-from conftest import HOLDOUT, KNOWN, TINY_CFG
+from .conftest import HOLDOUT, KNOWN, TINY_CFG
 from srprint.attribution.engine import (
     ClassifierConfig,
     RunError,

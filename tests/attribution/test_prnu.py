@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import KNOWN
+from .conftest import KNOWN
 from srprint.attribution.engine import RunError
 from srprint.attribution.prnu import PRNUConfig, evaluate_prnu, fit_prnu, prnu_scores, residual
 

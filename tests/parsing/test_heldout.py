@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import IMPORTED, TINY_CLASSIFIER
+from .conftest import IMPORTED, TINY_CLASSIFIER
 from srprint.dataset import RenderedDataset
 from srprint.parsing import heldout
 from srprint.parsing.heldout import HoldoutError, default_holdouts, heldout_split, loss_family, parse_holdout

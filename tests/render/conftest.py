@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from render_helpers import ZOO_IDS, add_model
+from .render_helpers import ZOO_IDS, add_model
 
 from srprint.corpus import PrepareConfig, prepare_corpus
 

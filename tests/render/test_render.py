@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from render_helpers import ZOO_IDS, add_model
+from .render_helpers import ZOO_IDS, add_model
 from torch import nn
 
 from srprint import render as render_mod
