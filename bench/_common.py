@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 RESULTS = Path(__file__).resolve().parent / "results"
+_START_LOAD = os.getloadavg()  # taken when the benchmark starts (this module is imported first)
 
 
 def machine_info() -> dict[str, Any]:
@@ -32,7 +33,7 @@ def machine_info() -> dict[str, Any]:
     return {
         "git_commit": commit, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "platform": platform.platform(),
         "cpu": cpu, "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "load_average_at_start": os.getloadavg(),
+        "load_average_at_start": _START_LOAD,
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
 

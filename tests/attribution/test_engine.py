@@ -8,7 +8,6 @@ import pytest
 import torch
 import yaml
 
-from .conftest import HOLDOUT, KNOWN, TINY_CFG
 from srprint.attribution.engine import (
     ClassifierConfig,
     RunError,
@@ -19,6 +18,8 @@ from srprint.attribution.engine import (
 )
 from srprint.dataset import RenderedDataset
 from srprint.errors import DatasetError
+
+from .conftest import HOLDOUT, KNOWN, TINY_CFG
 
 
 def test_classifier_beats_chance(tiny_run: Path, tiny_render: Path) -> None:

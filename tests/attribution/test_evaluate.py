@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import KNOWN, UNKNOWN
 from srprint.attribution.evaluate import attribution_tables, evaluate_run, predict_images
 from srprint.attribution.perturb import jpeg, perturbations, resize
 from srprint.dataset import RenderedDataset
 from srprint.errors import ImageError
+
+from .conftest import KNOWN, UNKNOWN
 
 
 def _frame() -> tuple[pd.DataFrame, list[str], np.ndarray]:

@@ -5,9 +5,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import KNOWN
 from srprint.attribution.engine import RunError
 from srprint.attribution.prnu import PRNUConfig, evaluate_prnu, fit_prnu, prnu_scores, residual
+
+from .conftest import KNOWN
 
 
 def test_prnu_fit_eval_same_tables(tiny_render: Path, tmp_path: Path) -> None:

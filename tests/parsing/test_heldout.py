@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import IMPORTED, TINY_CLASSIFIER
 from srprint.dataset import RenderedDataset
 from srprint.parsing import heldout
 from srprint.parsing.heldout import HoldoutError, default_holdouts, heldout_split, loss_family, parse_holdout
+
+from .conftest import IMPORTED, TINY_CLASSIFIER
 
 
 def test_holdout_split_trains_without_and_tests_with_the_value(parsing_render: Path) -> None:

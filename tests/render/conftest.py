@@ -10,9 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from .render_helpers import ZOO_IDS, add_model
 
 from srprint.corpus import PrepareConfig, prepare_corpus
+
+from .render_helpers import ZOO_IDS, add_model
 
 
 @pytest.fixture(scope="session")

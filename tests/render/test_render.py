@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from .render_helpers import ZOO_IDS, add_model
 from torch import nn
 
 from srprint import render as render_mod
@@ -29,6 +28,8 @@ from srprint.render import (
 )
 from srprint.zoo.entry import WEIGHTS_FILE, Zoo, ZooEntry
 from srprint.zoo.model import register_loader
+
+from .render_helpers import ZOO_IDS, add_model
 
 
 def _pngs(root: Path) -> dict[str, bytes]:
