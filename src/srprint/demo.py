@@ -16,11 +16,12 @@ from typing import Any
 from .config import resolve_device, srprint_home
 from .progress import console
 
+# (summary key, "module:function"); later stages read earlier summaries from ctx.results by key
 STAGES = (
-    "srprint.zoo.demo:demo_stage",
-    "srprint.render:demo_stage",
-    "srprint.attribution.demo:demo_stage",
-    "srprint.verification.demo:demo_stage",
+    ("zoo", "srprint.zoo.demo:demo_stage"),
+    ("render", "srprint.render:demo_stage"),
+    ("attribution", "srprint.attribution.demo:demo_stage"),
+    ("verification", "srprint.verification.demo:demo_stage"),
 )
 
 
@@ -49,11 +50,10 @@ def run_demo(out: Path | None = None, device: str = "auto") -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     ctx = DemoContext(out=out, device=resolve_device(device), zoo_dir=srprint_home() / "zoos" / "demo")
     t0 = time.perf_counter()
-    for spec in STAGES:
+    for name, spec in STAGES:
         fn = _load_stage(spec)
         if fn is None:
             continue
-        name = spec.split(":")[0].split(".")[-2 if spec.split(":")[0].endswith(".demo") else -1]
         console.rule(f"[bold]demo: {name}")
         ts = time.perf_counter()
         ctx.results[name] = fn(ctx)

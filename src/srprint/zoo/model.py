@@ -22,10 +22,8 @@ from ..io.checkpoints import load_weights
 from .archs import create_arch
 from .entry import ZooEntry
 
+
 # RGB <-> YCbCr (ITU-R BT.601, full-range float), used for Y-only models.
-_RGB2Y = torch.tensor([0.299, 0.587, 0.114])
-
-
 def rgb_to_ycbcr(x: torch.Tensor) -> torch.Tensor:
     r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
     y = 0.299 * r + 0.587 * g + 0.114 * b
