@@ -66,3 +66,29 @@ def test_list_eval_and_sr_on_a_tiny_zoo(tiny_zoo: Path, tmp_path: Path, capsys, 
     code, _, err = run_cli(["sr", "NOPE-skimage-x4-L1-s1", str(imgs / "a.png"), "-o", str(out_png),
                             "--zoo", str(tiny_zoo)], capsys, monkeypatch)
     assert code == 2 and "error:" in err
+
+
+def _command_paths() -> list[list[str]]:
+    import typer.main
+
+    from srprint.cli import app
+
+    paths: list[list[str]] = []
+
+    def walk(cmd, prefix: list[str]) -> None:  # noqa: ANN001
+        paths.append(prefix)
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, [*prefix, name])
+
+    walk(typer.main.get_command(app), [])
+    return paths
+
+
+def test_every_command_renders_its_help(capsys, monkeypatch) -> None:  # noqa: ANN001
+    # help strings are rich markup: a stray "[/X]" in one crashes `--help` of that command
+    paths = _command_paths()
+    assert ["corpus", "prepare"] in paths and len(paths) > 20
+    for path in paths:
+        code, out, err = run_cli([*path, "--help"], capsys, monkeypatch)
+        assert code == 0, (path, err[-300:])
+        assert "Usage" in out, path

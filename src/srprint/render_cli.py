@@ -30,7 +30,9 @@ render_app = typer.Typer(help="Render the labelled SR dataset of a zoo (summaris
 
 @corpus_app.command("prepare")
 def corpus_prepare(
-    sources: list[str] = typer.Argument(..., help="Files, folders, 'skimage:[NAMES]', 'shared:SET[/SPLIT]'"),
+    sources: list[str] = typer.Argument(
+        ..., help="Files, folders, 'skimage:' or 'skimage:NAME,...', 'shared:SET' or 'shared:SET/SPLIT'"
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="Output corpus folder"),
     long_side: int = typer.Option(960, "--long-side", help="Max long side (never upscales)"),
     limit: int | None = typer.Option(None, "--limit", help="Keep at most N images"),

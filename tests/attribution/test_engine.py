@@ -114,7 +114,7 @@ def test_init_from_another_run_keeps_the_body(tiny_run: Path, tiny_render: Path,
     run = train_run(tiny_render, tmp_path / "scale", cfg, label="scale", holdout_models=HOLDOUT)
     new, old = load_classifier(run), load_classifier(tiny_run)
     assert new.classes == ["2", "4"]
-    head = {k for k in new.module.state_dict() if k.startswith("head.fc")}
+    head = {k for k in new.module.state_dict() if k.startswith("body.head.fc")}
     a, b = new.module.state_dict(), old.module.state_dict()
     assert head and all(torch.equal(a[k], b[k]) for k in a if k not in head)
-    assert a["head.fc.weight"].shape[0] == 2
+    assert a["body.head.fc.weight"].shape[0] == 2

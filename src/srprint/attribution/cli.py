@@ -7,6 +7,19 @@ from pathlib import Path
 import typer
 
 from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, print_json, stdout
+from .options import (
+    BackboneOpt,
+    BatchOpt,
+    CropOpt,
+    EpochsOpt,
+    HeadEpochsOpt,
+    InputOpt,
+    LrOpt,
+    MaxPerClassOpt,
+    PatienceOpt,
+    SeedOpt,
+    classifier_config,
+)
 
 attribute_app = typer.Typer(no_args_is_help=True, help="Attribute images to the SR model that made them.")
 prnu_app = typer.Typer(no_args_is_help=True, help="PRNU-style fingerprint baseline (Marra et al. 2019).")
@@ -22,9 +35,8 @@ def _print_tables(result: dict, title: str) -> None:
 def train_command(
     data: Path = typer.Option(None, "--data", help="Rendered dataset folder (manifest.parquet)"),
     out: Path = typer.Option(..., "--out", help="Run folder (resumed if it holds the same run)"),
-    backbone: str = typer.Option(
-        "convnext_atto", "--backbone", help="convnext_atto|convnext_nano|...|resnet50"
-    ),
+    backbone: str = BackboneOpt,
+    input_kind: str = InputOpt,
     label: str = typer.Option(
         "model_id", "--label", help="Column to predict: model_id, scale, loss, arch, ..."
     ),
@@ -35,14 +47,14 @@ def train_command(
     init: Path | None = typer.Option(
         None, "--init", help="Initialise from another run (head re-made if needed)"
     ),
-    crop: int = typer.Option(128, "--crop", help="Crop size (CPU 128; the backbone's native size on GPU)"),
-    batch_size: int = typer.Option(16, "--batch-size"),
-    head_epochs: int = typer.Option(3, "--head-epochs", help="Epochs training the new head alone"),
-    epochs: int = typer.Option(15, "--epochs", help="Epochs training everything afterwards"),
-    lr: float = typer.Option(5e-4, "--lr"),
-    patience: int = typer.Option(3, "--patience", help="Early stop after N epochs without val improvement"),
-    max_per_class: int | None = typer.Option(None, "--max-per-class", help="Cap training images per class"),
-    seed: int = typer.Option(0, "--seed"),
+    crop: int = CropOpt,
+    batch_size: int = BatchOpt,
+    head_epochs: int = HeadEpochsOpt,
+    epochs: int = EpochsOpt,
+    lr: float = LrOpt,
+    patience: int = PatienceOpt,
+    max_per_class: int | None = MaxPerClassOpt,
+    seed: int = SeedOpt,
     workers: int = typer.Option(0, "--workers", help="Data-loader worker processes"),
     config: Path | None = typer.Option(None, "--config", help="Re-create a run from its config.yaml"),
     device: str = DeviceOpt,
@@ -52,29 +64,17 @@ def train_command(
     import json
 
     from ..errors import SrprintError
-    from .engine import METRICS_FILE, ClassifierConfig, rerun_from_config, train_run
+    from .engine import METRICS_FILE, rerun_from_config, train_run
 
     if config is not None:
         run = rerun_from_config(config, out, device=device)
     else:
         if data is None:
             raise SrprintError("--data is required (or --config RUN/config.yaml)")
-        cfg = ClassifierConfig(
-            backbone=backbone,
-            crop=crop,
-            batch_size=batch_size,
-            head_epochs=head_epochs,
-            full_epochs=epochs,
-            lr=lr,
-            seed=seed,
-            patience=patience,
-            num_workers=workers,
-            max_per_class=max_per_class,
-            init=str(init.resolve()) if init else None,
+        cfg = classifier_config(
+            backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience,
+            workers, init,
         )
-        from .backbones import get_backbone
-
-        get_backbone(backbone)  # clear error before any work
         run = train_run(
             data, out, cfg, label=label, where=where, holdout_models=holdout_models, device=device
         )
@@ -140,7 +140,7 @@ def predict_command(
     run: Path = typer.Argument(..., help="Run folder"),
     target: Path = typer.Argument(..., help="Image file or folder"),
     top_k: int = typer.Option(3, "--top-k"),
-    openset: str | None = typer.Option(None, "--openset", help="Open-set score: msp (default) or distance"),
+    openset: str | None = typer.Option(None, "--openset", help="Open-set score: distance (default) or msp"),
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:

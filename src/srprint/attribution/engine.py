@@ -9,7 +9,8 @@ A *run* is a folder::
     RUN/history.json    one record per completed epoch (loss, train/val accuracy)
     RUN/metrics.json    written last; ``complete: true`` marks a finished run
 
-Training recipe (the reference study's, as configurable defaults): timm backbone with a fresh head;
+Training recipe (the reference study's, as configurable defaults): timm backbone with a fresh head,
+fed the crop's log-DCT spectrum by default (``input="dct"``; see :mod:`.inputs` for why);
 head alone for ``head_epochs``, then everything for ``full_epochs``; Adamax, lr 5e-4, batch 16;
 random crops for training, centre crops for evaluation; early stop on validation accuracy.
 
@@ -43,9 +44,9 @@ from ..errors import DatasetError, ImageError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json, atomic_write_text
 from ..io.images import read_image, to_uint8
 from ..progress import make_progress
-from .backbones import create_backbone
+from .inputs import ClassifierNet, create_classifier_net
 
-RUN_FORMAT = "srprint-classifier-run/1"
+RUN_FORMAT = "srprint-classifier-run/2"  # /2: input representation (``input``) added
 CONFIG_FILE, CLASSES_FILE, STATE_FILE, HISTORY_FILE, METRICS_FILE = (
     "config.yaml",
     "classes.json",
@@ -64,6 +65,7 @@ class ClassifierConfig:
     """Hyper-parameters of one classifier run (everything that changes the numbers)."""
 
     backbone: str = "convnext_atto"
+    input: str = "dct"
     crop: int = 128
     batch_size: int = 16
     head_epochs: int = 3
@@ -307,7 +309,7 @@ def load_classifier(run: str | Path, device: str = "cpu", require_complete: bool
     classes = _read_classes(run)
     state = _load_state(run)
     dev = resolve_device(device)
-    module = create_backbone(cfg.backbone, len(classes))
+    module = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop)
     weights = state.get("best_model") or state.get("model")
     try:
         module.load_state_dict(weights, strict=True)
@@ -345,10 +347,13 @@ def _set_phase(model: nn.Module, phase: str) -> list[nn.Parameter]:
     return [p for p in model.parameters() if p.requires_grad]
 
 
-def _init_from(model_classes: list[str], cfg: ClassifierConfig, device: str) -> nn.Module:
+def _init_from(model_classes: list[str], cfg: ClassifierConfig, device: str) -> ClassifierNet:
     src = load_classifier(Path(cfg.init), device="cpu")  # type: ignore[arg-type]
-    if src.cfg.backbone != cfg.backbone:
-        raise SrprintError(f"--init run {cfg.init} uses backbone {src.cfg.backbone}, this run {cfg.backbone}")
+    for key in ("backbone", "input", "crop"):
+        if getattr(src.cfg, key) != getattr(cfg, key):
+            raise SrprintError(
+                f"--init run {cfg.init} uses {key} {getattr(src.cfg, key)}, this run {getattr(cfg, key)}"
+            )
     module = src.module
     if src.classes != model_classes:
         torch.manual_seed(cfg.seed)
@@ -453,7 +458,12 @@ def train_classifier(
     state: dict[str, Any] | None = _load_state(out) if (out / STATE_FILE).is_file() else None
     history: list[dict[str, Any]] = json.loads((out / HISTORY_FILE).read_text()) if state else []
     torch.manual_seed(cfg.seed)
-    model = _init_from(classes, cfg, dev) if cfg.init else create_backbone(cfg.backbone, len(classes))
+    if cfg.init:
+        model = _init_from(classes, cfg, dev)  # keeps the source run's spectrum statistics
+    else:
+        model = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop)
+        if state is None:
+            model.fit_input_stats(_stat_batches(train_ds, cfg.batch_size))
     model.to(dev)
     start, best_acc, best_epoch, bad_epochs = 0, -1.0, -1, 0
     best_model: dict[str, torch.Tensor] | None = None
@@ -549,6 +559,14 @@ def train_classifier(
             },
         )
     return out
+
+
+def _stat_batches(ds: CropDataset, batch_size: int, limit: int = 2048) -> list[torch.Tensor]:
+    """Epoch-0 training crops (at most ``limit``, evenly spaced) for the input statistics."""
+    ds.epoch = 0
+    idx = np.linspace(0, len(ds) - 1, min(limit, len(ds))).round().astype(int)
+    idx = sorted(set(idx.tolist()))
+    return [_collate([ds[i] for i in idx[j : j + 64]])[0] for j in range(0, len(idx), 64)]
 
 
 def _class_key(c: str) -> tuple[int, float, str]:

@@ -7,48 +7,26 @@ from typing import Any
 
 import typer
 
+from ..attribution.options import (
+    BackboneOpt,
+    BatchOpt,
+    CropOpt,
+    EpochsOpt,
+    HeadEpochsOpt,
+    InputOpt,
+    LrOpt,
+    MaxPerClassOpt,
+    PatienceOpt,
+    SeedOpt,
+    classifier_config,
+)
 from ..cli_common import DeviceOpt, JsonOpt, print_json, stdout
 from ..errors import SrprintError
 
 parse_app = typer.Typer(no_args_is_help=True, help="Parse hyperparameters (scale, loss, arch, dataset) from images.")
 fen_app = typer.Typer(no_args_is_help=True, help="Fingerprint Estimation Network + Parsing Network (Asnani et al.).")
 
-BackboneOpt = typer.Option("convnext_atto", "--backbone", help="Classifier backbone (timm, no pretrained weights)")
-CropOpt = typer.Option(128, "--crop", help="Crop side in pixels")
-BatchOpt = typer.Option(16, "--batch-size")
-HeadEpochsOpt = typer.Option(3, "--head-epochs", help="Epochs training the head alone")
-EpochsOpt = typer.Option(15, "--epochs", help="Epochs training everything")
-LrOpt = typer.Option(5e-4, "--lr")
-SeedOpt = typer.Option(0, "--seed")
-MaxPerClassOpt = typer.Option(None, "--max-per-class", help="Cap training images per class")
-PatienceOpt = typer.Option(3, "--patience", help="Early stop after this many full epochs without val improvement")
 TestSplitOpt = typer.Option("test", "--test-split", help="Images of the held-out models to test on: test|val|train|all")
-
-
-def _engine_cfg(
-    backbone: str,
-    crop: int,
-    batch_size: int,
-    head_epochs: int,
-    epochs: int,
-    lr: float,
-    seed: int,
-    max_per_class: int | None,
-    patience: int = 3,
-) -> Any:
-    from ..attribution.engine import ClassifierConfig
-
-    return ClassifierConfig(
-        backbone=backbone,
-        crop=crop,
-        batch_size=batch_size,
-        head_epochs=head_epochs,
-        full_epochs=epochs,
-        lr=lr,
-        seed=seed,
-        max_per_class=max_per_class,
-        patience=patience,
-    )
 
 
 # ------------------------------------------------------------------------------------------------ parse
@@ -61,6 +39,7 @@ def parse_train(
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
     test_split: str = TestSplitOpt,
     backbone: str = BackboneOpt,
+    input_kind: str = InputOpt,
     crop: int = CropOpt,
     batch_size: int = BatchOpt,
     head_epochs: int = HeadEpochsOpt,
@@ -76,7 +55,9 @@ def parse_train(
     from ..config import resolve_device
     from .heldout import train_heldout
 
-    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience)
+    cfg = classifier_config(
+        backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience
+    )
     res = train_heldout(data, target, holdout, out, cfg, resolve_device(device), where, test_split)
     if as_json:
         print_json(res)
@@ -97,6 +78,7 @@ def parse_table_cmd(
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
     test_split: str = TestSplitOpt,
     backbone: str = BackboneOpt,
+    input_kind: str = InputOpt,
     crop: int = CropOpt,
     batch_size: int = BatchOpt,
     head_epochs: int = HeadEpochsOpt,
@@ -112,7 +94,9 @@ def parse_table_cmd(
     from ..config import resolve_device
     from .heldout import TARGETS, parse_table
 
-    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience)
+    cfg = classifier_config(
+        backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience
+    )
     table = parse_table(
         data, out, cfg, resolve_device(device), tuple(target or TARGETS), holdout or None, where, test_split
     )
@@ -158,6 +142,7 @@ def parse_imported(
     target: list[str] = typer.Option(None, "--target", help="Targets (default: scale loss arch)"),
     split: str = typer.Option("test", "--split", help="Images of the imported models to predict: test|...|all"),
     backbone: str = BackboneOpt,
+    input_kind: str = InputOpt,
     crop: int = CropOpt,
     batch_size: int = BatchOpt,
     head_epochs: int = HeadEpochsOpt,
@@ -173,7 +158,9 @@ def parse_imported(
     from ..config import resolve_device
     from .heldout import imported_table
 
-    cfg = _engine_cfg(backbone, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience)
+    cfg = classifier_config(
+        backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience
+    )
     table = imported_table(data, out, cfg, resolve_device(device), tuple(target or ("scale", "loss", "arch")), split)
     if as_json:
         print_json(table)

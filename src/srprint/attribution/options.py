@@ -1,0 +1,63 @@
+"""Command-line options of the classifier engine, shared by ``srprint attribute`` and ``srprint parse``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
+    from .engine import ClassifierConfig
+
+BackboneOpt = typer.Option(
+    "convnext_atto", "--backbone", help="timm backbone, no pretrained weights: convnext_atto|...|resnet50"
+)
+InputOpt = typer.Option("dct", "--input", help="What the backbone sees: dct (log-DCT spectrum) | rgb (pixels)")
+CropOpt = typer.Option(128, "--crop", help="Crop side (CPU 128; the backbone's native size on GPU)")
+BatchOpt = typer.Option(16, "--batch-size")
+HeadEpochsOpt = typer.Option(3, "--head-epochs", help="Epochs training the new head alone")
+EpochsOpt = typer.Option(15, "--epochs", help="Epochs training everything afterwards")
+LrOpt = typer.Option(5e-4, "--lr")
+SeedOpt = typer.Option(0, "--seed")
+MaxPerClassOpt = typer.Option(None, "--max-per-class", help="Cap training images per class")
+PatienceOpt = typer.Option(3, "--patience", help="Early stop after N full epochs without val improvement")
+
+
+def classifier_config(
+    backbone: str,
+    input_kind: str,
+    crop: int,
+    batch_size: int,
+    head_epochs: int,
+    epochs: int,
+    lr: float,
+    seed: int,
+    max_per_class: int | None,
+    patience: int,
+    workers: int = 0,
+    init: Path | None = None,
+) -> ClassifierConfig:
+    """A :class:`ClassifierConfig` from command-line values, checked before any work starts."""
+    from ..errors import SrprintError
+    from .backbones import get_backbone
+    from .engine import ClassifierConfig
+    from .inputs import INPUT_KINDS
+
+    get_backbone(backbone)
+    if input_kind not in INPUT_KINDS:
+        raise SrprintError(f"unknown --input {input_kind!r}; known: {', '.join(INPUT_KINDS)}")
+    return ClassifierConfig(
+        backbone=backbone,
+        input=input_kind,
+        crop=crop,
+        batch_size=batch_size,
+        head_epochs=head_epochs,
+        full_epochs=epochs,
+        lr=lr,
+        seed=seed,
+        patience=patience,
+        num_workers=workers,
+        max_per_class=max_per_class,
+        init=str(init.resolve()) if init else None,
+    )
