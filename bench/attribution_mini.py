@@ -45,6 +45,8 @@ def main() -> int:
         "--holdout", default=DEFAULT_HOLDOUT, help="Models held out as open-set unknowns ('' = none)"
     )
     ap.add_argument("--backbone", default="convnext_atto")
+    ap.add_argument("--input", default="dct", help="Classifier input: dct | rgb")
+    ap.add_argument("--jpeg-augment", type=float, default=0.5, help="Share of JPEG-recompressed training images")
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--head-epochs", type=int, default=3)
     ap.add_argument("--epochs", type=int, default=15)
@@ -92,6 +94,8 @@ def main() -> int:
             holdout = None
     cfg = ClassifierConfig(
         backbone=args.backbone,
+        input=args.input,
+        jpeg_augment=args.jpeg_augment,
         crop=args.crop,
         batch_size=args.batch_size,
         head_epochs=args.head_epochs,
@@ -185,7 +189,8 @@ def main() -> int:
         *([f"**{args.note}**", ""] if args.note else []),
         f"Render `{data}` ({len(full.frame)} images, {full.frame['model_id'].nunique()} models), "
         f"filter `{where}`, held out `{holdout}`; {args.backbone} crop {args.crop}, "
-        f"{args.head_epochs}+{args.epochs} epochs; device {device}.",
+        f"{args.head_epochs}+{args.epochs} epochs, input {args.input}, JPEG augmentation {args.jpeg_augment}; "
+        f"device {device}.",
         "",
         "| | CNN | PRNU (euclidean) | PRNU (ncc) |",
         "|---|---:|---:|---:|",
