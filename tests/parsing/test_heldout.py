@@ -208,3 +208,12 @@ def test_cli_parse_train_and_bad_holdout(parsing_render: Path, tmp_path: Path, f
     assert res["classes"] == ["L1", "VGG+Adv"] and res["test_models"] == 2
     r = runner.invoke(app, [*args[:-1], "--out", str(tmp_path / "r2"), "--holdout", "arch=NLSN"])
     assert isinstance(r.exception, HoldoutError) and "values: EDSR, RCAN, RDN" in str(r.exception)
+
+
+def test_scale_parser_with_an_arch_held_out_beats_chance(parsing_render: Path, tmp_path: Path) -> None:
+    # trained on EDSR and RCAN only, tested on every RDN image (never seen): x2 vs x4, chance 0.5
+    res = heldout.train_heldout(
+        parsing_render, "scale", "arch=RDN", tmp_path / "p", TINY_CLASSIFIER, test_split="all"
+    )
+    assert res["n_test"] == 2 * 24 and res["chance"] == pytest.approx(0.5)
+    assert res["accuracy"] >= 0.8
