@@ -30,6 +30,7 @@ def main() -> int:
     ap.add_argument("--name", default="attribution_backbones")
     ap.add_argument("--where", default="source=trained,scale=4,seed=1", help="The subset (manifest filter)")
     ap.add_argument("--backbones", default=",".join(BACKBONES))
+    ap.add_argument("--input", default="dct", help="Classifier input: dct | rgb")
     ap.add_argument("--crop", type=int, default=96)
     ap.add_argument("--head-epochs", type=int, default=1)
     ap.add_argument("--epochs", type=int, default=6)
@@ -59,6 +60,7 @@ def main() -> int:
     for bb in args.backbones.split(","):
         cfg = ClassifierConfig(
             backbone=bb,
+            input=args.input,
             crop=args.crop,
             batch_size=args.batch_size,
             head_epochs=args.head_epochs,
@@ -106,7 +108,8 @@ def _write(
     md = [
         f"# Backbone comparison: {args.name}",
         "",
-        f"Render `{data}`, subset `{args.where}` ({n_models} models, {len(ds.frame)} images); crop {args.crop}, "
+        f"Render `{data}`, subset `{args.where}` ({n_models} models, {len(ds.frame)} images); input {args.input}, "
+        f"crop {args.crop}, "
         f"{args.head_epochs}+{args.epochs} epochs, batch {args.batch_size}, lr {args.lr}, "
         f"<= {args.max_per_class} train images per model; device {device}. Chance {100 / n_models:.1f} %.",
         "",
