@@ -65,3 +65,48 @@ def test_denoisers_beat_the_noisy_input_and_round_trip(pretrained_dir: Path, set
     res = evaluate_restoration(load_model(entry), [set5_crop], entry)
     assert res["sigma"] == 25 and res["psnr"] > res["noisy_psnr"] + 6.0, res
     _round_trip(path, entry)
+
+
+@pytest.mark.parametrize("arch", ["RFDN", "RLFN", "RLFN_S", "RLFN_ntire"])
+def test_esa_ports_accept_inputs_below_the_esa_minimum(arch: str) -> None:
+    """The ESA branch needs 15 px; smaller inputs are replicate-padded and the output cropped back."""
+    import torch.nn.functional as F
+
+    from srprint.zoo.archs import create_arch
+    from srprint.zoo.archs.ports_esa import ESA_MIN_SIZE
+
+    torch.manual_seed(0)
+    net = create_arch(arch, 4, size="paper").eval()
+    x = torch.rand(1, 3, 9, 13)
+    with torch.no_grad():
+        y = net(x)
+        padded = net(F.pad(x, (0, ESA_MIN_SIZE - 13, 0, ESA_MIN_SIZE - 9), mode="replicate"))
+        big = torch.rand(1, 3, ESA_MIN_SIZE, 17)
+        y_big = net(big)
+    assert y.shape == (1, 3, 36, 52) and torch.isfinite(y).all()
+    assert torch.equal(y, padded[..., :36, :52])
+    assert y_big.shape == (1, 3, 4 * ESA_MIN_SIZE, 68)
+
+
+@pytest.mark.shared
+def test_rlfn_x4_on_a_tiny_image_beats_bicubic(pretrained_dir: Path, set5_crop: tuple[str, np.ndarray],
+                                               tmp_path: Path) -> None:
+    entry = import_checkpoint(pretrained_dir / "rlfn_official" / "rlfn_x4.pth", tmp_path / "zoo", scale=4)
+    name, img = set5_crop
+    res = evaluate_sr(load_model(entry), [(name, img[32:88, 32:88])])  # 56 px HR -> 14 px LR (< 15)
+    assert res["psnr"] > res["bicubic_psnr"], res
+
+
+def test_no_antialias_downscale_matches_torch_and_cv2_convention() -> None:
+    """The 'authors' degradation' LR (cv2 INTER_CUBIC) equals torch's non-antialiased bicubic."""
+    import torch.nn.functional as F
+
+    from srprint.zoo.imports.evaluate import downscale_no_antialias
+
+    x = torch.rand(3, 48, 72, generator=torch.Generator().manual_seed(3))
+    for s in (2, 3, 4, 8):
+        ref = F.interpolate(x[None], size=(48 // s, 72 // s), mode="bicubic", align_corners=False)[0].clamp(0, 1)
+        assert torch.allclose(downscale_no_antialias(x, s, quantize=False), ref, atol=1e-5)
+    # TF's a=-0.5 kernel is a different LR; srprint's antialiased one differs again
+    cv2_like = downscale_no_antialias(x, 4, quantize=False)
+    assert not torch.allclose(downscale_no_antialias(x, 4, -0.5, quantize=False), cv2_like, atol=1e-3)

@@ -14,6 +14,7 @@ from srprint.degradation import to_numpy, to_tensor
 from srprint.errors import CheckpointError
 from srprint.zoo.archs import create_arch
 from srprint.zoo.evaluate import evaluate_sr, psnr_rgb
+from srprint.zoo.imports import import_file
 from srprint.zoo.imports.readers_keras import read_keras_h5
 from srprint.zoo.imports.readers_matconvnet import read_matconvnet, subp_permutation
 from srprint.zoo.imports.readers_tf import (
@@ -236,3 +237,33 @@ def test_matconvnet_denoisers_beat_noisy_input(rel: str, arch: str, grey: bool, 
     gain = psnr_rgb(to_numpy(out[0]), to_numpy(clean[0])) - psnr_rgb(to_numpy(noisy[0].clamp(0, 1)),
                                                                        to_numpy(clean[0]))
     assert gain > 7.0, gain
+
+
+@pytest.mark.shared
+def test_ffdnet_sigma_option_reaches_the_network(pretrained_dir: Path, set5_crop: tuple[str, np.ndarray],
+                                                 tmp_path: Path) -> None:
+    """``--sigma`` sets FFDNet's noise-level map (arch_config), not only the label: it denoises at that level."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from srprint.cli import app
+    from srprint.zoo.entry import Zoo, ZooEntry
+    from srprint.zoo.model import load_model
+
+    path = pretrained_dir / "ffdnet-color_matconvnet" / "FFDNet_color.mat"
+    res = CliRunner().invoke(app, ["zoo", "import", str(path), "--zoo", str(tmp_path / "zoo"), "--name", "ff50",
+                                   "--task", "denoise", "--sigma", "50", "--json"])
+    assert res.exit_code == 0, res.output
+    entry = Zoo(tmp_path / "zoo").get(json.loads(res.output)["entries"][0]["id"])
+    assert entry.arch_config["sigma"] == 50.0 and entry.labels["sigma"] == 50
+    assert load_model(entry).net.sigma == 50.0
+    default = import_file(path, tmp_path / "zoo", name="ff", task="denoise")[0]
+    assert default.arch_config["sigma"] == 25.0 and default.labels["sigma"] == 25
+    clean, noisy = _noisy(set5_crop[1][:96, :96], 50.0)
+
+    def gain(e: ZooEntry) -> float:
+        out = load_model(e).infer(noisy)
+        return psnr_rgb(to_numpy(out[0]), to_numpy(clean[0])) - psnr_rgb(to_numpy(noisy[0]), to_numpy(clean[0]))
+
+    assert gain(entry) > gain(default) + 0.5

@@ -3,6 +3,12 @@ CVPRW 2022), including RLFN-S and the NTIRE 2022 RLFN variant.
 
 Both end every block with enhanced spatial attention (ESA): a strided, max-pooled low-resolution
 branch produces a sigmoid mask. Parameter names follow the official releases.
+
+The ESA branch (3x3 stride-2 conv, then a 7x7 stride-3 max-pool) needs at least
+:data:`ESA_MIN_SIZE` = 15 px per side (60 px of output at x4); the official code crashes below that.
+The ports replicate-pad smaller inputs (bottom/right) up to 15 px and crop the output back: the trunk
+convs are local and the ESA mask is coarse, so this only extends the model to tiny inputs; inputs of
+15 px or more are untouched (bit-identical to the official forward).
 """
 
 from __future__ import annotations
@@ -16,6 +22,18 @@ from . import register_arch
 
 def _conv(cin: int, cout: int, k: int, stride: int = 1, padding: int | None = None) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, k, stride, padding=(k - 1) // 2 if padding is None else padding)
+
+
+ESA_MIN_SIZE = 15  # smallest side the ESA branch accepts: (15 - 3) // 2 + 1 = 7 = max-pool kernel
+
+
+def _pad_to_min(x: torch.Tensor) -> tuple[torch.Tensor, int, int]:
+    """Replicate-pad ``x`` (bottom/right) so both sides are at least :data:`ESA_MIN_SIZE`."""
+    h, w = x.shape[-2:]
+    ph, pw = max(0, ESA_MIN_SIZE - h), max(0, ESA_MIN_SIZE - w)
+    if ph or pw:
+        x = F.pad(x, (0, pw, 0, ph), mode="replicate")
+    return x, h, w
 
 
 class ESA(nn.Module):
@@ -71,6 +89,7 @@ class RFDB(nn.Module):
 class RFDN(nn.Module):
     def __init__(self, scale: int, nf: int = 50, num_modules: int = 4) -> None:
         super().__init__()
+        self.scale = scale
         self.num_modules = num_modules
         self.fea_conv = _conv(3, nf, 3)
         for i in range(num_modules):
@@ -80,12 +99,14 @@ class RFDN(nn.Module):
         self.upsampler = nn.Sequential(_conv(nf, 3 * scale * scale, 3), nn.PixelShuffle(scale))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, h0, w0 = _pad_to_min(x)
         fea = self.fea_conv(x)
         outs, h = [], fea
         for i in range(self.num_modules):
             h = getattr(self, f"B{i + 1}")(h)
             outs.append(h)
-        return self.upsampler(self.LR_conv(self.c(torch.cat(outs, dim=1))) + fea)
+        y = self.upsampler(self.LR_conv(self.c(torch.cat(outs, dim=1))) + fea)
+        return y[..., : h0 * self.scale, : w0 * self.scale]
 
 
 class RLFB(nn.Module):
@@ -110,6 +131,7 @@ class RLFN(nn.Module):
     def __init__(self, scale: int, feature_channels: int = 52, mid_channels: int | None = None,
                  num_blocks: int = 6, esa_channels: int = 16) -> None:
         super().__init__()
+        self.scale = scale
         self.num_blocks = num_blocks
         mid = mid_channels or feature_channels
         self.conv_1 = _conv(3, feature_channels, 3)
@@ -119,11 +141,13 @@ class RLFN(nn.Module):
         self.upsampler = nn.Sequential(_conv(feature_channels, 3 * scale * scale, 3), nn.PixelShuffle(scale))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x, h0, w0 = _pad_to_min(x)
         fea = self.conv_1(x)
         h = fea
         for i in range(self.num_blocks):
             h = getattr(self, f"block_{i + 1}")(h)
-        return self.upsampler(self.conv_2(h) + fea)
+        y = self.upsampler(self.conv_2(h) + fea)
+        return y[..., : h0 * self.scale, : w0 * self.scale]
 
 
 _RFDN_REF = "Liu et al., Residual Feature Distillation Network for Lightweight Image Super-Resolution, ECCVW 2020"

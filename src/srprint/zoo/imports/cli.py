@@ -29,6 +29,9 @@ def zoo_import(
     scale: int | None = typer.Option(None, "--scale", help="Expected scale (multi-scale files: import only this)"),
     loss: str | None = typer.Option(None, "--loss", help="Training loss label, e.g. L1 or GAN+VGG"),
     task: str | None = typer.Option(None, "--task", help="sr | denoise"),
+    sigma: int | None = typer.Option(None, "--sigma", min=1, max=255,
+                                     help="Denoisers: noise level (0-255 scale) the model is trained for / run at "
+                                          "(FFDNet: fixed in its config); default: parsed from the name, else 25"),
     replace: bool = typer.Option(False, "--replace", help="Overwrite an entry with the same id"),
     allow_pickle: bool = typer.Option(False, "--allow-pickle",
                                       help="UNSAFE: allow full unpickling (runs code from the file)"),
@@ -63,7 +66,7 @@ def zoo_import(
         return
     assert path is not None
     entries = import_file(path, zoo_dir, name=name, arch=arch, scale=scale, loss=loss, task=task, replace=replace,
-                          allow_pickle=allow_pickle)
+                          allow_pickle=allow_pickle, sigma=sigma)
     if as_json:
         print_json({"zoo": str(zoo_dir), "entries": [e.to_dict() for e in entries]})
         return

@@ -17,6 +17,7 @@ import time
 import uuid
 import warnings
 from dataclasses import dataclass, field
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
@@ -276,6 +277,9 @@ def import_file(
         Overwrite an existing entry of the same id.
     allow_pickle : bool
         Allow full unpickling (runs code from the file!). Off by default.
+    sigma : int, optional
+        Denoisers: the noise level (0-255 scale). Non-blind models (FFDNet) get it in their
+        ``arch_config`` (the level they denoise at); default: parsed from the name/manifest, else 25.
     skip_existing : bool
         Return an existing entry made from the same file (same sha256) instead of failing.
 
@@ -318,6 +322,17 @@ def import_file(
     zoo_obj = Zoo(zoo)
     label_arch = arch or row.get("arch") or ARCH_LABELS.get(det.arch, det.arch)
     loss_label = loss or row.get("loss") or "unknown"
+    arch_config = dict(det.arch_config)
+    det_notes = list(det.notes)
+    sig: int | None = None
+    if det_task == "denoise":
+        sig = sigma or _parse_sigma(row.get("id", ""), row.get("notes", ""), name)
+        if "sigma" in arch_config and sig is not None:  # non-blind (FFDNet): the level is an input of the net
+            arch_config["sigma"] = float(sig)
+            det_notes = [n for n in det_notes if "noise level fixed" not in n]
+            det_notes.append(f"FFDNet noise level fixed at sigma={float(sig):g}/255 (arch_config['sigma'])")
+        if arch_config != det.arch_config:
+            det = dc_replace(det, arch_config=arch_config, notes=det_notes)
     entries: list[ZooEntry] = []
     for s in scales:
         eid = _entry_id(name, s, multi and scale is None)
@@ -335,9 +350,8 @@ def import_file(
                                   "source": "imported", "dataset": "", "seed": -1,
                                   "loss_family": "adversarial" if "gan" in loss_label.lower() else "pixel"}
         if det_task == "denoise":
-            sig = sigma or _parse_sigma(row.get("id", ""), row.get("notes", ""), name)
-            labels["sigma"] = sig or DEFAULT_SIGMA
-            labels["blind"] = sig is None
+            labels["sigma"] = sig or int(arch_config.get("sigma", DEFAULT_SIGMA))
+            labels["blind"] = sig is None and "sigma" not in arch_config
         imported = {
             "file": str(ck.path), "sha256": ck.sha256, "size_bytes": ck.path.stat().st_size,
             "framework": row.get("framework") or ck.framework, "detected_by": detected_by,
@@ -357,6 +371,7 @@ def import_file(
 def import_checkpoint(
     path: str | Path, zoo: str | Path, name: str | None = None, arch: str | None = None, scale: int | None = None,
     loss: str | None = None, task: str | None = None, replace: bool = False, allow_pickle: bool = False,
+    sigma: int | None = None,
 ) -> ZooEntry:
     """Import one checkpoint as one zoo entry (see :func:`import_file`).
 
@@ -364,7 +379,7 @@ def import_checkpoint(
     scale imports every scale as its own entry.
     """
     entries = import_file(path, zoo, name=name, arch=arch, scale=scale, loss=loss, task=task, replace=replace,
-                          allow_pickle=allow_pickle)
+                          allow_pickle=allow_pickle, sigma=sigma)
     return entries[0]
 
 

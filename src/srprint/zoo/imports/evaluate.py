@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
@@ -66,3 +66,78 @@ def evaluate_restoration(model: SRModel, hr_images: Iterable[tuple[str, np.ndarr
     means = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "ssim", "bicubic_psnr", "bicubic_ssim")}
     return {**means, "noisy_psnr": means["bicubic_psnr"], "psnr_gain": means["psnr"] - means["bicubic_psnr"],
             "sigma": sigma, "baseline": "noisy input", "n_images": len(rows), "per_image": rows}
+
+
+# ----------------------------------------------------------------------------------------------
+# SR quality under the LR degradation a checkpoint's authors trained with
+# ----------------------------------------------------------------------------------------------
+
+
+def _keys_cubic(d: np.ndarray, a: float) -> np.ndarray:
+    d = np.abs(d)
+    return np.where(d <= 1, (a + 2) * d**3 - (a + 3) * d**2 + 1,
+                    np.where(d < 2, a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a, 0.0))
+
+
+def downscale_no_antialias(x: torch.Tensor, scale: int, a: float = -0.75, quantize: bool = True) -> torch.Tensor:
+    """Bicubic downscale *without* antialiasing (4 taps, half-pixel centres, clamped edges), ``(C, H, W)``.
+
+    ``a = -0.75`` is ``cv2.resize(..., INTER_CUBIC)`` (equal to ``torch`` ``antialias=False``);
+    ``a = -0.5`` is TensorFlow's ``tf.image.resize(..., 'bicubic')`` (antialias off by default).
+    """
+    out = x.float()
+    for dim in (x.ndim - 2, x.ndim - 1):
+        n = out.shape[dim]
+        m = n // scale
+        centre = (np.arange(m) + 0.5) * scale - 0.5
+        base = np.floor(centre).astype(np.int64)
+        acc = torch.zeros(0)
+        for k in range(-1, 3):
+            idx = torch.from_numpy(np.clip(base + k, 0, n - 1))
+            shape = [1] * out.ndim
+            shape[dim] = m
+            w = torch.from_numpy(_keys_cubic(centre - (base + k), a).astype(np.float32)).view(shape)
+            term = out.index_select(dim, idx) * w
+            acc = term if k == -1 else acc + term
+        out = acc
+    out = out.clamp(0.0, 1.0)
+    return torch.round(out * 255.0) / 255.0 if quantize else out
+
+
+#: name -> (description, fn(hr (3,H,W) tensor, scale) -> LR tensor)
+LR_DEGRADATIONS: dict[str, tuple[str, Callable[[torch.Tensor, int], torch.Tensor]]] = {
+    "cv2-bicubic": ("cv2.resize INTER_CUBIC: bicubic a=-0.75, no antialiasing (= torch antialias=False)",
+                    lambda x, s: downscale_no_antialias(x, s, -0.75)),
+    "tf-bicubic": ("tf.image.resize 'bicubic': bicubic a=-0.5, no antialiasing",
+                   lambda x, s: downscale_no_antialias(x, s, -0.5)),
+}
+
+
+def evaluate_sr_degradation(model: SRModel, images: Iterable[tuple[str, np.ndarray]], degradation: str,
+                            device: str = "cpu") -> dict[str, Any]:
+    """Like :func:`srprint.zoo.evaluate.evaluate_sr` (Y-PSNR/SSIM, border = scale, vs bicubic upscaling of
+    the same LR), but with the LR made by ``LR_DEGRADATIONS[degradation]`` instead of srprint's
+    antialiased bicubic: the protocol a checkpoint's authors trained with."""
+    from ...degradation import bicubic_upscale, to_numpy, to_tensor
+    from ...io.images import crop_to_multiple, to_uint8
+    from ..evaluate import psnr_y
+
+    def q(img: np.ndarray) -> np.ndarray:
+        return to_uint8(img).astype(np.float32) / 255.0
+
+    fn = LR_DEGRADATIONS[degradation][1]
+    s = model.scale
+    rows = []
+    for name, hr in images:
+        hr = crop_to_multiple(hr, s)
+        lr = fn(to_tensor(hr), s)
+        with torch.no_grad():
+            sr = q(model.run_image(to_numpy(lr), device=device))
+        bic = q(to_numpy(bicubic_upscale(lr, s)))
+        rows.append({"image": name, "psnr": psnr_y(sr, hr, s), "ssim": ssim_y(sr, hr, s),
+                     "bicubic_psnr": psnr_y(bic, hr, s), "bicubic_ssim": ssim_y(bic, hr, s)})
+    if not rows:
+        return {"n_images": 0}
+    means = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "ssim", "bicubic_psnr", "bicubic_ssim")}
+    return {**means, "psnr_gain": means["psnr"] - means["bicubic_psnr"], "degradation": degradation,
+            "n_images": len(rows), "per_image": rows}
