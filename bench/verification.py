@@ -5,7 +5,15 @@ and every pair of independent source models, under a reduced-cost setting; a sub
 the reference setting (5000 Adam iterations, 128 x 128) to check the verdicts agree; baselines and
 ablations (``--method``) on a subset. Resumable: fingerprints and attacked models are cached.
 
-    .venv/bin/python bench/verification.py [--size 48 --iters 100 --ref-models 2 ...]
+    .venv/bin/python bench/verification.py [--ids A,B,... --ref-ids A,B --ref-copy-ids A ...]
+
+Reduced-cost default: the reference image size (128 x 128; denoisers 64 x 64, see
+``DENOISE_SIZE_DIVISOR``) with 100 instead of 5000 Adam iterations. The image size is kept because
+the histogram features of a small image are dominated by pixel-sampling noise: with ``N`` pixels a
+histogram bin fluctuates by about ``sqrt(p (1 - p) / N)``, at 48 x 48 already ~0.8 eta of ``d``
+between two statistically identical images, at 128 x 128 about 0.1 eta (eta assumes sigma = 0.015
+per bin). Fine-tuning follows the paper: 500 Adam iterations (fresh state, lr 1e-5) on BSD68-pool
+photos, which keeps the held-out PSNR change within 1 dB.
 
 Writes bench/results/verification.{json,md}.
 """
@@ -57,11 +65,15 @@ def load_avg() -> float:
         return float("nan")
 
 
-def sources(zoos: list[Path], max_params: int, limit: int | None) -> list[ZooEntry]:
+def sources(zoos: list[Path], max_params: int, limit: int | None, ids: set[str] | None = None) -> list[ZooEntry]:
     out = []
     for z in zoos:
         for e in Zoo(z).entries():
+            if ids and e.id not in ids:
+                continue
             if e.status != "complete" or e.labels.get("attack") or any(e.id.startswith(s) for s in SKIP_IMPORTED):
+                continue
+            if not Path(e.weights_path).is_file():  # a zoo still being trained
                 continue
             if e.task not in ("sr", "denoise"):
                 continue
@@ -93,15 +105,16 @@ def main() -> None:  # noqa: C901, PLR0915
     ap = argparse.ArgumentParser()
     ap.add_argument("--zoo", type=Path, action="append", default=None)
     ap.add_argument("--attacked", type=Path, default=srprint_home() / "zoos" / "verification-bench-attacked")
-    ap.add_argument("--size", type=int, default=48)
-    ap.add_argument("--iters", type=int, default=50)
+    ap.add_argument("--size", type=int, default=128)
+    ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--ref-size", type=int, default=128)
     ap.add_argument("--ref-iters", type=int, default=5000)
     ap.add_argument("--ref-models", type=int, default=1)
     ap.add_argument("--baseline-models", type=int, default=4)
     ap.add_argument("--baselines", default="wo_tv,maxobj,projcl,poolcl")
-    ap.add_argument("--baseline-k", type=int, default=8, help="boundary points per IPGuard fingerprint")
-    ap.add_argument("--finetune-iters", type=int, default=50)
+    ap.add_argument("--baseline-k", type=int, default=2, help="boundary points per IPGuard fingerprint")
+    ap.add_argument("--baseline-ids", default="", help="comma-separated source ids for baselines/ablations")
+    ap.add_argument("--finetune-iters", type=int, default=500)
     ap.add_argument("--max-params", type=int, default=1_000_000)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--budget-s", type=float, default=3000, help="stop starting new phases after this")
@@ -110,9 +123,11 @@ def main() -> None:  # noqa: C901, PLR0915
     ap.add_argument("--tag", default="", help="suffix of this run's part file (concurrent partial runs)")
     ap.add_argument("--ids", default="", help="only these source ids (comma-separated)")
     ap.add_argument("--ref-ids", default="", help="comma-separated source ids for the reference subset")
+    ap.add_argument("--ref-copy-ids", default=None,
+                    help="reference: only these sources' attacked copies (default: all of --ref-ids)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    zoos = a.zoo or [srprint_home() / "zoos" / "verification-bench", srprint_home() / "zoos" / "verification-imported"]
+    zoos = a.zoo or [srprint_home() / "zoos" / "mini", srprint_home() / "zoos" / "verification-imported"]
     t_start = time.perf_counter()
     phases = set(a.phases.split(","))
     part = "+".join(sorted(phases)) + (f"-{a.tag}" if a.tag else "")
@@ -129,9 +144,7 @@ def main() -> None:  # noqa: C901, PLR0915
         (RESULTS / f"verification.part-{part}.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
         merge()
 
-    srcs = sources(zoos, a.max_params, a.limit)
-    if a.ids:
-        srcs = [e for e in srcs if e.id in set(a.ids.split(","))]
+    srcs = sources(zoos, a.max_params, a.limit, set(a.ids.split(",")) - {""})
     res["sources"] = [{"id": e.id, "arch": e.arch, "scale": e.scale, "task": e.task, "source": e.source} for e in srcs]
     print(f"{len(srcs)} source models")
 
@@ -150,10 +163,10 @@ def main() -> None:  # noqa: C901, PLR0915
     save()
 
     def run_setting(tag: str, size: int, iters: int, subset: list[ZooEntry], method: str = "critical",
-                    k: int = 1) -> dict[str, Any]:
+                    k: int = 1, copy_ids: set[str] | None = None) -> dict[str, Any]:
         fps, times = {}, []
         for e in subset:
-            for m in [e, *attacked[e.id]]:
+            for m in [e, *(attacked[e.id] if copy_ids is None or e.id in copy_ids else [])]:
                 fp = fingerprint_model(m, settings_for(e, size, iters, method, k))
                 fps[m.id] = fp
                 if m is e:
@@ -164,7 +177,7 @@ def main() -> None:  # noqa: C901, PLR0915
                                                      "all": times}}
         copies = []
         for e in subset:
-            for ae in attacked[e.id]:
+            for ae in (attacked[e.id] if copy_ids is None or e.id in copy_ids else []):
                 if method in ("projcl", "poolcl"):
                     mv = match_verdict(fps[e.id], load_model(ae))
                     copies.append({"source": e.id, "attack": ae.labels["attack"], "is_copy": mv["is_copy"],
@@ -199,7 +212,8 @@ def main() -> None:  # noqa: C901, PLR0915
         res["reduced"] = run_setting("reduced", a.size, a.iters, srcs)
         save()
     # 3) baselines / ablations on a subset
-    sub = srcs[: a.baseline_models]
+    bids = [i for i in a.baseline_ids.split(",") if i]
+    sub = [e for e in srcs if e.id in bids] if bids else srcs[: a.baseline_models]
     for method in [m for m in a.baselines.split(",") if m and "baselines" in phases]:
         res.setdefault("baselines", {})
         if over_budget():
@@ -215,7 +229,8 @@ def main() -> None:  # noqa: C901, PLR0915
     if "reference" in phases and a.ref_models:
         ids = [i for i in a.ref_ids.split(",") if i]
         ref_sub = [e for e in srcs if e.id in ids] if ids else srcs[: a.ref_models]
-        res["reference"] = run_setting("reference", a.ref_size, a.ref_iters, ref_sub)
+        cids = None if a.ref_copy_ids is None else set(a.ref_copy_ids.split(",")) - {""}
+        res["reference"] = run_setting("reference", a.ref_size, a.ref_iters, ref_sub, copy_ids=cids)
         save()
 
 
@@ -262,6 +277,26 @@ def subset_summary(run: dict[str, Any], ids: set[str]) -> dict[str, Any]:
             "by_attack": {n: {"verified": sum(c["is_copy"] for c in copies if c["attack"] == n),
                               "n": sum(1 for c in copies if c["attack"] == n)}
                           for n in ("prune", "finetune", "quantize")}}
+
+
+NOTES = """## Notes (status: targets NOT met)
+
+- Fine-tuning follows the paper: 500 Adam iterations (fresh state, lr 1e-5, L1, batch 4 of 32 px HR crops,
+  batch-norm statistics frozen) on BSDS500 `val` photos (the pool BSD68 comes from). PSNR changes stay
+  within 1 dB except two models that the fine-tuning *improves*: the tiny SwinIR (400 training iterations,
+  +3.1 dB) and the anime-trained SRVGGNet on photos (+1.6 dB). The earlier run (lr 1e-4, 50 iterations)
+  moved PSNR by up to 1.55 dB.
+- The reduced setting keeps the reference 128 x 128 size (at 48 x 48 the histograms' pixel-sampling noise
+  alone is ~0.8 eta) and cuts 5000 to 100 iterations. It does *not* reproduce the reference verdicts: on
+  the reference subset it false-matches the seed pair RCAN-x4-s1/s2 (0.30 eta) that the 5000-iteration
+  reference separates (1.51 eta).
+- Why independent models match: eta assumes every histogram bin of two independent models' critical images
+  differs by about sigma = 0.015. Same-recipe models (mini zoo: same data, same 400-iteration recipe) and
+  DIV2K-trained x2 models (IMDN, RLFN, RLFN-S) give critical images whose per-bin differences are far
+  smaller (d down to 0.01 eta), so the chi-square null hypothesis does not hold for them. The critical
+  images of the tiny, under-trained mini-zoo models (RDN in particular) are also unstable under small
+  weight changes (a 5 % prune moves d to 9 eta).
+"""
 
 
 def markdown(res: dict[str, Any]) -> str:
@@ -311,13 +346,27 @@ def markdown(res: dict[str, Any]) -> str:
                   f"({r['n_compared']} comparisons)", ""]
     if res.get("baselines"):
         lines += table("Baselines and ablations (subset)", res["baselines"])
+    if "reduced" in res and res.get("attacks"):
+        dp = {(r["source"], r["attack"]): r["psnr_change"] for r in res["attacks"]}
+        sc = {(c["source"], c["attack"]): c for c in res["reduced"]["copies"]}
+        lines += ["## Per source: held-out PSNR change (dB) and d/eta of each attacked copy (reduced setting; "
+                  "< 1 = verified)", "", "| source | task | prune | finetune | quantize |", "|---|---|---|---|---|"]
+        for src in res["sources"]:
+            cells = []
+            for name in ("prune", "finetune", "quantize"):
+                c = sc.get((src["id"], name))
+                d = dp.get((src["id"], name))
+                cells.append("" if c is None else f"{d:+.2f} dB, {c['score']:.3g}" + ("" if c["is_copy"] else " **x**"))
+            lines.append(f"| {src['id']} | {src['task']} | " + " | ".join(cells) + " |")
+        lines.append("")
     if "reduced" in res:
         lines += ["## Closest independent pairs (d/eta, reduced setting)", ""]
-        pairs = sorted(res["reduced"]["pairs"], key=lambda p: p["score"])[:5]
+        pairs = sorted(res["reduced"]["pairs"], key=lambda p: p["score"])[:12]
         lines += [f"- {p['a']} vs {p['b']}: {p['score']:.3g}" for p in pairs]
-        worst = sorted(res["reduced"]["copies"], key=lambda c: -c["score"])[:5]
+        worst = sorted(res["reduced"]["copies"], key=lambda c: -c["score"])[:8]
         lines += ["", "## Farthest attacked copies (d/eta, reduced setting)", ""]
         lines += [f"- {c['source']} {c['attack']}: {c['score']:.3g}" for c in worst]
+    lines += ["", NOTES]
     return "\n".join(lines) + "\n"
 
 

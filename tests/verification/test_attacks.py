@@ -74,3 +74,17 @@ def test_match_keys_by_value_when_names_differ():
 
     with pytest.raises(SrprintError, match="cannot map"):
         _match_keys({"x": torch.ones(2)}, {"w": torch.zeros(2)})
+
+
+def test_finetune_defaults_follow_the_paper():
+    from srprint.verification.attacks import _train_photos, attack_params
+
+    p = attack_params("finetune")
+    assert p["iters"] == 500 and p["lr"] <= 1e-5 and p["data"] == "bsd68"
+    photos = _train_photos("skimage")
+    assert photos and "coffee" not in photos  # the held-out photo is never fine-tuned on
+    assert _train_photos("bsd68")  # BSDS500 val photos, or the scikit-image fallback
+    from srprint.errors import SrprintError
+
+    with pytest.raises(SrprintError, match="fine-tuning data"):
+        _train_photos("nope")
