@@ -49,9 +49,9 @@ PROFILES: dict[str, dict[str, Any]] = {
             "crop": 64,
             "batch_size": 16,
             "head_epochs": 0,  # from scratch: a head on random features learns nothing useful
-            "full_epochs": 5,
+            "full_epochs": 4,
             "patience": 2,
-            "max_per_class": 300,
+            "max_per_class": 150,
         },
         "fen": {
             "crop": 64,
@@ -114,6 +114,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=None)
     ap.add_argument("--note", default="", help="A line added under the title (e.g. what the render is)")
     ap.add_argument("--skip", nargs="*", default=[], choices=["table", "fen", "imported"])
+    ap.add_argument("--targets", default="scale,loss,arch,dataset", help="Held-out table targets (comma list)")
+    ap.add_argument("--where", default=None, help="Manifest filter applied to the whole benchmark")
     args = ap.parse_args()
 
     from srprint.attribution.engine import ClassifierConfig
@@ -130,7 +132,7 @@ def main() -> None:
     device = resolve_device(args.device)
     prof = PROFILES[args.profile]
     work = args.work or srprint_home() / "bench" / args.name
-    ds = RenderedDataset.open(data)
+    ds = RenderedDataset.open(data, where=args.where)
     ecfg = ClassifierConfig(**prof["engine"])
     fcfg = FenPnConfig(**prof["fen"])
     results: dict[str, Any] = {
@@ -155,7 +157,8 @@ def main() -> None:
 
     if "table" not in args.skip:
         t0 = time.time()
-        table = parse_table(data, work / "table", ecfg, device)
+        targets = tuple(args.targets.split(","))
+        table = parse_table(data, work / "table", ecfg, device, targets=targets, where=args.where)
         results["timings_s"]["table"] = time.time() - t0
         results["heldout_table"] = table
         md += ["## 1. Held-out parsers (study's Table 5 alongside)", "", (work / "table" / "table.md").read_text(), ""]
