@@ -116,6 +116,9 @@ def main() -> None:
     ap.add_argument("--skip", nargs="*", default=[], choices=["table", "fen", "imported"])
     ap.add_argument("--targets", default="scale,loss,arch,dataset", help="Held-out table targets (comma list)")
     ap.add_argument("--where", default=None, help="Manifest filter applied to the whole benchmark")
+    ap.add_argument("--folds", type=int, default=None, help="Override the profile's FEN CV folds")
+    ap.add_argument("--shuffles", type=int, default=None, help="Override the profile's random-GT shuffles")
+    ap.add_argument("--fen-epochs", type=int, default=None, help="Override the profile's FEN+PN epochs")
     args = ap.parse_args()
 
     from srprint.attribution.engine import ClassifierConfig
@@ -130,7 +133,13 @@ def main() -> None:
     if data is None:
         raise SystemExit("no mini render found: pass --data RENDER (srprint render --zoo <mini zoo> ...)")
     device = resolve_device(args.device)
-    prof = PROFILES[args.profile]
+    prof = dict(PROFILES[args.profile])
+    if args.folds:
+        prof["folds"] = args.folds
+    if args.shuffles:
+        prof["shuffles"] = args.shuffles
+    if args.fen_epochs:
+        prof["fen"] = {**prof["fen"], "epochs": args.fen_epochs}
     work = args.work or srprint_home() / "bench" / args.name
     ds = RenderedDataset.open(data, where=args.where)
     ecfg = ClassifierConfig(**prof["engine"])
@@ -141,6 +150,8 @@ def main() -> None:
         "device": device,
         "engine_config": prof["engine"],
         "fen_config": prof["fen"],
+        "fen_cv_folds": prof["folds"],
+        "fen_cv_shuffles": prof["shuffles"],
         "n_models": int(ds.frame["model_id"].nunique()),
         "n_images": len(ds.frame),
         "timings_s": {},
