@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import torch
@@ -44,13 +44,22 @@ def _q(img: np.ndarray) -> np.ndarray:
     return to_uint8(img).astype(np.float32) / 255.0
 
 
-def evaluate_sr(model: SRModel, images: Iterable[tuple[str, np.ndarray]], device: str = "cpu") -> dict[str, object]:
-    """PSNR/SSIM (Y, border = scale) of ``model`` and of bicubic on each HR image, plus means."""
+def evaluate_sr(
+    model: SRModel,
+    images: Iterable[tuple[str, np.ndarray]],
+    device: str = "cpu",
+    downscale: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+) -> dict[str, object]:
+    """PSNR/SSIM (Y, border = scale) of ``model`` and of bicubic on each HR image, plus means.
+
+    The LR is srprint's shared degradation (antialiased bicubic, quantised) unless ``downscale``
+    (``fn(hr (3,H,W) tensor, scale) -> LR tensor``) gives another one.
+    """
     s = model.scale
     rows = []
     for name, hr in images:
         hr = crop_to_multiple(hr, s)
-        lr = bicubic_downscale(to_tensor(hr), s, quantize=True)
+        lr = downscale(to_tensor(hr), s) if downscale else bicubic_downscale(to_tensor(hr), s, quantize=True)
         with torch.no_grad():
             sr = _q(model.run_image(to_numpy(lr), device=device))
         bic = _q(to_numpy(bicubic_upscale(lr, s)))

@@ -118,26 +118,7 @@ def evaluate_sr_degradation(model: SRModel, images: Iterable[tuple[str, np.ndarr
     """Like :func:`srprint.zoo.evaluate.evaluate_sr` (Y-PSNR/SSIM, border = scale, vs bicubic upscaling of
     the same LR), but with the LR made by ``LR_DEGRADATIONS[degradation]`` instead of srprint's
     antialiased bicubic: the protocol a checkpoint's authors trained with."""
-    from ...degradation import bicubic_upscale, to_numpy, to_tensor
-    from ...io.images import crop_to_multiple, to_uint8
-    from ..evaluate import psnr_y
+    from ..evaluate import evaluate_sr
 
-    def q(img: np.ndarray) -> np.ndarray:
-        return to_uint8(img).astype(np.float32) / 255.0
-
-    fn = LR_DEGRADATIONS[degradation][1]
-    s = model.scale
-    rows = []
-    for name, hr in images:
-        hr = crop_to_multiple(hr, s)
-        lr = fn(to_tensor(hr), s)
-        with torch.no_grad():
-            sr = q(model.run_image(to_numpy(lr), device=device))
-        bic = q(to_numpy(bicubic_upscale(lr, s)))
-        rows.append({"image": name, "psnr": psnr_y(sr, hr, s), "ssim": ssim_y(sr, hr, s),
-                     "bicubic_psnr": psnr_y(bic, hr, s), "bicubic_ssim": ssim_y(bic, hr, s)})
-    if not rows:
-        return {"n_images": 0}
-    means = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "ssim", "bicubic_psnr", "bicubic_ssim")}
-    return {**means, "psnr_gain": means["psnr"] - means["bicubic_psnr"], "degradation": degradation,
-            "n_images": len(rows), "per_image": rows}
+    return {**evaluate_sr(model, images, device, downscale=LR_DEGRADATIONS[degradation][1]),
+            "degradation": degradation}
