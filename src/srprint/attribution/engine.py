@@ -184,10 +184,9 @@ class CropDataset(torch.utils.data.Dataset):
         jpeg_quality_min: int = 65,
         align: int = 1,
     ) -> None:
-        self.align = align
         self.root, self.paths, self.targets = Path(root), paths, targets
         self.crop, self.train, self.seed, self.transform = crop, train, seed, transform
-        self.jpeg_augment, self.jpeg_quality_min = jpeg_augment, jpeg_quality_min
+        self.jpeg_augment, self.jpeg_quality_min, self.align = jpeg_augment, jpeg_quality_min, align
         self.epoch = 0
         self._cache: dict[int, np.ndarray] | None = {} if cache else None
 
@@ -211,7 +210,7 @@ class CropDataset(torch.utils.data.Dataset):
         if rng is not None and self.jpeg_augment > 0 and rng.random() < self.jpeg_augment:
             from .perturb import jpeg
 
-            img = to_uint8(jpeg(img.astype(np.float32) / 255.0, int(rng.integers(self.jpeg_quality_min, 101))))
+            img = to_uint8(jpeg(img, int(rng.integers(self.jpeg_quality_min, 101))))
         return crop_array(img, self.crop, rng, self.align), self.targets[i]
 
 
@@ -488,7 +487,7 @@ def train_classifier(
     else:
         model = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop)
         if state is None:
-            model.fit_input_stats(_stat_batches(train_ds, cfg.batch_size))
+            model.fit_input_stats(_stat_batches(train_ds))
     model.to(dev)
     start, best_acc, best_epoch, bad_epochs = 0, -1.0, -1, 0
     best_model: dict[str, torch.Tensor] | None = None
@@ -586,7 +585,7 @@ def train_classifier(
     return out
 
 
-def _stat_batches(ds: CropDataset, batch_size: int, limit: int = 2048) -> list[torch.Tensor]:
+def _stat_batches(ds: CropDataset, limit: int = 2048) -> list[torch.Tensor]:
     """Epoch-0 training crops (at most ``limit``, evenly spaced) for the input statistics."""
     ds.epoch = 0
     idx = np.linspace(0, len(ds) - 1, min(limit, len(ds))).round().astype(int)

@@ -73,7 +73,8 @@ class ClassifierNet(nn.Module):
         """Fit the per-coefficient mean / std of the representation on training crops."""
         if self.input_kind == "rgb":
             return
-        n, s1, s2 = 0, torch.zeros_like(self.in_mean, dtype=torch.float64), None
+        n = 0
+        s1 = torch.zeros_like(self.in_mean, dtype=torch.float64)
         s2 = torch.zeros_like(s1)
         for x in batches:
             spec = self.spectrum(x.to(self.dct.device)).double()

@@ -16,9 +16,9 @@ RESIZE_FACTORS = (0.75, 0.5)
 
 
 def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
-    """Round-trip an RGB float image through JPEG at ``quality`` (Pillow, 4:2:0 as by default)."""
+    """Round-trip an RGB image (float in ``[0, 1]`` or uint8) through JPEG at ``quality`` (Pillow, 4:2:0)."""
     buf = io.BytesIO()
-    Image.fromarray(to_uint8(img)).save(buf, format="JPEG", quality=int(quality))
+    Image.fromarray(img if img.dtype == np.uint8 else to_uint8(img)).save(buf, format="JPEG", quality=int(quality))
     buf.seek(0)
     with Image.open(buf) as im:
         return np.asarray(im.convert("RGB")).astype(np.float32) / 255.0
