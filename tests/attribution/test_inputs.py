@@ -1,0 +1,78 @@
+"""The classifier's input representation (log-DCT) and the crop / JPEG-augmentation rules of the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from srprint.attribution.engine import CropDataset, crop_array
+from srprint.attribution.inputs import ClassifierNet, create_classifier_net, dct_matrix
+from srprint.errors import SrprintError
+from srprint.io.images import write_png
+
+
+def test_dct_matrix_is_orthonormal_and_is_the_dct() -> None:
+    d = dct_matrix(16)
+    assert torch.allclose(d @ d.T, torch.eye(16), atol=1e-5)
+    # a constant block has all its energy in the DC coefficient
+    spec = d @ torch.ones(16, 16) @ d.T
+    assert spec[0, 0].item() == pytest.approx(16.0, rel=1e-5)
+    assert spec.abs().sum().item() == pytest.approx(16.0, rel=1e-4)
+
+
+def test_fitted_spectrum_statistics_standardise_the_training_crops() -> None:
+    net = create_classifier_net("test_convnext", 3, "dct", 32)
+    gen = torch.Generator().manual_seed(0)
+    batches = [torch.rand(8, 3, 32, 32, generator=gen) * 2 - 1 for _ in range(4)]
+    net.fit_input_stats(batches)
+    z = net.represent(torch.cat(batches))
+    assert z.mean(0).abs().max().item() < 1e-3
+    assert z.std(0).mean().item() == pytest.approx(1.0, abs=0.05)
+    assert {"in_mean", "in_std"} <= set(net.state_dict())  # saved with the weights
+    assert net(torch.cat(batches)).shape == (32, 3)
+
+
+def test_rgb_input_is_the_identity_and_unknown_inputs_are_refused() -> None:
+    net = create_classifier_net("test_convnext", 2, "rgb", 32)
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.equal(net.represent(x), x)
+    with pytest.raises(SrprintError, match="unknown classifier input"):
+        ClassifierNet(net.body, "wavelet", 32)
+    with pytest.raises(SrprintError, match="expects 32x32"):
+        create_classifier_net("test_convnext", 2, "dct", 32).spectrum(torch.rand(1, 3, 16, 16))
+
+
+def test_aligned_crops_start_on_the_grid() -> None:
+    img = np.random.default_rng(0).random((77, 91, 3))
+    rng = np.random.default_rng(1)
+    corners = set()
+    for _ in range(20):
+        out = crop_array(img, 32, rng, align=8)
+        (top, left), = np.argwhere(img[:, :, 0] == out[0, 0, 0])  # random values: one match
+        assert out.shape == (32, 32, 3) and top % 8 == 0 and left % 8 == 0
+        assert np.array_equal(out, img[top : top + 32, left : left + 32])
+        corners.add((int(top), int(left)))
+    assert len(corners) > 3  # still random, just on the grid
+    centre = crop_array(img, 32, None, align=8)
+    assert np.array_equal(centre, img[16:48, 24:56])  # (77-32)//2=22 -> 16, (91-32)//2=29 -> 24
+
+
+def test_jpeg_augmentation_is_seeded_and_only_in_training(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        write_png(tmp_path / f"{i}.png", rng.random((48, 48, 3)))
+    paths = [f"{i}.png" for i in range(3)]
+    # crop = image size: the only difference left is the recompression
+    plain = CropDataset(tmp_path, paths, [0, 1, 2], 48, True, seed=5)
+    always = CropDataset(tmp_path, paths, [0, 1, 2], 48, True, seed=5, jpeg_augment=1.0)
+    again = CropDataset(tmp_path, paths, [0, 1, 2], 48, True, seed=5, jpeg_augment=1.0)
+    for i in range(3):
+        a, b, c = plain[i][0], always[i][0], again[i][0]
+        assert a.shape == b.shape == (48, 48, 3)
+        assert not np.array_equal(a, b)  # recompressed
+        assert np.array_equal(b, c)  # same (seed, epoch, index) -> same quality and crop
+    evaluation = CropDataset(tmp_path, paths, [0, 1, 2], 48, False, jpeg_augment=1.0)
+    assert np.array_equal(evaluation[0][0], plain.load(0))  # never in evaluation
