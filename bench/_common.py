@@ -14,12 +14,28 @@ RESULTS = Path(__file__).resolve().parent / "results"
 _START_LOAD = os.getloadavg()  # taken when the benchmark starts (this module is imported first)
 
 
+def find_mini_render() -> Path | None:
+    """Newest ``$SRPRINT_HOME/renders/mini-*`` render (by ``manifest.parquet`` mtime); None if there is none."""
+    from srprint.config import srprint_home
+
+    cands = [p for p in (srprint_home() / "renders").glob("mini-*") if (p / "manifest.parquet").is_file()]
+    return max(cands, key=lambda p: (p / "manifest.parquet").stat().st_mtime) if cands else None
+
+
 def machine_info() -> dict[str, Any]:
     import torch
 
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=False).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).parent,
+                check=False,
+            ).stdout.strip()
+            or None
+        )
     except OSError:
         commit = None
     cpu = platform.processor() or ""
@@ -31,8 +47,13 @@ def machine_info() -> dict[str, Any]:
     except OSError:
         pass
     return {
-        "git_commit": commit, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "platform": platform.platform(),
-        "cpu": cpu, "cpu_count": os.cpu_count(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+        "git_commit": commit,
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
         "load_average_at_start": _START_LOAD,
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
@@ -45,8 +66,10 @@ def write_results(name: str, data: dict[str, Any], markdown: str) -> tuple[Path,
     jp, mp = RESULTS / f"{name}.json", RESULTS / f"{name}.md"
     jp.write_text(json.dumps(data, indent=2, default=str) + "\n")
     m = data["machine"]
-    header = (f"_commit {m['git_commit']}, {m['date']}, {m['cpu']} ({m['cpu_count']} cores), "
-              f"torch {m['torch']}, load average {m['load_average_at_start'][0]:.1f} at start / "
-              f"{m['load_average_at_end'][0]:.1f} at end_\n\n")
+    header = (
+        f"_commit {m['git_commit']}, {m['date']}, {m['cpu']} ({m['cpu_count']} cores), "
+        f"torch {m['torch']}, load average {m['load_average_at_start'][0]:.1f} at start / "
+        f"{m['load_average_at_end'][0]:.1f} at end_\n\n"
+    )
     mp.write_text(markdown.split("\n", 1)[0] + "\n\n" + header + markdown.split("\n", 1)[1])
     return jp, mp

@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import write_results  # noqa: E402
-from attribution_mini import find_mini_render  # noqa: E402
+from _common import find_mini_render, write_results  # noqa: E402
 
 BACKBONES = ("convnext_atto", "legacy_xception", "efficientnet_b2", "resnet50")
 
@@ -49,9 +48,7 @@ def main() -> int:
 
     data = args.data or find_mini_render()
     if data is None:
-        print(
-            "no mini render found (pass --data RENDER --name attribution_backbones_<label>)", file=sys.stderr
-        )
+        print("no mini render found (pass --data RENDER --name attribution_backbones_<label>)", file=sys.stderr)
         return 1
     data = Path(data).resolve()
     device = resolve_device(args.device)
@@ -69,12 +66,7 @@ def main() -> int:
             max_per_class=args.max_per_class,
             patience=args.epochs,
         )  # same budget: no early stop
-        out = (
-            srprint_home()
-            / "bench"
-            / args.name
-            / config_hash({"data": str(data), "where": args.where, "cfg": cfg})
-        )
+        out = srprint_home() / "bench" / args.name / config_hash({"data": str(data), "where": args.where, "cfg": cfg})
         t = time.perf_counter()
         run = train_run(data, out, cfg, where=args.where, device=device)
         train_s = time.perf_counter() - t
@@ -118,8 +110,7 @@ def _write(
         "|---|---:|---:|---:|",
     ]
     md += [
-        f"| {r['backbone']} | {r['params_m']:.1f} | {100 * r['test_acc']:.1f} % | {r['train_s']:.0f} |"
-        for r in rows
+        f"| {r['backbone']} | {r['params_m']:.1f} | {100 * r['test_acc']:.1f} % | {r['train_s']:.0f} |" for r in rows
     ]
     write_results(
         args.name,

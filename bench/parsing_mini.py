@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import write_results  # noqa: E402
+from _common import find_mini_render, write_results  # noqa: E402
 
 # engine + FEN settings per profile ("gpu": the study's recipe; "cpu": small; "smoke": seconds per cell)
 PROFILES: dict[str, dict[str, Any]] = {
@@ -91,14 +91,6 @@ PROFILES: dict[str, dict[str, Any]] = {
 TARGETS = {"scale_arch_heldout": 0.99, "imported_scale": 0.95, "imported_loss_family": 0.90}
 
 
-def newest_mini_render() -> Path | None:
-    from srprint.config import srprint_home
-
-    cands = sorted((srprint_home() / "renders").glob("mini-*"), key=lambda p: p.stat().st_mtime)
-    cands = [c for c in cands if (c / "manifest.parquet").is_file()]
-    return cands[-1] if cands else None
-
-
 def fmt(v: Any, pct: bool = False) -> str:
     if v is None or (isinstance(v, float) and v != v):
         return "-"
@@ -129,7 +121,7 @@ def main() -> None:
     from srprint.parsing.pn import FenPnConfig, run_fen_cv, train_fen_pn
     from srprint.parsing.schema import zoo_schema
 
-    data = args.data or newest_mini_render()
+    data = args.data or find_mini_render()
     if data is None:
         raise SystemExit("no mini render found: pass --data RENDER (srprint render --zoo <mini zoo> ...)")
     device = resolve_device(args.device)

@@ -342,8 +342,9 @@ def markdown(res: dict[str, Any]) -> str:
     if "reference" in res:
         r = res["reference"]
         lines += table("Reference setting (subset)", {"critical": r})
-        lines += [f"Reference vs reduced verdicts identical: {r['verdicts_identical_to_reduced']} "
-                  f"({r['n_compared']} comparisons)", ""]
+        if "verdicts_identical_to_reduced" in r:  # absent while a reduced run is in progress
+            lines += [f"Reference vs reduced verdicts identical: {r['verdicts_identical_to_reduced']} "
+                      f"({r['n_compared']} comparisons)", ""]
     if res.get("baselines"):
         lines += table("Baselines and ablations (subset)", res["baselines"])
     if "reduced" in res and res.get("attacks"):

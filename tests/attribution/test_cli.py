@@ -36,3 +36,22 @@ def test_train_errors_are_one_line(tiny_render: Path, tmp_path: Path, monkeypatc
     assert code == 2 and "unknown backbone" in capsys.readouterr().err
     code = _run(monkeypatch, "attribute", "predict", str(tmp_path), str(tiny_render))
     assert code == 2 and "not a classifier run" in capsys.readouterr().err
+
+
+def test_jpeg_augmentation_options_reach_the_run_and_are_checked(
+    tiny_render: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import yaml
+
+    for flag, bad, msg in (("--jpeg-augment", "1.5", "between 0 and 1"), ("--jpeg-quality-min", "0", "1 to 100")):
+        code = _run(monkeypatch, "attribute", "train", "--data", str(tiny_render), "--out", str(tmp_path / "x"),
+                    flag, bad)
+        assert code == 2 and msg in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()  # refused before any work
+    run = tmp_path / "r"
+    code = _run(monkeypatch, "attribute", "train", "--data", str(tiny_render), "--out", str(run),
+                "--backbone", "test_convnext", "--crop", "32", "--head-epochs", "0", "--epochs", "1",
+                "--max-per-class", "4", "--jpeg-augment", "0.9", "--jpeg-quality-min", "85", "--device", "cpu")
+    assert code == 0
+    cfg = yaml.safe_load((run / "config.yaml").read_text())["classifier"]
+    assert (cfg["jpeg_augment"], cfg["jpeg_quality_min"], cfg["dct_eps"]) == (0.9, 85, 0.01)

@@ -76,3 +76,18 @@ def test_jpeg_augmentation_is_seeded_and_only_in_training(tmp_path: Path) -> Non
         assert np.array_equal(b, c)  # same (seed, epoch, index) -> same quality and crop
     evaluation = CropDataset(tmp_path, paths, [0, 1, 2], 48, False, jpeg_augment=1.0)
     assert np.array_equal(evaluation[0][0], plain.load(0))  # never in evaluation
+
+
+def test_log_floor_is_configurable_and_old_runs_keep_theirs() -> None:
+    from srprint.attribution.engine import ClassifierConfig, config_from_run
+
+    x = torch.zeros(1, 3, 16, 16)  # every coefficient 0: the spectrum is log(eps) everywhere
+    for eps in (1e-3, 1e-2):
+        net = create_classifier_net("test_convnext", 2, "dct", 16, eps=eps)
+        assert torch.allclose(net.spectrum(x), torch.full_like(x, float(np.log(eps))))
+    with pytest.raises(SrprintError, match="floor must be > 0"):
+        create_classifier_net("test_convnext", 2, "dct", 16, eps=0.0)
+    assert ClassifierConfig().dct_eps == 1e-2
+    # a config.yaml written before the field existed was trained with the old floor
+    assert config_from_run({"classifier": {"crop": 16}}).dct_eps == 1e-3
+    assert config_from_run({"classifier": {"crop": 16, "dct_eps": 0.05}}).dct_eps == 0.05

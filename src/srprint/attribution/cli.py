@@ -14,6 +14,8 @@ from .options import (
     EpochsOpt,
     HeadEpochsOpt,
     InputOpt,
+    JpegAugmentOpt,
+    JpegQualityMinOpt,
     LrOpt,
     MaxPerClassOpt,
     PatienceOpt,
@@ -55,6 +57,8 @@ def train_command(
     patience: int = PatienceOpt,
     max_per_class: int | None = MaxPerClassOpt,
     seed: int = SeedOpt,
+    jpeg_augment: float | None = JpegAugmentOpt,
+    jpeg_quality_min: int | None = JpegQualityMinOpt,
     workers: int = typer.Option(0, "--workers", help="Data-loader worker processes"),
     config: Path | None = typer.Option(None, "--config", help="Re-create a run from its config.yaml"),
     device: str = DeviceOpt,
@@ -73,7 +77,7 @@ def train_command(
             raise SrprintError("--data is required (or --config RUN/config.yaml)")
         cfg = classifier_config(
             backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience,
-            workers, init,
+            workers, init, jpeg_augment, jpeg_quality_min,
         )
         run = train_run(
             data, out, cfg, label=label, where=where, holdout_models=holdout_models, device=device

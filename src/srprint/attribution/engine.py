@@ -83,6 +83,10 @@ class ClassifierConfig:
     jpeg_augment: float = 0.5
     jpeg_quality_min: int = 65
     crop_align: int = 8  # crop corners on the 8-pixel grid (see :func:`crop_array`)
+    # floor of log(|DCT| + eps) (pixels in [-1, 1]): JPEG zeroes the weakest coefficients, and a higher
+    # floor keeps them from dominating the standardised input (measured on 15 seed-triplet models,
+    # 5 epochs: eps 1e-3 -> 1e-2 raised JPEG q=90 accuracy from 59 % to 61 %, q=95 from 68 % to 74 %)
+    dct_eps: float = 1e-2
 
     @property
     def total_epochs(self) -> int:
@@ -270,9 +274,9 @@ def read_run_config(run: Path) -> dict[str, Any]:
 
 
 def config_from_run(data: dict[str, Any]) -> ClassifierConfig:
-    return dataclass_from_dict(
-        ClassifierConfig, dict(data.get("classifier", {})), where="config.yaml classifier"
-    )
+    fields = dict(data.get("classifier", {}))
+    fields.setdefault("dct_eps", 1e-3)  # runs written before the field existed used 1e-3
+    return dataclass_from_dict(ClassifierConfig, fields, where="config.yaml classifier")
 
 
 def run_is_complete(run: Path) -> bool:
@@ -329,7 +333,7 @@ def load_classifier(run: str | Path, device: str = "cpu", require_complete: bool
     classes = _read_classes(run)
     state = _load_state(run)
     dev = resolve_device(device)
-    module = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop)
+    module = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop, cfg.dct_eps)
     weights = state.get("best_model") or state.get("model")
     try:
         module.load_state_dict(weights, strict=True)
@@ -369,7 +373,7 @@ def _set_phase(model: nn.Module, phase: str) -> list[nn.Parameter]:
 
 def _init_from(model_classes: list[str], cfg: ClassifierConfig, device: str) -> ClassifierNet:
     src = load_classifier(Path(cfg.init), device="cpu")  # type: ignore[arg-type]
-    for key in ("backbone", "input", "crop"):
+    for key in ("backbone", "input", "crop", "dct_eps"):
         if getattr(src.cfg, key) != getattr(cfg, key):
             raise SrprintError(
                 f"--init run {cfg.init} uses {key} {getattr(src.cfg, key)}, this run {getattr(cfg, key)}"
@@ -485,7 +489,7 @@ def train_classifier(
     if cfg.init:
         model = _init_from(classes, cfg, dev)  # keeps the source run's spectrum statistics
     else:
-        model = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop)
+        model = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop, cfg.dct_eps)
         if state is None:
             model.fit_input_stats(_stat_batches(train_ds))
     model.to(dev)

@@ -45,13 +45,13 @@ class ClassifierNet(nn.Module):
     fitted once on training crops (:meth:`fit_input_stats`) and saved with the weights.
     """
 
-    eps = 1e-3
-
-    def __init__(self, body: nn.Module, input_kind: str, crop: int) -> None:
+    def __init__(self, body: nn.Module, input_kind: str, crop: int, eps: float = 1e-2) -> None:
         super().__init__()
         if input_kind not in INPUT_KINDS:
             raise SrprintError(f"unknown classifier input {input_kind!r}; known: {', '.join(INPUT_KINDS)}")
-        self.body, self.input_kind, self.crop = body, input_kind, crop
+        if not eps > 0:
+            raise SrprintError(f"the log-DCT floor must be > 0, got {eps}")
+        self.body, self.input_kind, self.crop, self.eps = body, input_kind, crop, float(eps)
         if input_kind == "dct":
             self.register_buffer("dct", dct_matrix(crop), persistent=False)
             self.register_buffer("in_mean", torch.zeros(3, crop, crop))
@@ -104,6 +104,8 @@ class ClassifierNet(nn.Module):
         self.body.reset_classifier(num_classes)
 
 
-def create_classifier_net(backbone: str, num_classes: int, input_kind: str, crop: int) -> ClassifierNet:
+def create_classifier_net(
+    backbone: str, num_classes: int, input_kind: str, crop: int, eps: float = 1e-2
+) -> ClassifierNet:
     """A fresh (randomly initialised, nothing downloaded) backbone behind ``input_kind``."""
-    return ClassifierNet(create_backbone(backbone, num_classes), input_kind, crop)
+    return ClassifierNet(create_backbone(backbone, num_classes), input_kind, crop, eps)

@@ -22,6 +22,12 @@ LrOpt = typer.Option(5e-4, "--lr")
 SeedOpt = typer.Option(0, "--seed")
 MaxPerClassOpt = typer.Option(None, "--max-per-class", help="Cap training images per class")
 PatienceOpt = typer.Option(3, "--patience", help="Early stop after N full epochs without val improvement")
+JpegAugmentOpt = typer.Option(
+    None, "--jpeg-augment", help="Share of training images JPEG-recompressed first (default 0.5; 0 = off)"
+)
+JpegQualityMinOpt = typer.Option(
+    None, "--jpeg-quality-min", help="Lowest quality of that recompression (uniform up to 100; default 65)"
+)
 
 
 def classifier_config(
@@ -37,6 +43,8 @@ def classifier_config(
     patience: int,
     workers: int = 0,
     init: Path | None = None,
+    jpeg_augment: float | None = None,
+    jpeg_quality_min: int | None = None,
 ) -> ClassifierConfig:
     """A :class:`ClassifierConfig` from command-line values, checked before any work starts."""
     from ..errors import SrprintError
@@ -47,7 +55,13 @@ def classifier_config(
     get_backbone(backbone)
     if input_kind not in INPUT_KINDS:
         raise SrprintError(f"unknown --input {input_kind!r}; known: {', '.join(INPUT_KINDS)}")
+    if jpeg_augment is not None and not 0.0 <= jpeg_augment <= 1.0:
+        raise SrprintError(f"--jpeg-augment is a share of images, between 0 and 1; got {jpeg_augment}")
+    if jpeg_quality_min is not None and not 1 <= jpeg_quality_min <= 100:
+        raise SrprintError(f"--jpeg-quality-min must be a JPEG quality, 1 to 100; got {jpeg_quality_min}")
+    jpeg = {"jpeg_augment": jpeg_augment, "jpeg_quality_min": jpeg_quality_min}
     return ClassifierConfig(
+        **{k: v for k, v in jpeg.items() if v is not None},
         backbone=backbone,
         input=input_kind,
         crop=crop,

@@ -98,6 +98,28 @@ def to_uint8(arr: np.ndarray) -> np.ndarray:
     return np.clip(np.round(np.asarray(arr, dtype=np.float64) * 255.0), 0, 255).astype(np.uint8)
 
 
+def rgb_to_luma(img: np.ndarray) -> np.ndarray:
+    """Full-range ITU-R BT.601 luma ``Y = 0.299 R + 0.587 G + 0.114 B`` of an RGB image.
+
+    Parameters
+    ----------
+    img : numpy.ndarray
+        RGB image ``(..., 3)``, channels last (any value range; float images are usually ``[0, 1]``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Luma ``(...)`` in the range of ``img`` (``Y = 1`` for white in ``[0, 1]``), computed in
+        ``img``'s floating dtype (float64 for integer input).
+
+    Notes
+    -----
+    Not the studio-swing ``[16/255, 235/255]`` Y of MATLAB ``rgb2ycbcr`` used for SR PSNR / SSIM
+    (that is :func:`srprint.zoo.evaluate.rgb_to_y`).
+    """
+    return 0.299 * img[..., 0] + 0.587 * img[..., 1] + 0.114 * img[..., 2]
+
+
 def encode_png(arr: np.ndarray) -> bytes:
     """Encode an RGB float ``[0,1]`` or uint8 array as PNG bytes (deterministic, no metadata)."""
     a = arr if arr.dtype == np.uint8 else to_uint8(arr)

@@ -39,8 +39,9 @@ class Attack:
 ATTACKS: dict[str, Attack] = {}
 
 
-def register_attack(name: str, defaults: dict[str, Any] | None = None,
-                    description: str = "") -> Callable[[AttackFn], AttackFn]:
+def register_attack(
+    name: str, defaults: dict[str, Any] | None = None, description: str = ""
+) -> Callable[[AttackFn], AttackFn]:
     def deco(fn: AttackFn) -> AttackFn:
         ATTACKS[name] = Attack(name, fn, dict(defaults or {}), description)
         return fn
@@ -86,8 +87,9 @@ def quantize_tensor(t: torch.Tensor, bits: int = 8) -> torch.Tensor:
 
 
 @register_attack("prune", {"percent": 5.0}, "zero the smallest |w| (percent %) of every layer's weights")
-def _prune(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
-           device: str) -> dict[str, torch.Tensor]:
+def _prune(
+    entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any], device: str
+) -> dict[str, torch.Tensor]:
     if not 0 <= params["percent"] < 100:
         raise SrprintError(f"prune percent must be in [0, 100), got {params['percent']}")
     return {k: prune_tensor(v, params["percent"]) if is_layer_weight(k, v) else v for k, v in state.items()}
@@ -97,12 +99,19 @@ def is_norm_statistic(name: str) -> bool:
     return name.rsplit(".", 1)[-1] in ("running_mean", "running_var", "num_batches_tracked")
 
 
-@register_attack("quantize", {"bits": 8}, "int8 symmetric per-tensor rounding of every weight and bias "
-                 "(batch-norm running statistics are buffers, not weights, and are kept)")
-def _quantize(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
-              device: str) -> dict[str, torch.Tensor]:
-    return {k: quantize_tensor(v, int(params["bits"])) if v.is_floating_point() and not is_norm_statistic(k) else v
-            for k, v in state.items()}
+@register_attack(
+    "quantize",
+    {"bits": 8},
+    "int8 symmetric per-tensor rounding of every weight and bias "
+    "(batch-norm running statistics are buffers, not weights, and are kept)",
+)
+def _quantize(
+    entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any], device: str
+) -> dict[str, torch.Tensor]:
+    return {
+        k: quantize_tensor(v, int(params["bits"])) if v.is_floating_point() and not is_norm_statistic(k) else v
+        for k, v in state.items()
+    }
 
 
 FINETUNE_PHOTOS = 68  # the paper fine-tunes on BSD68: 68 photos of the BSD300 test pool (BSDS500 val)
@@ -120,9 +129,9 @@ def _train_photos(data: str = "bsd68") -> dict[str, np.ndarray]:
     if data == "bsd68":
         try:
             from ..io.images import read_image
-            from ..zoo.datasets import _shared_images
+            from ..zoo.datasets import shared_images
 
-            files = _shared_images(("BSDS500",), ("val",))[:FINETUNE_PHOTOS]
+            files = shared_images(("BSDS500",), ("val",))[:FINETUNE_PHOTOS]
             return {f.stem: read_image(f)[..., :3].astype(np.float32) for f in files}
         except (DatasetError, OSError):
             pass
@@ -138,7 +147,7 @@ def heldout_photos(size: int = 96) -> list[np.ndarray]:
     h, w = img.shape[:2]
     crops = [center_crop(img, size, 12)]
     crops.append(img[:size, :size])
-    crops.append(img[h - size:, w - size:])
+    crops.append(img[h - size :, w - size :])
     return crops
 
 
@@ -172,8 +181,14 @@ def _match_keys(net_state: dict[str, torch.Tensor], file_state: dict[str, torch.
     free = dict(net_state)
     out = {}
     for kf, vf in file_state.items():
-        hit = next((kn for kn, vn in free.items() if vn.shape == vf.shape and vn.dtype == vf.dtype
-                    and torch.equal(vn.detach().cpu(), vf)), None)
+        hit = next(
+            (
+                kn
+                for kn, vn in free.items()
+                if vn.shape == vf.shape and vn.dtype == vf.dtype and torch.equal(vn.detach().cpu(), vf)
+            ),
+            None,
+        )
         if hit is None:
             raise SrprintError(f"cannot map the module's weights back to the checkpoint's key {kf!r}")
         out[kf] = hit
@@ -181,12 +196,16 @@ def _match_keys(net_state: dict[str, torch.Tensor], file_state: dict[str, torch.
     return out
 
 
-@register_attack("finetune", {"iters": 500, "lr": 1e-5, "batch": 4, "patch": 32, "seed": 0, "data": "bsd68"},
-                 "Adam fine-tuning (L1, fresh Adam state) on the model's own task: the paper's 500 iterations on "
-                 "BSD68 photos, with a small learning rate so the held-out PSNR moves by <= 1 dB; ``patch`` is "
-                 "the HR crop side (at least 8 LR pixels); batch-norm running statistics stay frozen")
-def _finetune(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
-              device: str) -> dict[str, torch.Tensor]:
+@register_attack(
+    "finetune",
+    {"iters": 500, "lr": 1e-5, "batch": 4, "patch": 32, "seed": 0, "data": "bsd68"},
+    "Adam fine-tuning (L1, fresh Adam state) on the model's own task: the paper's 500 iterations on "
+    "BSD68 photos, with a small learning rate so the held-out PSNR moves by <= 1 dB; ``patch`` is "
+    "the HR crop side (at least 8 LR pixels); batch-norm running statistics stay frozen",
+)
+def _finetune(
+    entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any], device: str
+) -> dict[str, torch.Tensor]:
     from .fingerprint import load_entry_model as load_model
 
     model = load_model(entry, device=device)
@@ -209,7 +228,7 @@ def _finetune(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str,
         for _b in range(int(params["batch"])):
             img = photos[rng.integers(len(photos))]
             y0, x0 = rng.integers(img.shape[0] - patch + 1), rng.integers(img.shape[1] - patch + 1)
-            crops.append(img[y0:y0 + patch, x0:x0 + patch].transpose(2, 0, 1))
+            crops.append(img[y0 : y0 + patch, x0 : x0 + patch].transpose(2, 0, 1))
         hr = torch.from_numpy(np.ascontiguousarray(np.stack(crops))).float().to(device)
         if entry.task == "sr":
             from ..degradation import bicubic_downscale
@@ -252,8 +271,15 @@ def attacked_id(entry_id: str, name: str, params: dict[str, Any]) -> str:
     return f"{entry_id}+{tag}"
 
 
-def attack_model(model_ref: ZooEntry | str | Path, name: str, out: str | Path, params: dict[str, Any] | None = None,
-                 device: str = "cpu", psnr_size: int = 96, overwrite: bool = False) -> ZooEntry:
+def attack_model(
+    model_ref: ZooEntry | str | Path,
+    name: str,
+    out: str | Path,
+    params: dict[str, Any] | None = None,
+    device: str = "cpu",
+    psnr_size: int = 96,
+    overwrite: bool = False,
+) -> ZooEntry:
     """Apply attack ``name`` to a zoo entry and save the result as the zoo entry folder ``out``.
 
     The new record copies the source's, with ``labels['attack']``, ``labels['attack_params']`` and
@@ -270,8 +296,11 @@ def attack_model(model_ref: ZooEntry | str | Path, name: str, out: str | Path, p
         raise SrprintError(f"refusing to overwrite the source model folder {out}")
     if not overwrite and (out / RECORD_FILE).is_file() and (out / WEIGHTS_FILE).is_file():
         prev = ZooEntry.load(out)
-        if prev.labels.get("attack") == name and prev.labels.get("attack_params") == params \
-                and prev.labels.get("parent") == src.id:
+        if (
+            prev.labels.get("attack") == name
+            and prev.labels.get("attack_params") == params
+            and prev.labels.get("parent") == src.id
+        ):
             return prev
     t0 = time.perf_counter()
     torch.manual_seed(0)
@@ -282,9 +311,13 @@ def attack_model(model_ref: ZooEntry | str | Path, name: str, out: str | Path, p
     out.mkdir(parents=True, exist_ok=True)
     save_weights(out / WEIGHTS_FILE, {k: v.contiguous() for k, v in new_state.items()})
     entry = dataclasses.replace(
-        src, id=attacked_id(src.id, name, params), path=out,
+        src,
+        id=attacked_id(src.id, name, params),
+        path=out,
         labels={**src.labels, "attack": name, "attack_params": params, "parent": src.id},
-        metrics={}, timings={}, versions=library_versions(),
+        metrics={},
+        timings={},
+        versions=library_versions(),
     )
     after = task_psnr(load_model(entry, device=device), photos, src.task, device)
     entry.metrics = {"heldout_psnr_before": before, "heldout_psnr_after": after, "psnr_change": after - before}

@@ -20,8 +20,8 @@ from .fingerprint import METHODS, Fingerprint, FingerprintSettings, is_fingerpri
 TaskOpt = typer.Option(None, "--task", help="sr | denoise | deblur | deblur-motion | lowlight | derain "
                        "(default: the model's own task)")
 SizeOpt = typer.Option(128, "--size", help="Critical image side (paper: 128)")
-ItersOpt = typer.Option(5000, "--iters", help="Adam iterations (paper: 5000; e.g. 100 at --size 48 is the "
-                        "reduced-cost setting)")
+ItersOpt = typer.Option(5000, "--iters", help="Adam iterations (paper: 5000; bench/verification.py "
+                        "compares fewer, e.g. 1000, with it)")
 LambdaOpt = typer.Option(1e-3, "--lambda", help="Weight of the TV term")
 LrOpt = typer.Option(0.1, "--lr", help="Adam learning rate")
 KOpt = typer.Option(1, "--k", help="Number of critical images (features averaged)")

@@ -14,7 +14,8 @@ from .verify import side_by_side, verify_fingerprints
 
 SOURCE = "EDSR-skimage-x2-L1-s1"
 INDEPENDENT = "EDSR-skimage-x2-L1-s2"  # same architecture and data, another seed
-# the reduced-cost setting of bench/verification.py: 48 x 48 critical image, 50 Adam iterations
+# a demo-sized setting (48 x 48 critical image, 50 Adam iterations): seconds per model on a laptop;
+# bench/verification.py measures how far fewer iterations / smaller images drift from the paper's
 DEMO_SETTINGS = FingerprintSettings(task="sr", size=48, iters=50)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ImageError
+from ..io.images import rgb_to_luma
 
 RGB_BINS = 6
 LGP_P = 10
@@ -57,8 +58,12 @@ def _bilinear(grey: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
     fy, fx = ys - y0, xs - x0
     y1 = np.minimum(y0 + 1, grey.shape[0] - 1)
     x1 = np.minimum(x0 + 1, grey.shape[1] - 1)
-    return ((1 - fy) * (1 - fx) * grey[y0, x0] + (1 - fy) * fx * grey[y0, x1]
-            + fy * (1 - fx) * grey[y1, x0] + fy * fx * grey[y1, x1])
+    return (
+        (1 - fy) * (1 - fx) * grey[y0, x0]
+        + (1 - fy) * fx * grey[y0, x1]
+        + fy * (1 - fx) * grey[y1, x0]
+        + fy * fx * grey[y1, x1]
+    )
 
 
 def lgp_bits(grey: np.ndarray, p: int = LGP_P, r: float = LGP_R) -> np.ndarray:
@@ -68,7 +73,7 @@ def lgp_bits(grey: np.ndarray, p: int = LGP_P, r: float = LGP_R) -> np.ndarray:
     h, w = g.shape
     if h <= 2 * m or w <= 2 * m:
         raise ImageError(f"image {w}x{h} too small for LGP radius {r}")
-    cy, cx = np.mgrid[m:h - m, m:w - m]
+    cy, cx = np.mgrid[m : h - m, m : w - m]
     centre = g[cy, cx]
     grads = np.stack([np.abs(_bilinear(g, cy + dy, cx + dx) - centre) for dy, dx in circle_offsets(p, r)], axis=-1)
     mean = grads.mean(axis=-1, keepdims=True)
@@ -98,8 +103,7 @@ def lgp_riu2_codes(bits: np.ndarray, u0: int = LGP_U0) -> np.ndarray:
 
 
 def to_grey(img: np.ndarray) -> np.ndarray:
-    a = _check_image(img)
-    return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+    return rgb_to_luma(_check_image(img))
 
 
 def lgp_histogram(img: np.ndarray, p: int = LGP_P, r: float = LGP_R, u0: int = LGP_U0) -> np.ndarray:

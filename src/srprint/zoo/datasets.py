@@ -44,7 +44,27 @@ class TrainingSet:
         return {"name": self.name, "n_images": len(self.images), "sources_sha": digest}
 
 
-def _shared_images(sets: tuple[str, ...], splits: tuple[str, ...] | None = None) -> list[Path]:
+def shared_images(sets: tuple[str, ...], splits: tuple[str, ...] | None = None) -> list[Path]:
+    """Image files of the shared data folder (``$SRPRINT_SHARED/images``), from its ``images.csv``.
+
+    Parameters
+    ----------
+    sets : tuple of str
+        Image sets to keep (the manifest's ``set`` column, e.g. ``("BSDS500",)``).
+    splits : tuple of str, optional
+        Keep only rows whose ``source_path`` contains ``/<split>/`` for one of these (e.g. ``("val",)``);
+        ``None`` keeps every split.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The matching files, sorted.
+
+    Raises
+    ------
+    DatasetError
+        If the manifest is missing or nothing matches.
+    """
     root = shared_data_dir() / "images"
     manifest = root / "images.csv"
     if not manifest.is_file():
@@ -66,7 +86,7 @@ def dataset_files(name: str, extra: dict[str, str] | None = None) -> list[Path] 
     """Image files of training set ``name`` (``None`` for the in-memory ``skimage`` set)."""
     extra = extra or {}
     if name.startswith("quarter-"):
-        files = dataset_files(name[len("quarter-"):], extra)
+        files = dataset_files(name[len("quarter-") :], extra)
         if files is None:
             raise DatasetError("quarter-skimage is not supported (too few images)")
         return quarter_subset(files)
@@ -75,9 +95,9 @@ def dataset_files(name: str, extra: dict[str, str] | None = None) -> list[Path] 
     if name == "skimage":
         return None
     if name == "bsds":
-        return _shared_images(("BSDS500",), ("train", "test"))
+        return shared_images(("BSDS500",), ("train", "test"))
     if name == "photos":
-        return _shared_images(PHOTO_SETS)
+        return shared_images(PHOTO_SETS)
     env = os.environ.get("SRPRINT_DATASET_" + name.upper().replace("-", "_").replace(".", "_"))
     folder = Path(env) if env else srprint_home() / "datasets" / name
     if not folder.is_dir():
@@ -116,8 +136,9 @@ def load_training_set(name: str, min_size: int, extra: dict[str, str] | None = N
     images, sources = [], []
     for src, img in items:
         if min(img.shape[:2]) < min_size:
-            warnings.warn(f"{src}: {img.shape[1]}x{img.shape[0]} is smaller than the {min_size}px crop, skipped",
-                          stacklevel=2)
+            warnings.warn(
+                f"{src}: {img.shape[1]}x{img.shape[0]} is smaller than the {min_size}px crop, skipped", stacklevel=2
+            )
             continue
         images.append(to_uint8(img))
         sources.append(src)
@@ -162,7 +183,7 @@ def eval_images(eval_set: str) -> list[tuple[str, np.ndarray]]:
     if eval_set == "skimage-holdout":
         return [(SKIMAGE_HOLDOUT, skimage_photos()[SKIMAGE_HOLDOUT])]
     if eval_set == "set5":
-        files = _shared_images(("Set5",))
+        files = shared_images(("Set5",))
         return [(f.stem, read_image(f)) for f in files]
     folder = Path(eval_set)
     return [(f.stem, read_image(f)) for f in list_images(folder)]

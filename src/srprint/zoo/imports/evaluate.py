@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ...io.images import rgb_to_luma
 from ..entry import ZooEntry
 from ..evaluate import psnr_rgb, ssim_y
 from ..model import SRModel
@@ -17,7 +18,7 @@ DEFAULT_SIGMA = 25
 
 
 def _grey(img: np.ndarray) -> np.ndarray:
-    y = 0.299 * img[..., 0] + 0.587 * img[..., 1] + 0.114 * img[..., 2]
+    y = rgb_to_luma(img)
     return np.repeat(y[..., None], 3, axis=2).astype(np.float32)
 
 
@@ -29,8 +30,9 @@ def add_gaussian_noise(img: np.ndarray, sigma: float, seed: int, grey: bool = Fa
     return img + noise
 
 
-def evaluate_restoration(model: SRModel, hr_images: Iterable[tuple[str, np.ndarray]], entry: ZooEntry,
-                         device: str = "cpu") -> dict[str, Any]:
+def evaluate_restoration(
+    model: SRModel, hr_images: Iterable[tuple[str, np.ndarray]], entry: ZooEntry, device: str = "cpu"
+) -> dict[str, Any]:
     """PSNR/SSIM of a denoiser at its noise level vs the noisy input.
 
     The noise level is ``entry.labels['sigma']`` (25 for blind models). Grey (Y-only) models are
@@ -59,13 +61,27 @@ def evaluate_restoration(model: SRModel, hr_images: Iterable[tuple[str, np.ndarr
             p, pn = psnr_rgb(out[..., 0], clean[..., 0]), psnr_rgb(noisy[..., 0], clean[..., 0])
         else:
             p, pn = psnr_rgb(out, clean), psnr_rgb(noisy, clean)
-        rows.append({"image": name, "psnr": p, "ssim": ssim_y(out, clean), "bicubic_psnr": pn,
-                     "bicubic_ssim": ssim_y(np.clip(noisy, 0, 1), clean)})
+        rows.append(
+            {
+                "image": name,
+                "psnr": p,
+                "ssim": ssim_y(out, clean),
+                "bicubic_psnr": pn,
+                "bicubic_ssim": ssim_y(np.clip(noisy, 0, 1), clean),
+            }
+        )
     if not rows:
         return {"n_images": 0}
     means = {k: float(np.mean([r[k] for r in rows])) for k in ("psnr", "ssim", "bicubic_psnr", "bicubic_ssim")}
-    return {**means, "noisy_psnr": means["bicubic_psnr"], "psnr_gain": means["psnr"] - means["bicubic_psnr"],
-            "sigma": sigma, "baseline": "noisy input", "n_images": len(rows), "per_image": rows}
+    return {
+        **means,
+        "noisy_psnr": means["bicubic_psnr"],
+        "psnr_gain": means["psnr"] - means["bicubic_psnr"],
+        "sigma": sigma,
+        "baseline": "noisy input",
+        "n_images": len(rows),
+        "per_image": rows,
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -75,8 +91,9 @@ def evaluate_restoration(model: SRModel, hr_images: Iterable[tuple[str, np.ndarr
 
 def _keys_cubic(d: np.ndarray, a: float) -> np.ndarray:
     d = np.abs(d)
-    return np.where(d <= 1, (a + 2) * d**3 - (a + 3) * d**2 + 1,
-                    np.where(d < 2, a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a, 0.0))
+    return np.where(
+        d <= 1, (a + 2) * d**3 - (a + 3) * d**2 + 1, np.where(d < 2, a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a, 0.0)
+    )
 
 
 def downscale_no_antialias(x: torch.Tensor, scale: int, a: float = -0.75, quantize: bool = True) -> torch.Tensor:
@@ -106,19 +123,23 @@ def downscale_no_antialias(x: torch.Tensor, scale: int, a: float = -0.75, quanti
 
 #: name -> (description, fn(hr (3,H,W) tensor, scale) -> LR tensor)
 LR_DEGRADATIONS: dict[str, tuple[str, Callable[[torch.Tensor, int], torch.Tensor]]] = {
-    "cv2-bicubic": ("cv2.resize INTER_CUBIC: bicubic a=-0.75, no antialiasing (= torch antialias=False)",
-                    lambda x, s: downscale_no_antialias(x, s, -0.75)),
-    "tf-bicubic": ("tf.image.resize 'bicubic': bicubic a=-0.5, no antialiasing",
-                   lambda x, s: downscale_no_antialias(x, s, -0.5)),
+    "cv2-bicubic": (
+        "cv2.resize INTER_CUBIC: bicubic a=-0.75, no antialiasing (= torch antialias=False)",
+        lambda x, s: downscale_no_antialias(x, s, -0.75),
+    ),
+    "tf-bicubic": (
+        "tf.image.resize 'bicubic': bicubic a=-0.5, no antialiasing",
+        lambda x, s: downscale_no_antialias(x, s, -0.5),
+    ),
 }
 
 
-def evaluate_sr_degradation(model: SRModel, images: Iterable[tuple[str, np.ndarray]], degradation: str,
-                            device: str = "cpu") -> dict[str, Any]:
+def evaluate_sr_degradation(
+    model: SRModel, images: Iterable[tuple[str, np.ndarray]], degradation: str, device: str = "cpu"
+) -> dict[str, Any]:
     """Like :func:`srprint.zoo.evaluate.evaluate_sr` (Y-PSNR/SSIM, border = scale, vs bicubic upscaling of
     the same LR), but with the LR made by ``LR_DEGRADATIONS[degradation]`` instead of srprint's
     antialiased bicubic: the protocol a checkpoint's authors trained with."""
     from ..evaluate import evaluate_sr
 
-    return {**evaluate_sr(model, images, device, downscale=LR_DEGRADATIONS[degradation][1]),
-            "degradation": degradation}
+    return {**evaluate_sr(model, images, device, downscale=LR_DEGRADATIONS[degradation][1]), "degradation": degradation}
