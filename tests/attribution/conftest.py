@@ -84,7 +84,8 @@ def tiny_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 TINY_CFG = dict(
-    backbone="test_convnext", crop=32, batch_size=4, head_epochs=1, full_epochs=4, lr=2e-3, patience=5
+    backbone="test_convnext", crop=32, batch_size=4, head_epochs=1, full_epochs=4, lr=2e-3, patience=5,
+    jpeg_augment=0.5, jpeg_quality_min=65,  # a 5-epoch budget: mostly clean crops
 )
 HOLDOUT = "model_id=" + "|".join(UNKNOWN)
 

@@ -111,5 +111,6 @@ def parsing_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # engine settings small enough for a test (timm's 0.2M-parameter test ConvNeXt)
 TINY_CLASSIFIER = dict(
-    backbone="test_convnext", crop=32, batch_size=8, head_epochs=1, full_epochs=4, lr=2e-3, patience=5
+    backbone="test_convnext", crop=32, batch_size=8, head_epochs=1, full_epochs=4, lr=2e-3, patience=5,
+    jpeg_augment=0.5, jpeg_quality_min=65,  # a 5-epoch budget: mostly clean crops
 )

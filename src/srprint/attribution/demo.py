@@ -20,6 +20,9 @@ DEMO_CLASSIFIER = ClassifierConfig(
     lr=1e-3,
     patience=2,
     max_per_class=32,
+    # 5 epochs on 32 images per class: too short to learn from mostly recompressed crops
+    jpeg_augment=0.5,
+    jpeg_quality_min=65,
 )
 DEMO_PRNU = PRNUConfig(denoiser="wavelet", crop=64, metric="ncc", max_per_class=32)
 

@@ -23,10 +23,10 @@ SeedOpt = typer.Option(0, "--seed")
 MaxPerClassOpt = typer.Option(None, "--max-per-class", help="Cap training images per class")
 PatienceOpt = typer.Option(3, "--patience", help="Early stop after N full epochs without val improvement")
 JpegAugmentOpt = typer.Option(
-    None, "--jpeg-augment", help="Share of training images JPEG-recompressed first (default 0.5; 0 = off)"
+    None, "--jpeg-augment", help="Share of training images JPEG-recompressed first (default 0.9; 0 = off)"
 )
 JpegQualityMinOpt = typer.Option(
-    None, "--jpeg-quality-min", help="Lowest quality of that recompression (uniform up to 100; default 65)"
+    None, "--jpeg-quality-min", help="Lowest quality of that recompression (uniform up to 100; default 85)"
 )
 
 
