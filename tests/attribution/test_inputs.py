@@ -91,3 +91,15 @@ def test_log_floor_is_configurable_and_old_runs_keep_theirs() -> None:
     # a config.yaml written before the field existed was trained with the old floor
     assert config_from_run({"classifier": {"crop": 16}}).dct_eps == 1e-3
     assert config_from_run({"classifier": {"crop": 16, "dct_eps": 0.05}}).dct_eps == 0.05
+
+
+def test_jpeg_recipe_is_checked_by_the_config_itself() -> None:
+    from srprint.attribution.engine import ClassifierConfig, config_from_run
+
+    with pytest.raises(SrprintError, match="between 0 and 1"):
+        ClassifierConfig(jpeg_augment=1.5)
+    with pytest.raises(SrprintError, match="1 to 100"):
+        ClassifierConfig(jpeg_quality_min=0)
+    with pytest.raises(SrprintError, match="between 0 and 1"):  # a hand-edited config.yaml too
+        config_from_run({"classifier": {"jpeg_augment": -0.1}})
+    assert ClassifierConfig(jpeg_augment=0.0, jpeg_quality_min=100).jpeg_augment == 0.0

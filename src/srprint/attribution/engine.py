@@ -90,6 +90,17 @@ class ClassifierConfig:
     # 5 epochs: eps 1e-3 -> 1e-2 raised JPEG q=90 accuracy from 59 % to 61 %, q=95 from 68 % to 74 %)
     dct_eps: float = 1e-2
 
+    def __post_init__(self) -> None:
+        # checked here so the CLI, benchmarks, YAML reruns and library calls all refuse the same values
+        if not 0.0 <= self.jpeg_augment <= 1.0:
+            raise SrprintError(
+                f"jpeg_augment (--jpeg-augment) is a share of images, between 0 and 1; got {self.jpeg_augment}"
+            )
+        if not 1 <= self.jpeg_quality_min <= 100:
+            raise SrprintError(
+                f"jpeg_quality_min (--jpeg-quality-min) must be a JPEG quality, 1 to 100; got {self.jpeg_quality_min}"
+            )
+
     @property
     def total_epochs(self) -> int:
         return self.head_epochs + self.full_epochs

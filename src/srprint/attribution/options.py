@@ -55,10 +55,6 @@ def classifier_config(
     get_backbone(backbone)
     if input_kind not in INPUT_KINDS:
         raise SrprintError(f"unknown --input {input_kind!r}; known: {', '.join(INPUT_KINDS)}")
-    if jpeg_augment is not None and not 0.0 <= jpeg_augment <= 1.0:
-        raise SrprintError(f"--jpeg-augment is a share of images, between 0 and 1; got {jpeg_augment}")
-    if jpeg_quality_min is not None and not 1 <= jpeg_quality_min <= 100:
-        raise SrprintError(f"--jpeg-quality-min must be a JPEG quality, 1 to 100; got {jpeg_quality_min}")
     jpeg = {"jpeg_augment": jpeg_augment, "jpeg_quality_min": jpeg_quality_min}
     return ClassifierConfig(
         **{k: v for k, v in jpeg.items() if v is not None},
