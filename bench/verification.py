@@ -249,8 +249,11 @@ def merge() -> dict[str, Any]:
             "load_avg_start": part.get("load_avg_start"), "load_avg_end": part.get("load_avg_end"),
             "wall_seconds": part.get("wall_seconds")}
         for k, v in part.items():
-            if k == "baselines":
-                res.setdefault("baselines", {}).update(v)
+            if k == "baselines":  # a method run in several parts: keep the setting with the most iterations
+                base = res.setdefault("baselines", {})
+                for method, run in v.items():
+                    if method not in base or run.get("iters", 0) >= base[method].get("iters", 0):
+                        base[method] = run
             elif k in ("load_avg_start", "load_avg_end", "wall_seconds"):
                 res[k] = max(res.get(k, 0), v)
             elif k in ("attacks", "sources"):

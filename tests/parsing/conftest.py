@@ -19,6 +19,7 @@ import torch
 from srprint.dataset import write_manifest
 from srprint.degradation import bicubic_upscale, downscale_image
 from srprint.io.images import skimage_photos, write_png
+from srprint.parsing import heldout
 from srprint.zoo.archs import create_arch
 from srprint.zoo.specs import parse_model_id
 
@@ -114,3 +115,64 @@ TINY_CLASSIFIER = dict(
     backbone="test_convnext", crop=32, batch_size=8, head_epochs=1, full_epochs=4, lr=2e-3, patience=5,
     jpeg_augment=0.5, jpeg_quality_min=65,  # a 5-epoch budget: mostly clean crops
 )
+
+
+class _FakeEngine:
+    """Stands in for the classifier engine: 'predicts' the true label for every image except RCAN's."""
+
+    def __init__(self) -> None:
+        self.trained: list[tuple[str, int, int]] = []
+        self.train_models: list[set[str]] = []
+
+    def train_classifier(self, root, train_df, val_df, label, out, cfg, device="cpu", meta=None):  # noqa: ANN001, ANN201
+        Path(out).mkdir(parents=True, exist_ok=True)
+        classes = sorted({str(v) for v in train_df[label]}, key=heldout._natural)
+        (Path(out) / "fake.json").write_text(json.dumps({"label": label, "classes": classes}))
+        self.trained.append((label, len(train_df), len(val_df)))
+        self.train_models.append(set(train_df["model_id"]))
+        return Path(out)
+
+    def _load(self, run):  # noqa: ANN001, ANN202
+        return json.loads((Path(run) / "fake.json").read_text())
+
+    def predict_frame(self, run, root, df, device="cpu", batch_size=32, label=None, **_):  # noqa: ANN001, ANN201
+        from srprint.attribution.engine import Predictions
+
+        info = self._load(run)
+        classes, lab = info["classes"], info["label"]
+        probs = np.zeros((len(df), len(classes)))
+        for i, (_, row) in enumerate(df.iterrows()):
+            truth = str(row[lab]) if str(row[lab]) in classes else classes[0]
+            j = classes.index(truth)
+            if row["arch"] == "RCAN":  # pretend RCAN is always parsed wrong
+                j = (j + 1) % len(classes)
+            probs[i, j] = 1.0
+        return Predictions(
+            classes,
+            probs,
+            np.zeros((len(df), 2)),
+            [str(v) for v in df[lab]] if lab in df else None,
+            list(df["path"]),
+            np.arange(len(df)),
+        )
+
+    def load_classifier(self, run, device="cpu"):  # noqa: ANN001, ANN201
+        from types import SimpleNamespace
+
+        info = self._load(run)
+        return SimpleNamespace(classes=info["classes"], meta={"label": info["label"]}, run=run)
+
+
+@pytest.fixture
+def fake_engine(monkeypatch: pytest.MonkeyPatch) -> _FakeEngine:
+    import srprint.attribution.engine as engine
+
+    fake = _FakeEngine()
+    monkeypatch.setattr(engine, "train_classifier", fake.train_classifier)
+    monkeypatch.setattr(engine, "load_classifier", lambda run, device="cpu", **_: fake.load_classifier(run))
+    monkeypatch.setattr(
+        engine,
+        "predict_frame",
+        lambda clf, root, df, **kw: fake.predict_frame(getattr(clf, "run", clf), root, df, **kw),
+    )
+    return fake

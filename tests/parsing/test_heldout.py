@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -13,7 +12,7 @@ from srprint.dataset import RenderedDataset
 from srprint.parsing import heldout
 from srprint.parsing.heldout import HoldoutError, default_holdouts, heldout_split, loss_family, parse_holdout
 
-from .conftest import IMPORTED, TINY_CLASSIFIER
+from .conftest import IMPORTED, TINY_CLASSIFIER, _FakeEngine
 
 
 def test_holdout_split_trains_without_and_tests_with_the_value(parsing_render: Path) -> None:
@@ -89,63 +88,6 @@ def test_loss_family_of_third_party_labels() -> None:
     assert loss_family("unknown") is None and loss_family("") is None
 
 
-class _FakeEngine:
-    """Stands in for the classifier engine: 'predicts' the true label for every image except RCAN's."""
-
-    def __init__(self) -> None:
-        self.trained: list[tuple[str, int, int]] = []
-
-    def train_classifier(self, root, train_df, val_df, label, out, cfg, device="cpu", meta=None):  # noqa: ANN001, ANN201
-        Path(out).mkdir(parents=True, exist_ok=True)
-        classes = sorted({str(v) for v in train_df[label]}, key=heldout._natural)
-        (Path(out) / "fake.json").write_text(json.dumps({"label": label, "classes": classes}))
-        self.trained.append((label, len(train_df), len(val_df)))
-        return Path(out)
-
-    def _load(self, run):  # noqa: ANN001, ANN202
-        return json.loads((Path(run) / "fake.json").read_text())
-
-    def predict_frame(self, run, root, df, device="cpu", batch_size=32, label=None, **_):  # noqa: ANN001, ANN201
-        from srprint.attribution.engine import Predictions
-
-        info = self._load(run)
-        classes, lab = info["classes"], info["label"]
-        probs = np.zeros((len(df), len(classes)))
-        for i, (_, row) in enumerate(df.iterrows()):
-            truth = str(row[lab]) if str(row[lab]) in classes else classes[0]
-            j = classes.index(truth)
-            if row["arch"] == "RCAN":  # pretend RCAN is always parsed wrong
-                j = (j + 1) % len(classes)
-            probs[i, j] = 1.0
-        return Predictions(
-            classes,
-            probs,
-            np.zeros((len(df), 2)),
-            [str(v) for v in df[lab]] if lab in df else None,
-            list(df["path"]),
-            np.arange(len(df)),
-        )
-
-    def load_classifier(self, run, device="cpu"):  # noqa: ANN001, ANN201
-        from types import SimpleNamespace
-
-        info = self._load(run)
-        return SimpleNamespace(classes=info["classes"], meta={"label": info["label"]}, run=run)
-
-
-@pytest.fixture
-def fake_engine(monkeypatch: pytest.MonkeyPatch) -> _FakeEngine:
-    import srprint.attribution.engine as engine
-
-    fake = _FakeEngine()
-    monkeypatch.setattr(engine, "train_classifier", fake.train_classifier)
-    monkeypatch.setattr(engine, "load_classifier", lambda run, device="cpu", **_: fake.load_classifier(run))
-    monkeypatch.setattr(
-        engine,
-        "predict_frame",
-        lambda clf, root, df, **kw: fake.predict_frame(getattr(clf, "run", clf), root, df, **kw),
-    )
-    return fake
 
 
 def test_parse_table_grid_skips_meaningless_cells(

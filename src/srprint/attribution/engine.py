@@ -44,7 +44,7 @@ from ..errors import DatasetError, ImageError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json, atomic_write_text
 from ..io.images import read_image, to_uint8
 from ..progress import make_progress
-from .inputs import ClassifierNet, create_classifier_net
+from .inputs import DCT_EPS, ClassifierNet, create_classifier_net
 
 RUN_FORMAT = "srprint-classifier-run/2"  # /2: input representation (``input``) added
 CONFIG_FILE, CLASSES_FILE, STATE_FILE, HISTORY_FILE, METRICS_FILE = (
@@ -88,7 +88,7 @@ class ClassifierConfig:
     # floor of log(|DCT| + eps) (pixels in [-1, 1]): JPEG zeroes the weakest coefficients, and a higher
     # floor keeps them from dominating the standardised input (measured on 15 seed-triplet models,
     # 5 epochs: eps 1e-3 -> 1e-2 raised JPEG q=90 accuracy from 59 % to 61 %, q=95 from 68 % to 74 %)
-    dct_eps: float = 1e-2
+    dct_eps: float = DCT_EPS
 
     def __post_init__(self) -> None:
         # checked here so the CLI, benchmarks, YAML reruns and library calls all refuse the same values

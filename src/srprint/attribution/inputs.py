@@ -28,6 +28,9 @@ from .backbones import create_backbone
 INPUT_KINDS = ("dct", "rgb")
 
 
+DCT_EPS = 1e-2  # default floor of log(|DCT| + eps); see ClassifierConfig.dct_eps for why this value
+
+
 def dct_matrix(n: int) -> torch.Tensor:
     """Orthonormal DCT-II matrix ``D`` (``n x n``): ``D @ x @ D.T`` is the 2-D DCT of ``x``."""
     k = torch.arange(n, dtype=torch.float64)[:, None]
@@ -45,7 +48,7 @@ class ClassifierNet(nn.Module):
     fitted once on training crops (:meth:`fit_input_stats`) and saved with the weights.
     """
 
-    def __init__(self, body: nn.Module, input_kind: str, crop: int, eps: float = 1e-2) -> None:
+    def __init__(self, body: nn.Module, input_kind: str, crop: int, eps: float = DCT_EPS) -> None:
         super().__init__()
         if input_kind not in INPUT_KINDS:
             raise SrprintError(f"unknown classifier input {input_kind!r}; known: {', '.join(INPUT_KINDS)}")
@@ -105,7 +108,7 @@ class ClassifierNet(nn.Module):
 
 
 def create_classifier_net(
-    backbone: str, num_classes: int, input_kind: str, crop: int, eps: float = 1e-2
+    backbone: str, num_classes: int, input_kind: str, crop: int, eps: float = DCT_EPS
 ) -> ClassifierNet:
     """A fresh (randomly initialised, nothing downloaded) backbone behind ``input_kind``."""
     return ClassifierNet(create_backbone(backbone, num_classes), input_kind, crop, eps)

@@ -141,6 +141,10 @@ def parse_imported(
     out: Path = typer.Option(..., "--out", help="Output folder"),
     target: list[str] = typer.Option(None, "--target", help="Targets (default: scale loss arch)"),
     split: str = typer.Option("test", "--split", help="Images of the imported models to predict: test|...|all"),
+    family_folds: int | None = typer.Option(
+        None, "--family-folds", help="Also train on the imported models, predicting each with parsers that never "
+        "saw its family (K folds; 0: zoo only). Targets scale and loss_family; all images of a model are predicted"),
+    per_model: int = typer.Option(40, "--per-model", help="With --family-folds: training images per model"),
     backbone: str = BackboneOpt,
     input_kind: str = InputOpt,
     crop: int = CropOpt,
@@ -156,16 +160,27 @@ def parse_imported(
 ) -> None:
     """Parsers trained on the whole zoo applied to every imported model (prediction distributions)."""
     from ..config import resolve_device
+    from .crossfamily import CROSSFIT_TARGETS, imported_crossfit
     from .heldout import imported_table
 
     cfg = classifier_config(
         backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience
     )
-    table = imported_table(data, out, cfg, resolve_device(device), tuple(target or ("scale", "loss", "arch")), split)
+    if family_folds is None:
+        table = imported_table(data, out, cfg, resolve_device(device), tuple(target or ("scale", "loss", "arch")),
+                               split)
+        md = out / "imported.md"
+    else:
+        bad = set(target or ()) - set(CROSSFIT_TARGETS)
+        if bad:
+            raise SrprintError(f"--family-folds parses {', '.join(CROSSFIT_TARGETS)} only, not {', '.join(bad)}")
+        table = imported_crossfit(data, out, cfg, resolve_device(device), family_folds, per_model,
+                                  tuple(target or CROSSFIT_TARGETS), seed)
+        md = out / "crossfit.md"
     if as_json:
         print_json(table)
         return
-    stdout.print((out / "imported.md").read_text(), highlight=False)
+    stdout.print(md.read_text(), highlight=False)
 
 
 @parse_app.command("archstats")

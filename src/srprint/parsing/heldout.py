@@ -470,25 +470,42 @@ def imported_table(
 
 
 def imported_summary(table: dict[str, Any]) -> dict[str, Any]:
-    """Per-image accuracy on imported models with known truth: scale, and loss family (pixel vs GAN)."""
-    scale_hits = scale_n = fam_hits = fam_n = 0.0
+    """Accuracy on imported models with known truth: scale, and loss family (pixel vs GAN).
+
+    Per image (each prediction counts) and per model (the model's most frequent prediction, i.e. a
+    majority vote over all its images; ties count as wrong)."""
+    hits: dict[str, list[float]] = {"scale": [0.0, 0.0, 0.0, 0.0], "loss_family": [0.0, 0.0, 0.0, 0.0]}
+
+    def add(key: str, n: int, dist: dict[str, float], right: set[str]) -> None:
+        share = sum(v for c, v in dist.items() if c in right)
+        wrong = max((v for c, v in dist.items() if c not in right), default=0.0)
+        h = hits[key]
+        h[0] += n * share
+        h[1] += n
+        h[2] += float(share > wrong)
+        h[3] += 1
+
     for info in table["models"].values():
         n = info["n_images"]
         sp = info["predictions"].get("scale")
         if sp and str(info["scale"]) in sp:
-            scale_hits += n * sp[str(info["scale"])]
-            scale_n += n
-        lp = info["predictions"].get("loss")
+            add("scale", n, sp, {str(info["scale"])})
         fam = loss_family(info["loss"])
-        if lp and fam:
-            fam_hits += n * sum(v for c, v in lp.items() if LOSS_FAMILY.get(c) == fam)
-            fam_n += n
-    return {
-        "scale_accuracy": scale_hits / scale_n if scale_n else None,
-        "scale_images": int(scale_n),
-        "loss_family_accuracy": fam_hits / fam_n if fam_n else None,
-        "loss_family_images": int(fam_n),
-    }
+        fp, lp = info["predictions"].get("loss_family"), info["predictions"].get("loss")
+        if fam and fp:  # a pixel-vs-adversarial parser scores itself
+            add("loss_family", n, fp, {fam})
+        elif fam and lp:  # a loss parser scores through the families of its classes
+            fam_dist: dict[str, float] = {}
+            for c, v in lp.items():
+                fam_dist[LOSS_FAMILY.get(c, c)] = fam_dist.get(LOSS_FAMILY.get(c, c), 0.0) + v
+            add("loss_family", n, fam_dist, {fam})
+    out: dict[str, Any] = {}
+    for key, (h_img, n_img, h_mod, n_mod) in hits.items():
+        out[f"{key}_accuracy"] = h_img / n_img if n_img else None
+        out[f"{key}_images"] = int(n_img)
+        out[f"{key}_model_accuracy"] = h_mod / n_mod if n_mod else None
+        out[f"{key}_models"] = int(n_mod)
+    return out
 
 
 def imported_markdown(table: dict[str, Any]) -> str:
@@ -511,11 +528,13 @@ def imported_markdown(table: dict[str, Any]) -> str:
     if s.get("scale_accuracy") is not None:
         lines.append(
             f"Scale accuracy on imported models with a trained scale: {100 * s['scale_accuracy']:.1f}% "
-            f"({s['scale_images']} images)"
+            f"of {s['scale_images']} images; majority vote per model {100 * s['scale_model_accuracy']:.1f}% "
+            f"of {s['scale_models']} models"
         )
     if s.get("loss_family_accuracy") is not None:
         lines.append(
             f"Pixel-vs-adversarial loss accuracy (known losses): {100 * s['loss_family_accuracy']:.1f}% "
-            f"({s['loss_family_images']} images)"
+            f"of {s['loss_family_images']} images; majority vote per model "
+            f"{100 * s['loss_family_model_accuracy']:.1f}% of {s['loss_family_models']} models"
         )
     return "\n".join(lines) + "\n"
