@@ -117,7 +117,10 @@ def crossfit_markdown(results: dict[str, Any], work: Path, protocols: dict[str, 
         "*zoo-only*: trained on the mini zoo, as in the study. *family-out*: trained on the mini zoo plus the "
         "imported checkpoints, each imported model predicted by the fold whose parsers never saw its family.",
         "",
-        "| protocol | test families per fold | scale acc. % | images | pixel-vs-adv. acc. % | images |",
+        "Accuracy per image, and per model by majority vote over its 142 images (ties count as wrong).",
+        "",
+        "| protocol | test families per fold | scale: images % | scale: models % | pixel-vs-adv.: images % "
+        "| pixel-vs-adv.: models % |",
         "|---|---|---|---|---|---|",
     ]
     for name in sorted(protocols, reverse=True):
@@ -125,8 +128,10 @@ def crossfit_markdown(results: dict[str, Any], work: Path, protocols: dict[str, 
         s = r["summary"]
         folds = " / ".join(", ".join(f) for f in r["folds"]) if len(r["folds"]) > 1 else "(all)"
         md.append(
-            f"| {name} | {folds} | {fmt(s['scale_accuracy'], True)} | {s['scale_images']} | "
-            f"{fmt(s['loss_family_accuracy'], True)} | {s['loss_family_images']} |"
+            f"| {name} | {folds} | {fmt(s['scale_accuracy'], True)} of {s['scale_images']} | "
+            f"{fmt(s['scale_model_accuracy'], True)} of {s['scale_models']} | "
+            f"{fmt(s['loss_family_accuracy'], True)} of {s['loss_family_images']} | "
+            f"{fmt(s['loss_family_model_accuracy'], True)} of {s['loss_family_models']} |"
         )
     md.append("")
     for name in sorted(protocols, reverse=True):
@@ -308,6 +313,9 @@ def main() -> None:
             "scale_met": (best["scale_accuracy"] or 0) >= TARGETS["imported_scale"],
             "loss_family_accuracy": best["loss_family_accuracy"],
             "loss_family_met": (best["loss_family_accuracy"] or 0) >= TARGETS["imported_loss_family"],
+            # reported, not scored: the targets are read per image (the stricter reading)
+            "scale_model_accuracy": best["scale_model_accuracy"],
+            "loss_family_model_accuracy": best["loss_family_model_accuracy"],
         }
 
     md += ["## Targets", ""]
