@@ -111,6 +111,11 @@ def test_crossfit_zoo_only_trains_on_no_imported_model(
     assert table["protocol"] == "zoo-only" and len(fake_engine.train_models) == 2
     assert all(not ({IMPORTED[0], OTHER} & t) for t in fake_engine.train_models)
     assert set(table["models"]) == {IMPORTED[0], OTHER}
+    # per_model caps validation at a quarter (1 of each model's 4 val images); None keeps every image
+    assert all(n_val == len(ids) for (_, _, n_val), ids in zip(fake_engine.trained, fake_engine.train_models,
+                                                                strict=True))
+    imported_crossfit(two_family_render, tmp_path / "all", TINY_CLASSIFIER, "cpu", folds=0, per_model=None)
+    assert fake_engine.trained[-1][2] == 4 * len(fake_engine.train_models[-1])
     with pytest.raises(HoldoutError, match="into 3 folds"):
         imported_crossfit(two_family_render, tmp_path / "x", TINY_CLASSIFIER, "cpu", folds=3)
 

@@ -153,7 +153,7 @@ def imported_crossfit(
         for target in targets:
             rows = _trainable(pool, target, zoo_scales)
             train = cap_per_model(rows[rows["split"] == "train"], per_model, seed)
-            val = cap_per_model(rows[rows["split"] == "val"], max(1, (per_model or 0) // 4) or None, seed)
+            val = cap_per_model(rows[rows["split"] == "val"], max(1, per_model // 4) if per_model else None, seed)
             if train[target].astype(str).nunique() < 2:
                 raise HoldoutError(f"fold {k}: target {target} has a single class in training")
             run = out / f"fold{k}" / target
