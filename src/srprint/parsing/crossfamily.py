@@ -16,7 +16,6 @@ Targets are ``scale`` (only scales the zoo has are trained and scored) and ``los
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -30,9 +29,12 @@ from .heldout import (
     HoldoutError,
     _classifier_config,
     imported_markdown,
+    imported_model_info,
     imported_summary,
     loss_family,
     parser_population,
+    prediction_shares,
+    record_loss,
 )
 
 CROSSFIT_TARGETS = ("scale", "loss_family")
@@ -56,21 +58,12 @@ def family_folds(model_ids: list[str], folds: int) -> list[list[str]]:
     return [[ids[i] for i in test] for _, test in splitter.split(np.zeros(len(ids)), groups=groups)]
 
 
-def row_losses(frame: pd.DataFrame) -> pd.Series:
-    """Each row's loss: the record's ``labels['loss']`` (imported notes) or the ``loss`` column."""
-    out = frame["loss"].astype(str).copy()
-    if "labels_json" in frame:
-        for i, js in zip(frame.index, frame["labels_json"], strict=True):
-            lab = json.loads(js or "{}").get("loss") if isinstance(js, str) else None
-            if lab:
-                out.loc[i] = str(lab)
-    return out
-
-
 def with_loss_family(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` plus a ``loss_family`` column (``pixel`` / ``adversarial`` / ``""`` when unknown)."""
     df = frame.copy()
-    df["loss_family"] = [loss_family(s) or "" for s in row_losses(df)]
+    df["loss_family"] = [
+        loss_family(record_loss(js, loss)) or "" for js, loss in zip(df["labels_json"], df["loss"], strict=True)
+    ]
     return df
 
 
@@ -140,12 +133,7 @@ def imported_crossfit(
         "per_model": per_model, "models": {},
     }
     for m in models:
-        rows = imported[imported["model_id"] == m]
-        table["models"][m] = {
-            "arch": str(rows["arch"].iloc[0]), "scale": int(rows["scale"].iloc[0]),
-            "loss": row_losses(rows.iloc[:1]).iloc[0], "family": import_family(m), "n_images": len(rows),
-            "predictions": {},
-        }
+        table["models"][m] = {**imported_model_info(imported[imported["model_id"] == m]), "family": import_family(m)}
     for k, test_models in enumerate(test_sets):
         table["folds"].append(sorted({import_family(m) for m in test_models}))
         test_rows = imported[imported["model_id"].isin(test_models)]
@@ -161,13 +149,9 @@ def imported_crossfit(
                     "test_families": table["folds"][-1]}
             train_classifier(ds.root, train, val, target, run, ccfg, device=device, meta=meta)
             pred = predict_frame(run, ds.root, test_rows, device=device, label=None)
-            ids = test_rows["model_id"].iloc[pred.rows].to_numpy()
-            for m in test_models:
-                sel = ids == m
-                if sel.any():
-                    guesses = pd.Series(np.asarray(pred.pred)[sel]).value_counts(normalize=True)
-                    table["models"][m]["predictions"][target] = {c: float(guesses.get(c, 0.0)) for c in pred.classes}
-                    table["models"][m]["fold"] = k
+            for m, shares in prediction_shares(pred, test_rows).items():
+                table["models"][m]["predictions"][target] = shares
+                table["models"][m]["fold"] = k
     table["summary"] = imported_summary(table)
     atomic_write_json(out / "crossfit.json", table)
     atomic_write_text(out / "crossfit.md", imported_markdown(table))

@@ -437,15 +437,7 @@ def imported_table(
     models = sorted(imported["model_id"].unique())
     table: dict[str, Any] = {"data": str(data), "split": split, "targets": list(targets), "models": {}}
     for m in models:
-        rows = imported[imported["model_id"] == m]
-        labels = json.loads(rows["labels_json"].iloc[0] or "{}")
-        table["models"][m] = {
-            "arch": str(rows["arch"].iloc[0]),
-            "scale": int(rows["scale"].iloc[0]),
-            "loss": str(labels.get("loss", rows["loss"].iloc[0]) or ""),
-            "n_images": len(rows),
-            "predictions": {},
-        }
+        table["models"][m] = imported_model_info(imported[imported["model_id"] == m])
     for target in targets:
         rows = parser_population(frame, target)
         train, val = rows[rows["split"] == "train"], rows[rows["split"] == "val"]
@@ -456,17 +448,41 @@ def imported_table(
         meta = {"data": str(Path(data).resolve()), "target": target, "holdout": None, "task": "zoo-parser"}
         train_classifier(ds.root, train, val, target, run, ccfg, device=device, meta=meta)
         pred = predict_frame(run, ds.root, imported, device=device, label=None)
-        ids = imported["model_id"].iloc[pred.rows].to_numpy()
-        for m in models:
-            sel = ids == m
-            if not sel.any():
-                continue
-            guesses = pd.Series(np.asarray(pred.pred)[sel]).value_counts(normalize=True)
-            table["models"][m]["predictions"][target] = {c: float(guesses.get(c, 0.0)) for c in pred.classes}
+        for m, shares in prediction_shares(pred, imported).items():
+            table["models"][m]["predictions"][target] = shares
     table["summary"] = imported_summary(table)
     atomic_write_json(out / "imported.json", table)
     atomic_write_text(out / "imported.md", imported_markdown(table))
     return table
+
+
+def record_loss(labels_json: Any, loss: Any) -> str:
+    """A row's loss: the record's ``labels['loss']`` (third-party notes), else the ``loss`` column."""
+    labels = json.loads(labels_json) if isinstance(labels_json, str) and labels_json else {}
+    return str(labels.get("loss") or loss or "")
+
+
+def imported_model_info(rows: pd.DataFrame) -> dict[str, Any]:
+    """Arch, scale, loss and image count of one imported model (its manifest ``rows``), no predictions yet."""
+    first = rows.iloc[0]
+    return {
+        "arch": str(first["arch"]),
+        "scale": int(first["scale"]),
+        "loss": record_loss(first["labels_json"], first["loss"]),
+        "n_images": len(rows),
+        "predictions": {},
+    }
+
+
+def prediction_shares(pred: Any, rows: pd.DataFrame) -> dict[str, dict[str, float]]:
+    """Per model of ``rows`` (the frame ``pred`` was made from): the share of its images given each class."""
+    ids = rows["model_id"].iloc[pred.rows].to_numpy()
+    guesses = np.asarray(pred.pred)
+    out = {}
+    for m in sorted(set(ids)):
+        shares = pd.Series(guesses[ids == m]).value_counts(normalize=True)
+        out[str(m)] = {c: float(shares.get(c, 0.0)) for c in pred.classes}
+    return out
 
 
 def imported_summary(table: dict[str, Any]) -> dict[str, Any]:
@@ -497,7 +513,8 @@ def imported_summary(table: dict[str, Any]) -> dict[str, Any]:
         elif fam and lp:  # a loss parser scores through the families of its classes
             fam_dist: dict[str, float] = {}
             for c, v in lp.items():
-                fam_dist[LOSS_FAMILY.get(c, c)] = fam_dist.get(LOSS_FAMILY.get(c, c), 0.0) + v
+                f = LOSS_FAMILY.get(c, c)
+                fam_dist[f] = fam_dist.get(f, 0.0) + v
             add("loss_family", n, fam_dist, {fam})
     out: dict[str, Any] = {}
     for key, (h_img, n_img, h_mod, n_mod) in hits.items():
