@@ -93,6 +93,7 @@ def attack_set(e: ZooEntry, finetune_iters: int) -> list[tuple[str, dict[str, An
             ("quantize", {"bits": 8})]
 
 
+ATTACK_NAMES = ("prune", "finetune", "quantize")  # the attacks of attack_set(), in table order
 DENOISE_SIZE_DIVISOR = 2  # full-resolution denoisers cost ~10x a tiny SR net per pixel: half the side
 
 
@@ -202,13 +203,7 @@ def main() -> None:  # noqa: C901, PLR0915
             else:
                 v = verify_fingerprints(fps[e1.id], fps[e2.id])
                 pairs.append({"a": e1.id, "b": e2.id, "is_copy": v.is_copy, "score": v.ratio})
-        by_attack = {}
-        for name in ("prune", "finetune", "quantize"):
-            sel = [c for c in copies if c["attack"] == name]
-            by_attack[name] = {"verified": sum(c["is_copy"] for c in sel), "n": len(sel)}
-        out.update({"copies": copies, "pairs": pairs, "by_attack": by_attack,
-                    "copies_verified": sum(c["is_copy"] for c in copies), "n_copies": len(copies),
-                    "false_matches": sum(p["is_copy"] for p in pairs), "n_pairs": len(pairs)})
+        out.update({"copies": copies, "pairs": pairs, **tally(copies, pairs)})
         return out
 
     # 2) reduced-cost setting, every model
@@ -283,27 +278,27 @@ def merge() -> dict[str, Any]:
     return res
 
 
+def tally(copies: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Copies verified (overall and per attack) and false matches among independent pairs."""
+    by_attack = {n: {"verified": sum(c["is_copy"] for c in copies if c["attack"] == n),
+                     "n": sum(1 for c in copies if c["attack"] == n)} for n in ATTACK_NAMES}
+    return {"by_attack": by_attack, "copies_verified": sum(c["is_copy"] for c in copies), "n_copies": len(copies),
+            "false_matches": sum(p["is_copy"] for p in pairs), "n_pairs": len(pairs)}
+
+
 def combine_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """One run record from two runs of the same setting on disjoint subsets (no pairs across them)."""
     times = a["seconds_per_model"]["all"] + b["seconds_per_model"]["all"]
     copies, pairs = a["copies"] + b["copies"], a["pairs"] + b["pairs"]
-    by_attack = {n: {"verified": sum(c["is_copy"] for c in copies if c["attack"] == n),
-                     "n": sum(1 for c in copies if c["attack"] == n)} for n in ("prune", "finetune", "quantize")}
     return {**a, "n_models": a["n_models"] + b["n_models"],
             "seconds_per_model": {"mean": float(np.mean(times)), "max": float(np.max(times)), "all": times},
-            "copies": copies, "pairs": pairs, "by_attack": by_attack,
-            "copies_verified": sum(c["is_copy"] for c in copies), "n_copies": len(copies),
-            "false_matches": sum(p["is_copy"] for p in pairs), "n_pairs": len(pairs)}
+            "copies": copies, "pairs": pairs, **tally(copies, pairs)}
 
 
 def subset_summary(run: dict[str, Any], ids: set[str]) -> dict[str, Any]:
     copies = [c for c in run["copies"] if c["source"] in ids]
     pairs = [p for p in run["pairs"] if p["a"] in ids and p["b"] in ids]
-    return {"copies_verified": sum(c["is_copy"] for c in copies), "n_copies": len(copies),
-            "false_matches": sum(p["is_copy"] for p in pairs), "n_pairs": len(pairs),
-            "by_attack": {n: {"verified": sum(c["is_copy"] for c in copies if c["attack"] == n),
-                              "n": sum(1 for c in copies if c["attack"] == n)}
-                          for n in ("prune", "finetune", "quantize")}}
+    return tally(copies, pairs)
 
 
 NOTES = """## Notes (status: targets NOT met)
@@ -363,7 +358,7 @@ def markdown(res: dict[str, Any]) -> str:
     if res.get("attacks"):
         lines += ["## Attacks (held-out PSNR change, dB)", "", "| attack | n | mean | min | max |",
                   "|---|---|---|---|---|"]
-        for name in ("prune", "finetune", "quantize"):
+        for name in ATTACK_NAMES:
             ch = [r["psnr_change"] for r in res["attacks"] if r["attack"] == name]
             if ch:
                 lines.append(f"| {name} | {len(ch)} | {np.mean(ch):+.3f} | {np.min(ch):+.3f} | {np.max(ch):+.3f} |")
@@ -383,7 +378,7 @@ def markdown(res: dict[str, Any]) -> str:
             spm = r.get("seconds_per_model")
             sp = f"{spm['mean']:.1f} / {spm['max']:.1f}" if spm else ""
             out.append(f"| {name} | {setting} | " + " | ".join(f"{ba[n]['verified']}/{ba[n]['n']}" for n in
-                       ("prune", "finetune", "quantize")) + f" | {r['copies_verified']}/{r['n_copies']} | "
+                       ATTACK_NAMES) + f" | {r['copies_verified']}/{r['n_copies']} | "
                        f"{r['false_matches']}/{r['n_pairs']} | {sp} |")
         return [*out, ""]
 
@@ -414,7 +409,7 @@ def markdown(res: dict[str, Any]) -> str:
                   "< 1 = verified)", "", "| source | task | prune | finetune | quantize |", "|---|---|---|---|---|"]
         for src in res["sources"]:
             cells = []
-            for name in ("prune", "finetune", "quantize"):
+            for name in ATTACK_NAMES:
                 c = sc.get((src["id"], name))
                 d = dp.get((src["id"], name))
                 cells.append("" if c is None else f"{d:+.2f} dB, {c['score']:.3g}" + ("" if c["is_copy"] else " **x**"))
