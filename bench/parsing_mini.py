@@ -17,6 +17,9 @@ Sections (issue 6, acceptance 2):
    the study's protocol (parsers trained on the zoo), then scale and pixel-vs-adversarial parsers with
    a per-model budget trained on the zoo only and on the zoo plus the other imported families
    (``--crossfit-folds``, family-grouped cross-validation: no parser sees the family it predicts).
+
+Parsers score each test image on ``--tiles`` x ``--tiles`` crops (default 3, the library's default;
+1 = the study's centre crop). Section 3b also reports the centre-crop scores of the same runs.
 """
 
 from __future__ import annotations
@@ -107,7 +110,9 @@ def crossfit_dir(work: Path, protocol: str, per_model: int) -> Path:
     return work / f"crossfit-{protocol}-pm{per_model}"
 
 
-def crossfit_markdown(results: dict[str, Any], work: Path, protocols: dict[str, int]) -> list[str]:
+def crossfit_markdown(
+    results: dict[str, Any], work: Path, protocols: dict[str, int], tiles: int = 1
+) -> list[str]:
     """Section 3b: the scale / loss-family summary of each imported-model protocol, then the per-model tables."""
     md = [
         "## 3b. Scale and loss family of imported models: zoo-only vs zoo + other imported families",
@@ -117,18 +122,25 @@ def crossfit_markdown(results: dict[str, Any], work: Path, protocols: dict[str, 
         "*zoo-only*: trained on the mini zoo, as in the study. *family-out*: trained on the mini zoo plus the "
         "imported checkpoints, each imported model predicted by the fold whose parsers never saw its family.",
         "",
-        "Accuracy per image, and per model by majority vote over its 142 images (ties count as wrong).",
+        "Accuracy per image, and per model by majority vote over its 142 images (ties count as wrong). "
+        f"Each image is scored on {tiles} x {tiles} crops (log-probabilities averaged)"
+        + (", and, for comparison, on its centre crop only (the study's protocol; same runs)." if tiles != 1 else "."),
         "",
-        "| protocol | test families per fold | scale: images % | scale: models % | pixel-vs-adv.: images % "
-        "| pixel-vs-adv.: models % |",
-        "|---|---|---|---|---|---|",
+        "| protocol | crops per image | test families per fold | scale: images % | scale: models % "
+        "| pixel-vs-adv.: images % | pixel-vs-adv.: models % |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for name in sorted(protocols, reverse=True):
-        r = results[f"imported_{name}"]
+    rows = [(name, "") for name in sorted(protocols, reverse=True)]
+    if tiles != 1:
+        rows = [(name, sfx) for name in sorted(protocols, reverse=True) for sfx in ("_centre", "")]
+    for name, sfx in rows:
+        r = results[f"imported_{name}{sfx}"]
         s = r["summary"]
+        t = r.get("tiles", 1)
+        crops = "centre" if t == 1 else f"{t} x {t}"
         folds = " / ".join(", ".join(f) for f in r["folds"]) if len(r["folds"]) > 1 else "(all)"
         md.append(
-            f"| {name} | {folds} | {fmt(s['scale_accuracy'], True)} of {s['scale_images']} | "
+            f"| {name} | {crops} | {folds} | {fmt(s['scale_accuracy'], True)} of {s['scale_images']} | "
             f"{fmt(s['scale_model_accuracy'], True)} of {s['scale_models']} | "
             f"{fmt(s['loss_family_accuracy'], True)} of {s['loss_family_images']} | "
             f"{fmt(s['loss_family_model_accuracy'], True)} of {s['loss_family_models']} |"
@@ -160,6 +172,8 @@ def main() -> None:
                     help="Imported models: family folds of the zoo+imported parsers (0: skip that protocol)")
     ap.add_argument("--crossfit-per-model", type=int, default=40,
                     help="Imported models: training images per model of the zoo-only / family-out parsers")
+    ap.add_argument("--tiles", type=int, default=3,
+                    help="Crops per side scored per test image (1 = the study's centre crop)")
     args = ap.parse_args()
 
     from srprint.attribution.engine import ClassifierConfig
@@ -213,7 +227,7 @@ def main() -> None:
     if "table" not in args.skip:
         t0 = time.time()
         targets = tuple(args.targets.split(","))
-        table = parse_table(data, work / "table", ecfg, device, targets=targets, where=args.where)
+        table = parse_table(data, work / "table", ecfg, device, targets=targets, where=args.where, tiles=args.tiles)
         results["timings_s"]["table"] = time.time() - t0
         results["heldout_table"] = table
         md += ["## 1. Held-out parsers (study's Table 5 alongside)", "", (work / "table" / "table.md").read_text(), ""]
@@ -284,7 +298,7 @@ def main() -> None:
 
     if "imported" not in args.skip and (ds.frame["source"] == "imported").any():
         t0 = time.time()
-        imp = imported_table(data, work / "imported", ecfg, device, split="all")
+        imp = imported_table(data, work / "imported", ecfg, device, split="all", tiles=args.tiles)
         results["timings_s"]["imported"] = time.time() - t0
         results["imported"] = imp
         md += [
@@ -296,13 +310,15 @@ def main() -> None:
         # same budget, every model weighted alike: zoo-only vs zoo + the other imported families
         protocols = {"family_out": args.crossfit_folds, "zoo_only": 0} if args.crossfit_folds else {"zoo_only": 0}
         for name, folds in protocols.items():
-            t0 = time.time()
-            results[f"imported_{name}"] = imported_crossfit(
-                data, crossfit_dir(work, name, args.crossfit_per_model), ecfg, device, folds=folds,
-                per_model=args.crossfit_per_model,
-            )
-            results["timings_s"][f"imported_{name}"] = time.time() - t0
-        md += crossfit_markdown(results, work, protocols)
+            # centre crop first, so the run folder's crossfit.md ends up holding the tiled scores
+            for sfx, tiles in ([("_centre", 1)] if args.tiles != 1 else []) + [("", args.tiles)]:
+                t0 = time.time()
+                results[f"imported_{name}{sfx}"] = imported_crossfit(
+                    data, crossfit_dir(work, name, args.crossfit_per_model), ecfg, device, folds=folds,
+                    per_model=args.crossfit_per_model, tiles=tiles,
+                )
+                results["timings_s"][f"imported_{name}{sfx}"] = time.time() - t0
+        md += crossfit_markdown(results, work, protocols, args.tiles)
         best = max(
             (results[f"imported_{n}"]["summary"] for n in protocols),
             key=lambda s: (s["scale_accuracy"] or 0) + (s["loss_family_accuracy"] or 0),

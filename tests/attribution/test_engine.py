@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import yaml
@@ -14,10 +15,13 @@ from srprint.attribution.engine import (
     crop_array,
     load_classifier,
     predict_frame,
+    tile_crops,
+    tile_positions,
     train_run,
 )
 from srprint.dataset import RenderedDataset
-from srprint.errors import DatasetError
+from srprint.errors import DatasetError, SrprintError
+from srprint.io.images import read_image, to_uint8, write_png
 
 from .conftest import HOLDOUT, KNOWN, TINY_CFG
 
@@ -118,3 +122,42 @@ def test_init_from_another_run_keeps_the_body(tiny_run: Path, tiny_render: Path,
     a, b = new.module.state_dict(), old.module.state_dict()
     assert head and all(torch.equal(a[k], b[k]) for k in a if k not in head)
     assert a["body.head.fc.weight"].shape[0] == 2
+
+
+def test_tile_positions_spread_over_the_image_on_the_grid() -> None:
+    assert tile_positions(192, 64, 3, 8) == [0, 64, 128]
+    assert tile_positions(100, 64, 3, 8) == [0, 16, 32]  # overlapping, both edges reached (on the grid)
+    assert tile_positions(100, 64, 1, 8) == [16]  # centre, floored to the grid
+    assert tile_positions(64, 64, 3, 8) == [0]  # no room: one crop, not three copies
+    with pytest.raises(SrprintError, match="at least 1"):
+        tile_positions(100, 64, 0)
+
+
+def test_one_tile_is_the_centre_crop() -> None:
+    rng = np.random.default_rng(3)
+    for shape in [(48, 48, 3), (100, 70, 3), (20, 50, 3)]:
+        img = rng.random(shape).astype(np.float32)
+        (only,) = tile_crops(img, 32, 1, 8)
+        assert np.array_equal(only, crop_array(img, 32, None, 8))
+    assert [c.shape for c in tile_crops(np.zeros((100, 70, 3)), 32, 3, 8)] == [(32, 32, 3)] * 9
+
+
+def test_tiled_prediction_averages_the_tiles_log_probabilities(
+    tiny_run: Path, tiny_render: Path, tmp_path: Path
+) -> None:
+    ds = RenderedDataset.open(tiny_render, where=f"model_id={'|'.join(KNOWN)}")
+    row = ds.split("test").iloc[:1].reset_index(drop=True)
+    image = to_uint8(read_image(ds.root / row["path"][0]))  # 48 px, crops of 32: tiles at 0 and 16
+    names = []
+    for i, tile in enumerate(tile_crops(image, 32, 2, 8)):
+        names.append(f"tile{i}.png")
+        write_png(tmp_path / names[-1], tile)
+    single = predict_frame(tiny_run, tmp_path, pd.DataFrame({"path": names}), tiles=1)
+    tiled = predict_frame(tiny_run, ds.root, row, tiles=2)
+    mean_log_p = np.log(single.probs).mean(0)
+    expected = np.exp(mean_log_p) / np.exp(mean_log_p).sum()
+    assert len(names) == 4
+    assert np.allclose(tiled.probs[0], expected, atol=1e-5)
+    assert np.allclose(tiled.features[0], single.features.mean(0), atol=1e-4)
+    centre = predict_frame(tiny_run, ds.root, row, tiles=1)
+    assert not np.allclose(centre.probs[0], tiled.probs[0], atol=1e-4)

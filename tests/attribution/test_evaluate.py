@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from srprint.attribution.evaluate import attribution_tables, evaluate_run, predict_images
+from srprint.attribution.evaluate import attribution_tables, evaluate_run, load_eval, predict_images
+from srprint.attribution.openset import OpenSetCalibration
 from srprint.attribution.perturb import jpeg, perturbations, resize
 from srprint.dataset import RenderedDataset
 from srprint.errors import ImageError
@@ -100,6 +101,19 @@ def test_predict_folder_skips_corrupt_files(tiny_run: Path, tiny_render: Path, t
     assert len(single["images"]) == 1
     with pytest.raises(ImageError):
         predict_images(tiny_run, folder / "broken.png")
+
+
+def test_each_tile_count_has_its_own_calibration_and_eval(tiny_run: Path) -> None:
+    # a threshold calibrated on centre-crop scores must not judge tile-averaged scores
+    one = evaluate_run(tiny_run, split="test", figures=False, tiles=1)
+    two = evaluate_run(tiny_run, split="test", figures=False, tiles=2)
+    cal1, cal2 = OpenSetCalibration.load(tiny_run, 1), OpenSetCalibration.load(tiny_run, 2)
+    assert cal1 is not None and cal2 is not None and (cal1.tiles, cal2.tiles) == (1, 2)
+    assert cal1.thresholds != cal2.thresholds
+    assert one["tiles"] == 1 and two["tiles"] == 2
+    assert two["openset"]["distance"]["threshold"] == cal2.thresholds["distance"]
+    # eval_test.json now holds the 2-tile evaluation: asking for another tile count finds none
+    assert load_eval(tiny_run, tiles=1) is None and load_eval(tiny_run, tiles=2)["n"] == 20
 
 
 def test_perturbations_change_images() -> None:

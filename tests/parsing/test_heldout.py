@@ -159,3 +159,12 @@ def test_scale_parser_with_an_arch_held_out_beats_chance(parsing_render: Path, t
     )
     assert res["n_test"] == 2 * 24 and res["chance"] == pytest.approx(0.5)
     assert res["accuracy"] >= 0.8
+    # another tile count re-scores the finished cell from its weights; it never retrains
+    state = tmp_path / "p" / "state.pt"
+    before = state.stat().st_mtime_ns
+    centre = heldout.train_heldout(
+        parsing_render, "scale", "arch=RDN", tmp_path / "p", TINY_CLASSIFIER, test_split="all", tiles=1
+    )
+    assert (res["tiles"], centre["tiles"]) == (3, 1) and centre["n_test"] == res["n_test"]
+    assert state.stat().st_mtime_ns == before
+    assert json.loads((tmp_path / "p" / "heldout.json").read_text())["tiles"] == 1

@@ -20,6 +20,7 @@ from .options import (
     MaxPerClassOpt,
     PatienceOpt,
     SeedOpt,
+    TilesOpt,
     classifier_config,
 )
 
@@ -99,13 +100,14 @@ def eval_command(
     split: str = typer.Option("test", "--split"),
     perturb: bool = typer.Option(False, "--perturb", help="Also JPEG q95/90/75 and resize x0.75/x0.5"),
     data: Path | None = typer.Option(None, "--data", help="Dataset (default: the run's)"),
+    tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Accuracy tables (overall, per model, per hyper-parameter, seed groups), confusion matrix, t-SNE."""
     from .evaluate import evaluate_run
 
-    result = evaluate_run(run, split=split, perturb=perturb, device=device, data=data)
+    result = evaluate_run(run, split=split, perturb=perturb, device=device, data=data, tiles=tiles)
     if as_json:
         print_json(result)
     else:
@@ -119,13 +121,16 @@ def embed_command(
     data: Path = typer.Option(..., "--data", help="Render of models the classifier never saw"),
     where: str | None = typer.Option(None, "--where"),
     split: str = typer.Option("test", "--split", help="Split of --data to embed ('all' for every row)"),
+    tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Embed never-seen models' images among the training models (t-SNE) and name their nearest class."""
     from .evaluate import embed_dataset
 
-    result = embed_dataset(run, data, where=where, split=None if split == "all" else split, device=device)
+    result = embed_dataset(
+        run, data, where=where, split=None if split == "all" else split, device=device, tiles=tiles
+    )
     if as_json:
         print_json(result)
         return
@@ -145,13 +150,14 @@ def predict_command(
     target: Path = typer.Argument(..., help="Image file or folder"),
     top_k: int = typer.Option(3, "--top-k"),
     openset: str | None = typer.Option(None, "--openset", help="Open-set score: distance (default) or msp"),
+    tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Top-k models per image; for a folder also the aggregate verdict (mean log-probability)."""
     from .evaluate import predict_images
 
-    result = predict_images(run, target, top_k=top_k, device=device, openset_method=openset)
+    result = predict_images(run, target, top_k=top_k, device=device, openset_method=openset, tiles=tiles)
     if as_json:
         print_json(result)
         return

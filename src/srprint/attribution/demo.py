@@ -7,7 +7,7 @@ from typing import Any
 
 from ..errors import SrprintError
 from ..progress import console
-from .engine import ClassifierConfig, run_is_complete, train_run
+from .engine import DEFAULT_TILES, ClassifierConfig, run_is_complete, train_run
 from .evaluate import evaluate_run, load_eval
 from .prnu import PRNUConfig, evaluate_prnu, fit_prnu
 
@@ -37,9 +37,9 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
         )
     out = Path(ctx.out) / "attribution"
     cnn_run, prnu_run = out / "cnn", out / "prnu"
-    cached = run_is_complete(cnn_run) and load_eval(cnn_run) is not None
+    cached = run_is_complete(cnn_run) and load_eval(cnn_run, tiles=DEFAULT_TILES) is not None
     train_run(render, cnn_run, DEMO_CLASSIFIER, label="model_id", device=ctx.device)
-    cnn = load_eval(cnn_run) if cached else None
+    cnn = load_eval(cnn_run, tiles=DEFAULT_TILES) if cached else None
     if cnn is None:
         cnn = evaluate_run(cnn_run, split="test", device=ctx.device)
     fit_prnu(render, prnu_run, DEMO_PRNU)
@@ -48,7 +48,8 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
         prnu = evaluate_prnu(prnu_run, split="test")
     console.print(
         f"attribution (test, {cnn['n']} images, {cnn['n_classes']} models, chance "
-        f"{100 * cnn['chance']:.0f} %): ConvNeXt-atto {100 * cnn['overall_acc']:.1f} %, "
+        f"{100 * cnn['chance']:.0f} %): ConvNeXt-atto {100 * cnn['overall_acc']:.1f} % "
+        f"({cnn.get('tiles', 1)}x{cnn.get('tiles', 1)} crops per image), "
         f"PRNU {100 * prnu['overall_acc']:.1f} %",
         highlight=False,
     )

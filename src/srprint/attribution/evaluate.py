@@ -24,7 +24,7 @@ import pandas as pd
 from ..dataset import RenderedDataset, apply_where
 from ..errors import DatasetError
 from ..io.atomic import atomic_write_json
-from .engine import Classifier, load_classifier, predict_frame
+from .engine import DEFAULT_TILES, Classifier, load_classifier, predict_frame
 from .figures import plot_confusion, plot_tsne_panels, tsne_embed
 from .openset import OpenSetCalibration, calibrate, class_means, openset_report
 from .perturb import perturbations
@@ -233,11 +233,16 @@ def split_known(
 
 
 def get_calibration(
-    clf: Classifier, ds: RenderedDataset, device: str = "cpu", per_class: int = 32, tpr: float = 0.95
+    clf: Classifier,
+    ds: RenderedDataset,
+    device: str = "cpu",
+    per_class: int = 32,
+    tpr: float = 0.95,
+    tiles: int = DEFAULT_TILES,
 ) -> OpenSetCalibration:
-    """Load (or compute and cache in the run) the open-set calibration of a classifier."""
+    """Load (or compute and cache in the run) the open-set calibration of a classifier for ``tiles``."""
     assert clf.run is not None
-    cal = OpenSetCalibration.load(clf.run)
+    cal = OpenSetCalibration.load(clf.run, tiles)
     if cal is not None:
         return cal
     label = clf.meta["label"]
@@ -247,10 +252,11 @@ def get_calibration(
     if val.empty:
         val = train
     train = pd.concat([g.head(per_class) for _, g in train.groupby(train[label].astype(str))])
-    tp = predict_frame(clf, ds.root, train, device=device)
-    vp = predict_frame(clf, ds.root, val, device=device)
+    tp = predict_frame(clf, ds.root, train, device=device, tiles=tiles)
+    vp = predict_frame(clf, ds.root, val, device=device, tiles=tiles)
     assert tp.labels is not None
-    cal = calibrate(vp.probs, vp.features, class_means(tp.features, tp.labels, clf.classes), tpr=tpr)
+    means = class_means(tp.features, tp.labels, clf.classes)
+    cal = calibrate(vp.probs, vp.features, means, tpr=tpr, tiles=tiles)
     cal.save(clf.run)
     return cal
 
@@ -262,8 +268,12 @@ def evaluate_run(
     device: str = "cpu",
     data: Path | None = None,
     figures: bool = True,
+    tiles: int = DEFAULT_TILES,
 ) -> dict[str, Any]:
-    """Every table and figure of a CNN run on ``split``; written to ``RUN/eval_<split>.json``."""
+    """Every table and figure of a CNN run on ``split``; written to ``RUN/eval_<split>.json``.
+
+    ``tiles`` crops per side are scored and averaged per image (1: the study's centre crop).
+    """
     run = Path(run)
     clf = load_classifier(run, device)
     label = clf.meta["label"]
@@ -272,17 +282,17 @@ def evaluate_run(
     if frame.empty:
         raise DatasetError(f"split {split!r} of {ds.root} is empty (after the run's filter)")
     known, unknown = split_known(frame, clf.classes, label, clf.meta.get("holdout_models"))
-    pred = predict_frame(clf, ds.root, known, device=device)
+    pred = predict_frame(clf, ds.root, known, device=device, tiles=tiles)
     result = attribution_tables(known, clf.classes, pred.probs, label)
-    result.update({"run": str(run), "split": split, "method": f"cnn:{clf.cfg.backbone}"})
+    result.update({"run": str(run), "split": split, "method": f"cnn:{clf.cfg.backbone}", "tiles": tiles})
     if perturb:
         result["perturb"] = {}
         for name, fn in perturbations().items():
-            p = predict_frame(clf, ds.root, known, device=device, transform=fn)
+            p = predict_frame(clf, ds.root, known, device=device, transform=fn, tiles=tiles)
             result["perturb"][name] = {"acc": p.accuracy, "drop": result["overall_acc"] - p.accuracy}
     if not unknown.empty:
-        cal = get_calibration(clf, ds, device)
-        up = predict_frame(clf, ds.root, unknown, device=device)
+        cal = get_calibration(clf, ds, device, tiles=tiles)
+        up = predict_frame(clf, ds.root, unknown, device=device, tiles=tiles)
         result["openset"] = openset_report(cal, (pred.probs, pred.features), (up.probs, up.features))
         result["openset"]["unknown_models"] = sorted(unknown["model_id"].unique())
     if figures:
@@ -341,7 +351,12 @@ def write_figures(
 
 
 def embed_dataset(
-    run: str | Path, data: Path, where: str | None = None, split: str | None = "test", device: str = "cpu"
+    run: str | Path,
+    data: Path,
+    where: str | None = None,
+    split: str | None = "test",
+    device: str = "cpu",
+    tiles: int = DEFAULT_TILES,
 ) -> dict[str, Any]:
     """Embed images of (possibly never-seen) models of ``data`` next to the run's own test images.
 
@@ -359,9 +374,9 @@ def embed_dataset(
         raise DatasetError(f"no images in split {split!r} of {data}")
     own_ds = open_run_dataset(run)
     own, _ = split_known(own_ds.split("test"), clf.classes, label, clf.meta.get("holdout_models"))
-    p_new = predict_frame(clf, new_ds.root, new, device=device, label="model_id")
-    p_own = predict_frame(clf, own_ds.root, own, device=device, label="model_id")
-    cal = get_calibration(clf, own_ds, device)
+    p_new = predict_frame(clf, new_ds.root, new, device=device, label="model_id", tiles=tiles)
+    p_own = predict_frame(clf, own_ds.root, own, device=device, label="model_id", tiles=tiles)
+    cal = get_calibration(clf, own_ds, device, tiles=tiles)
     feats = np.concatenate([p_own.features, p_new.features])
     labels = list(p_own.labels or []) + list(p_new.labels or [])
     is_new = np.r_[np.zeros(len(p_own.paths), bool), np.ones(len(p_new.paths), bool)]
@@ -397,9 +412,16 @@ def embed_dataset(
     return out
 
 
-def load_eval(run: Path, split: str = "test") -> dict[str, Any] | None:
+def load_eval(run: Path, split: str = "test", tiles: int | None = None) -> dict[str, Any] | None:
+    """The last ``eval_<split>.json`` of a run (None when absent, or made with another ``tiles``)."""
     p = Path(run) / f"eval_{split}.json"
-    return json.loads(p.read_text()) if p.is_file() else None
+    if not p.is_file():
+        return None
+    result = json.loads(p.read_text())
+    # CNN evaluations written before tiles existed scored the centre crop
+    if tiles is not None and result.get("tiles", 1) != tiles:
+        return None
+    return result
 
 
 def predict_images(
@@ -408,8 +430,11 @@ def predict_images(
     top_k: int = 3,
     device: str = "cpu",
     openset_method: str | None = None,
+    tiles: int = DEFAULT_TILES,
 ) -> dict[str, Any]:
     """Top-k classes per image of a file or folder, plus the folder's aggregated verdict.
+
+    Each image is scored on a ``tiles x tiles`` grid of crops (averaged; 1 = centre crop only).
 
     The folder verdict (images assumed to come from one source) is the class of highest mean
     log-probability. Unreadable files are skipped with a warning. The open-set verdict ``unknown``
@@ -429,10 +454,10 @@ def predict_images(
     else:
         raise DatasetError(f"image or folder not found: {target}")
     frame = pd.DataFrame({"path": [str(f.resolve()) for f in files]})
-    pred = predict_frame(clf, Path("/"), frame, device=device, skip_errors=True)
+    pred = predict_frame(clf, Path("/"), frame, device=device, skip_errors=True, tiles=tiles)
     cal: OpenSetCalibration | None = None
     try:
-        cal = get_calibration(clf, open_run_dataset(run), device)
+        cal = get_calibration(clf, open_run_dataset(run), device, tiles=tiles)
     except (DatasetError, OSError) as exc:
         import warnings
 
@@ -468,6 +493,7 @@ def predict_images(
     return {
         "run": str(run),
         "label": clf.meta.get("label"),
+        "tiles": tiles,
         "images": images,
         "aggregate": agg,
         "skipped": pred.skipped,

@@ -9,13 +9,15 @@ Two "known-ness" scores (higher = more like a known model):
 ``distance`` is the default: with the log-DCT input the features separate an unseen model from the
 known class means (tiny test render: distance AUROC 0.93, MSP 0.56 — the softmax is confidently wrong
 on the unseen model). With pixel input and a weakly trained classifier it was the other way round
-(0.42 vs 0.84), and on the ``mini`` benchmark (52 known models, 3 held out, see
-``bench/results/attribution_mini.md``) MSP was ahead (AUROC 0.963 vs 0.941; 55 % vs 31 % of unknown
-images rejected at 95 % known acceptance). Which score wins depends on the population, so
+(0.42 vs 0.84). On the ``mini`` benchmark (57 known models, 3 held out, 3 x 3 crops per image; see
+``bench/results/attribution_mini.md``) distance is ahead: AUROC 0.993 vs 0.980, 95 % vs 83 % of
+unknown images rejected at 95 % known acceptance. Which score wins depends on the population, so
 ``attribute eval`` reports both scores' AUROC and ``--openset`` picks one.
 
 The threshold is calibrated on the validation split of known models at a target true-positive rate
-(95 % of known images are accepted); images scoring below it are reported as ``unknown``.
+(95 % of known images are accepted); images scoring below it are reported as ``unknown``. Scores of
+tile-averaged predictions (``tiles > 1``, see :func:`srprint.attribution.engine.predict_frame`) are
+distributed differently from centre-crop scores, so each tile count has its own calibration file.
 """
 
 from __future__ import annotations
@@ -31,6 +33,13 @@ from ..io.atomic import atomic_save, atomic_write_json
 
 SCORES = ("msp", "distance")
 OPENSET_FILE, MEANS_FILE = "openset.json", "openset_means.npy"
+
+
+def calibration_files(tiles: int = 1) -> tuple[str, str]:
+    """(thresholds JSON, class-means NPY) file names of the calibration for ``tiles`` crops per side."""
+    if tiles == 1:
+        return OPENSET_FILE, MEANS_FILE
+    return f"openset-tiles{tiles}.json", f"openset_means-tiles{tiles}.npy"
 
 
 def _unit(x: np.ndarray) -> np.ndarray:
@@ -63,6 +72,7 @@ class OpenSetCalibration:
     tpr: float
     means: np.ndarray
     method: str = "distance"
+    tiles: int = 1
 
     def score(self, probs: np.ndarray, features: np.ndarray, method: str | None = None) -> np.ndarray:
         return known_score(method or self.method, probs, features, self.means)
@@ -76,24 +86,32 @@ class OpenSetCalibration:
             with open(tmp, "wb") as fh:
                 np.save(fh, self.means)
 
-        atomic_save(Path(run) / MEANS_FILE, write)
+        js, npy = calibration_files(self.tiles)
+        atomic_save(Path(run) / npy, write)
         atomic_write_json(
-            Path(run) / OPENSET_FILE, {"thresholds": self.thresholds, "tpr": self.tpr, "method": self.method}
+            Path(run) / js,
+            {"thresholds": self.thresholds, "tpr": self.tpr, "method": self.method, "tiles": self.tiles},
         )
 
     @classmethod
-    def load(cls, run: Path) -> OpenSetCalibration | None:
-        js, npy = Path(run) / OPENSET_FILE, Path(run) / MEANS_FILE
+    def load(cls, run: Path, tiles: int = 1) -> OpenSetCalibration | None:
+        js, npy = (Path(run) / name for name in calibration_files(tiles))
         if not (js.is_file() and npy.is_file()):
             return None
         import json
 
         data = json.loads(js.read_text())
-        return cls(data["thresholds"], float(data["tpr"]), np.load(npy, allow_pickle=False), data["method"])
+        means = np.load(npy, allow_pickle=False)
+        return cls(data["thresholds"], float(data["tpr"]), means, data["method"], int(data.get("tiles", 1)))
 
 
 def calibrate(
-    val_probs: np.ndarray, val_features: np.ndarray, means: np.ndarray, tpr: float = 0.95, method: str = "distance"
+    val_probs: np.ndarray,
+    val_features: np.ndarray,
+    means: np.ndarray,
+    tpr: float = 0.95,
+    method: str = "distance",
+    tiles: int = 1,
 ) -> OpenSetCalibration:
     """Thresholds accepting a fraction ``tpr`` of the known validation images, for every score."""
     if len(val_probs) == 0:
@@ -101,7 +119,7 @@ def calibrate(
     thresholds = {
         m: float(np.quantile(known_score(m, val_probs, val_features, means), 1.0 - tpr)) for m in SCORES
     }
-    return OpenSetCalibration(thresholds, tpr, means, method)
+    return OpenSetCalibration(thresholds, tpr, means, method, tiles)
 
 
 def auroc_known_vs_unknown(known: np.ndarray, unknown: np.ndarray) -> float:

@@ -28,6 +28,13 @@ JpegAugmentOpt = typer.Option(
 JpegQualityMinOpt = typer.Option(
     None, "--jpeg-quality-min", help="Lowest quality of that recompression (uniform up to 100; default 85)"
 )
+# the same value as engine.DEFAULT_TILES (not imported: the engine imports torch)
+TilesOpt = typer.Option(
+    3,
+    "--tiles",
+    min=1,
+    help="Score a k x k grid of crops per image and average them (1 = centre crop only, the study's protocol)",
+)
 
 
 def classifier_config(

@@ -18,6 +18,7 @@ from ..attribution.options import (
     MaxPerClassOpt,
     PatienceOpt,
     SeedOpt,
+    TilesOpt,
     classifier_config,
 )
 from ..cli_common import DeviceOpt, JsonOpt, print_json, stdout
@@ -48,6 +49,7 @@ def parse_train(
     seed: int = SeedOpt,
     max_per_class: int | None = MaxPerClassOpt,
     patience: int = PatienceOpt,
+    tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -58,7 +60,7 @@ def parse_train(
     cfg = classifier_config(
         backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience
     )
-    res = train_heldout(data, target, holdout, out, cfg, resolve_device(device), where, test_split)
+    res = train_heldout(data, target, holdout, out, cfg, resolve_device(device), where, test_split, tiles)
     if as_json:
         print_json(res)
         return
@@ -87,6 +89,7 @@ def parse_table_cmd(
     seed: int = SeedOpt,
     max_per_class: int | None = MaxPerClassOpt,
     patience: int = PatienceOpt,
+    tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -98,7 +101,7 @@ def parse_table_cmd(
         backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience
     )
     table = parse_table(
-        data, out, cfg, resolve_device(device), tuple(target or TARGETS), holdout or None, where, test_split
+        data, out, cfg, resolve_device(device), tuple(target or TARGETS), holdout or None, where, test_split, tiles
     )
     if as_json:
         print_json(table)
@@ -110,6 +113,7 @@ def parse_table_cmd(
 def parse_predict(
     run: Path = typer.Argument(..., help="Parser run folder"),
     image: Path = typer.Argument(..., help="Image or folder of images"),
+    tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -117,7 +121,7 @@ def parse_predict(
     from ..config import resolve_device
     from .heldout import predict_images
 
-    res = predict_images(run, image, resolve_device(device))
+    res = predict_images(run, image, resolve_device(device), tiles)
     if as_json:
         print_json(res)
         return
@@ -155,6 +159,7 @@ def parse_imported(
     seed: int = SeedOpt,
     max_per_class: int | None = MaxPerClassOpt,
     patience: int = PatienceOpt,
+    tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -168,14 +173,14 @@ def parse_imported(
     )
     if family_folds is None:
         table = imported_table(data, out, cfg, resolve_device(device), tuple(target or ("scale", "loss", "arch")),
-                               split)
+                               split, tiles)
         md = out / "imported.md"
     else:
         bad = set(target or ()) - set(CROSSFIT_TARGETS)
         if bad:
             raise SrprintError(f"--family-folds parses {', '.join(CROSSFIT_TARGETS)} only, not {', '.join(bad)}")
         table = imported_crossfit(data, out, cfg, resolve_device(device), family_folds, per_model,
-                                  tuple(target or CROSSFIT_TARGETS), seed)
+                                  tuple(target or CROSSFIT_TARGETS), seed, tiles)
         md = out / "crossfit.md"
     if as_json:
         print_json(table)

@@ -92,6 +92,7 @@ def imported_crossfit(
     per_model: int | None = 40,
     targets: tuple[str, ...] = CROSSFIT_TARGETS,
     seed: int = 0,
+    tiles: int | None = None,
 ) -> dict[str, Any]:
     """Predict every imported model with parsers that never saw its family (see module docstring).
 
@@ -107,6 +108,8 @@ def imported_crossfit(
         Family folds; 0 trains on the zoo only (every imported model is a test model).
     per_model : int or None
         Training images per model (validation: a quarter of it); None keeps all.
+    tiles : int, optional
+        Crops per side scored per image (default ``DEFAULT_TILES``); changing it re-scores, never retrains.
 
     Returns
     -------
@@ -114,8 +117,9 @@ def imported_crossfit(
         ``models`` (per imported model: arch, scale, loss, family, fold, prediction distribution per
         target), ``folds`` (test families per fold) and ``summary`` (scale and loss-family accuracy).
     """
-    from ..attribution.engine import predict_frame, train_classifier
+    from ..attribution.engine import DEFAULT_TILES, predict_frame, train_classifier
 
+    tiles = DEFAULT_TILES if tiles is None else tiles
     out = Path(out)
     ds = RenderedDataset.open(data)
     frame = with_loss_family(ds.frame)
@@ -130,7 +134,7 @@ def imported_crossfit(
     ccfg = dataclasses.replace(ccfg, max_per_class=None)  # balanced by model instead (cap_per_model)
     table: dict[str, Any] = {
         "data": str(data), "protocol": "family-out" if folds else "zoo-only", "folds": [], "targets": list(targets),
-        "per_model": per_model, "models": {},
+        "per_model": per_model, "tiles": tiles, "models": {},
     }
     for m in models:
         table["models"][m] = {**imported_model_info(imported[imported["model_id"] == m]), "family": import_family(m)}
@@ -148,7 +152,7 @@ def imported_crossfit(
             meta = {"data": str(Path(data).resolve()), "target": target, "task": "imported-crossfit", "fold": k,
                     "test_families": table["folds"][-1]}
             train_classifier(ds.root, train, val, target, run, ccfg, device=device, meta=meta)
-            pred = predict_frame(run, ds.root, test_rows, device=device, label=None)
+            pred = predict_frame(run, ds.root, test_rows, device=device, label=None, tiles=tiles)
             for m, shares in prediction_shares(pred, test_rows).items():
                 table["models"][m]["predictions"][target] = shares
                 table["models"][m]["fold"] = k

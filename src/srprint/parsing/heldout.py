@@ -171,13 +171,13 @@ def _classifier_config(cfg: Any) -> Any:
 
 
 def evaluate_parser(
-    run: str | Path, root: str | Path, test: pd.DataFrame, target: str, device: str = "cpu"
+    run: str | Path, root: str | Path, test: pd.DataFrame, target: str, device: str = "cpu", tiles: int = 1
 ) -> dict[str, Any]:
-    """Test accuracy of a parser run on ``test`` rows, chance level and prediction counts."""
+    """Test accuracy of a parser run on ``test`` rows (``tiles`` crops per side), chance and counts."""
     from ..attribution.engine import load_classifier, predict_frame
 
     clf = load_classifier(run, device)
-    pred = predict_frame(clf, Path(root), test, device=device, label=target)
+    pred = predict_frame(clf, Path(root), test, device=device, label=target, tiles=tiles)
     truth = [str(v) for v in test[target].iloc[pred.rows]]
     guesses = pred.pred
     counts: dict[str, dict[str, int]] = {}
@@ -191,6 +191,7 @@ def evaluate_parser(
         per_model[mid] = float(np.mean(g["t"] == g["p"]))
     return {
         "accuracy": float(np.mean([t == p for t, p in zip(truth, guesses, strict=True)])),
+        "tiles": tiles,
         "chance": 1.0 / len(clf.classes),
         "classes": clf.classes,
         "n_test": len(truth),
@@ -208,6 +209,7 @@ def train_heldout(
     device: str = "cpu",
     where: str | None = None,
     test_split: str = "test",
+    tiles: int | None = None,
 ) -> dict[str, Any]:
     """Train (or resume / reuse) one held-out parser and score it; writes ``out/heldout.json``.
 
@@ -221,13 +223,19 @@ def train_heldout(
         ``KEY=VALUE``: the models tested on (and never trained on).
     cfg : ClassifierConfig or dict, optional
         Engine settings (backbone, crop, epochs ...).
+    tiles : int, optional
+        Crops per side scored per test image (default ``DEFAULT_TILES``). A finished cell scored with
+        another tile count is re-scored, not retrained.
     """
-    from ..attribution.engine import train_classifier
+    from ..attribution.engine import DEFAULT_TILES, train_classifier
 
+    tiles = DEFAULT_TILES if tiles is None else tiles
     out = Path(out)
     done = out / RESULT_FILE
     if done.is_file():
-        return json.loads(done.read_text())
+        previous = json.loads(done.read_text())
+        if previous.get("tiles", 1) == tiles:  # results written before tiles existed: centre crop
+            return previous
     key, value = parse_holdout(holdout)
     ds = RenderedDataset.open(data, where)
     split = heldout_split(ds.frame, target, key, value, test_split)
@@ -245,7 +253,7 @@ def train_heldout(
         "target": target,
         "holdout": f"{key}={value}",
         **split.sizes(),
-        **evaluate_parser(out, ds.root, split.test, target, device),
+        **evaluate_parser(out, ds.root, split.test, target, device, tiles),
         "config": asdict(ccfg),
     }
     atomic_write_json(done, result)
@@ -286,6 +294,7 @@ def parse_table(
     holdouts: list[str] | None = None,
     where: str | None = None,
     test_split: str = "test",
+    tiles: int | None = None,
 ) -> dict[str, Any]:
     """Run the grid targets x held-out values (skipping meaningless / impossible cells).
 
@@ -311,7 +320,7 @@ def parse_table(
             except HoldoutError as exc:
                 cells.append({**cell, "status": "skipped", "reason": str(exc)})
                 continue
-            res = train_heldout(data, target, h, out / f"{target}__{h}", cfg, device, where, test_split)
+            res = train_heldout(data, target, h, out / f"{target}__{h}", cfg, device, where, test_split, tiles)
             cells.append(
                 {
                     **cell,
@@ -320,6 +329,7 @@ def parse_table(
                     "chance": res["chance"],
                     "n_test": res["n_test"],
                     "test_models": res["test_models"],
+                    "tiles": res["tiles"],
                 }
             )
     table = {
@@ -352,10 +362,15 @@ def table_markdown(table: dict[str, Any]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------- predict
-def predict_images(run: str | Path, target: str | Path, device: str = "cpu") -> dict[str, Any]:
+def predict_images(
+    run: str | Path, target: str | Path, device: str = "cpu", tiles: int | None = None
+) -> dict[str, Any]:
     """Predictions of a parser run for one image or every image of a folder (unreadable ones skipped),
-    plus the folder's aggregate (mean probability and majority vote)."""
-    from ..attribution.engine import load_classifier, predict_frame
+    plus the folder's aggregate (mean probability and majority vote). Each image is scored on
+    ``tiles x tiles`` crops (default ``DEFAULT_TILES``)."""
+    from ..attribution.engine import DEFAULT_TILES, load_classifier, predict_frame
+
+    tiles = DEFAULT_TILES if tiles is None else tiles
     from ..io.images import list_images
 
     target = Path(target)
@@ -368,7 +383,7 @@ def predict_images(run: str | Path, target: str | Path, device: str = "cpu") -> 
         raise SrprintError(f"no such image or folder: {target}")
     clf = load_classifier(run, device)
     df = pd.DataFrame({"path": [str(f.relative_to(root)) for f in files]})
-    pred = predict_frame(clf, root, df, device=device, skip_errors=True)
+    pred = predict_frame(clf, root, df, device=device, skip_errors=True, tiles=tiles)
     images = [
         {
             "path": p,
@@ -383,6 +398,7 @@ def predict_images(run: str | Path, target: str | Path, device: str = "cpu") -> 
         "run": str(run),
         "label": clf.meta.get("label"),
         "classes": clf.classes,
+        "tiles": tiles,
         "images": images,
         "skipped": pred.skipped,
         "aggregate": {
@@ -416,14 +432,18 @@ def imported_table(
     device: str = "cpu",
     targets: tuple[str, ...] = ("scale", "loss", "arch"),
     split: str = "test",
+    tiles: int | None = None,
 ) -> dict[str, Any]:
     """Train one parser per target on every trained model, then tabulate how the predictions for each
     imported model's ``split`` images distribute over the classes (the study's Figure 6).
 
     Also scores the imported models whose truth is known: scale accuracy (when the scale is among the
-    parser's classes) and pixel-vs-adversarial loss-family accuracy.
+    parser's classes) and pixel-vs-adversarial loss-family accuracy. Each image is scored on
+    ``tiles x tiles`` crops (default ``DEFAULT_TILES``).
     """
-    from ..attribution.engine import predict_frame, train_classifier
+    from ..attribution.engine import DEFAULT_TILES, predict_frame, train_classifier
+
+    tiles = DEFAULT_TILES if tiles is None else tiles
 
     out = Path(out)
     ds = RenderedDataset.open(data)
@@ -435,7 +455,9 @@ def imported_table(
         raise HoldoutError(f"{data}: no imported-model images ({split} split) to predict")
     ccfg = _classifier_config(cfg)
     models = sorted(imported["model_id"].unique())
-    table: dict[str, Any] = {"data": str(data), "split": split, "targets": list(targets), "models": {}}
+    table: dict[str, Any] = {
+        "data": str(data), "split": split, "targets": list(targets), "tiles": tiles, "models": {}
+    }
     for m in models:
         table["models"][m] = imported_model_info(imported[imported["model_id"] == m])
     for target in targets:
@@ -447,7 +469,7 @@ def imported_table(
         run = out / f"{target}__all"
         meta = {"data": str(Path(data).resolve()), "target": target, "holdout": None, "task": "zoo-parser"}
         train_classifier(ds.root, train, val, target, run, ccfg, device=device, meta=meta)
-        pred = predict_frame(run, ds.root, imported, device=device, label=None)
+        pred = predict_frame(run, ds.root, imported, device=device, label=None, tiles=tiles)
         for m, shares in prediction_shares(pred, imported).items():
             table["models"][m]["predictions"][target] = shares
     table["summary"] = imported_summary(table)
@@ -554,4 +576,6 @@ def imported_markdown(table: dict[str, Any]) -> str:
             f"of {s['loss_family_images']} images; majority vote per model "
             f"{100 * s['loss_family_model_accuracy']:.1f}% of {s['loss_family_models']} models"
         )
+    tiles = table.get("tiles", 1)  # tables written before tiles existed scored the centre crop
+    lines.append(f"Each image scored on {tiles} x {tiles} crops" + (" (centre crop)" if tiles == 1 else " (averaged)"))
     return "\n".join(lines) + "\n"
