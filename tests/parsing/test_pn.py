@@ -7,12 +7,16 @@ import pandas as pd
 import pytest
 import torch
 
+from srprint.errors import SrprintError
 from srprint.parsing import metrics as M
 from srprint.parsing.pn import (
+    FenPn,
+    FenPnConfig,
     ParsingLoss,
     ParsingNetwork,
     class_weights,
     hierarchical_probs,
+    log_spectrum,
     model_folds,
     shuffle_labels,
 )
@@ -125,3 +129,35 @@ def test_metrics_and_aggregation() -> None:
     cont = M.aggregate_continuous(np.arange(30, dtype=float)[:, None], [np.arange(10)])
     assert cont[0, 0] == pytest.approx(4.5)
     assert M.auc([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9]) == 1.0
+
+
+def test_log_spectrum_is_centred_standardised_and_peaks_at_the_pattern() -> None:
+    # a pure horizontal cosine of period 4 px: its spectrum peaks at +-N/4 around the centre column
+    n = 16
+    x = torch.cos(2 * torch.pi * torch.arange(n) / 4).expand(2, 3, n, n).clone()
+    x[1] = torch.randn(3, n, n, generator=torch.Generator().manual_seed(0))
+    s = log_spectrum(x)
+    assert s.shape == x.shape
+    assert torch.allclose(s.mean(dim=(1, 2, 3)), torch.zeros(2), atol=1e-5)
+    assert torch.allclose(s.std(dim=(1, 2, 3)), torch.ones(2), atol=1e-4)
+    row = s[0, 0, n // 2]  # zero vertical frequency
+    assert sorted(torch.topk(row, 2).indices.tolist()) == [n // 2 - n // 4, n // 2 + n // 4]
+
+
+def test_spectrum_input_reaches_the_pn_and_trains_the_fen() -> None:
+    schema, _ = _schema()
+    torch.manual_seed(0)
+    cfg = FenPnConfig(fen_depth=1, fen_width=4, pn_width=4, feat_dim=8, pn_input="spectrum")
+    model = FenPn(schema, cfg, n_models=3)
+    x = torch.rand(2, 3, 16, 16)
+    fp, out = model(x)
+    # the PN sees the spectrum: same output as feeding it log_spectrum(fp) by hand
+    torch.testing.assert_close(out["features"], model.pn(log_spectrum(fp))["features"])
+    out["features"].sum().backward()
+    assert model.fen.body[0].weight.grad is not None and model.fen.body[0].weight.grad.abs().sum() > 0
+
+
+def test_unknown_pn_input_is_refused() -> None:
+    assert FenPnConfig(pn_input="spectrum").pn_input == "spectrum"
+    with pytest.raises(SrprintError, match="pn_input"):
+        FenPnConfig(pn_input="pixels")

@@ -273,6 +273,7 @@ def _fen_cfg(
     no_fingerprint: bool,
     max_per_model: int | None,
     k: int | None,
+    pn_input: str = "fingerprint",
 ) -> Any:
     from .pn import FenPnConfig
 
@@ -287,6 +288,7 @@ def _fen_cfg(
         fingerprint_losses=not no_fingerprint,
         max_per_model=max_per_model,
         k=k,
+        pn_input=pn_input,
     )
 
 
@@ -296,6 +298,9 @@ FenWidth = typer.Option(64, "--width", help="FEN channels (paper 64)")
 PnWidth = typer.Option(32, "--pn-width", help="PN encoder base channels")
 FenEpochs = typer.Option(10, "--epochs")
 FenK = typer.Option(None, "--k", help="Low-frequency window (default: 50 px scaled to the crop)")
+PnInput = typer.Option(
+    "fingerprint", "--pn-input", help="What the PN sees: fingerprint (paper) | spectrum (its log-magnitude spectrum)"
+)
 MaxPerModel = typer.Option(None, "--max-per-model", help="Cap training images per model")
 
 
@@ -316,6 +321,7 @@ def fen_train(
     shuffle_seed: int | None = typer.Option(None, "--shuffle-labels", help="Baseline: random ground truth (seed)"),
     max_per_model: int | None = MaxPerModel,
     k: int | None = FenK,
+    pn_input: str = PnInput,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -336,7 +342,7 @@ def fen_train(
         models = [m for m in models if m not in held]
         if not models:
             raise SrprintError(f"--holdout {holdout} leaves no model to train on")
-    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, no_fingerprint, max_per_model, k)
+    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, no_fingerprint, max_per_model, k, pn_input)
     ds = RenderedDataset.open(data, where)
     run = train_fen_pn(
         ds.root, ds.frame, table, schema, models, out, cfg, resolve_device(device), label_shuffle_seed=shuffle_seed
@@ -418,6 +424,7 @@ def fen_cv(
     seed: int = SeedOpt,
     max_per_model: int | None = MaxPerModel,
     k: int | None = FenK,
+    pn_input: str = PnInput,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -428,7 +435,7 @@ def fen_cv(
 
     table, schema = _zoo_table(data)
     ds = RenderedDataset.open(data)
-    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, False, max_per_model, k)
+    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, False, max_per_model, k, pn_input)
     res = run_fen_cv(
         ds.root,
         ds.frame,
