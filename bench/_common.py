@@ -38,6 +38,18 @@ def machine_info() -> dict[str, Any]:
         )
     except OSError:
         commit = None
+    try:  # results made by code that is not committed yet must say so
+        dirty = bool(
+            subprocess.run(
+                ["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "bench/*.py"],
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).parent.parent,
+                check=False,
+            ).stdout.strip()
+        )
+    except OSError:
+        dirty = None
     cpu = platform.processor() or ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -48,6 +60,7 @@ def machine_info() -> dict[str, Any]:
         pass
     return {
         "git_commit": commit,
+        "git_dirty": dirty,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "platform": platform.platform(),
         "cpu": cpu,
@@ -67,7 +80,8 @@ def write_results(name: str, data: dict[str, Any], markdown: str) -> tuple[Path,
     jp.write_text(json.dumps(data, indent=2, default=str) + "\n")
     m = data["machine"]
     header = (
-        f"_commit {m['git_commit']}, {m['date']}, {m['cpu']} ({m['cpu_count']} cores), "
+        f"_commit {m['git_commit']}{' plus uncommitted changes to src/ or bench/' if m.get('git_dirty') else ''}, "
+        f"{m['date']}, {m['cpu']} ({m['cpu_count']} cores), "
         f"torch {m['torch']}, load average {m['load_average_at_start'][0]:.1f} at start / "
         f"{m['load_average_at_end'][0]:.1f} at end_\n\n"
     )
