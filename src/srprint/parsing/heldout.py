@@ -337,6 +337,7 @@ def parse_table(
         "holdouts": holdouts,
         "targets": list(targets),
         "cells": cells,
+        "tiles": next((c["tiles"] for c in cells if "tiles" in c), None),
         "config": asdict(_classifier_config(cfg)),
     }
     atomic_write_json(out / "table.json", table)
@@ -358,6 +359,10 @@ def table_markdown(table: dict[str, Any]) -> str:
             )
         else:
             lines.append(f"| {c['target']} | {c['holdout']} | - | - | {c['reference']} | - | {c['reason']} |")
+    tiles = table.get("tiles")
+    if tiles:
+        how = " (centre crop)." if tiles == 1 else " (averaged)."
+        lines += ["", f"Each test image scored on {tiles} x {tiles} crops{how}"]
     return "\n".join(lines) + "\n"
 
 
