@@ -77,3 +77,25 @@ def test_corrupt_fingerprint_file(tmp_path):
         load_fingerprint(p)
     with pytest.raises(SrprintError, match="not found"):
         load_fingerprint(tmp_path / "missing.json")
+
+
+def test_verdict_notes_a_different_compute_environment():
+    base = np.full(30, 1 / 30)
+    one, two = _fp(base), _fp(base)
+    assert verify_fingerprints(one, two).notes == []  # nothing recorded: nothing to say
+    one.versions = {"torch": "2.14.1", "torch_threads": "1", "device": "cpu"}
+    two.versions = {"torch": "2.14.1", "torch_threads": "2", "device": "cpu"}
+    notes = verify_fingerprints(one, two).notes
+    assert len(notes) == 1 and "torch_threads (1 vs 2)" in notes[0]
+    two.versions["torch_threads"] = "1"
+    assert verify_fingerprints(one, two).notes == []
+
+
+def test_fingerprint_records_its_compute_environment(tiny_zoo):
+    import torch
+
+    from srprint.verification.fingerprint import fingerprint_model
+
+    fp = fingerprint_model(tiny_zoo / "EDSR-tiny-x2-s1", FingerprintSettings(size=16, iters=3), use_cache=False)
+    assert fp.versions["torch_threads"] == str(torch.get_num_threads()) and fp.versions["device"] == "cpu"
+    assert fp.versions["torch"] == torch.__version__

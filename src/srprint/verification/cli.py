@@ -140,6 +140,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
             return
         stdout.print(f"source  {fps[0].model.get('id')}\nsuspect {fps[1].model.get('id')}")
         stdout.print(_verdict_line(v))
+        for note in v.notes:
+            stdout.print(f"[yellow]note:[/] {note}", highlight=False)
         stdout.print(f"image: {v.image}")
 
     @verify_app.command("matrix")

@@ -217,8 +217,13 @@ def fingerprint_model(model_ref: Any, settings: FingerprintSettings | None = Non
         images_f, extra = list(res.images), {}
         obj = {"initial": res.initial_objective, "final": res.final_objective}
         features = fingerprint_features([np.round(i * 255) / 255 for i in images_f])
+    import torch
+
+    # not part of the cache key (a cached fingerprint stays the answer for its settings), but recorded:
+    # float reductions depend on them, so recomputing elsewhere can move d slightly (see verify)
+    compute = {"torch_threads": str(torch.get_num_threads()), "device": str(dev)}
     fp = Fingerprint(settings, features, [np.round(np.clip(i, 0, 1) * 255).astype(np.uint8) for i in images_f],
-                     ident, obj, extra, round(time.perf_counter() - t0, 3), library_versions(),
+                     ident, obj, extra, round(time.perf_counter() - t0, 3), {**library_versions(), **compute},
                      time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     if use_cache:
         fp.save(cache_file, write_pngs=False)

@@ -68,6 +68,7 @@ class Verdict:
     settings: dict[str, Any] = field(default_factory=dict)
     method: str = "critical"
     image: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -96,7 +97,27 @@ def verify_fingerprints(source: Fingerprint, suspect: Fingerprint, sigma: float 
     eta = eta_threshold(length, sigma, p)
     pv = p_value(d, length, sigma)
     return Verdict(bool(d < eta), d, eta, d / eta, pv, sigma, p, _who(source), _who(suspect),
-                   source.settings.to_dict(), source.settings.method)
+                   source.settings.to_dict(), source.settings.method, notes=compute_notes(source, suspect))
+
+
+# the environment keys a critical image's floating-point result depends on
+COMPUTE_KEYS = ("torch", "torch_threads", "device")
+
+
+def compute_notes(a: Fingerprint, b: Fingerprint) -> list[str]:
+    """Notes when two fingerprints were computed in different environments (both recorded).
+
+    The optimisation is deterministic for one environment; another thread count, device or torch
+    build changes float reductions, which moved d by up to 0.05 eta between a 1- and a 2-thread run
+    of the same model (bench/results/verification.md). A verdict that close to eta deserves a rerun
+    of both sides in one environment.
+    """
+    notes = []
+    for key in COMPUTE_KEYS:
+        va, vb = a.versions.get(key), b.versions.get(key)
+        if va and vb and va != vb:
+            notes.append(f"computed with different {key} ({va} vs {vb}): d can differ slightly from a same-setup run")
+    return notes
 
 
 def _who(fp: Fingerprint) -> dict[str, Any]:
