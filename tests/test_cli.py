@@ -43,6 +43,18 @@ def test_bad_input_gives_one_error_line_and_exit_2(args, msg, capsys, monkeypatc
     assert not Path("/tmp/never").exists()
 
 
+@pytest.mark.parametrize("args, msg", [
+    (["attribute", "eval"], "Missing argument"),
+    (["attribute", "eval", "/nonexistent/run", "--tiles", "abc"], "Invalid value for '--tiles'"),
+    (["zoo", "import", "/nonexistent/model.pth", "--sigma", "0"], "Invalid value for '--sigma'"),
+    (["zoo", "list", "--no-such-option"], "No such option"),
+])
+def test_usage_errors_end_without_a_traceback(args, msg, capsys, monkeypatch) -> None:  # noqa: ANN001
+    # typer vendors click (typer._click): its usage errors must be shown like click's, with exit code 2
+    code, _, err = run_cli(args, capsys, monkeypatch)
+    assert code == 2 and msg in err and "Traceback" not in err, err
+
+
 def test_list_eval_and_sr_on_a_tiny_zoo(tiny_zoo: Path, tmp_path: Path, capsys, monkeypatch) -> None:  # noqa: ANN001
     code, out, _ = run_cli(["zoo", "list", str(tiny_zoo), "--json"], capsys, monkeypatch)
     assert code == 0

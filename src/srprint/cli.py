@@ -233,17 +233,41 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.stderr.write("interrupted; finished work is kept, rerun to resume\n")
         sys.exit(130)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click
+    except Exception as exc:  # usage errors come through here in non-standalone mode
+        code = _usage_exit_code(exc)
+        if code is None:
+            raise
+        sys.exit(code)
 
-        if isinstance(exc, click.exceptions.Exit):
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.ClickException):
+
+def _usage_exit_code(exc: Exception) -> int | None:
+    """Exit code for click's / typer's usage exceptions (message shown on one line), None for others.
+
+    typer >= 0.20 vendors click as ``typer._click``: its exceptions are not ``click``'s, so both
+    families are checked (a missing or badly typed option must not end in a traceback).
+    """
+    import click
+
+    families: list[tuple[type, type, type]] = [
+        (click.exceptions.Exit, click.exceptions.Abort, click.ClickException)
+    ]
+    try:
+        from typer import Abort as TyperAbort
+        from typer import Exit as TyperExit
+        from typer._click.exceptions import ClickException as TyperClickException
+    except ImportError:  # older typer: click's own exceptions
+        pass
+    else:
+        families.append((TyperExit, TyperAbort, TyperClickException))
+    for exit_cls, abort_cls, error_cls in families:
+        if isinstance(exc, exit_cls):
+            return int(getattr(exc, "exit_code", 0) or 0)
+        if isinstance(exc, abort_cls):
+            return 1
+        if isinstance(exc, error_cls):
             exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(1)
-        raise
+            return int(getattr(exc, "exit_code", 2))
+    return None
 
 
 if __name__ == "__main__":

@@ -23,6 +23,11 @@ def test_eval_json(tiny_run: Path, monkeypatch: pytest.MonkeyPatch, capsys: pyte
     out = json.loads(capsys.readouterr().out)
     assert out["n_classes"] == 4 and 0.5 <= out["overall_acc"] <= 1.0
     assert "openset" in out and "seed_groups" in out
+    assert out["tiles"] == 3  # the command's default grid
+    assert _run(monkeypatch, "attribute", "eval", str(tiny_run), "--json", "--tiles", "1") == 0
+    assert json.loads(capsys.readouterr().out)["tiles"] == 1
+    assert _run(monkeypatch, "attribute", "eval", str(tiny_run), "--tiles", "0") == 2
+    assert "error: tiles (--tiles) must be at least 1" in capsys.readouterr().err
 
 
 def test_train_errors_are_one_line(tiny_render: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

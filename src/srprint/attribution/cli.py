@@ -111,7 +111,7 @@ def eval_command(
     if as_json:
         print_json(result)
     else:
-        _print_tables(result, f"{result['method']} on {split}")
+        _print_tables(result, f"{result['method']} on {split}, {tiles} x {tiles} crops per image")
         stdout.print(f"figures: {', '.join(result.get('figures', {}).values())}", highlight=False)
 
 

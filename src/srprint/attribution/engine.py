@@ -185,7 +185,7 @@ def tile_positions(length: int, size: int, tiles: int, align: int = 1) -> list[i
     side shorter than ``tiles`` crops yields fewer (at least one).
     """
     if tiles < 1:
-        raise SrprintError(f"tiles must be at least 1; got {tiles}")
+        raise SrprintError(f"tiles (--tiles) must be at least 1 crop per side; got {tiles}")
     if tiles == 1 or length <= size:
         return [(length - size) // 2 // align * align]
     span = length - size

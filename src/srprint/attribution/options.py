@@ -32,7 +32,6 @@ JpegQualityMinOpt = typer.Option(
 TilesOpt = typer.Option(
     3,
     "--tiles",
-    min=1,
     help="Score a k x k grid of crops per image and average them (1 = centre crop only, the study's protocol)",
 )
 
