@@ -15,10 +15,9 @@ from srprint.attribution.engine import (
     crop_array,
     load_classifier,
     predict_frame,
-    tile_crops,
-    tile_positions,
     train_run,
 )
+from srprint.attribution.tiles import tile_crops, tile_positions
 from srprint.dataset import RenderedDataset
 from srprint.errors import DatasetError, SrprintError
 from srprint.io.images import read_image, to_uint8, write_png

@@ -7,9 +7,10 @@ from typing import Any
 
 from ..errors import SrprintError
 from ..progress import console
-from .engine import DEFAULT_TILES, ClassifierConfig, run_is_complete, train_run
+from .engine import ClassifierConfig, run_is_complete, train_run
 from .evaluate import evaluate_run, load_eval
 from .prnu import PRNUConfig, evaluate_prnu, fit_prnu
+from .tiles import DEFAULT_TILES
 
 DEMO_CLASSIFIER = ClassifierConfig(
     backbone="convnext_atto",

@@ -45,12 +45,9 @@ from ..io.atomic import atomic_save, atomic_write_json, atomic_write_text
 from ..io.images import read_image, to_uint8
 from ..progress import make_progress
 from .inputs import DCT_EPS, ClassifierNet, create_classifier_net
+from .tiles import pad_to, tile_crops
 
 RUN_FORMAT = "srprint-classifier-run/2"  # /2: input representation (``input``) added
-# crops per side scored and averaged per image by the user-facing commands (eval, predict, embed,
-# parse): on the mini render (64 px crops of 192 px images) 3 x 3 tiles vs the centre crop raised
-# accuracy 98.4 -> 99.6 %, JPEG q=90 accuracy 83.8 -> 96.5 % and open-set AUROC 0.941 -> 0.993
-DEFAULT_TILES = 3
 CONFIG_FILE, CLASSES_FILE, STATE_FILE, HISTORY_FILE, METRICS_FILE = (
     "config.yaml",
     "classes.json",
@@ -153,15 +150,6 @@ class Predictions:
 # --------------------------------------------------------------------------------------------- data
 
 
-def pad_to(arr: np.ndarray, size: int) -> np.ndarray:
-    """Reflect-pad (symmetric) an ``(H, W, C)`` image so both sides are at least ``size``."""
-    h, w = arr.shape[:2]
-    ph, pw = max(0, size - h), max(0, size - w)
-    if ph == 0 and pw == 0:
-        return arr
-    return np.pad(arr, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode="symmetric")
-
-
 def crop_array(arr: np.ndarray, size: int, rng: np.random.Generator | None, align: int = 1) -> np.ndarray:
     """Random crop (``rng`` given) or centre crop of ``size x size``, padding small images first.
 
@@ -176,35 +164,6 @@ def crop_array(arr: np.ndarray, size: int, rng: np.random.Generator | None, alig
         top = int(rng.integers(0, (h - size) // align + 1)) * align
         left = int(rng.integers(0, (w - size) // align + 1)) * align
     return arr[top : top + size, left : left + size]
-
-
-def tile_positions(length: int, size: int, tiles: int, align: int = 1) -> list[int]:
-    """Start offsets of ``tiles`` crops of ``size`` spread evenly over ``length`` (1 tile: centred).
-
-    Offsets lie on multiples of ``align`` (as in :func:`crop_array`); duplicates are dropped, so a
-    side shorter than ``tiles`` crops yields fewer (at least one).
-    """
-    if tiles < 1:
-        raise SrprintError(f"tiles (--tiles) must be at least 1 crop per side; got {tiles}")
-    if tiles == 1 or length <= size:
-        return [(length - size) // 2 // align * align]
-    span = length - size
-    return sorted({int(round(span * k / (tiles - 1))) // align * align for k in range(tiles)})
-
-
-def tile_crops(arr: np.ndarray, size: int, tiles: int = 1, align: int = 1) -> list[np.ndarray]:
-    """A ``tiles x tiles`` grid of ``size``-pixel crops spread over an image (padded when small).
-
-    ``tiles=1`` is the centre crop of :func:`crop_array`. With more tiles the crops overlap when the
-    image is shorter than ``tiles * size``; the grid always reaches both edges.
-    """
-    arr = pad_to(arr, size)
-    h, w = arr.shape[:2]
-    return [
-        arr[top : top + size, left : left + size]
-        for top in tile_positions(h, size, tiles, align)
-        for left in tile_positions(w, size, tiles, align)
-    ]
 
 
 def to_input(batch: np.ndarray) -> torch.Tensor:

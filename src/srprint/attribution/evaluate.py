@@ -24,10 +24,11 @@ import pandas as pd
 from ..dataset import RenderedDataset, apply_where
 from ..errors import DatasetError
 from ..io.atomic import atomic_write_json
-from .engine import DEFAULT_TILES, Classifier, load_classifier, predict_frame
+from .engine import Classifier, load_classifier, predict_frame
 from .figures import plot_confusion, plot_tsne_panels, tsne_embed
 from .openset import OpenSetCalibration, calibrate, class_means, openset_report
 from .perturb import perturbations
+from .tiles import DEFAULT_TILES
 
 GROUP_COLUMNS = ("arch", "dataset", "scale", "loss", "seed")
 SEED_GROUP_KEYS = ("arch", "dataset", "scale", "loss", "size")

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from .tiles import DEFAULT_TILES
+
 if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
     from .engine import ClassifierConfig
 
@@ -28,9 +30,8 @@ JpegAugmentOpt = typer.Option(
 JpegQualityMinOpt = typer.Option(
     None, "--jpeg-quality-min", help="Lowest quality of that recompression (uniform up to 100; default 85)"
 )
-# the same value as engine.DEFAULT_TILES (not imported: the engine imports torch)
 TilesOpt = typer.Option(
-    3,
+    DEFAULT_TILES,
     "--tiles",
     help="Score a k x k grid of crops per image and average them (1 = centre crop only, the study's protocol)",
 )

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..attribution.tiles import DEFAULT_TILES
 from ..dataset import RenderedDataset
 from ..io.atomic import atomic_write_json, atomic_write_text
 from .heldout import (
@@ -92,7 +93,7 @@ def imported_crossfit(
     per_model: int | None = 40,
     targets: tuple[str, ...] = CROSSFIT_TARGETS,
     seed: int = 0,
-    tiles: int | None = None,
+    tiles: int = DEFAULT_TILES,
 ) -> dict[str, Any]:
     """Predict every imported model with parsers that never saw its family (see module docstring).
 
@@ -108,8 +109,8 @@ def imported_crossfit(
         Family folds; 0 trains on the zoo only (every imported model is a test model).
     per_model : int or None
         Training images per model (validation: a quarter of it); None keeps all.
-    tiles : int, optional
-        Crops per side scored per image (default ``DEFAULT_TILES``); changing it re-scores, never retrains.
+    tiles : int
+        Crops per side scored per image; changing it re-scores, never retrains.
 
     Returns
     -------
@@ -117,9 +118,8 @@ def imported_crossfit(
         ``models`` (per imported model: arch, scale, loss, family, fold, prediction distribution per
         target), ``folds`` (test families per fold) and ``summary`` (scale and loss-family accuracy).
     """
-    from ..attribution.engine import DEFAULT_TILES, predict_frame, train_classifier
+    from ..attribution.engine import predict_frame, train_classifier
 
-    tiles = DEFAULT_TILES if tiles is None else tiles
     out = Path(out)
     ds = RenderedDataset.open(data)
     frame = with_loss_family(ds.frame)

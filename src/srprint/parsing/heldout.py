@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..attribution.tiles import DEFAULT_TILES, describe_tiles
 from ..dataset import REAL_CLASS, RenderedDataset
 from ..errors import DatasetError, SrprintError
 from ..io.atomic import atomic_write_json, atomic_write_text
@@ -209,7 +210,7 @@ def train_heldout(
     device: str = "cpu",
     where: str | None = None,
     test_split: str = "test",
-    tiles: int | None = None,
+    tiles: int = DEFAULT_TILES,
 ) -> dict[str, Any]:
     """Train (or resume / reuse) one held-out parser and score it; writes ``out/heldout.json``.
 
@@ -223,13 +224,12 @@ def train_heldout(
         ``KEY=VALUE``: the models tested on (and never trained on).
     cfg : ClassifierConfig or dict, optional
         Engine settings (backbone, crop, epochs ...).
-    tiles : int, optional
-        Crops per side scored per test image (default ``DEFAULT_TILES``). A finished cell scored with
-        another tile count is re-scored, not retrained.
+    tiles : int
+        Crops per side scored per test image. A finished cell scored with another tile count is
+        re-scored, not retrained.
     """
-    from ..attribution.engine import DEFAULT_TILES, train_classifier
+    from ..attribution.engine import train_classifier
 
-    tiles = DEFAULT_TILES if tiles is None else tiles
     out = Path(out)
     done = out / RESULT_FILE
     if done.is_file():
@@ -294,7 +294,7 @@ def parse_table(
     holdouts: list[str] | None = None,
     where: str | None = None,
     test_split: str = "test",
-    tiles: int | None = None,
+    tiles: int = DEFAULT_TILES,
 ) -> dict[str, Any]:
     """Run the grid targets x held-out values (skipping meaningless / impossible cells).
 
@@ -361,21 +361,18 @@ def table_markdown(table: dict[str, Any]) -> str:
             lines.append(f"| {c['target']} | {c['holdout']} | - | - | {c['reference']} | - | {c['reason']} |")
     tiles = table.get("tiles")
     if tiles:
-        how = " (centre crop)." if tiles == 1 else " (averaged)."
-        lines += ["", f"Each test image scored on {tiles} x {tiles} crops{how}"]
+        lines += ["", f"Each test image scored on {describe_tiles(tiles)}."]
     return "\n".join(lines) + "\n"
 
 
 # ---------------------------------------------------------------------------------------------- predict
 def predict_images(
-    run: str | Path, target: str | Path, device: str = "cpu", tiles: int | None = None
+    run: str | Path, target: str | Path, device: str = "cpu", tiles: int = DEFAULT_TILES
 ) -> dict[str, Any]:
     """Predictions of a parser run for one image or every image of a folder (unreadable ones skipped),
     plus the folder's aggregate (mean probability and majority vote). Each image is scored on
-    ``tiles x tiles`` crops (default ``DEFAULT_TILES``)."""
-    from ..attribution.engine import DEFAULT_TILES, load_classifier, predict_frame
-
-    tiles = DEFAULT_TILES if tiles is None else tiles
+    ``tiles x tiles`` crops."""
+    from ..attribution.engine import load_classifier, predict_frame
     from ..io.images import list_images
 
     target = Path(target)
@@ -437,18 +434,16 @@ def imported_table(
     device: str = "cpu",
     targets: tuple[str, ...] = ("scale", "loss", "arch"),
     split: str = "test",
-    tiles: int | None = None,
+    tiles: int = DEFAULT_TILES,
 ) -> dict[str, Any]:
     """Train one parser per target on every trained model, then tabulate how the predictions for each
     imported model's ``split`` images distribute over the classes (the study's Figure 6).
 
     Also scores the imported models whose truth is known: scale accuracy (when the scale is among the
     parser's classes) and pixel-vs-adversarial loss-family accuracy. Each image is scored on
-    ``tiles x tiles`` crops (default ``DEFAULT_TILES``).
+    ``tiles x tiles`` crops.
     """
-    from ..attribution.engine import DEFAULT_TILES, predict_frame, train_classifier
-
-    tiles = DEFAULT_TILES if tiles is None else tiles
+    from ..attribution.engine import predict_frame, train_classifier
 
     out = Path(out)
     ds = RenderedDataset.open(data)
@@ -581,6 +576,6 @@ def imported_markdown(table: dict[str, Any]) -> str:
             f"of {s['loss_family_images']} images; majority vote per model "
             f"{100 * s['loss_family_model_accuracy']:.1f}% of {s['loss_family_models']} models"
         )
-    tiles = table.get("tiles", 1)  # tables written before tiles existed scored the centre crop
-    lines.append(f"Each image scored on {tiles} x {tiles} crops" + (" (centre crop)" if tiles == 1 else " (averaged)"))
+    # tables written before tiles existed scored the centre crop
+    lines.append(f"Each image scored on {describe_tiles(table.get('tiles', 1))}")
     return "\n".join(lines) + "\n"
