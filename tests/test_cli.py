@@ -104,3 +104,26 @@ def test_every_command_renders_its_help(capsys, monkeypatch) -> None:  # noqa: A
         code, out, err = run_cli([*path, "--help"], capsys, monkeypatch)
         assert code == 0, (path, err[-300:])
         assert "Usage" in out, path
+
+
+def test_cli_starts_without_the_heavy_libraries() -> None:
+    # `srprint --help` and usage errors must answer at once: torch, pandas, timm, spandrel and
+    # scikit-image load inside the commands that use them (package attributes are lazy)
+    import subprocess
+
+    code = ("import sys, srprint.cli\n"
+            "heavy = [m for m in ('torch', 'pandas', 'timm', 'spandrel', 'skimage') if m in sys.modules]\n"
+            "print(','.join(heavy))\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.strip() == ""
+    assert ["zoo", "import"] in _command_paths()  # the import command moved out of the heavy package
+
+
+def test_lazy_package_attributes_still_resolve() -> None:
+    import srprint.attribution as attribution
+    import srprint.verification as verification
+
+    assert callable(attribution.train_run) and "train_run" in attribution.__all__
+    assert abs(verification.eta_threshold(30, 0.015, 0.05) - 1.387e-4) < 1e-6
+    with pytest.raises(AttributeError):
+        _ = verification.no_such_function

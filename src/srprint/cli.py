@@ -196,7 +196,7 @@ def demo_command(
 
 # capability modules that add commands (each exposes register(app))
 PLUGINS = (
-    "srprint.zoo.imports.cli",
+    "srprint.zoo.import_cli",
     "srprint.render_cli",
     "srprint.attribution.cli",
     "srprint.parsing.cli",

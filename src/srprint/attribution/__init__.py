@@ -1,27 +1,21 @@
 """Model attribution: which SR model made this image? (CNN classifier, open set, PRNU baseline)."""
 
-from .backbones import create_backbone, list_backbones, register_backbone
-from .engine import (
-    Classifier,
-    ClassifierConfig,
-    Predictions,
-    RunError,
-    load_classifier,
-    predict_frame,
-    train_classifier,
-    train_run,
-)
+import lazy_loader as _lazy
 
-__all__ = [
-    "Classifier",
-    "ClassifierConfig",
-    "Predictions",
-    "RunError",
-    "create_backbone",
-    "list_backbones",
-    "load_classifier",
-    "predict_frame",
-    "register_backbone",
-    "train_classifier",
-    "train_run",
-]
+# attributes load on first use: the engine imports torch + timm, and `srprint --help` must not wait for them
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "backbones": ["create_backbone", "list_backbones", "register_backbone"],
+        "engine": [
+            "Classifier",
+            "ClassifierConfig",
+            "Predictions",
+            "RunError",
+            "load_classifier",
+            "predict_frame",
+            "train_classifier",
+            "train_run",
+        ],
+    },
+)

@@ -10,14 +10,15 @@ Modules: :mod:`.degradations` (D_T operators), :mod:`.critical` (the optimisatio
 quantize), :mod:`.baselines` (classification-fingerprint baselines), :mod:`.registry` (SQLite).
 """
 
-from .degradations import DEGRADATIONS, apply_degradation, get_degradation, list_degradations
-from .features import FEATURE_LENGTH, fingerprint_features, lgp_histogram, lgp_riu2_codes, rgb_histogram
-from .fingerprint import Fingerprint, FingerprintSettings, fingerprint_model, load_fingerprint
-from .verify import Verdict, eta_threshold, feature_distance, verify_fingerprints
+import lazy_loader as _lazy
 
-__all__ = [
-    "DEGRADATIONS", "FEATURE_LENGTH", "Fingerprint", "FingerprintSettings", "Verdict", "apply_degradation",
-    "eta_threshold", "feature_distance", "fingerprint_features", "fingerprint_model", "get_degradation",
-    "lgp_histogram", "lgp_riu2_codes", "list_degradations", "load_fingerprint", "rgb_histogram",
-    "verify_fingerprints",
-]
+# attributes load on first use: the operators and the optimisation import torch, and the CLI must start fast
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "degradations": ["DEGRADATIONS", "apply_degradation", "get_degradation", "list_degradations"],
+        "features": ["FEATURE_LENGTH", "fingerprint_features", "lgp_histogram", "lgp_riu2_codes", "rgb_histogram"],
+        "fingerprint": ["Fingerprint", "FingerprintSettings", "fingerprint_model", "load_fingerprint"],
+        "verify": ["Verdict", "eta_threshold", "feature_distance", "verify_fingerprints"],
+    },
+)

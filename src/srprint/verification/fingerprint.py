@@ -25,7 +25,6 @@ from ..config import config_hash, resolve_device, srprint_home
 from ..errors import ImageError, SrprintError
 from ..io.atomic import atomic_write_json
 from ..io.images import decode_image, encode_png, write_png
-from .degradations import degradation_params
 
 FORMAT = "srprint-fingerprint"
 FORMAT_VERSION = 1
@@ -53,6 +52,8 @@ class FingerprintSettings:
     feature_version: int = FEATURE_VERSION
 
     def __post_init__(self) -> None:
+        from .degradations import degradation_params  # imports torch: not at CLI start-up
+
         if self.method not in METHODS:
             raise SrprintError(f"unknown --method {self.method!r}; known: {', '.join(METHODS)}")
         object.__setattr__(self, "task_params", degradation_params(self.task, self.task_params))

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from ...cli_common import JsonOpt, print_json, stdout
-from ...errors import SpecError, SrprintError
+from ..cli_common import JsonOpt, print_json, stdout
+from ..errors import SpecError, SrprintError
 
 
 def _zoo_group(app: typer.Typer) -> typer.Typer:
@@ -38,9 +38,9 @@ def zoo_import(
     as_json: bool = JsonOpt,
 ) -> None:
     """Import a third-party checkpoint (or every row of a manifest) into a zoo, safely."""
-    from ..entry import default_zoo_dir
-    from . import import_file, import_manifest
-    from .core import summarize
+    from .entry import default_zoo_dir
+    from .imports import import_file, import_manifest
+    from .imports.core import summarize
 
     if (path is None) == (manifest is None):
         raise SpecError("give either a checkpoint PATH or --manifest CSV (not both)")
