@@ -60,6 +60,22 @@ def test_magnitude_loss_and_weighted_total() -> None:
     assert total == pytest.approx(expected, rel=1e-5)
 
 
+def test_dft_scale_is_the_unnormalised_spectrum_with_window_and_energy_averaged() -> None:
+    n_pix, k = N * N, 8
+    g = torch.Generator().manual_seed(1)
+    f = torch.randn(2, 3, N, N, generator=g)
+    pix, dft = fingerprint_losses(f, k, "pixel"), fingerprint_losses(f, k, "dft")
+    assert dft.magnitude.item() == pytest.approx(pix.magnitude.item(), rel=1e-6)
+    assert dft.spectrum.item() == pytest.approx(pix.spectrum.item() * n_pix**2 / k**2, rel=1e-4)
+    assert dft.repetitive.item() == pytest.approx(pix.repetitive.item() * n_pix, rel=1e-4)
+    assert dft.energy.item() == pytest.approx(pix.energy.item() * n_pix, rel=1e-4)
+    # the synthetic properties hold at either scale: a checkerboard peaks at Nyquist (height N*N)
+    assert spectrum_loss(_checkerboard(), k, "dft").item() == pytest.approx(0.0, abs=1e-3)
+    assert repetitive_loss(_checkerboard(), k, "dft").item() == pytest.approx(-n_pix, rel=1e-5)
+    with pytest.raises(ValueError, match="loss scale"):
+        fingerprint_losses(f, k, "sum")
+
+
 def test_default_k_scales_with_crop() -> None:
     assert default_k(128) == 50
     assert default_k(64) == 25

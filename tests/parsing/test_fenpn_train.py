@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from srprint.dataset import RenderedDataset
+from srprint.errors import SrprintError
 from srprint.parsing.archstats import zoo_label_table
 from srprint.parsing.pn import (
     FenPnConfig,
@@ -51,7 +53,16 @@ def test_train_writes_a_loadable_run_and_skips_when_done(fen_run: Path, labelled
     assert {"fingerprint", "parsing", "detection", "attribution"} <= set(run.record["history"][0])
     assert not (fen_run / "state.pt").exists()
     mtime = (fen_run / "fenpn.safetensors").stat().st_mtime
-    train_fen_pn(ds.root, ds.frame, table, schema, ["x"], fen_run, TINY_FEN)  # finished: returned as is
+    train = run.record["train_models"]
+    assert train_fen_pn(ds.root, ds.frame, table, schema, train, fen_run, TINY_FEN) == fen_run  # finished: reused
+    assert (fen_run / "fenpn.safetensors").stat().st_mtime == mtime
+    # a finished run is never silently reused for other settings
+    with pytest.raises(SrprintError, match=r"config\.loss_scale differ"):
+        train_fen_pn(ds.root, ds.frame, table, schema, train, fen_run, dataclasses.replace(TINY_FEN, loss_scale="dft"))
+    with pytest.raises(SrprintError, match="train_models"):
+        train_fen_pn(ds.root, ds.frame, table, schema, ["x"], fen_run, TINY_FEN)
+    with pytest.raises(SrprintError, match="label_shuffle_seed"):
+        train_fen_pn(ds.root, ds.frame, table, schema, train, fen_run, TINY_FEN, label_shuffle_seed=3)
     assert (fen_run / "fenpn.safetensors").stat().st_mtime == mtime
 
 
@@ -123,3 +134,40 @@ def test_cli_parse_schema_gm_and_errors(tmp_path: Path) -> None:
     r = runner.invoke(app, ["parse", "schema", "--gm-labels", str(tmp_path)])
     assert r.exit_code != 0
     assert "needs column" in str(r.exception)
+
+
+def test_cli_fen_train_passes_the_loss_scale(parsing_render: Path, tmp_path: Path) -> None:
+    from srprint.cli import app
+
+    runner = CliRunner()
+    common = ["fen", "train", "--data", str(parsing_render), "--crop", "32", "--depth", "1", "--width", "4",
+              "--pn-width", "4", "--epochs", "1", "--max-per-model", "2"]
+    r = runner.invoke(app, [*common, "--out", str(tmp_path / "bad"), "--loss-scale", "sum"])
+    assert r.exit_code != 0 and "loss_scale" in str(r.exception)
+    assert not (tmp_path / "bad" / "fenpn.json").exists()
+    r = runner.invoke(app, [*common, "--out", str(tmp_path / "dft"), "--loss-scale", "dft"])
+    assert r.exit_code == 0, r.output
+    run = json.loads((tmp_path / "dft" / "fenpn.json").read_text())
+    assert run["config"]["loss_scale"] == "dft"
+
+
+def test_killed_run_resumes_only_with_its_own_settings(labelled, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    import srprint.parsing.pn as pn
+
+    ds, table, schema = labelled
+    train = sorted(table["model_id"])[:3]
+    out = tmp_path / "run"
+
+    def killed(*args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pn, "atomic_write_json", killed)  # dies after the last epoch's checkpoint
+    with pytest.raises(KeyboardInterrupt):
+        train_fen_pn(ds.root, ds.frame, table, schema, train, out, TINY_FEN, quiet=True)
+    monkeypatch.undo()
+    assert (out / "state.pt").is_file() and not (out / "fenpn.json").exists()
+    with pytest.raises(SrprintError, match=r"config\.epochs differ"):
+        train_fen_pn(ds.root, ds.frame, table, schema, train, out, dataclasses.replace(TINY_FEN, epochs=3))
+    train_fen_pn(ds.root, ds.frame, table, schema, train, out, TINY_FEN, quiet=True)  # resumes: nothing left
+    record = json.loads((out / "fenpn.json").read_text())
+    assert [h["epoch"] for h in record["history"]] == [1, 2] and not (out / "state.pt").exists()

@@ -161,3 +161,5 @@ def test_unknown_pn_input_is_refused() -> None:
     assert FenPnConfig(pn_input="spectrum").pn_input == "spectrum"
     with pytest.raises(SrprintError, match="pn_input"):
         FenPnConfig(pn_input="pixels")
+    with pytest.raises(SrprintError, match="loss_scale"):
+        FenPnConfig(loss_scale="sum")

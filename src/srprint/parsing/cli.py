@@ -274,6 +274,7 @@ def _fen_cfg(
     max_per_model: int | None,
     k: int | None,
     pn_input: str = "fingerprint",
+    loss_scale: str = "pixel",
 ) -> Any:
     from .pn import FenPnConfig
 
@@ -289,6 +290,7 @@ def _fen_cfg(
         max_per_model=max_per_model,
         k=k,
         pn_input=pn_input,
+        loss_scale=loss_scale,
     )
 
 
@@ -300,6 +302,9 @@ FenEpochs = typer.Option(10, "--epochs")
 FenK = typer.Option(None, "--k", help="Low-frequency window (default: 50 px scaled to the crop)")
 PnInput = typer.Option(
     "fingerprint", "--pn-input", help="What the PN sees: fingerprint (paper) | spectrum (its log-magnitude spectrum)"
+)
+LossScale = typer.Option(
+    "pixel", "--loss-scale", help="Fingerprint-loss scale: pixel (per-pixel units) | dft (as the authors' code)"
 )
 MaxPerModel = typer.Option(None, "--max-per-model", help="Cap training images per model")
 
@@ -322,6 +327,7 @@ def fen_train(
     max_per_model: int | None = MaxPerModel,
     k: int | None = FenK,
     pn_input: str = PnInput,
+    loss_scale: str = LossScale,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -342,7 +348,8 @@ def fen_train(
         models = [m for m in models if m not in held]
         if not models:
             raise SrprintError(f"--holdout {holdout} leaves no model to train on")
-    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, no_fingerprint, max_per_model, k, pn_input)
+    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, no_fingerprint, max_per_model, k, pn_input,
+                   loss_scale)
     ds = RenderedDataset.open(data, where)
     run = train_fen_pn(
         ds.root, ds.frame, table, schema, models, out, cfg, resolve_device(device), label_shuffle_seed=shuffle_seed
@@ -425,6 +432,7 @@ def fen_cv(
     max_per_model: int | None = MaxPerModel,
     k: int | None = FenK,
     pn_input: str = PnInput,
+    loss_scale: str = LossScale,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -435,7 +443,8 @@ def fen_cv(
 
     table, schema = _zoo_table(data)
     ds = RenderedDataset.open(data)
-    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, False, max_per_model, k, pn_input)
+    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, False, max_per_model, k, pn_input,
+                   loss_scale)
     res = run_fen_cv(
         ds.root,
         ds.frame,

@@ -36,7 +36,7 @@ from ..errors import DatasetError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json
 from ..progress import make_progress
 from . import metrics as M
-from .fen import DEFAULT_LAMBDAS, FEN, default_k, fingerprint_losses
+from .fen import DEFAULT_LAMBDAS, FEN, LOSS_SCALES, default_k, fingerprint_losses
 from .schema import HyperparamSchema, SchemaError, Target
 
 RUN_FILE = "fenpn.json"
@@ -73,10 +73,19 @@ class FenPnConfig:
     # scale accuracy 77 -> 93 % and detection AUC 0.46 -> 0.72, discrete F1 0.42 -> 0.45, L1 0.311 -> 0.317;
     # with the spectrum the "no fingerprint" baseline matched FEN (F1 0.45 vs 0.45): not the default
     pn_input: str = "fingerprint"
+    # how the fingerprint losses are scaled (fen.LOSS_SCALES). One fold of the mini render, CPU profile,
+    # 6 epochs, 1 / 100 images: "dft" (the authors' code) vs "pixel": L1 0.299 -> 0.266 / 0.293 -> 0.263,
+    # discrete F1 0.42 -> 0.40 / 0.40 -> 0.39, fine-loss F1 0.65 -> 0.60 / 0.76 -> 0.58, detection AUC
+    # 0.53 -> 0.58; the repetitive term runs away (fingerprint loss -117). Not the default.
+    loss_scale: str = "pixel"
 
     def __post_init__(self) -> None:
         if self.pn_input not in PN_INPUTS:
             raise SrprintError(f"FEN+PN config: pn_input must be one of {', '.join(PN_INPUTS)}; got {self.pn_input!r}")
+        if self.loss_scale not in LOSS_SCALES:
+            raise SrprintError(
+                f"FEN+PN config: loss_scale must be one of {', '.join(LOSS_SCALES)}; got {self.loss_scale!r}"
+            )
 
     @property
     def window(self) -> int:
@@ -355,7 +364,7 @@ def _batch_losses(
     parts: dict[str, torch.Tensor] = {}
     gen = batch["labelled"] > 0.5
     if cfg.fingerprint_losses:
-        fl = fingerprint_losses(fp, cfg.window)
+        fl = fingerprint_losses(fp, cfg.window, cfg.loss_scale)
         parts["fingerprint"] = fl.total(cfg.lambdas)
         total = total + parts["fingerprint"]
     if gen.any():
@@ -418,7 +427,11 @@ def train_fen_pn(
     """
     cfg = cfg or FenPnConfig()
     root, out = Path(root), Path(out)
+    wanted = _run_identity(cfg, train_models, label_shuffle_seed)
     if (out / RUN_FILE).is_file():
+        record = json.loads((out / RUN_FILE).read_text())
+        _refuse_other_run(out, wanted, _run_identity(FenPnConfig.from_dict(record["config"]),
+                                                     record["train_models"], record.get("label_shuffle_seed")))
         return out
     if not train_models:
         raise DatasetError("FEN+PN training: no training models")
@@ -455,6 +468,8 @@ def train_fen_pn(
     state_path = out / STATE
     if state_path.is_file():
         state = torch.load(state_path, map_location=device, weights_only=True)
+        if "identity" in state:
+            _refuse_other_run(out, wanted, json.loads(state["identity"]))
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start, history = int(state["epoch"]), json.loads(state["history"])
@@ -486,6 +501,7 @@ def train_fen_pn(
                 "optimizer": opt.state_dict(),
                 "epoch": epoch + 1,
                 "history": json.dumps(history),
+                "identity": json.dumps(wanted),
             }
             atomic_save(state_path, lambda tmp, s=snapshot: torch.save(s, tmp))
             prog.advance(task)
@@ -507,6 +523,21 @@ def train_fen_pn(
     atomic_write_json(out / RUN_FILE, record)
     state_path.unlink(missing_ok=True)
     return out
+
+
+def _run_identity(cfg: FenPnConfig, train_models: list[str], label_shuffle_seed: int | None) -> dict[str, Any]:
+    """What a run folder was trained with (compared before a finished run is reused or a killed one resumed)."""
+    return json.loads(json.dumps({"config": dataclasses.asdict(cfg), "train_models": sorted(train_models),
+                                  "label_shuffle_seed": label_shuffle_seed}))
+
+
+def _refuse_other_run(out: Path, wanted: dict[str, Any], found: dict[str, Any]) -> None:
+    if wanted == found:
+        return
+    diff = [f"config.{k}" for k in wanted["config"] if wanted["config"][k] != found["config"].get(k)]
+    diff += [k for k in ("train_models", "label_shuffle_seed") if wanted[k] != found[k]]
+    raise SrprintError(f"{out} holds a FEN+PN run with other settings ({', '.join(diff)} differ); "
+                       "use another --out, or delete it to retrain")
 
 
 @dataclass
