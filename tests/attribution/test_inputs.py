@@ -10,7 +10,7 @@ import torch
 
 from srprint.attribution.engine import CropDataset, crop_array
 from srprint.attribution.inputs import ClassifierNet, create_classifier_net, dct_matrix
-from srprint.errors import SrprintError
+from srprint.errors import ImageError, SrprintError
 from srprint.io.images import write_png
 
 
@@ -76,6 +76,23 @@ def test_jpeg_augmentation_is_seeded_and_only_in_training(tmp_path: Path) -> Non
         assert np.array_equal(b, c)  # same (seed, epoch, index) -> same quality and crop
     evaluation = CropDataset(tmp_path, paths, [0, 1, 2], 48, False, jpeg_augment=1.0)
     assert np.array_equal(evaluation[0][0], plain.load(0))  # never in evaluation
+
+
+def test_decoded_image_cache_stops_at_its_byte_budget(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        write_png(tmp_path / f"{i}.png", rng.random((16, 16, 3)))
+    paths = [f"{i}.png" for i in range(4)]
+    one = 16 * 16 * 3  # bytes of one decoded uint8 image
+    ds = CropDataset(tmp_path, paths, [0] * 4, 16, False, cache=True, cache_bytes=2 * one + 1)
+    first = [ds.load(i) for i in range(4)]
+    assert ds._cache is not None and sorted(ds._cache) == [0, 1]  # the budget holds two images
+    for i in range(4):
+        (tmp_path / f"{i}.png").unlink()  # cached images no longer need their files
+    assert all(np.array_equal(ds.load(i), first[i]) for i in (0, 1))
+    with pytest.raises(ImageError):
+        ds.load(2)  # beyond the budget: read again from disk
+    assert CropDataset(tmp_path, paths, [0] * 4, 16, False)._cache is None  # off unless asked
 
 
 def test_log_floor_is_configurable_and_old_runs_keep_theirs() -> None:

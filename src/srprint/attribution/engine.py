@@ -48,6 +48,9 @@ from .inputs import DCT_EPS, ClassifierNet, create_classifier_net
 from .tiles import pad_to, tile_crops
 
 RUN_FORMAT = "srprint-classifier-run/2"  # /2: input representation (``input``) added
+# decoded uint8 images a dataset keeps in memory: a byte budget, not an image count, so a render of
+# large images cannot exhaust RAM (1 GiB holds about 9700 192 px images; the rest are re-read)
+DECODED_CACHE_BYTES = 1 << 30
 CONFIG_FILE, CLASSES_FILE, STATE_FILE, HISTORY_FILE, METRICS_FILE = (
     "config.yaml",
     "classes.json",
@@ -178,6 +181,8 @@ class CropDataset(torch.utils.data.Dataset):
     """Images of a frame, cropped: random crops seeded by ``(seed, epoch, index)`` or centre crops.
 
     ``transform`` (float image -> float image) is applied before cropping (robustness tests).
+    With ``cache``, decoded images are kept until ``cache_bytes`` (default
+    :data:`DECODED_CACHE_BYTES`) are used.
     """
 
     def __init__(
@@ -190,6 +195,7 @@ class CropDataset(torch.utils.data.Dataset):
         seed: int = 0,
         transform: Callable[[np.ndarray], np.ndarray] | None = None,
         cache: bool = False,
+        cache_bytes: int | None = None,
         jpeg_augment: float = 0.0,
         jpeg_quality_min: int = 65,
         align: int = 1,
@@ -199,6 +205,7 @@ class CropDataset(torch.utils.data.Dataset):
         self.jpeg_augment, self.jpeg_quality_min, self.align = jpeg_augment, jpeg_quality_min, align
         self.epoch = 0
         self._cache: dict[int, np.ndarray] | None = {} if cache else None
+        self._cache_free = DECODED_CACHE_BYTES if cache_bytes is None else int(cache_bytes)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -210,8 +217,9 @@ class CropDataset(torch.utils.data.Dataset):
         if self.transform is not None:
             img = self.transform(img)
         img = to_uint8(img)
-        if self._cache is not None:
+        if self._cache is not None and img.nbytes <= self._cache_free:
             self._cache[i] = img
+            self._cache_free -= img.nbytes
         return img
 
     def __getitem__(self, i: int) -> tuple[np.ndarray, int]:
@@ -467,7 +475,7 @@ def train_classifier(
         cfg.crop,
         True,
         cfg.seed,
-        cache=len(train_df) <= 12000,
+        cache=True,
         jpeg_augment=cfg.jpeg_augment,
         jpeg_quality_min=cfg.jpeg_quality_min,
         align=cfg.crop_align,
@@ -478,7 +486,7 @@ def train_classifier(
         [index[c] for c in _labels_of(val_df, label)] if not val_df.empty else [],
         cfg.crop,
         False,
-        cache=len(val_df) <= 4000,
+        cache=True,
         align=cfg.crop_align,
     )
     val_loader = torch.utils.data.DataLoader(

@@ -278,7 +278,7 @@ class CropDataset(torch.utils.data.Dataset):
             crop,
             train,
             seed,
-            cache=len(self.frame) <= 4000,
+            cache=True,
         )
 
     @property
