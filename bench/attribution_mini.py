@@ -23,6 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, find_mini_render, write_results  # noqa: E402
+from srprint.attribution.tiles import DEFAULT_TILES  # noqa: E402
 
 # models of the mini grid kept out of training: one x2/L1 and one x4/VGG+Adv model (no seed triplet
 # touched) and one adversarial model of the second training set; they are the open-set unknowns.
@@ -83,7 +84,7 @@ def main() -> int:
     )
     ap.add_argument("--prnu-denoiser", default="wavelet")
     ap.add_argument(
-        "--tiles", type=int, default=3, help="Crops per side scored per test image (1 = centre crop only)"
+        "--tiles", type=int, default=DEFAULT_TILES, help="Crops per side scored per test image (1 = centre crop only)"
     )
     ap.add_argument("--no-perturb", action="store_true")
     ap.add_argument("--device", default="auto")

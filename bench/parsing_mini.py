@@ -33,6 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import find_mini_render, write_results  # noqa: E402
+from srprint.attribution.tiles import DEFAULT_TILES  # noqa: E402
 
 # engine + FEN settings per profile ("gpu": the study's recipe; "cpu": small; "smoke": seconds per cell)
 PROFILES: dict[str, dict[str, Any]] = {
@@ -172,7 +173,7 @@ def main() -> None:
                     help="Imported models: family folds of the zoo+imported parsers (0: skip that protocol)")
     ap.add_argument("--crossfit-per-model", type=int, default=40,
                     help="Imported models: training images per model of the zoo-only / family-out parsers")
-    ap.add_argument("--tiles", type=int, default=3,
+    ap.add_argument("--tiles", type=int, default=DEFAULT_TILES,
                     help="Crops per side scored per test image (1 = the study's centre crop)")
     args = ap.parse_args()
 
