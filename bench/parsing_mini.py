@@ -296,6 +296,13 @@ def main() -> None:
             "(aggregation x baseline) comparisons.",
             "",
         ]
+        losses = [
+            f"{k} ({', '.join(m for m, ok in v.items() if not ok)})" for k, v in better.items() if not all(v.values())
+        ]
+        if losses:
+            md += ["Not better in (images/baseline: metrics): " + "; ".join(losses) + ".", ""]
+        results["target_fen_better_than_baselines"] = {"comparisons_won": wins, "of": len(better),
+                                                       "met": wins == len(better)}
 
     if "imported" not in args.skip and (ds.frame["source"] == "imported").any():
         t0 = time.time()
@@ -336,7 +343,7 @@ def main() -> None:
         }
 
     md += ["## Targets", ""]
-    for key in ("target_scale_arch_heldout", "target_imported"):
+    for key in ("target_scale_arch_heldout", "target_imported", "target_fen_better_than_baselines"):
         if key in results:
             md.append(f"- {key}: `{results[key]}`")
     md.append("")
