@@ -173,6 +173,8 @@ def main() -> None:
                     help="Imported models: family folds of the zoo+imported parsers (0: skip that protocol)")
     ap.add_argument("--crossfit-per-model", type=int, default=40,
                     help="Imported models: training images per model of the zoo-only / family-out parsers")
+    ap.add_argument("--crossfit-protocols", default="family_out,zoo_only",
+                    help="Imported-model protocols to run (comma list of family_out, zoo_only)")
     ap.add_argument("--tiles", type=int, default=DEFAULT_TILES,
                     help="Crops per side scored per test image (1 = the study's centre crop)")
     args = ap.parse_args()
@@ -317,6 +319,7 @@ def main() -> None:
         ]
         # same budget, every model weighted alike: zoo-only vs zoo + the other imported families
         protocols = {"family_out": args.crossfit_folds, "zoo_only": 0} if args.crossfit_folds else {"zoo_only": 0}
+        protocols = {k: v for k, v in protocols.items() if k in args.crossfit_protocols.split(",")}
         for name, folds in protocols.items():
             # centre crop first, so the run folder's crossfit.md ends up holding the tiled scores
             for sfx, tiles in ([("_centre", 1)] if args.tiles != 1 else []) + [("", args.tiles)]:
