@@ -119,7 +119,8 @@ def crossfit_markdown(
         "## 3b. Scale and loss family of imported models: zoo-only vs zoo + other imported families",
         "",
         "Both protocols train a scale parser and a pixel-vs-adversarial parser with the same budget and every "
-        f"model weighted alike ({results['imported_zoo_only']['per_model']} training images per model). "
+        f"model weighted alike ({results[f'imported_{next(iter(protocols))}']['per_model']} training images per "
+        "model, capped at the train-split images a model has). "
         "*zoo-only*: trained on the mini zoo, as in the study. *family-out*: trained on the mini zoo plus the "
         "imported checkpoints, each imported model predicted by the fold whose parsers never saw its family.",
         "",
