@@ -97,22 +97,40 @@ def magnitude_loss(f: torch.Tensor) -> torch.Tensor:
     return f.pow(2).mean()
 
 
+def _reduce(x: torch.Tensor, dims: int | tuple[int, ...], scale: str) -> torch.Tensor:
+    """Sum (``scale="pixel"``) or mean (``"dft"``) over ``dims``, then mean over what is left."""
+    return (x.sum(dims) if scale == "pixel" else x.mean(dims)).mean()
+
+
+# the three spectrum terms, on a spectrum from shifted_spectrum (fingerprint_losses computes it once)
+def _low_frequency_energy(s: torch.Tensor, k: int, scale: str) -> torch.Tensor:
+    mask = _centre_mask(s.shape[-2], s.shape[-1], k, s.device)
+    return _reduce(s.pow(2)[..., mask], -1, scale)
+
+
+def _peak_outside_centre(s: torch.Tensor, k: int) -> torch.Tensor:
+    mask = _centre_mask(s.shape[-2], s.shape[-1], k, s.device)
+    return -s[..., ~mask].amax(-1).mean()
+
+
+def _asymmetry(s: torch.Tensor, scale: str) -> torch.Tensor:
+    if s.shape[-1] != s.shape[-2]:
+        raise ValueError(f"energy loss needs square fingerprints, got {tuple(s.shape[-2:])}")
+    # the same shift on both axes commutes with the transpose
+    return _reduce((s - s.transpose(-2, -1)).pow(2), (-2, -1), scale)
+
+
 def spectrum_loss(f: torch.Tensor, k: int, scale: str = "pixel") -> torch.Tensor:
     """Energy of the ``k x k`` low-frequency centre of the shifted spectrum (mean over batch, channels).
 
     Summed over the window (``scale="pixel"``) or averaged over it (``"dft"``).
     """
-    s = shifted_spectrum(f, scale)
-    mask = _centre_mask(s.shape[-2], s.shape[-1], k, s.device)
-    window = s.pow(2)[..., mask]
-    return (window.sum(-1) if scale == "pixel" else window.mean(-1)).mean()
+    return _low_frequency_energy(shifted_spectrum(f, scale), k, scale)
 
 
 def repetitive_loss(f: torch.Tensor, k: int, scale: str = "pixel") -> torch.Tensor:
     """Minus the maximum spectrum magnitude outside the low-frequency centre (mean over batch, channels)."""
-    s = shifted_spectrum(f, scale)
-    mask = _centre_mask(s.shape[-2], s.shape[-1], k, s.device)
-    return -s[..., ~mask].amax(-1).mean()
+    return _peak_outside_centre(shifted_spectrum(f, scale), k)
 
 
 def energy_loss(f: torch.Tensor, scale: str = "pixel") -> torch.Tensor:
@@ -120,11 +138,7 @@ def energy_loss(f: torch.Tensor, scale: str = "pixel") -> torch.Tensor:
 
     Summed over frequencies (``scale="pixel"``) or averaged over them (``"dft"``).
     """
-    if f.shape[-1] != f.shape[-2]:
-        raise ValueError(f"energy loss needs square fingerprints, got {tuple(f.shape[-2:])}")
-    s = shifted_spectrum(f, scale)  # the same shift on both axes commutes with the transpose
-    d2 = (s - s.transpose(-2, -1)).pow(2)
-    return (d2.sum((-2, -1)) if scale == "pixel" else d2.mean((-2, -1))).mean()
+    return _asymmetry(shifted_spectrum(f, scale), scale)
 
 
 @dataclass
@@ -144,8 +158,9 @@ class FingerprintLosses:
 
 def fingerprint_losses(f: torch.Tensor, k: int, scale: str = "pixel") -> FingerprintLosses:
     """All four FEN losses of a fingerprint batch ``(B, C, H, W)``; ``scale`` see :data:`LOSS_SCALES`."""
-    return FingerprintLosses(magnitude_loss(f), spectrum_loss(f, k, scale), repetitive_loss(f, k, scale),
-                             energy_loss(f, scale))
+    s = shifted_spectrum(f, scale)  # one FFT for the three spectrum terms (this runs every training batch)
+    return FingerprintLosses(magnitude_loss(f), _low_frequency_energy(s, k, scale), _peak_outside_centre(s, k),
+                             _asymmetry(s, scale))
 
 
 # ---------------------------------------------------------------------------------------------- figures
