@@ -108,6 +108,8 @@ def is_norm_statistic(name: str) -> bool:
 def _quantize(
     entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any], device: str
 ) -> dict[str, torch.Tensor]:
+    if not 2 <= int(params["bits"]) <= 16:
+        raise SrprintError(f"quantize bits must be in [2, 16], got {params['bits']}")
     return {
         k: quantize_tensor(v, int(params["bits"])) if v.is_floating_point() and not is_norm_statistic(k) else v
         for k, v in state.items()
@@ -247,6 +249,70 @@ def _finetune(
     return {kf: trained[kn].detach().cpu().to(state[kf].dtype) for kf, kn in key_map.items()}
 
 
+def _reparameterise(entry: ZooEntry, state: dict[str, torch.Tensor], device: str,
+                    change: Callable[[torch.nn.Module], int]) -> dict[str, torch.Tensor]:
+    """Apply a function-preserving change to the entry's network and map its weights back to the file's keys."""
+    from .fingerprint import load_entry_model as load_model
+
+    net = load_model(entry, device="cpu").net.float()
+    key_map = _match_keys(net.state_dict(), state)
+    change(net)
+    new = net.state_dict()
+    return {kf: new[kn].detach().cpu().to(state[kf].dtype) for kf, kn in key_map.items()}
+
+
+@register_attack("permute", {"seed": 0}, "permute the hidden channels of every conv -> activation -> conv chain "
+                 "(outputs unchanged)")
+def _permute(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
+             device: str) -> dict[str, torch.Tensor]:
+    from .reparam import permute_hidden
+
+    return _reparameterise(entry, state, device, lambda net: permute_hidden(net, seed=int(params["seed"])))
+
+
+@register_attack("rescale", {"seed": 0, "spread": 1.0}, "scale hidden channels by exp(U(-spread, spread)) before "
+                 "a ReLU and undo it after (outputs unchanged)")
+def _rescale(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
+             device: str) -> dict[str, torch.Tensor]:
+    from .reparam import rescale_hidden
+
+    if not 0 < float(params["spread"]) <= 5:
+        raise SrprintError(f"rescale spread must be in (0, 5], got {params['spread']}")
+    return _reparameterise(entry, state, device, lambda net: rescale_hidden(net, seed=int(params["seed"]),
+                                                                            spread=float(params["spread"])))
+
+
+@register_attack("foldbn", {}, "fold every BatchNorm into the conv before it (outputs unchanged)")
+def _foldbn(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
+            device: str) -> dict[str, torch.Tensor]:
+    from .reparam import fold_batchnorm
+
+    return _reparameterise(entry, state, device, fold_batchnorm)
+
+
+@register_attack("fp16", {}, "cast every floating-point tensor to float16 (stored as float16)")
+def _fp16(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
+          device: str) -> dict[str, torch.Tensor]:
+    return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+
+
+@register_attack("noise", {"sigma": 0.01, "seed": 0}, "add Gaussian noise of sigma x (the tensor's std) to every "
+                 "weight and bias")
+def _noise(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
+           device: str) -> dict[str, torch.Tensor]:
+    sigma = float(params["sigma"])
+    if not 0 <= sigma <= 1:
+        raise SrprintError(f"noise sigma must be in [0, 1], got {sigma}")
+    gen = torch.Generator().manual_seed(int(params["seed"]))
+    out = {}
+    for k, v in state.items():
+        if v.is_floating_point() and v.numel() > 1 and not is_norm_statistic(k):
+            std = float(v.float().std())
+            v = (v.float() + torch.randn(v.shape, generator=gen) * sigma * std).to(v.dtype)
+        out[k] = v
+    return out
+
+
 def _tasks() -> list[str]:
     from .degradations import list_degradations
 
@@ -266,7 +332,7 @@ def attack_params(name: str, overrides: dict[str, Any] | None = None) -> dict[st
 
 
 def attacked_id(entry_id: str, name: str, params: dict[str, Any]) -> str:
-    main = {"prune": "percent", "quantize": "bits", "finetune": "iters"}.get(name)
+    main = {"prune": "percent", "quantize": "bits", "finetune": "iters", "noise": "sigma"}.get(name)
     tag = f"{name}{params[main]:g}" if main and isinstance(params.get(main), int | float) else name
     return f"{entry_id}+{tag}"
 
