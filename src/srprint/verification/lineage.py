@@ -294,15 +294,25 @@ def compare_captures(a: Capture, b: Capture) -> LineageResult:
 
 
 def randomised_copy(net: nn.Module, seed: int) -> nn.Module:
-    """A copy of ``net`` with every weight and bias redrawn as ``N(0, std(original))`` (same architecture,
-    an independent initialisation); BatchNorm running statistics are kept."""
+    """A copy of ``net`` re-initialised as an independent model of the same architecture: every module
+    with a ``reset_parameters`` (convolutions, linear layers, norms) redraws its parameters with its
+    own initialiser; other parameters are redrawn as ``N(0, std(original))``."""
     import copy
 
     gen = torch.Generator().manual_seed(seed)
     out = copy.deepcopy(net)
+    reset: set[int] = set()
     with torch.no_grad():
+        for k, mod in enumerate(out.modules()):
+            if hasattr(mod, "reset_parameters") and callable(mod.reset_parameters):
+                torch.manual_seed(seed * 100003 + k)
+                try:
+                    mod.reset_parameters()
+                except (TypeError, RuntimeError, NotImplementedError):
+                    continue
+                reset.update(id(p) for p in mod.parameters(recurse=False))
         for p in out.parameters():
-            if p.is_floating_point() and p.numel() > 1:
+            if id(p) not in reset and p.is_floating_point() and p.numel() > 1:
                 std = float(p.detach().float().std()) or 1e-2
                 p.copy_((torch.randn(p.shape, generator=gen) * std).to(p.dtype))
     return out
@@ -322,7 +332,10 @@ def lineage_p_value(similarity: float, null: list[float]) -> dict[str, Any]:
     The statistic is Fisher-transformed (``z = atanh S``) and the null ``z`` treated as a Gaussian
     sample of unknown mean and variance, so a new independent pair's ``z`` follows a Student t
     predictive distribution, ``(z - mean) / (sd * sqrt(1 + 1/m)) ~ t(m - 1)``: the p-value is its
-    upper tail. ``p_empirical = (1 + #{null >= S}) / (m + 1)`` is reported beside it.
+    upper tail. Because the null's tail need not be Gaussian (channel matching takes maxima), the
+    distribution-free Chebyshev-Cantelli bound ``P(Z - mean >= k sd) <= 1 / (1 + k^2)`` (with the
+    same predictive ``k``) is returned as ``p_bound``; a verdict of relatedness needs both below its
+    level. ``p_empirical = (1 + #{null >= S}) / (m + 1)`` is reported beside them.
 
     Raises
     ------
@@ -337,6 +350,7 @@ def lineage_p_value(similarity: float, null: list[float]) -> dict[str, Any]:
     mean, sd = float(z0.mean()), float(z0.std(ddof=1))
     sd = max(sd, 1e-6)
     tstat = (z - mean) / (sd * np.sqrt(1.0 + 1.0 / m))
-    return {"p_value": float(student_t.sf(tstat, df=m - 1)), "t": float(tstat), "null_n": m,
+    bound = 1.0 if tstat <= 0 else 1.0 / (1.0 + tstat * tstat)
+    return {"p_value": float(student_t.sf(tstat, df=m - 1)), "p_bound": float(bound), "t": float(tstat), "null_n": m,
             "null_mean": float(np.tanh(mean)), "null_max": float(np.max(null)),
             "p_empirical": float((1 + int((np.asarray(null) >= similarity).sum())) / (m + 1))}

@@ -3,7 +3,8 @@
 Verdicts:
 
 * **copy**: the suspect's canonicalised weights are significantly closer to the source's than any
-  independent model's (p < ``alpha`` under the null of :func:`lineage_null`), nearly all parameters
+  independent model's (under the null of :func:`lineage_null`, both the t-predictive p-value and
+  the distribution-free Cantelli bound below ``alpha``, and above every null sample), nearly all parameters
   pair up (coverage >= :data:`COPY_MIN_COVERAGE`) and the distance ``1 - S`` is within the band of
   modified copies (:data:`COPY_MAX_DISTANCE`, calibrated on the attacked copies of models that no
   benchmark pair scores; see ``bench/verification.py``);
@@ -121,7 +122,7 @@ def lineage_null(source_capture: lin.Capture, suspect_model: Any, references: It
 def decide_lineage(result: lin.LineageResult, test: dict[str, Any], alpha: float = ALPHA,
                    copy_max_distance: float = COPY_MAX_DISTANCE) -> str:
     """copy | shared parent | independent from the lineage statistic and its p-value (module docstring)."""
-    if test["p_value"] >= alpha or result.similarity <= test["null_max"]:
+    if test["p_value"] >= alpha or test["p_bound"] >= alpha or result.similarity <= test["null_max"]:
         return "independent"
     if result.coverage >= COPY_MIN_COVERAGE and 1.0 - result.similarity <= copy_max_distance:
         return "copy"
@@ -132,7 +133,8 @@ def explain(verdict: str, src: str, sus: str, lineage: dict[str, Any] | None,
             functional: dict[str, Any] | None) -> str:
     """One plain-language line a person can repeat."""
     if lineage and verdict in ("copy", "shared parent", "independent"):
-        s, cov, p = lineage["similarity"], lineage["coverage"], lineage["p_value"]
+        s, cov = lineage["similarity"], lineage["coverage"]
+        p = max(lineage["p_value"], lineage["p_bound"])
         n = lineage["null_n"]
         if verdict == "copy":
             return (f"{sus} carries {src}'s weights up to small changes (similarity {s:.4f} over {cov:.0%} of the "
