@@ -39,9 +39,20 @@ def test_attack_and_registry_cli(tiny_zoo, tmp_path):
     r = runner.invoke(app, ["registry", "add", "EDSR-tiny-x2-s1", "--zoo", str(tiny_zoo), "--name", "mine",
                             *FAST, *reg])
     assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["fingerprint", str(tmp_path / "pruned"), *FAST, "-o", str(tmp_path / "a_fp.json")])
+    assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["registry", "check", str(tmp_path / "pruned"), "--json", *reg])
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
+    # the owner's model is on disk: lineage decides, the suspect is never optimised
+    assert res[0]["name"] == "mine" and res[0]["verdict"] == "copy" and res[0]["functional"] is None
+    r = runner.invoke(app, ["registry", "check", str(tmp_path / "pruned"), "--json", "--registry",
+                            str(tmp_path / "typo.sqlite")])
+    assert r.exit_code != 0 and "registry not found" in str(r.exception)
+    assert not (tmp_path / "typo.sqlite").exists()
+    r = runner.invoke(app, ["registry", "check", str(tmp_path / "a_fp.json"), "--json", *reg])
+    assert r.exit_code == 0, r.output
+    res = json.loads(r.stdout)  # a fingerprint file is compared by the critical-image rule
     assert res[0]["name"] == "mine" and res[0]["settings"]["iters"] == 5
     r = runner.invoke(app, ["registry", "list", "--json", *reg])
     assert [row["name"] for row in json.loads(r.stdout)] == ["mine"]

@@ -372,22 +372,45 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
         zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
         as_json: bool = JsonOpt,
     ) -> None:
-        """Compare a suspect with every registered fingerprint (fingerprinted once per setting)."""
+        """Compare a suspect with every registered owner: by parameter lineage where the owner's model is on
+        disk (seconds), else by the critical-image rule (the suspect is fingerprinted once per setting)."""
         from .registry import Registry
 
+        if registry is not None and not Path(registry).is_file():
+            raise SrprintError(f"registry not found: {registry}")
+        reg = Registry(registry)
         if is_fingerprint_file(suspect):
-            target: Any = load_fingerprint(suspect)
-        else:
-            e = _entry(suspect, zoo)
-            target = lambda s: _fingerprint(e, s, device)  # noqa: E731
-        results = Registry(registry).check(target)
-        if as_json:
-            print_json([{"name": n, **v.to_dict()} for n, v in results])
+            results = reg.check(load_fingerprint(suspect))
+            if as_json:
+                print_json([{"name": n, **v.to_dict()} for n, v in results])
+                return
+            if not results:
+                stdout.print("registry has no fingerprint comparable with this suspect")
+            for n, v in results:
+                stdout.print(f"{n:30s} " + _verdict_line(v))
             return
-        if not results:
-            stdout.print("registry has no fingerprint comparable with this suspect")
-        for n, v in results:
-            stdout.print(f"{n:30s} " + _verdict_line(v))
+        from .fingerprint import load_entry_model
+        from .ownership import check_registered
+
+        e = _entry(suspect, zoo)
+
+        def fingerprint(settings: FingerprintSettings) -> Fingerprint | None:
+            try:
+                return _fingerprint(e, settings, device)
+            except SrprintError as exc:  # e.g. a denoiser suspect vs an SR fingerprint: not comparable
+                if "does not fit task" not in str(exc):
+                    raise
+                return None
+
+        out = check_registered(reg.fingerprints(), e, load=load_entry_model,
+                               references=_reference_entries(None, [e]), fingerprint=fingerprint)
+        if as_json:
+            print_json([{"name": n, **v.to_dict()} for n, v in out])
+            return
+        if not out:
+            stdout.print("registry has no owner comparable with this suspect")
+        for n, v in out:
+            stdout.print(f"{n:30s} {v.verdict.upper():14s} {v.explanation}", highlight=False, soft_wrap=True)
 
     @reg_app.command("list")
     def registry_list(registry: Path | None = RegOpt, as_json: bool = JsonOpt) -> None:

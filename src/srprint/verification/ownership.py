@@ -190,3 +190,73 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             func = functional()
     return OwnershipVerdict(verdict, explain(verdict, source.id, suspect.id, lineage, func), _who(source),
                             _who(suspect), lineage, func, round(time.perf_counter() - t0, 2), notes)
+
+
+def owner_entry(fp: Any) -> Any | None:
+    """The zoo entry a registered fingerprint was made from, if it is still on disk unchanged (same sha256)."""
+    from ..errors import SrprintError
+    from ..io.checkpoints import sha256_file
+    from ..zoo.entry import ZooEntry
+
+    path = (fp.model or {}).get("path")
+    if not path:
+        return None
+    try:
+        entry = ZooEntry.load(path)
+        if sha256_file(entry.weights_path) != fp.model.get("sha256"):
+            return None
+    except (SrprintError, OSError):
+        return None
+    return entry
+
+
+def check_registered(registered: list[tuple[str, Any]], suspect: Any, *, load: Callable[[Any], Any],
+                     references: Iterable[Any] = (),
+                     fingerprint: Callable[[Any], Any] | None = None) -> list[tuple[str, OwnershipVerdict]]:
+    """Verdicts of ``suspect`` (a zoo entry) against registered ``(name, fingerprint)`` owners.
+
+    Owners whose model is on disk go through :func:`verify_models` (lineage; no optimisation when it
+    decides). The others, and every owner lineage cannot decide for, are compared by the critical-image
+    rule: ``fingerprint(settings)`` is called at most once per distinct setting. Results: copies first,
+    then shared parents, undecided and independent.
+
+    Raises
+    ------
+    LineageError
+        The suspect's forward pass fails on the probe.
+    """
+    from .verify import verify_fingerprints
+
+    refs = list(references)
+    cache: dict[str, Any] = {}
+
+    def functional(fp: Any) -> dict[str, Any] | None:
+        if fingerprint is None:
+            return None
+        key = fp.settings.key()
+        if key not in cache:
+            cache[key] = fingerprint(fp.settings)
+        if cache[key] is None:
+            return None
+        v = verify_fingerprints(fp, cache[key])
+        return {"method": "critical", "d": v.d, "eta": v.eta, "d_over_eta": v.ratio, "p_value_chi2": v.p_value,
+                "paper_verdict": v.label, "calibrated": False}
+
+    out = []
+    for name, fp in registered:
+        owner = owner_entry(fp)
+        if owner is not None and owner.task == suspect.task:
+            v = verify_models(owner, suspect, load=load, references=refs, functional=lambda fp=fp: functional(fp))
+        else:
+            func = functional(fp)
+            if func is None:
+                continue
+            who = {"id": fp.model.get("id"), "arch": fp.model.get("arch"), "scale": fp.model.get("scale"),
+                   "task": fp.model.get("task"), "attack": fp.model.get("attack"), "path": None}
+            v = OwnershipVerdict("undecided", explain("undecided", str(who["id"]), suspect.id, None, func), who,
+                                 _who(suspect), None, func,
+                                 notes=["the registered model's weights are not on disk: only the critical-image "
+                                        "evidence is available"])
+        out.append((name, v))
+    order = {"copy": 0, "shared parent": 1, "undecided": 2, "independent": 3}
+    return sorted(out, key=lambda t: (order[t[1].verdict], -((t[1].lineage or {}).get("similarity") or 0.0)))
