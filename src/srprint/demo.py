@@ -21,6 +21,7 @@ STAGES = (
     ("zoo", "srprint.zoo.demo:demo_stage"),
     ("render", "srprint.render:demo_stage"),
     ("attribution", "srprint.attribution.demo:demo_stage"),
+    ("trace", "srprint.attribution.trace_demo:demo_stage"),
     ("verification", "srprint.verification.demo:demo_stage"),
 )
 

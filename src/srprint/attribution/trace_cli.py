@@ -1,0 +1,123 @@
+"""``srprint trace``: the body of the command (candidates, progress, printing); the maths is in :mod:`.trace`."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..cli_common import print_json, stdout
+from ..errors import SrprintError
+
+
+def _files(target: Path) -> list[Path]:
+    from ..io.images import IMAGE_SUFFIXES, list_images
+
+    if target.is_dir():
+        files = list_images(target)
+        if not files:
+            raise SrprintError(f"no image in folder {target}")
+        return files
+    if not target.is_file():
+        raise SrprintError(f"image or folder not found: {target}")
+    if target.suffix.lower() not in IMAGE_SUFFIXES:
+        raise SrprintError(f"{target}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
+    return [target]
+
+
+def _zoo_entries(zoos: list[Path]) -> list[Any]:
+    from ..zoo.entry import Zoo
+
+    out = []
+    for z in zoos:
+        if not Path(z).is_dir():
+            raise SrprintError(f"--zoo {z}: not a zoo folder")
+        out += Zoo(z).entries()
+    if not out:
+        raise SrprintError(f"no model in {', '.join(map(str, zoos))}")
+    return out
+
+
+def _shortlists(run: Path, files: list[Path], top: int) -> dict[str, set[str]]:
+    from .evaluate import predict_images
+
+    shortlist: dict[str, set[str]] = {}
+    for f in files:
+        res = predict_images(run, f, top_k=top)
+        for im in res["images"]:
+            shortlist[str(f)] = {t["class"] for t in im["top"]}
+    return shortlist
+
+
+def trace_files(files: list[Path], entries: list[Any], *, shortlists: dict[str, set[str]] | None = None,
+                models: str | None = None, settings: Any = None, alpha: float = 1e-3) -> dict[str, Any]:
+    """Trace every file; unreadable files and files no candidate fits are skipped with a reason."""
+    from ..errors import ImageError
+    from ..progress import make_progress
+    from ..verification.fingerprint import load_entry_model
+    from .trace import aggregate, candidates, read_for_trace, trace_image
+
+    cache: dict[str, Any] = {}
+
+    def load(e: Any) -> Any:
+        if e.id not in cache:
+            cache[e.id] = load_entry_model(e)
+        return cache[e.id]
+
+    results, skipped = [], []
+    with make_progress() as prog:
+        task = prog.add_task("tracing", total=len(files))
+        for f in files:
+            try:
+                img = read_for_trace(f)
+            except (ImageError, OSError, SrprintError) as exc:
+                warnings.warn(f"skipped {f}: {exc}", stacklevel=2)
+                skipped.append({"path": str(f), "reason": str(exc)})
+                prog.advance(task)
+                continue
+            restrict = shortlists.get(str(f)) if shortlists is not None else None
+            cands = candidates(entries, img.shape, models=models, restrict=restrict)
+            if not cands:
+                scales = sorted({e.scale for e in entries if e.task == "sr"})
+                fit = [s for s in scales if img.shape[0] % s == 0 and img.shape[1] % s == 0]
+                skipped.append({"path": str(f), "reason": f"no candidate fits a {img.shape[1]}x{img.shape[0]} image "
+                                f"(zoo scales {scales}; scales that fit: {fit or 'none'})"})
+                prog.advance(task)
+                continue
+            res = trace_image(img, cands, load, settings=settings, alpha=alpha,
+                              progress=lambda mid, name=f.name: prog.update(task, description=f"tracing {name}: {mid}"))
+            results.append({"path": str(f), **res})
+            prog.advance(task)
+    out: dict[str, Any] = {"images": results, "skipped": skipped}
+    if len(files) > 1:
+        out["aggregate"] = aggregate(results)
+    if not results:
+        raise SrprintError("nothing traced: " + "; ".join(f"{s['path']}: {s['reason']}" for s in skipped[:3]))
+    return out
+
+
+def run_trace(target: Path, zoos: list[Path], *, run: Path | None, top: int, models: str | None, crop: int,
+              steps: int, alpha: float, as_json: bool) -> None:
+    from .trace import TraceSettings
+
+    settings = TraceSettings(crop=crop, steps=steps)
+    files = _files(target)
+    entries = _zoo_entries(zoos)
+    shortlists = _shortlists(run, files, top) if run is not None else None
+    out = trace_files(files, entries, shortlists=shortlists, models=models, settings=settings, alpha=alpha)
+    if as_json:
+        print_json(out)
+        return
+    for im in out["images"]:
+        stdout.print(f"{im['path']}: [bold]{im['verdict']}{' ' + im['model'] if im.get('model') else ''}[/]",
+                     highlight=False)
+        stdout.print(f"  {im['explanation']}", highlight=False, soft_wrap=True)
+        for row in im["candidates"][:5]:
+            stdout.print(f"    {row['id']:45s} residual {row['residual']:.3g} ({row['floor_ratio']:.3g}x floor), "
+                         f"p = {row['p_value']:.2g}", highlight=False)
+    for s in out["skipped"]:
+        stdout.print(f"[yellow]skipped[/] {s['path']}: {s['reason']}", highlight=False)
+    if "aggregate" in out:
+        agg = out["aggregate"]
+        stdout.print(f"folder verdict ({agg['n']} images, {agg['agree']} agree): {agg['verdict']}"
+                     f"{' ' + agg['model'] if agg.get('model') else ''}", highlight=False)

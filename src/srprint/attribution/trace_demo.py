@@ -1,0 +1,55 @@
+"""``srprint demo`` stage: trace a demo model's output to that model, and a real photo to none of them."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from ..progress import console
+
+SOURCE = "EDSR-skimage-x2-L1-s1"
+CROP = 48
+
+
+def demo_stage(ctx: Any) -> dict[str, Any]:
+    from ..degradation import bicubic_downscale
+    from ..io.images import skimage_photos, write_png
+    from ..verification.fingerprint import load_entry_model
+    from ..zoo.datasets import SKIMAGE_HOLDOUT
+    from ..zoo.entry import Zoo
+    from .trace import candidates, trace_image
+
+    t0 = time.perf_counter()
+    out = ctx.out / "trace"
+    out.mkdir(parents=True, exist_ok=True)
+    entries = Zoo(ctx.zoo_dir).entries()
+    models = {e.id: load_entry_model(e) for e in entries}
+    photo = skimage_photos()[SKIMAGE_HOLDOUT]  # the held-out photo: no model trained on it, no calibration uses it
+    hr = torch.from_numpy(np.ascontiguousarray(photo[100:100 + CROP, 200:200 + CROP].transpose(2, 0, 1))).float()
+    with torch.no_grad():
+        made = models[SOURCE].infer(bicubic_downscale(hr[None], 2, quantize=True))[0].numpy().transpose(1, 2, 0)
+    images = {"made": np.round(made * 255) / 255,
+              "photo": np.round(photo[300:300 + CROP, 100:100 + CROP] * 255) / 255}
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread is faster than two for these tiny nets on a busy 2-core machine
+    rows = []
+    try:
+        for name, img in images.items():
+            write_png(out / f"{name}.png", img)
+            res = trace_image(img, candidates(entries, img.shape), lambda e: models[e.id])
+            expected = SOURCE if name == "made" else None
+            ok = res.get("model") == expected
+            colour = "green" if ok else "red"
+            label = f"{res['verdict']}{' ' + res['model'] if res.get('model') else ''}"
+            console.print(f"trace {name}.png ({'made by ' + SOURCE if expected else 'a real photo'}): "
+                          f"[{colour}]{label}[/] - {res['explanation']}", highlight=False)
+            rows.append({"image": f"{name}.png", "expected": expected or "none of these models",
+                         "verdict": res["verdict"], "model": res.get("model"), "correct": ok,
+                         "best_residual": res["candidates"][0]["residual"] if res["candidates"] else None})
+    finally:
+        torch.set_num_threads(threads)
+    return {"traces": rows, "all_correct": all(r["correct"] for r in rows),
+            "stage_seconds": round(time.perf_counter() - t0, 1)}
