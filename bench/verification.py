@@ -1,435 +1,303 @@
-"""Benchmark of ownership verification by critical images (issue 7).
+"""Benchmark of ownership verification by parameter lineage (issue 15).
 
-Every source model vs its pruned / fine-tuned / quantised copies (with their held-out PSNR change)
-and every pair of independent source models, under a reduced-cost setting; a subset re-run under
-the reference setting (5000 Adam iterations, 128 x 128) to check the verdicts agree; baselines and
-ablations (``--method``) on a subset. Resumable: fingerprints and attacked models are cached.
+Sources: every published SR model and denoiser imported from ``../shared/data/pretrained``
+(``$SRPRINT_HOME/bench/pretrained_zoo``, made by ``bench/pretrained_quality.py`` or
+``srprint zoo import --manifest``) and every mini-zoo model (seed triplets and ``photos`` twins).
 
-    .venv/bin/python bench/verification.py [--ids A,B,... --ref-ids A,B --ref-copy-ids A ...]
+* **Copies** of every source: prune 5/10/15 %, int8, fp16, permutation + rescaling (where the graph
+  traces); fine-tune 500 / 2000 iterations and
+  permutation + fine-tune 500 on the first ``--finetune-sources`` sources of each population (CPU budget).
+* **Negatives**: every pair of sources of the same task. Pairs whose lineage labels share a parent
+  (the multi-scale CARN-M file, mini-zoo models of one architecture and seed, which start from one
+  random initialisation) are *shared-parent* pairs, reported apart; the rest are independent.
+* **Null** for a pair ``(A, B)``: ``S`` between ``A`` and 8 random re-initialisations of ``A``'s
+  architecture, and between ``A`` and every other source sharing no lineage with ``A`` or ``B``
+  (coverage >= 0.5): the pair, its copies and its relatives never enter its own calibration. (The
+  CLI draws at most 16 reference models; the bench uses all.)
+* **Copy band** (copy vs shared parent): calibrated on the mini zoo alone, as the geometric midpoint
+  between its farthest copy and its closest significant shared-parent pair; the published models'
+  copies and pairs are scored with it.
 
-Reduced-cost default: the reference image size (128 x 128; denoisers 64 x 64, see
-``DENOISE_SIZE_DIVISOR``) with 1000 instead of 5000 Adam iterations (100 did not reproduce the
-reference verdicts; see the notes in the results). The image size is kept because
-the histogram features of a small image are dominated by pixel-sampling noise: with ``N`` pixels a
-histogram bin fluctuates by about ``sqrt(p (1 - p) / N)``, at 48 x 48 already ~0.8 eta of ``d``
-between two statistically identical images, at 128 x 128 about 0.1 eta (eta assumes sigma = 0.015
-per bin). Fine-tuning follows the paper: 500 Adam iterations (fresh state, lr 1e-5) on BSD68-pool
-photos, which keeps the held-out PSNR change within 1 dB.
-
-Writes bench/results/verification.{json,md}.
+Writes bench/results/verification.{json,md}. The paper's critical-image rule on the
+22-source benchmark is in verification_quan.{json,md} (bench/verification_quan.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import os
-import platform
-import subprocess
+import math
+import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
-import numpy as np
 import torch
+from scipy.stats import beta as beta_dist
 
-from srprint.config import srprint_home
-from srprint.verification.attacks import attack_model, attacked_id
-from srprint.verification.baselines import match_verdict
-from srprint.verification.fingerprint import FingerprintSettings, fingerprint_model
-from srprint.verification.fingerprint import load_entry_model as load_model
-from srprint.verification.verify import eta_threshold, verify_fingerprints
-from srprint.zoo.entry import Zoo, ZooEntry
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import write_results  # noqa: E402
+from srprint.config import srprint_home  # noqa: E402
+from srprint.verification import lineage as lin  # noqa: E402
+from srprint.verification.attacks import attack_model  # noqa: E402
+from srprint.verification.fingerprint import load_entry_model  # noqa: E402
+from srprint.verification.ownership import (  # noqa: E402
+    ALPHA,
+    COPY_MAX_DISTANCE,
+    COPY_MIN_COVERAGE,
+    N_RANDOM,
+    decide_lineage,
+    lineage_ancestors,
+)
+from srprint.zoo.entry import Zoo, ZooEntry  # noqa: E402
 
-RESULTS = Path(__file__).parent / "results"
-# multi-scale files share one body: keep one scale so "independent" pairs really are independent
-# (CARN-M does not load outside the import helper; RFDN/RLFN x4 need >= 64 px inputs; CRAFT is too slow on CPU)
-SKIP_IMPORTED = ("carn-m_official", "imdn-as_official_x4", "rfdn_", "rlfn-ntire_official_x4", "rlfn-s_official_x4",
-                 "rlfn_official_x4", "craft_")
+CHEAP_ATTACKS: tuple[tuple[str, list[tuple[str, dict[str, Any]]]], ...] = (
+    ("prune5", [("prune", {"percent": 5.0})]),
+    ("prune10", [("prune", {"percent": 10.0})]),
+    ("prune15", [("prune", {"percent": 15.0})]),
+    ("int8", [("quantize", {"bits": 8})]),
+    ("fp16", [("fp16", {})]),
+    ("permute+rescale", [("permute", {"seed": 1}), ("rescale", {"seed": 2})]),
+)
+FINETUNE_ATTACKS = (
+    ("finetune500", [("finetune", {"iters": 500})]),
+    ("finetune2000", [("finetune", {"iters": 2000})]),
+    ("permute+finetune500", [("permute", {"seed": 1}), ("finetune", {"iters": 500})]),
+)
 
 
-def machine_info() -> dict[str, Any]:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent, check=False).stdout.strip() or None
-    except OSError:
-        commit = None
-    return {"commit": commit, "platform": platform.platform(), "cpu_count": os.cpu_count(),
-            "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "python": platform.python_version()}
+def clopper_pearson(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    a = (1 - level) / 2
+    lo = 0.0 if k == 0 else float(beta_dist.ppf(a, k, n - k + 1))
+    hi = 1.0 if k == n else float(beta_dist.ppf(1 - a, k + 1, n - k))
+    return lo, hi
 
 
-def load_avg() -> float:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return float("nan")
-
-
-def sources(zoos: list[Path], max_params: int, limit: int | None, ids: set[str] | None = None) -> list[ZooEntry]:
+def load_sources(zoos: list[Path]) -> list[tuple[str, ZooEntry]]:
     out = []
     for z in zoos:
+        pop = "published" if "pretrained" in z.name else z.name
         for e in Zoo(z).entries():
-            if ids and e.id not in ids:
+            if e.labels.get("attack") or e.task not in ("sr", "denoise"):
                 continue
-            if e.status != "complete" or e.labels.get("attack") or any(e.id.startswith(s) for s in SKIP_IMPORTED):
-                continue
-            if not Path(e.weights_path).is_file():  # a zoo still being trained
-                continue
-            if e.task not in ("sr", "denoise"):
-                continue
-            try:
-                n = sum(p.numel() for p in load_model(e).parameters())
-            except Exception as exc:  # noqa: BLE001 - an entry that does not load is reported, not fatal
-                print(f"skip {e.id}: {exc}")
-                continue
-            if n <= max_params:
-                out.append(e)
-    return out[:limit] if limit else out
+            out.append((pop, e))
+    return out
 
 
-def attack_set(e: ZooEntry, finetune_iters: int) -> list[tuple[str, dict[str, Any]]]:
-    return [("prune", {"percent": 10.0 if e.task == "denoise" else 5.0}), ("finetune", {"iters": finetune_iters}),
-            ("quantize", {"bits": 8})]
-
-
-ATTACK_NAMES = ("prune", "finetune", "quantize")  # the attacks of attack_set(), in table order
-DENOISE_SIZE_DIVISOR = 2  # full-resolution denoisers cost ~10x a tiny SR net per pixel: half the side
-
-
-def settings_for(e: ZooEntry, size: int, iters: int, method: str = "critical", k: int = 1) -> FingerprintSettings:
-    if e.task == "denoise":
-        size //= DENOISE_SIZE_DIVISOR
-    return FingerprintSettings(task=e.task, size=size, iters=iters, method=method, k=k)
+def make_copy(src: ZooEntry, steps: list[tuple[str, dict[str, Any]]], root: Path, tag: str) -> ZooEntry:
+    cur = src
+    for k, (name, params) in enumerate(steps):
+        cur = attack_model(cur, name, root / src.id / f"{tag}.{k}", params)
+    return cur
 
 
 def main() -> None:  # noqa: C901, PLR0915
     ap = argparse.ArgumentParser()
     ap.add_argument("--zoo", type=Path, action="append", default=None)
-    ap.add_argument("--attacked", type=Path, default=srprint_home() / "zoos" / "verification-bench-attacked")
-    ap.add_argument("--size", type=int, default=128)
-    ap.add_argument("--iters", type=int, default=1000, help="reduced setting (1000 matched the reference)")
-    ap.add_argument("--ref-size", type=int, default=128)
-    ap.add_argument("--ref-iters", type=int, default=5000)
-    ap.add_argument("--ref-models", type=int, default=1)
-    ap.add_argument("--baseline-models", type=int, default=4)
-    ap.add_argument("--baselines", default="wo_tv,maxobj,projcl,poolcl")
-    ap.add_argument("--baseline-k", type=int, default=2, help="boundary points per IPGuard fingerprint")
-    ap.add_argument("--baseline-ids", default="", help="comma-separated source ids for baselines/ablations")
-    ap.add_argument("--finetune-iters", type=int, default=500)
-    ap.add_argument("--max-params", type=int, default=1_000_000)
-    ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--budget-s", type=float, default=3000, help="stop starting new phases after this")
-    ap.add_argument("--threads", type=int, default=1, help="torch threads (1: far faster on a contended CPU)")
-    ap.add_argument("--phases", default="reduced,baselines,reference")
-    ap.add_argument("--tag", default="", help="suffix of this run's part file (concurrent partial runs)")
-    ap.add_argument("--ids", default="", help="only these source ids (comma-separated)")
-    ap.add_argument("--ref-ids", default="", help="comma-separated source ids for the reference subset")
-    ap.add_argument("--ref-copy-ids", default=None,
-                    help="reference: only these sources' attacked copies (default: all of --ref-ids)")
+    ap.add_argument("--attacked", type=Path, default=srprint_home() / "bench" / "lineage-attacked")
+    ap.add_argument("--finetune-sources", type=int, default=3, help="sources per population that get fine-tuned")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--timing-pairs", type=int, default=4, help="pairs timed through verify_models (CLI path)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    zoos = a.zoo or [srprint_home() / "zoos" / "mini", srprint_home() / "zoos" / "verification-imported"]
-    t_start = time.perf_counter()
-    phases = set(a.phases.split(","))
-    part = "+".join(sorted(phases)) + (f"-{a.tag}" if a.tag else "")
-    res: dict[str, Any] = {"machine": machine_info(), "args": {k: str(v) for k, v in vars(a).items()},
-                           "eta": eta_threshold(), "load_avg_start": load_avg()}
+    zoos = a.zoo or [srprint_home() / "bench" / "pretrained_zoo", srprint_home() / "zoos" / "mini"]
+    t0 = time.perf_counter()
+    sources = load_sources(zoos)
+    caps: dict[str, lin.Capture] = {}
+    ents: dict[str, ZooEntry] = {}
+    pops: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    for pop, e in sources:
+        try:
+            caps[e.id] = lin.capture_model(load_entry_model(e))
+            ents[e.id], pops[e.id] = e, pop
+        except Exception as exc:  # noqa: BLE001 - a source that does not load or run is reported
+            failed[e.id] = f"{type(exc).__name__}: {exc}"
+    ids = sorted(caps)
+    print(f"{len(ids)} sources captured ({len(failed)} failed) in {time.perf_counter() - t0:.0f}s", flush=True)
 
-    def over_budget() -> bool:
-        return time.perf_counter() - t_start > a.budget_s
+    # all pairwise statistics (symmetric enough to compute once per ordered pair we need)
+    pair: dict[tuple[str, str], lin.LineageResult] = {}
+    for x, y in itertools.permutations(ids, 2):
+        if ents[x].task == ents[y].task:
+            pair[(x, y)] = lin.compare_captures(caps[x], caps[y])
+    print(f"{len(pair)} ordered pairs compared, {time.perf_counter() - t0:.0f}s", flush=True)
+    rand: dict[str, list[float]] = {
+        x: lin.random_init_similarities(caps[x], load_entry_model(ents[x]), N_RANDOM) for x in ids}
+    tags = {x: lineage_ancestors(ents[x]) for x in ids}
 
-    def save() -> None:
-        res["wall_seconds"] = round(time.perf_counter() - t_start, 1)
-        res["load_avg_end"] = load_avg()
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        (RESULTS / f"verification.part-{part}.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
-        merge()
-
-    srcs = sources(zoos, a.max_params, a.limit, set(a.ids.split(",")) - {""})
-    res["sources"] = [{"id": e.id, "arch": e.arch, "scale": e.scale, "task": e.task, "source": e.source} for e in srcs]
-    print(f"{len(srcs)} source models")
-
-    # 1) attacks
-    attacked: dict[str, list[ZooEntry]] = {}
-    rows = []
-    for e in srcs:
-        attacked[e.id] = []
-        for name, params in attack_set(e, a.finetune_iters):
-            out = a.attacked / attacked_id(e.id, name, params)
-            ae = attack_model(e, name, out, params)
-            attacked[e.id].append(ae)
-            rows.append({"source": e.id, "attack": name, "params": params, **ae.metrics})
-            print(f"attack {ae.id}: PSNR change {ae.metrics['psnr_change']:+.3f} dB", flush=True)
-    res["attacks"] = rows
-    save()
-
-    def run_setting(tag: str, size: int, iters: int, subset: list[ZooEntry], method: str = "critical",
-                    k: int = 1, copy_ids: set[str] | None = None) -> dict[str, Any]:
-        def copies_of(e: ZooEntry) -> list[ZooEntry]:
-            return attacked[e.id] if copy_ids is None or e.id in copy_ids else []
-
-        fps, times = {}, []
-        for e in subset:
-            for m in [e, *copies_of(e)]:
-                fp = fingerprint_model(m, settings_for(e, size, iters, method, k))
-                fps[m.id] = fp
-                if m is e:
-                    times.append(fp.seconds)
-                print(f"[{tag}] {m.id}: {fp.seconds:.1f}s load {load_avg():.1f}", flush=True)
-        out: dict[str, Any] = {"size": size, "iters": iters, "method": method, "n_models": len(subset),
-                               "seconds_per_model": {"mean": float(np.mean(times)), "max": float(np.max(times)),
-                                                     "all": times}}
-        copies = []
-        for e in subset:
-            for ae in copies_of(e):
-                if method in ("projcl", "poolcl"):
-                    mv = match_verdict(fps[e.id], load_model(ae))
-                    copies.append({"source": e.id, "attack": ae.labels["attack"], "is_copy": mv["is_copy"],
-                                   "score": mv["match_rate"]})
-                else:
-                    v = verify_fingerprints(fps[e.id], fps[ae.id])
-                    copies.append({"source": e.id, "attack": ae.labels["attack"], "is_copy": v.is_copy,
-                                   "score": v.ratio})
-        pairs = []
-        for e1, e2 in itertools.combinations(subset, 2):
-            if e1.task != e2.task:
+    def null_for(src: str, sus_tags: set[str]) -> list[float]:
+        vals = list(rand[src])
+        for r in ids:
+            if r == src or tags[r] & (tags[src] | sus_tags) or (src, r) not in pair:
                 continue
-            if method in ("projcl", "poolcl"):
-                if fps[e1.id].images[0].shape != fps[e2.id].images[0].shape:
-                    continue
-                mv = match_verdict(fps[e1.id], load_model(e2))
-                pairs.append({"a": e1.id, "b": e2.id, "is_copy": mv["is_copy"], "score": mv["match_rate"]})
-            else:
-                v = verify_fingerprints(fps[e1.id], fps[e2.id])
-                pairs.append({"a": e1.id, "b": e2.id, "is_copy": v.is_copy, "score": v.ratio})
-        out.update({"copies": copies, "pairs": pairs, **tally(copies, pairs)})
+            if pair[(src, r)].coverage >= lin.MIN_COVERAGE:
+                vals.append(pair[(src, r)].similarity)
+        return vals
+
+    def verdict(src: str, res: lin.LineageResult, sus_tags: set[str]) -> dict[str, Any]:
+        row: dict[str, Any] = {"similarity": res.similarity, "coverage": res.coverage}
+        if res.coverage < lin.MIN_COVERAGE:
+            return {**row, "verdict": "undecided"}
+        test = lin.lineage_p_value(res.similarity, null_for(src, sus_tags))
+        return {**row, "p_value": test["p_value"], "p_bound": test["p_bound"], "null_n": test["null_n"],
+                "null_max": test["null_max"],
+                "verdict": decide_lineage(res, test)}
+
+    # negatives
+    neg_rows, shared_rows = [], []
+    for x, y in itertools.combinations(ids, 2):
+        if (x, y) not in pair:
+            continue
+        row = {"source": x, "suspect": y, "populations": f"{pops[x]}/{pops[y]}", **verdict(x, pair[(x, y)], tags[y])}
+        (shared_rows if tags[x] & tags[y] else neg_rows).append(row)
+    print(f"{len(neg_rows)} independent + {len(shared_rows)} shared-parent pairs, {time.perf_counter() - t0:.0f}s",
+          flush=True)
+
+    # copies
+    copy_rows = []
+    ft_sources = {}
+    for p in set(pops.values()):  # a deterministic spread over the population, not the first ids
+        members = [x for x in ids if pops[x] == p]
+        step = max(len(members) // max(a.finetune_sources, 1), 1)
+        ft_sources[p] = members[::step][: a.finetune_sources]
+    for x in ids:
+        plan = list(CHEAP_ATTACKS)
+        if x in ft_sources[pops[x]]:
+            plan += list(FINETUNE_ATTACKS)
+        for tag, steps in plan:
+            ts = time.perf_counter()
+            try:
+                c = make_copy(ents[x], steps, a.attacked, tag)
+                res = lin.compare_captures(caps[x], lin.capture_model(load_entry_model(c)))
+            except Exception as exc:  # noqa: BLE001 - e.g. a graph fx cannot trace: reported, not fatal
+                copy_rows.append({"source": x, "population": pops[x], "attack": tag, "error": str(exc)[:160]})
+                continue
+            v = verdict(x, res, tags[x] | {c.id})
+            copy_rows.append({"source": x, "population": pops[x], "attack": tag, **v,
+                              "psnr_change": c.metrics.get("psnr_change"), "seconds": round(time.perf_counter() - ts,
+                                                                                            1)})
+        print(f"copies of {x} done, {time.perf_counter() - t0:.0f}s", flush=True)
+
+    # copy band calibrated on the mini zoo (never on the published models it scores): the geometric
+    # midpoint between the farthest mini-zoo copy and the closest significant mini-zoo shared-parent pair
+    calib_copies = [1 - r["similarity"] for r in copy_rows if "similarity" in r and r["population"] != "published"]
+    calib_shared = [1 - r["similarity"] for r in shared_rows if r["populations"].count("published") == 0
+                    and r.get("verdict") in ("copy", "shared parent") and r["coverage"] >= COPY_MIN_COVERAGE]
+    edge = COPY_MAX_DISTANCE
+    if calib_copies and calib_shared and max(calib_copies) < min(calib_shared):
+        edge = math.sqrt(max(calib_copies) * min(calib_shared))
+    for row in [*copy_rows, *neg_rows, *shared_rows]:
+        if "p_value" in row:
+            row["verdict"] = decide_lineage(SimpleNamespace(similarity=row["similarity"], coverage=row["coverage"]),
+                                            row, ALPHA, edge)
+    bound = edge
+
+    # timing through the library's CLI path
+    from srprint.verification.ownership import verify_models
+
+    timing = []
+    refs = [ents[r] for r in ids]
+    for x, y in list(itertools.combinations([i for i in ids if pops[i] == "published"], 2))[: a.timing_pairs]:
+        if ents[x].task != ents[y].task:
+            continue
+        v = verify_models(ents[x], ents[y], load=load_entry_model, references=refs)
+        timing.append({"source": x, "suspect": y, "seconds": v.seconds, "verdict": v.verdict})
+
+    def summary(rows: list[dict[str, Any]]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in rows:
+            out[r.get("verdict", "error")] = out.get(r.get("verdict", "error"), 0) + 1
         return out
 
-    # 2) reduced-cost setting, every model
-    if "reduced" in phases:
-        res["reduced"] = run_setting("reduced", a.size, a.iters, srcs)
-        save()
-    # 3) baselines / ablations on a subset
-    bids = [i for i in a.baseline_ids.split(",") if i]
-    sub = [e for e in srcs if e.id in bids] if bids else srcs[: a.baseline_models]
-    for method in [m for m in a.baselines.split(",") if m and "baselines" in phases]:
-        res.setdefault("baselines", {})
-        if over_budget():
-            res["baselines"][method] = {"skipped": "time budget"}
-            continue
-        k = a.baseline_k if method in ("projcl", "poolcl") else 1
-        res["baselines"][method] = run_setting(method, a.size, a.iters, sub, method, k)
-        save()
-    if "baselines" in phases:
-        res["baseline_ids"] = [e.id for e in sub]
-        save()
-    # 4) reference setting on a subset (verdicts compared with the reduced setting in merge())
-    if "reference" in phases and a.ref_models:
-        ids = [i for i in a.ref_ids.split(",") if i]
-        ref_sub = [e for e in srcs if e.id in ids] if ids else srcs[: a.ref_models]
-        cids = None if a.ref_copy_ids is None else set(a.ref_copy_ids.split(",")) - {""}
-        res["reference"] = run_setting("reference", a.ref_size, a.ref_iters, ref_sub, copy_ids=cids)
-        save()
+    scored = [r for r in copy_rows if "verdict" in r]
+    n_copy = sum(r["verdict"] == "copy" for r in scored)
+    false_copy = sum(r["verdict"] == "copy" for r in neg_rows)
+    decided_neg = [r for r in neg_rows if "p_value" in r]
+    fm = sum(max(r["p_value"], r["p_bound"]) < ALPHA for r in decided_neg)
+    ci = clopper_pearson(fm, len(decided_neg))
+    res = {"sources": len(ids), "failed_sources": failed, "populations": {p: sum(v == p for v in pops.values())
+                                                                          for p in set(pops.values())},
+           "alpha": ALPHA, "copy_max_distance": COPY_MAX_DISTANCE, "copy_band_calibrated": bound,
+           "copy_band_inputs": {"mini_copies_max_distance": max(calib_copies, default=None),
+                                "mini_shared_parent_min_distance": min(calib_shared, default=None)},
+           "copies": summary(scored), "copies_total": len(scored), "copies_verified": n_copy,
+           "copy_errors": [r for r in copy_rows if "error" in r],
+           "independent": summary(neg_rows), "independent_total": len(neg_rows), "false_copy": false_copy,
+           "false_match_rate": fm / max(len(decided_neg), 1), "false_match_ci95": ci,
+           "shared_parent": summary(shared_rows), "timing": timing,
+           "seconds": round(time.perf_counter() - t0, 1),
+           "copy_rows": copy_rows, "independent_rows": neg_rows, "shared_rows": shared_rows}
+    md = render(res)
+    write_results("verification", res, md)
+    print(md)
 
 
-def merge() -> dict[str, Any]:
-    """Combine the parts written by (possibly concurrent) runs into verification.{json,md}."""
-    res: dict[str, Any] = {}
-    for p in sorted(RESULTS.glob("verification.part-*.json")):
-        part = json.loads(p.read_text())
-        # each part is its own run: keep its commit, load and wall time next to its results
-        res.setdefault("parts", {})[p.name[len("verification.part-") : -len(".json")]] = {
-            "commit": part.get("machine", {}).get("commit"), "threads": part.get("args", {}).get("threads"),
-            "load_avg_start": part.get("load_avg_start"), "load_avg_end": part.get("load_avg_end"),
-            "wall_seconds": part.get("wall_seconds")}
-        for k, v in part.items():
-            if k == "baselines":  # a method run in several parts: keep the setting with the most iterations
-                base = res.setdefault("baselines", {})
-                for method, run in v.items():
-                    if method not in base or run.get("iters", 0) >= base[method].get("iters", 0):
-                        base[method] = run
-            elif k in ("load_avg_start", "load_avg_end", "wall_seconds"):
-                res[k] = max(res.get(k, 0), v)
-            elif k in ("attacks", "sources"):
-                if len(v) > len(res.get(k, [])):
-                    res[k] = v
-            elif k in ("machine", "eta"):
-                res.setdefault(k, v)
-            elif k == "reference" and "reference" in res:  # reference runs on further subsets add up
-                res["reference"] = combine_runs(res["reference"], v)
-            else:
-                res[k] = v
-    if "reduced" in res and res.get("baseline_ids"):
-        res.setdefault("baselines", {})["critical (same subset)"] = subset_summary(res["reduced"],
-                                                                                    set(res["baseline_ids"]))
-    if "reduced" in res and "reference" in res:
-        ref = res["reference"]
-        red = {(c["source"], c["attack"]): c["is_copy"] for c in res["reduced"]["copies"]}
-        redp = {(p["a"], p["b"]): p["is_copy"] for p in res["reduced"]["pairs"]}
-        agree = [red[(c["source"], c["attack"])] == c["is_copy"] for c in ref["copies"]
-                 if (c["source"], c["attack"]) in red]
-        agree += [redp[(p["a"], p["b"])] == p["is_copy"] for p in ref["pairs"] if (p["a"], p["b"]) in redp]
-        ref["verdicts_identical_to_reduced"] = bool(agree) and all(agree)
-        ref["n_compared"] = len(agree)
-    if "machine" in res:
-        (RESULTS / "verification.json").write_text(json.dumps(res, indent=2, default=str) + "\n")
-        (RESULTS / "verification.md").write_text(markdown(res))
-    return res
+def _fmt_counts(d: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items()))
 
 
-def tally(copies: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Copies verified (overall and per attack) and false matches among independent pairs."""
-    by_attack = {n: {"verified": sum(c["is_copy"] for c in copies if c["attack"] == n),
-                     "n": sum(1 for c in copies if c["attack"] == n)} for n in ATTACK_NAMES}
-    return {"by_attack": by_attack, "copies_verified": sum(c["is_copy"] for c in copies), "n_copies": len(copies),
-            "false_matches": sum(p["is_copy"] for p in pairs), "n_pairs": len(pairs)}
-
-
-def combine_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """One run record from two runs of the same setting on disjoint subsets (no pairs across them)."""
-    times = a["seconds_per_model"]["all"] + b["seconds_per_model"]["all"]
-    copies, pairs = a["copies"] + b["copies"], a["pairs"] + b["pairs"]
-    return {**a, "n_models": a["n_models"] + b["n_models"],
-            "seconds_per_model": {"mean": float(np.mean(times)), "max": float(np.max(times)), "all": times},
-            "copies": copies, "pairs": pairs, **tally(copies, pairs)}
-
-
-def subset_summary(run: dict[str, Any], ids: set[str]) -> dict[str, Any]:
-    copies = [c for c in run["copies"] if c["source"] in ids]
-    pairs = [p for p in run["pairs"] if p["a"] in ids and p["b"] in ids]
-    return tally(copies, pairs)
-
-
-NOTES = """## Notes (status: targets NOT met)
-
-- Reduced setting: 128 x 128, **1000** Adam iterations (paper: 5000). Session 2 used 100 iterations. Its
-  verdicts then differed from the reference: it false-matched the seed pair RCAN-x4-L1-s1/s2 at 0.30 eta,
-  where the reference gives 1.51 eta. At 1000 iterations that pair is 1.43 eta. A 500-iteration trial on
-  the same subset (session 4, not in this file) turned the fine-tuned RCAN-x4-L1-s1 copy from 0.28 eta
-  (reference) into 1.91 eta, so 1000 is the cheapest setting tried that reproduces the reference.
-  Session 4 extended the reference to 6 sources and 13 comparisons, at about 3-4 min per model. All
-  13 verdicts are identical, including the misses: the seed pair EDSR-x4-L1-s1/s2 also false-matches at
-  5000 iterations (0.78 eta), and the pruned and fine-tuned copies of RDN-x4-L1-s2 also fail (3.0 and
-  1.27 eta). The misses below come from the method on these models, not from the reduced setting.
-- Time: the s/model columns come from 1-thread jobs sharing the 2 cores. Measured alone with 2 threads
-  (session 4, 1000 iterations): RDN-x4 27 s, DnCNN (64 x 64) 66 s, RLFN-x2 113 s, IMDN-x2 113 s. The
-  <= 60 s target holds for the mini-zoo models and is missed for the imported x2 models (64 px LR input)
-  and the full-resolution denoisers. The thread count changes a fingerprint slightly (2- vs 1-thread run
-  of the same model: 0.00-0.05 eta apart; a fingerprint is reproducible for a fixed thread count).
-  Over all 22 sources, 100 -> 1000 iterations moved copies verified from 51/66 to 51/66 (prune
-  20 -> 20, fine-tune 12 -> 11, quantise 19 -> 20) and false matches from 19 to 16 of 191. The largest
-  single change: the 5 % prune of RDN-x4-L1-s1 went from 9.0 to 0.85 eta.
-- Fine-tuning follows the paper: 500 Adam iterations (fresh state, lr 1e-5, L1, batch 4 of 32 px HR crops,
-  batch-norm statistics frozen) on BSDS500 `val` photos (the pool BSD68 comes from). The mini-zoo models
-  were trained for only 400 iterations, so this "fine-tuning" is longer than their whole training. It
-  improves them by +0.1 to +0.5 dB (the tiny SwinIR by +3.1 dB, the anime SRVGGNet on photos by +1.6 dB).
-  7 of the 11 unverified fine-tuned copies sit between 1 and 2 eta.
-- Why independent models match: eta assumes every histogram bin of two independent models' critical images
-  differs by about sigma = 0.015. Same-recipe models (mini zoo: same data, same 400-iteration recipe) and
-  DIV2K-trained x2 models (IMDN, RLFN, RLFN-S) give critical images whose per-bin differences are far
-  smaller (RLFN vs RLFN-S: 0.13 eta at 1000 iterations), so the chi-square null hypothesis does not hold
-  for them.
-- A white-box second check was measured and not adopted (session 4, exploratory script): the error with
-  which a model restores another model's critical image, divided by the source's own error. For the 20 SR
-  sources the copies give 0.99-147x and the independent models at least 15x. For the two DnCNN denoisers,
-  the copies give 1.0-1.3x and the other denoiser from 1.2x. No single threshold separates copies from
-  independent models.
-- Baselines and ablations: w/o TV and MaxObj at 1000 iterations (session 4); ProjCL and PoolCL at 100
-  (session 2: IPGuard boundary points). Their row "critical (same subset)" comes from the 1000-iteration run.
-  Without the TV term the critical images of a model and its copies are unrelated (0/9 verified). Maximising
-  instead of minimising gives images alike for every model (3/3 false matches). Only the paper's objective
-  verifies every copy in this subset and separates the three models.
-"""
-
-
-def markdown(res: dict[str, Any]) -> str:
-    m = res["machine"]
-    lines = ["# Verification benchmark (critical-image fingerprints)", "",
-             f"{m['platform']} | {m['cpu_count']} CPUs | torch {m['torch']}. The results below merge runs ("
-             "one per phase; the CPU was shared with other jobs):", ""]
-    lines += [f"- `{name}`: commit {q['commit']}, {q['threads']} torch thread(s), load average "
-              f"{q['load_avg_start'] or float('nan'):.1f} at start / {q['load_avg_end'] or float('nan'):.1f} at end, "
-              f"wall {q['wall_seconds'] or 0:.0f} s" for name, q in res.get("parts", {}).items()]
-    lines += ["", f"eta = {res['eta']:.4g} (L=30, sigma=0.015, p=0.05)", ""]
-    if "sources" in res:
-        lines += [f"## Source models ({len(res['sources'])})", "",
-                  ", ".join(f"{s['id']} ({s['task']})" for s in res["sources"]), ""]
-    if res.get("attacks"):
-        lines += ["## Attacks (held-out PSNR change, dB)", "", "| attack | n | mean | min | max |",
-                  "|---|---|---|---|---|"]
-        for name in ATTACK_NAMES:
-            ch = [r["psnr_change"] for r in res["attacks"] if r["attack"] == name]
-            if ch:
-                lines.append(f"| {name} | {len(ch)} | {np.mean(ch):+.3f} | {np.min(ch):+.3f} | {np.max(ch):+.3f} |")
-        lines.append("")
-
-    def table(title: str, runs: dict[str, dict[str, Any]]) -> list[str]:
-        out = [f"## {title}", "", "| method | setting | prune | finetune | quantize | all copies | false matches "
-               "| s/model (mean / max) |", "|---|---|---|---|---|---|---|---|"]
-        for name, r in runs.items():
-            if "skipped" in r:
-                out.append(f"| {name} | skipped: {r['skipped']} | | | | | | |")
-                continue
-            if "by_attack" not in r:
-                continue
-            ba = r["by_attack"]
-            setting = f"{r['size']}px, {r['iters']} it" if "size" in r else "(subset of reduced run)"
-            spm = r.get("seconds_per_model")
-            sp = f"{spm['mean']:.1f} / {spm['max']:.1f}" if spm else ""
-            out.append(f"| {name} | {setting} | " + " | ".join(f"{ba[n]['verified']}/{ba[n]['n']}" for n in
-                       ATTACK_NAMES) + f" | {r['copies_verified']}/{r['n_copies']} | "
-                       f"{r['false_matches']}/{r['n_pairs']} | {sp} |")
-        return [*out, ""]
-
-    if "reduced" in res:
-        lines += table("Critical images, reduced-cost setting (all models)", {"critical": res["reduced"]})
-    if "reference" in res:
-        r = res["reference"]
-        lines += table("Reference setting (subset)", {"critical": r})
-        if "verdicts_identical_to_reduced" in r:  # absent while a reduced run is in progress
-            lines += [f"Reference vs reduced verdicts identical: {r['verdicts_identical_to_reduced']} "
-                      f"({r['n_compared']} comparisons)", ""]
-        red = {(c["source"], c["attack"]): c["score"] for c in res.get("reduced", {}).get("copies", [])}
-        redp = {(p["a"], p["b"]): p["score"] for p in res.get("reduced", {}).get("pairs", [])}
-        lines += ["| reference comparison | d/eta, 5000 it | d/eta, reduced |", "|---|---|---|"]
-        for c in r["copies"]:
-            lines.append(f"| {c['source']} vs its {c['attack']} copy | {c['score']:.3g} | "
-                         f"{red.get((c['source'], c['attack']), float('nan')):.3g} |")
-        for p in r["pairs"]:
-            reduced = redp.get((p["a"], p["b"]), float("nan"))
-            lines.append(f"| {p['a']} vs {p['b']} | {p['score']:.3g} | {reduced:.3g} |")
-        lines.append("")
-    if res.get("baselines"):
-        lines += table("Baselines and ablations (subset)", res["baselines"])
-    if "reduced" in res and res.get("attacks"):
-        dp = {(r["source"], r["attack"]): r["psnr_change"] for r in res["attacks"]}
-        sc = {(c["source"], c["attack"]): c for c in res["reduced"]["copies"]}
-        lines += ["## Per source: held-out PSNR change (dB) and d/eta of each attacked copy (reduced setting; "
-                  "< 1 = verified)", "", "| source | task | prune | finetune | quantize |", "|---|---|---|---|---|"]
-        for src in res["sources"]:
-            cells = []
-            for name in ATTACK_NAMES:
-                c = sc.get((src["id"], name))
-                d = dp.get((src["id"], name))
-                cells.append("" if c is None else f"{d:+.2f} dB, {c['score']:.3g}" + ("" if c["is_copy"] else " **x**"))
-            lines.append(f"| {src['id']} | {src['task']} | " + " | ".join(cells) + " |")
-        lines.append("")
-    if "reduced" in res:
-        lines += ["## Closest independent pairs (d/eta, reduced setting)", ""]
-        pairs = sorted(res["reduced"]["pairs"], key=lambda p: p["score"])[:12]
-        lines += [f"- {p['a']} vs {p['b']}: {p['score']:.3g}" for p in pairs]
-        worst = sorted(res["reduced"]["copies"], key=lambda c: -c["score"])[:8]
-        lines += ["", "## Farthest attacked copies (d/eta, reduced setting)", ""]
-        lines += [f"- {c['source']} {c['attack']}: {c['score']:.3g}" for c in worst]
-    lines += ["", NOTES]
+def render(r: dict[str, Any]) -> str:
+    lines = ["# Ownership verification by parameter lineage (issue 15)", ""]
+    lines += [f"{r['sources']} sources ({_fmt_counts(r['populations'])}); "
+              f"{len(r['failed_sources'])} failed to load or run on the probe: "
+              f"{', '.join(r['failed_sources']) or 'none'}. Significance level alpha = {r['alpha']:g}; "
+              f"copy band used for every verdict below: 1 - S <= {r['copy_band_calibrated']:.3g}, the geometric "
+              f"midpoint between the farthest mini-zoo copy ({r['copy_band_inputs']['mini_copies_max_distance']}) "
+              f"and the closest mini-zoo shared-parent pair "
+              f"({r['copy_band_inputs']['mini_shared_parent_min_distance']})"
+              f" (library default {r['copy_max_distance']:g}). Total {r['seconds']:.0f} s.", ""]
+    lines += ["## Targets", "",
+              "| target | result |", "|---|---|",
+              f"| 100 % of copies verified | {r['copies_verified']}/{r['copies_total']} "
+              f"({_fmt_counts(r['copies'])}) |",
+              f"| 0 false *copy* verdicts over independent pairs | {r['false_copy']} of {r['independent_total']} "
+              f"({_fmt_counts(r['independent'])}) |",
+              f"| calibrated false-match rate (p and Cantelli bound < alpha) | {r['false_match_rate']:.4f}, 95 % CI "
+              f"[{r['false_match_ci95'][0]:.4f}, {r['false_match_ci95'][1]:.4f}] |",
+              f"| lineage verdict <= 5 s per pair | "
+              f"{max((t['seconds'] for t in r['timing']), default=float('nan')):.1f} s max over "
+              f"{len(r['timing'])} published pairs (verify_models, in process) |", "",
+              f"Shared-parent pairs (reported apart): {_fmt_counts(r['shared_parent'])}.", ""]
+    lines += ["## Copies by attack", "",
+              "| attack | n | copy | other verdicts | min S | max 1 - S | PSNR change (dB) |",
+              "|---|---:|---:|---|---:|---:|---|"]
+    by: dict[str, list[dict[str, Any]]] = {}
+    for row in r["copy_rows"]:
+        if "verdict" in row:
+            by.setdefault(row["attack"], []).append(row)
+    for att, rows in by.items():
+        other = _fmt_counts({k: v for k, v in _count(rows).items() if k != "copy"}) or "-"
+        ps = [x["psnr_change"] for x in rows if x.get("psnr_change") is not None]
+        lines.append(f"| {att} | {len(rows)} | {sum(x['verdict'] == 'copy' for x in rows)} | {other} | "
+                     f"{min(x['similarity'] for x in rows):.5f} | {max(1 - x['similarity'] for x in rows):.2e} | "
+                     f"{min(ps):+.2f} .. {max(ps):+.2f} |")
+    lines += ["", f"Attacks that could not be applied: {len(r['copy_errors'])} "
+              f"({', '.join(sorted({e['attack'] + ' on ' + e['source'].split('-')[0] for e in r['copy_errors']}))})",
+              ""]
+    lines += ["## Closest independent pairs", "", "| source | suspect | S | coverage | p | verdict |",
+              "|---|---|---:|---:|---:|---|"]
+    for row in sorted(r["independent_rows"], key=lambda x: -x["similarity"] * (x["coverage"] >= 0.5))[:15]:
+        lines.append(f"| {row['source']} | {row['suspect']} | {row['similarity']:.3f} | {row['coverage']:.2f} | "
+                     f"{row.get('p_value', float('nan')):.3g} | {row['verdict']} |")
+    lines += ["", "## Shared-parent pairs", "", "| source | suspect | S | coverage | verdict |",
+              "|---|---|---:|---:|---|"]
+    for row in sorted(r["shared_rows"], key=lambda x: -x["similarity"])[:20]:
+        lines.append(f"| {row['source']} | {row['suspect']} | {row['similarity']:.3f} | {row['coverage']:.2f} | "
+                     f"{row['verdict']} |")
+    lines += ["", "## Time per pair (library path, null included)", "", "| source | suspect | s | verdict |",
+              "|---|---|---:|---|"]
+    lines += [f"| {t['source']} | {t['suspect']} | {t['seconds']:.1f} | {t['verdict']} |" for t in r["timing"]]
     return "\n".join(lines) + "\n"
 
 
-if __name__ == "__main__":
-    import sys
+def _count(rows: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for x in rows:
+        out[x["verdict"]] = out.get(x["verdict"], 0) + 1
+    return out
 
-    if sys.argv[1:] == ["--merge"]:
-        print(markdown(merge()))
-    else:
-        main()
+
+if __name__ == "__main__":
+    main()

@@ -50,13 +50,19 @@ class TraceSettings:
     lr: float = INVERSION_LR
     border: int = BORDER
     n_calibration: int = N_CALIBRATION
+    coarse_steps: int = 0  # > 0: rank every candidate after this many steps, refine only the best ``keep``
+    keep: int = 5
 
     def __post_init__(self) -> None:
-        if self.crop <= 2 * self.border + 4 or self.steps < 1 or not 0 < self.lr < 1 or self.n_calibration < 3:
+        if (self.crop <= 2 * self.border + 4 or self.steps < 1 or not 0 < self.lr < 1 or self.n_calibration < 3
+                or not 0 <= self.coarse_steps < self.steps or self.keep < 1):
             raise SrprintError(f"bad trace settings {asdict(self)}")
 
-    def key(self) -> str:
-        return config_hash(asdict(self))
+    def key(self) -> str:  # what a calibration depends on: not the candidate pruning
+        d = asdict(self)
+        d.pop("coarse_steps")
+        d.pop("keep")
+        return config_hash(d)
 
 
 def centre_crop(img: np.ndarray, size: int, scale: int) -> np.ndarray:
@@ -191,6 +197,16 @@ def trace_image(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
         raise SrprintError("no candidate model fits this image")
     rows, skipped = [], []
     reference: dict[int, float] = {}
+    coarse: dict[str, float] = {}
+    if settings.coarse_steps and len(entries) > settings.keep:
+        for e in entries:
+            scale = max(e.scale, 1)
+            crop = centre_crop(img, settings.crop, scale)
+            if scale not in reference:
+                reference[scale] = reference_residual(crop, scale, settings)
+            res = invert_model(load(e), crop, steps=settings.coarse_steps, lr=settings.lr, border=settings.border)
+            coarse[e.id] = res.residual / max(reference[scale], 1e-30) if res.finite else math.inf
+        entries = sorted(entries, key=lambda e: coarse[e.id])[: settings.keep]
     for e in entries:
         t0 = time.perf_counter()
         if progress:
@@ -210,7 +226,7 @@ def trace_image(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
                      "ratio": ratio, "reference_residual": reference[scale], "steps": res.steps,
                      **null_test(ratio, null), "seconds": round(time.perf_counter() - t0, 2)})
     out = decide(rows, alpha)
-    return {**out, "candidates": sorted(rows, key=lambda r: r["ratio"]), "skipped": skipped,
+    return {**out, "candidates": sorted(rows, key=lambda r: r["ratio"]), "skipped": skipped, "coarse": coarse,
             "settings": asdict(settings), "alpha": alpha}
 
 
