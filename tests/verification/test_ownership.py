@@ -1,13 +1,17 @@
 """The ownership verdict (srprint.verification.ownership): lineage first, functional fall-through."""
 
 import pytest
+import torch
 
+from srprint.io.checkpoints import save_weights
 from srprint.verification import ownership
 from srprint.verification.attacks import attack_model
 from srprint.verification.fingerprint import load_entry_model
+from srprint.zoo.archs import create_arch
 from srprint.zoo.entry import ZooEntry
+from srprint.zoo.model import register_loader
 
-from .conftest import make_denoiser_entry, make_sr_entry
+from .conftest import TINY_EDSR, make_denoiser_entry, make_sr_entry
 
 
 @pytest.fixture()
@@ -75,3 +79,60 @@ def test_shared_initialisation_is_a_common_parent():
     assert not ownership.lineage_ancestors(a) & ownership.lineage_ancestors(c)
     assert [r.id for r in ownership.select_references([a, b, c], a, c)] == []
     assert [r.id for r in ownership.select_references([b, c], a, a)] == ["C"]
+
+
+class PaddedEDSR(torch.nn.Module):
+    """The same function as a tiny EDSR in another graph: every 3x3 kernel zero-padded to 5x5."""
+
+    def __init__(self, scale: int = 2) -> None:
+        super().__init__()
+        self.net = create_arch("EDSR", scale, config=dict(TINY_EDSR))
+        for mod in list(self.net.modules()):
+            for child_name, child in list(mod.named_children()):
+                if isinstance(child, torch.nn.Conv2d) and child.kernel_size == (3, 3):
+                    setattr(mod, child_name, torch.nn.Conv2d(child.in_channels, child.out_channels, 5, padding=2))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+@register_loader("test-padded-edsr")
+def _load_padded(entry, state):
+    net = PaddedEDSR(entry.scale)
+    net.load_state_dict(state)
+    return net
+
+
+def _padded_copy(src_entry, folder):
+    torch.manual_seed(0)
+    padded = PaddedEDSR(src_entry.scale)
+    src = load_entry_model(src_entry).net
+    with torch.no_grad():
+        for (_, a), (_, b) in zip(src.named_modules(), padded.net.named_modules(), strict=True):
+            if isinstance(a, torch.nn.Conv2d):
+                b.weight.zero_()
+                k = (b.kernel_size[0] - a.kernel_size[0]) // 2
+                b.weight[:, :, k:k + a.kernel_size[0], k:k + a.kernel_size[1]] = a.weight
+                b.bias.copy_(a.bias)
+    folder.mkdir(parents=True)
+    save_weights(folder / "model.safetensors", padded.state_dict())
+    e = ZooEntry(id=src_entry.id + "+padded", source="imported", arch="PaddedEDSR", scale=src_entry.scale,
+                 task="sr", loader="test-padded-edsr")
+    e.save(folder)
+    return e
+
+
+def test_converted_graph_is_a_copy_by_the_functional_stage(pop, tmp_path):
+    _, e = pop
+    from srprint.attribution.trace import TraceSettings
+
+    conv = _padded_copy(e["s1"], tmp_path / "padded")
+    settings = TraceSettings(crop=32, steps=100, lr=0.03)  # untrained nets need a larger step
+    functional = lambda: ownership.functional_inversion(e["s1"], conv, load_entry_model, settings=settings)  # noqa: E731
+    v = ownership.verify_models(e["s1"], conv, load=load_entry_model, functional=functional)
+    assert v.lineage["coverage"] < 0.5
+    assert v.verdict == "copy", v.explanation
+    other = _padded_copy(e["s2"], tmp_path / "padded2")
+    functional = lambda: ownership.functional_inversion(e["s1"], other, load_entry_model, settings=settings)  # noqa: E731
+    v = ownership.verify_models(e["s1"], other, load=load_entry_model, functional=functional)
+    assert v.verdict == "undecided", v.explanation

@@ -99,16 +99,12 @@ def _reference_entries(folders: list[Path] | None, sides: list[Any]) -> list[Any
     return out
 
 
-def _verify_lineage(src: Any, sus: Any, settings: FingerprintSettings, reference: list[Path] | None, alpha: float,
-                    device: str, as_json: bool) -> None:
+def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: float, as_json: bool) -> None:
     from .fingerprint import load_entry_model
-    from .ownership import verify_models
-    from .verify import verify_fingerprints
+    from .ownership import functional_inversion, verify_models
 
     def functional() -> dict[str, Any]:
-        v = verify_fingerprints(_fingerprint(src, settings, device), _fingerprint(sus, settings, device))
-        return {"method": "critical", "d": v.d, "eta": v.eta, "d_over_eta": v.ratio, "p_value_chi2": v.p_value,
-                "paper_verdict": v.label, "calibrated": False}
+        return functional_inversion(src, sus, load_entry_model, alpha=alpha)
 
     v = verify_models(src, sus, load=load_entry_model, references=_reference_entries(reference, [src, sus]),
                       functional=functional, alpha=alpha)
@@ -125,10 +121,12 @@ def _verify_lineage(src: Any, sus: Any, settings: FingerprintSettings, reference
                      f"max {lin['null_max']:.3f}), {v.seconds:.1f}s", highlight=False)
     else:
         stdout.print(f"  lineage: coverage {lin.get('coverage', 0):.0%}: not comparable", highlight=False)
-    if v.functional:
-        f = v.functional
-        stdout.print(f"  critical image: d/eta = {f['d_over_eta']:.3g} (uncalibrated; paper rule: "
-                     f"{f['paper_verdict']})", highlight=False)
+    f = v.functional or {}
+    for k, im in enumerate(f.get("images", [])):
+        stdout.print(f"  functional: source output {k + 1} inverted through the suspect: {im['verdict']} "
+                     f"(residual {im['floor_ratio']:.3g}x the 8-bit floor, p = {im['p_value']:.2g})", highlight=False)
+    if f.get("reason"):
+        stdout.print(f"  functional: not run ({f['reason']})", highlight=False)
     for note in v.notes:
         stdout.print(f"[yellow]note:[/] {note}", highlight=False)
 
@@ -194,8 +192,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
             if any(isinstance(s, Fingerprint) for s in sides):
                 raise SrprintError("--method lineage compares weights: give both sides as models (zoo entry "
                                    "folders or ids), or pass --method quan for fingerprint files")
-            settings = _settings(task, size, iters, lam, lr, k, seed, "critical", sides[0].task)
-            _verify_lineage(sides[0], sides[1], settings, reference, alpha, device, as_json)
+            _verify_lineage(sides[0], sides[1], reference, alpha, as_json)
             return
         fixed = next((s.settings for s in sides if isinstance(s, Fingerprint)), None)
         first_entry = next((s for s in sides if not isinstance(s, Fingerprint)), None)

@@ -12,8 +12,15 @@ Verdicts:
   up (e.g. a x4 model initialised from a x2 one, two models from one random initialisation);
 * **independent**: the layers pair up and the similarity is what independent models reach;
 * **undecided**: too few layers pair up (another architecture, a converted graph) for the lineage
-  test; the critical-image evidence is shown, but its fixed threshold is not calibrated and does not
-  decide (it falsely matched 16 of 191 independent pairs on the 22-source benchmark).
+  test, and the functional test found no exact reproduction.
+
+The functional stage (:func:`functional_inversion`) asks whether the suspect reproduces the source's
+outputs down to their 8-bit quantisation, by model inversion (:mod:`srprint.attribution.trace`, with
+its per-model calibration on photos): a converted graph of the source does, with a calibrated
+p-value, and is a **copy**. Anything else stays *undecided*: a distilled or independent model does
+not reproduce the outputs, and nothing here tells those apart. The paper's critical-image rule is
+available as ``--method quan``; its fixed threshold is not calibrated and does not decide here (it
+falsely matched 16 of 191 independent pairs on the 22-source benchmark).
 """
 
 from __future__ import annotations
@@ -129,10 +136,52 @@ def decide_lineage(result: lin.LineageResult, test: dict[str, Any], alpha: float
     return "shared parent"
 
 
+FUNCTIONAL_PHOTOS = 2  # source outputs the suspect must reproduce (crops of the demo's held-out photo)
+
+
+def functional_inversion(source: Any, suspect: Any, load: Callable[[Any], Any], alpha: float = ALPHA,
+                         settings: Any = None) -> dict[str, Any]:
+    """Does ``suspect`` reproduce ``source``'s 8-bit outputs exactly? (the functional stage)
+
+    The source super-resolves (or restores) :data:`FUNCTIONAL_PHOTOS` crops of scikit-image's
+    held-out photo, which no trace calibration uses; each output is traced with the suspect as the
+    only candidate. ``reproduces`` is true when every output is *made by* the suspect.
+    """
+    import numpy as np
+    import torch
+
+    from ..attribution.trace import TraceSettings, trace_image
+    from ..degradation import bicubic_downscale
+    from ..io.images import skimage_photos
+    from ..zoo.datasets import SKIMAGE_HOLDOUT
+
+    settings = settings or TraceSettings()
+    crop = settings.crop
+    if source.task != suspect.task or source.scale != suspect.scale:
+        return {"method": "inversion", "reproduces": False, "calibrated": True, "images": [],
+                "reason": f"different task or scale ({source.task} x{source.scale} vs {suspect.task} x{suspect.scale})"}
+    photo = skimage_photos()[SKIMAGE_HOLDOUT]
+    src_model, scale = load(source), max(source.scale, 1)
+    rows = []
+    for k in range(FUNCTIONAL_PHOTOS):
+        y0, x0 = 60 + 90 * k, 120 + 150 * k
+        hr = torch.from_numpy(np.ascontiguousarray(photo[y0:y0 + crop, x0:x0 + crop].transpose(2, 0, 1))).float()[None]
+        x = bicubic_downscale(hr, scale, quantize=True) if source.task == "sr" else hr
+        with torch.no_grad():
+            out = src_model.infer(x)[0].numpy().transpose(1, 2, 0)
+        res = trace_image(np.round(out * 255) / 255, [suspect], load, settings=settings, alpha=alpha)
+        best = res["candidates"][0] if res["candidates"] else {}
+        rows.append({"verdict": res["verdict"], "ratio": best.get("ratio"), "floor_ratio": best.get("floor_ratio"),
+                     "p_value": best.get("p_value")})
+    return {"method": "inversion", "calibrated": True, "images": rows,
+            "reproduces": all(r["verdict"] == "made by" for r in rows),
+            "p_value": max((r["p_value"] for r in rows if r["p_value"] is not None), default=None)}
+
+
 def explain(verdict: str, src: str, sus: str, lineage: dict[str, Any] | None,
             functional: dict[str, Any] | None) -> str:
     """One plain-language line a person can repeat."""
-    if lineage and verdict in ("copy", "shared parent", "independent"):
+    if lineage and "p_value" in lineage and verdict in ("copy", "shared parent", "independent"):
         s, cov = lineage["similarity"], lineage["coverage"]
         p = max(lineage["p_value"], lineage["p_bound"])
         n = lineage["null_n"]
@@ -146,6 +195,13 @@ def explain(verdict: str, src: str, sus: str, lineage: dict[str, Any] | None,
         return (f"{sus}'s aligned weights are as unrelated to {src}'s as independent models' are "
                 f"(similarity {s:.3f}, p = {p:.2g} against {n} independent models).")
     cov = lineage["coverage"] if lineage else 0.0
+    if functional and functional.get("method") == "inversion":
+        if functional.get("reproduces"):
+            return (f"the architectures do not line up ({cov:.0%} of the parameters pair), but {sus} reproduces "
+                    f"{src}'s outputs down to their 8-bit quantisation (p = {functional['p_value']:.1g}): "
+                    f"the same function in another graph.")
+        return (f"the architectures do not line up ({cov:.0%} of the parameters pair) and {sus} does not reproduce "
+                f"{src}'s outputs exactly: no evidence of copying, but a distilled copy cannot be ruled out.")
     tail = ""
     if functional:
         tail = (f"; the critical-image distance is {functional['d_over_eta']:.3g} eta (the paper's uncalibrated "
@@ -188,6 +244,8 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
         verdict = "undecided"
         if functional is not None:
             func = functional()
+            if func and func.get("method") == "inversion" and func.get("reproduces"):
+                verdict = "copy"
     return OwnershipVerdict(verdict, explain(verdict, source.id, suspect.id, lineage, func), _who(source),
                             _who(suspect), lineage, func, round(time.perf_counter() - t0, 2), notes)
 
@@ -215,9 +273,9 @@ def check_registered(registered: list[tuple[str, Any]], suspect: Any, *, load: C
                      fingerprint: Callable[[Any], Any] | None = None) -> list[tuple[str, OwnershipVerdict]]:
     """Verdicts of ``suspect`` (a zoo entry) against registered ``(name, fingerprint)`` owners.
 
-    Owners whose model is on disk go through :func:`verify_models` (lineage; no optimisation when it
-    decides). The others, and every owner lineage cannot decide for, are compared by the critical-image
-    rule: ``fingerprint(settings)`` is called at most once per distinct setting. Results: copies first,
+    Owners whose model is on disk go through :func:`verify_models` (lineage, then the inversion test;
+    no optimisation when lineage decides). The others are compared by the critical-image rule:
+    ``fingerprint(settings)`` is called at most once per distinct setting. Results: copies first,
     then shared parents, undecided and independent.
 
     Raises
@@ -246,7 +304,8 @@ def check_registered(registered: list[tuple[str, Any]], suspect: Any, *, load: C
     for name, fp in registered:
         owner = owner_entry(fp)
         if owner is not None and owner.task == suspect.task:
-            v = verify_models(owner, suspect, load=load, references=refs, functional=lambda fp=fp: functional(fp))
+            v = verify_models(owner, suspect, load=load, references=refs,
+                              functional=lambda owner=owner: functional_inversion(owner, suspect, load))
         else:
             func = functional(fp)
             if func is None:
