@@ -88,3 +88,30 @@ def test_finetune_defaults_follow_the_paper():
 
     with pytest.raises(SrprintError, match="fine-tuning data"):
         _train_photos("nope")
+
+
+def test_attack_refuses_to_replace_another_model_or_fill_an_unrelated_folder(tiny_zoo, tmp_path):
+    from srprint.errors import SrprintError
+
+    src = ZooEntry.load(tiny_zoo / "EDSR-tiny-x2-s1")
+    first = attack_model(src, "prune", tmp_path / "out", {"percent": 5.0})
+    with pytest.raises(SrprintError, match="already holds another model"):
+        attack_model(src, "quantize", tmp_path / "out")
+    assert ZooEntry.load(tmp_path / "out").id == first.id  # untouched
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "notes.txt").write_text("mine")
+    with pytest.raises(SrprintError, match="non-empty folder"):
+        attack_model(src, "prune", notes)
+    assert sorted(p.name for p in notes.iterdir()) == ["notes.txt"]
+    again = attack_model(src, "quantize", tmp_path / "out", overwrite=True)
+    assert again.labels["attack"] == "quantize"
+
+
+@pytest.mark.parametrize("bits", [0, 1, 99])
+def test_quantize_refuses_bits_out_of_range(tiny_zoo, tmp_path, bits):
+    from srprint.errors import SrprintError
+
+    with pytest.raises(SrprintError, match="bits must be in"):
+        attack_model(tiny_zoo / "EDSR-tiny-x2-s1", "quantize", tmp_path / "q", {"bits": bits})
+    assert not (tmp_path / "q").exists()

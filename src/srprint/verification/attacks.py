@@ -368,13 +368,21 @@ def attack_model(
             and prev.labels.get("parent") == src.id
         ):
             return prev
+        raise SrprintError(f"{out} already holds another model ({prev.id}); choose another -o or pass --replace")
+    if not overwrite and out.is_dir() and any(out.iterdir()) and not (out / RECORD_FILE).is_file():
+        raise SrprintError(f"{out} is a non-empty folder that is not a zoo entry; choose another -o")
+    if out.exists() and not out.is_dir():
+        raise SrprintError(f"{out} exists and is not a folder")
     t0 = time.perf_counter()
     torch.manual_seed(0)
     state = load_weights(src.weights_path)
     new_state = get_attack(name).fn(src, state, params, device)
     photos = heldout_photos(psnr_size)
     before = task_psnr(load_model(src, device=device), photos, src.task, device)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SrprintError(f"cannot create the output folder {out}: {exc.strerror or exc}") from exc
     save_weights(out / WEIGHTS_FILE, {k: v.contiguous() for k, v in new_state.items()})
     entry = dataclasses.replace(
         src,

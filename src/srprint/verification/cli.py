@@ -33,6 +33,7 @@ VerifyMethodOpt = typer.Option("auto", "--method", help="auto (lineage for two m
                                "wo_tv | maxobj | projcl | poolcl")
 ReferenceOpt = typer.Option(None, "--reference", help="Zoo folder(s) of models known to be independent, for the "
                             "lineage null (default: every zoo under $SRPRINT_HOME/zoos and the two models' own zoos)")
+AttackReplaceOpt = typer.Option(False, "--replace", help="Overwrite OUT even if it holds another model")
 AlphaOpt = typer.Option(1e-3, "--alpha", min=1e-12, max=0.5, help="Significance level of the lineage test")
 ZooOpt = typer.Option(None, "--zoo", help="Zoo folder to look model ids up in")
 
@@ -258,11 +259,11 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
     app.add_typer(attack_app, name="attack")
 
     def _run_attack(name: str, model: str, out: Path, zoo: Path | None, device: str, as_json: bool,
-                    params: dict[str, Any]) -> None:
+                    params: dict[str, Any], replace: bool = False) -> None:
         from ..config import resolve_device
         from .attacks import attack_model
 
-        e = attack_model(_entry(model, zoo), name, out, params, device=resolve_device(device))
+        e = attack_model(_entry(model, zoo), name, out, params, device=resolve_device(device), overwrite=replace)
         if as_json:
             print_json({"id": e.id, "path": str(e.path), "labels": e.labels, "metrics": e.metrics})
             return
@@ -273,9 +274,10 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
     @attack_app.command("prune")
     def attack_prune(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
                      percent: float = typer.Option(5.0, "--percent", help="% of each layer's weights zeroed"),
-                     zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+                     replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                     as_json: bool = JsonOpt) -> None:
         """Magnitude pruning: zero exactly PERCENT % of the smallest weights of every layer."""
-        _run_attack("prune", model, out, zoo, device, as_json, {"percent": percent})
+        _run_attack("prune", model, out, zoo, device, as_json, {"percent": percent}, replace)
 
     @attack_app.command("finetune")
     def attack_finetune(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
@@ -287,54 +289,61 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
                         data: str = typer.Option("bsd68", "--data", help="bsd68 (BSDS500 val photos, the BSD68 "
                                                  "pool; scikit-image photos if absent) or skimage"),
                         seed: int = typer.Option(0, "--seed"),
-                        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+                        replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                     as_json: bool = JsonOpt) -> None:
         """Fine-tune (L1, fresh Adam) on the model's own task on photos never used to measure the PSNR change."""
         _run_attack("finetune", model, out, zoo, device, as_json,
-                    {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed})
+                    {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed}, replace)
 
     @attack_app.command("quantize")
     def attack_quantize(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
                         bits: int = typer.Option(8, "--bits", min=2, max=16, help="Bits per weight (2-16)"),
-                        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+                        replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                     as_json: bool = JsonOpt) -> None:
         """Per-tensor symmetric quantisation by simple rounding (int8: <= 255 values per tensor)."""
-        _run_attack("quantize", model, out, zoo, device, as_json, {"bits": bits})
+        _run_attack("quantize", model, out, zoo, device, as_json, {"bits": bits}, replace)
 
     @attack_app.command("permute")
     def attack_permute(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
                        seed: int = typer.Option(0, "--seed", help="Seed of the permutations"),
-                       zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+                       replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                     as_json: bool = JsonOpt) -> None:
         """Permute the hidden channels of every conv -> activation -> conv chain (outputs unchanged)."""
-        _run_attack("permute", model, out, zoo, device, as_json, {"seed": seed})
+        _run_attack("permute", model, out, zoo, device, as_json, {"seed": seed}, replace)
 
     @attack_app.command("rescale")
     def attack_rescale(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
                        spread: float = typer.Option(1.0, "--spread", min=0.0, max=5.0,
                                                     help="Factors are exp(U(-spread, spread))"),
                        seed: int = typer.Option(0, "--seed", help="Seed of the factors"),
-                       zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+                       replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                     as_json: bool = JsonOpt) -> None:
         """Rescale hidden channels across each ReLU and undo it in the next conv (outputs unchanged)."""
-        _run_attack("rescale", model, out, zoo, device, as_json, {"seed": seed, "spread": spread})
+        _run_attack("rescale", model, out, zoo, device, as_json, {"seed": seed, "spread": spread}, replace)
 
     @attack_app.command("foldbn")
     def attack_foldbn(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
-                      zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+                      replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                     as_json: bool = JsonOpt) -> None:
         """Fold every BatchNorm into the conv before it (outputs unchanged)."""
-        _run_attack("foldbn", model, out, zoo, device, as_json, {})
+        _run_attack("foldbn", model, out, zoo, device, as_json, {}, replace)
 
     @attack_app.command("fp16")
     def attack_fp16(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
-                    zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+                    replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                     as_json: bool = JsonOpt) -> None:
         """Cast every floating-point tensor to float16."""
-        _run_attack("fp16", model, out, zoo, device, as_json, {})
+        _run_attack("fp16", model, out, zoo, device, as_json, {}, replace)
 
     @attack_app.command("noise")
     def attack_noise(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
                      sigma: float = typer.Option(0.01, "--sigma", min=0.0, max=1.0,
                                                  help="Noise std as a fraction of each tensor's std"),
                      seed: int = typer.Option(0, "--seed", help="Seed of the noise"),
-                     zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt) -> None:
+                     replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                     as_json: bool = JsonOpt) -> None:
         """Add Gaussian noise to every weight and bias."""
-        _run_attack("noise", model, out, zoo, device, as_json, {"sigma": sigma, "seed": seed})
+        _run_attack("noise", model, out, zoo, device, as_json, {"sigma": sigma, "seed": seed}, replace)
 
     reg_app = typer.Typer(no_args_is_help=True, help="Registry of your models' fingerprints "
                                                      "($SRPRINT_HOME/fingerprints.sqlite).")

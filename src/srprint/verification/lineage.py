@@ -42,7 +42,10 @@ PROBE_SIZE = 32  # probe side in input pixels: enough positions to correlate cha
 PROBE_FALLBACK_SIZE = 64  # some architectures (strided ESA blocks) need larger inputs
 MAX_POSITIONS = 4096  # activation samples per channel used to align channels
 SINKHORN_ITERS = 30
-TIE_WEIGHT = 0.01  # weight-cosine share of the channel-matching score: breaks ties, never overrides activations
+# share of the canonical-weight cosine in the channel-matching score: activations decide where they are
+# informative; the weights decide between channels the probe cannot tell apart (dead, near-constant, alike)
+TIE_WEIGHT = 0.25
+SPREAD_FLOOR = 0.1
 MIN_COVERAGE = 0.5  # below this share of paired parameters the lineage stage does not decide
 _LAYER_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.Linear)
 _NORM_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
@@ -217,9 +220,13 @@ def capture_model(model: Any, size: int = PROBE_SIZE) -> Capture:
 
 
 def _standardise(a: np.ndarray) -> np.ndarray:
+    """Centre each channel and divide by its spread, floored at :data:`SPREAD_FLOOR` x the layer's median
+    spread: a nearly constant channel (dead, or a zero filter) carries no alignment evidence, and its
+    correlations, dominated by rounding noise, are shrunk towards 0 instead of being trusted."""
     a = a - a.mean(axis=1, keepdims=True)
     sd = np.sqrt((a * a).mean(axis=1, keepdims=True))
-    return np.divide(a, sd, out=np.zeros_like(a), where=sd > 1e-12)
+    floor = SPREAD_FLOOR * float(np.median(sd)) if sd.size else 0.0
+    return a / np.sqrt(sd * sd + floor * floor + 1e-300)
 
 
 def match_channels(a: np.ndarray, b: np.ndarray, tie_a: np.ndarray | None = None,
@@ -265,15 +272,38 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare_layers(la: Layer, lb: Layer) -> float:
-    """Cosine of the canonical weights of two paired layers after aligning ``lb``'s channels to ``la``'s."""
-    wb = lb.weight
-    if la.out_act.shape == lb.out_act.shape:
-        wb = wb[match_channels(la.out_act, lb.out_act)]
-    if la.groups == 1 and wb.shape[1] > 1 and la.in_act.shape == lb.in_act.shape:
-        cols_a = la.weight.transpose(1, 0, 2).reshape(la.weight.shape[1], -1)
-        cols_b = wb.transpose(1, 0, 2).reshape(wb.shape[1], -1)
-        wb = wb[:, match_channels(la.in_act, lb.in_act, cols_a, cols_b)]
-    return _cosine(canonical_weight(la.weight), canonical_weight(wb))
+    """Cosine of the canonical weights of two paired layers after aligning ``lb``'s channels to ``la``'s.
+
+    Sinkhorn balancing commutes with channel permutations, so both layers are canonicalised first and
+    their canonical rows / columns help the matching: output channels by activations alone, then input
+    channels by activations plus columns (rows aligned), then output channels again with rows (columns
+    aligned)."""
+    ca, cb = canonical_weight(la.weight), canonical_weight(lb.weight)
+    same_out = la.out_act.shape == lb.out_act.shape
+    same_in = la.groups == 1 and cb.shape[1] > 1 and la.in_act.shape == lb.in_act.shape
+    p_out = match_channels(la.out_act, lb.out_act) if same_out else np.arange(cb.shape[0])
+    p_in = np.arange(cb.shape[1])
+    if same_in:
+        cols_a = ca.transpose(1, 0, 2).reshape(ca.shape[1], -1)
+        cols_b = cb[p_out].transpose(1, 0, 2).reshape(cb.shape[1], -1)
+        p_in = match_channels(la.in_act, lb.in_act, cols_a, cols_b)
+    if same_out:
+        p_out = match_channels(la.out_act, lb.out_act, ca.reshape(ca.shape[0], -1),
+                               cb[:, p_in].reshape(cb.shape[0], -1))
+    m = np.sqrt(_importance(la.weight))[:, :, None]
+    return _cosine(ca * m, cb[p_out][:, p_in] * m)
+
+
+def _importance(w: np.ndarray) -> np.ndarray:
+    """``(out, in)`` weights of the kernel blocks in the cosine, from the source's own weights: a row or
+    column whose norm is below the layer's median counts in proportion (``min(norm / median, 1)``).
+    Balancing gives every row and column the same mass, so without this a near-zero filter (dead, pruned)
+    would weigh as much as a working one while rounding alone rewrites it."""
+    norms = np.sqrt((w * w).sum(axis=2))
+    rows, cols = norms.sum(axis=1), norms.sum(axis=0)
+    r = np.minimum(rows / max(float(np.median(rows)), 1e-30), 1.0)
+    c = np.minimum(cols / max(float(np.median(cols)), 1e-30), 1.0)
+    return r[:, None] * c[None, :]
 
 
 def compare_captures(a: Capture, b: Capture) -> LineageResult:

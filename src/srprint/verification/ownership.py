@@ -77,9 +77,10 @@ def _who(entry: Any) -> dict[str, Any]:
 
 def lineage_ancestors(entry: Any) -> set[str]:
     """Tags of everything the entry derives from: its id, the ids its attack labels name as a parent
-    (``A+prune5+finetune500`` -> ``A``), and for a trained model its random initialisation (models of
+    (``A+prune5+finetune500`` -> ``A``), for a trained model its random initialisation (models of
     one architecture, size and seed start from the same weights, across scales for every layer the
-    scales share: a common parent)."""
+    scales share: a common parent), and for an imported model its file and its (repository,
+    architecture) origin (FSRCNN, IMDN and CARN-M release x3 / x4 models fine-tuned from one another)."""
     ids = {entry.id, entry.id.split("+", 1)[0]}
     parent = entry.labels.get("parent")
     if parent:
@@ -87,6 +88,12 @@ def lineage_ancestors(entry: Any) -> set[str]:
     spec = entry.spec or {}
     if spec.get("seed") is not None:
         ids.add(f"init:{spec.get('arch')}-{spec.get('size')}-s{spec.get('seed')}")
+    imported = entry.imported or {}
+    if imported.get("sha256"):  # one multi-scale file imported as several entries
+        ids.add(f"file:{imported['sha256']}")
+    repo = (imported.get("manifest_row") or {}).get("source_repo")
+    if repo:  # one architecture released by one repository at several scales: often fine-tuned from each other
+        ids.add(f"origin:{repo}:{entry.arch}")
     return ids
 
 
