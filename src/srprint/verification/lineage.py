@@ -80,7 +80,8 @@ class Layer:
 
 @dataclass
 class Capture:
-    """Every layer of one model on the probe, plus its parameter count (BatchNorm excluded)."""
+    """Every layer of one model on the probe, plus the parameter count of the modules that ran (BatchNorm
+    excluded)."""
 
     layers: list[Layer]
     total_params: int
@@ -183,8 +184,14 @@ def capture(net: nn.Module, probe: torch.Tensor) -> Capture:
         rec["out"] = _as_channels(output, False)
         rec["bn"] = names.get(id(mod), "?")
 
+    called: set[int] = set()
+
+    def any_hook(mod: nn.Module, inputs: tuple[Any, ...], output: Any) -> None:
+        called.add(id(mod))
+
     handles = []
     for mod in net.modules():
+        handles.append(mod.register_forward_hook(any_hook))
         if isinstance(mod, _LAYER_TYPES):
             handles.append(mod.register_forward_hook(layer_hook))
         elif isinstance(mod, _NORM_TYPES):
@@ -202,7 +209,9 @@ def capture(net: nn.Module, probe: torch.Tensor) -> Capture:
         raise LineageError("the model has no convolution or linear layer to compare")
     layers = [Layer(r["name"], r["kind"], r["w"].numpy(), r["groups"], _subsample(r["in"]), _subsample(r["out"]),
                     r["bn"], int(r["b"].numel()) if r["b"] is not None else 0) for r in records]
-    total = sum(p.numel() for m in net.modules() if not isinstance(m, _NORM_TYPES)
+    # parameters of the modules the forward pass ran (a multi-scale file's heads for other scales do not
+    # count: they cannot shape this model's outputs); BatchNorm is folded into the layers
+    total = sum(p.numel() for m in net.modules() if id(m) in called and not isinstance(m, _NORM_TYPES)
                 for p in m.parameters(recurse=False))
     return Capture(layers, int(total))
 
