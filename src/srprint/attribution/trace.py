@@ -11,8 +11,8 @@ candidate reaches on crops of real photographs (which no model made), from sciki
 photos (:func:`calibration_photos`). Under the null "this candidate did not make the image", the
 log ratio is treated as a Gaussian sample of unknown mean and variance, so the traced image's log
 ratio has a Student t predictive distribution; its lower tail is the p-value. The verdict is
-*made by C* when ``C`` has the smallest residual, its p-value is below ``alpha`` and its residual
-ratio is below every calibration ratio; otherwise *none of these models*. Calibrations are cached
+*made by C* when ``C`` has the smallest p-value, it is below ``alpha`` and its ratio is below every
+calibration ratio; otherwise *none of these models*. Calibrations are cached
 under ``$SRPRINT_HOME/trace/calibration`` by (weights sha256, settings).
 """
 
@@ -167,7 +167,9 @@ def decide(rows: list[dict[str, Any]], alpha: float = ALPHA) -> dict[str, Any]:
     if not ok:
         return {"verdict": "none of these models", "model": None, "p_value": None,
                 "explanation": "no candidate could be inverted"}
-    ok.sort(key=lambda r: r["ratio"])
+    # ranked by calibrated p-value, not by raw ratio: ratios are not comparable across candidates (a
+    # denoiser reproduces almost any image of its size, photos included, so its ratio is always small)
+    ok.sort(key=lambda r: (r["p_value"], r["ratio"]))
     best = ok[0]
     margin = ok[1]["ratio"] / best["ratio"] if len(ok) > 1 and best["ratio"] > 0 else None
     ratio = best["residual"] / QUANT_FLOOR
@@ -226,7 +228,8 @@ def trace_image(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
                      "ratio": ratio, "reference_residual": reference[scale], "steps": res.steps,
                      **null_test(ratio, null), "seconds": round(time.perf_counter() - t0, 2)})
     out = decide(rows, alpha)
-    return {**out, "candidates": sorted(rows, key=lambda r: r["ratio"]), "skipped": skipped, "coarse": coarse,
+    return {**out, "candidates": sorted(rows, key=lambda r: (r["p_value"], r["ratio"])), "skipped": skipped,
+            "coarse": coarse,
             "settings": asdict(settings), "alpha": alpha}
 
 
