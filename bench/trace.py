@@ -34,6 +34,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import write_results  # noqa: E402
+from srprint.attribution.openset import auroc_known_vs_unknown  # noqa: E402
 from srprint.attribution.trace import ALPHA, TraceSettings, candidates, centre_crop, decide, trace_image  # noqa: E402
 from srprint.config import srprint_home  # noqa: E402
 from srprint.degradation import bicubic_downscale  # noqa: E402
@@ -55,14 +56,6 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     buf = io.BytesIO()
     Image.fromarray((img * 255).round().astype(np.uint8)).save(buf, format="JPEG", quality=quality)
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"), dtype=np.float32) / 255
-
-
-def auroc(pos: list[float], neg: list[float]) -> float:
-    """P(score of a positive < score of a negative): positives are the p-values with the true model present."""
-    if not pos or not neg:
-        return float("nan")
-    wins = sum((p < n) + 0.5 * (p == n) for p in pos for n in neg)
-    return float(wins / (len(pos) * len(neg)))
 
 
 def main() -> None:  # noqa: C901
@@ -147,7 +140,8 @@ def summarise(rows: list[dict[str, Any]], a: argparse.Namespace, pruned: TraceSe
             "candidates_max": max((r["n_candidates"] for r in rows), default=0),
             "alpha": ALPHA, "settings": {"pruned": asdict(pruned)}, "excluded": a.exclude,
             "top1_made_by": top1, "argmin_right": argmin, "open_false_attributions": false_open,
-            "auroc": auroc(pos, neg), "jpeg": jres_sum,
+            # a small p-value means "made by": negate so the known class scores high
+            "auroc": auroc_known_vs_unknown(-np.asarray(pos, float), -np.asarray(neg, float)), "jpeg": jres_sum,
             "seconds_per_image_pruned": float(np.mean([r["seconds"] for r in rows])) if rows else float("nan"),
             "seconds_per_image_full": float(np.mean([r["full_seconds"] for r in fulls])) if fulls else None,
             "full_agree": sum(r["full_predicted"] == r["predicted"] for r in fulls), "full_n": len(fulls),
