@@ -217,6 +217,19 @@ def explain(verdict: str, src: str, sus: str, lineage: dict[str, Any] | None,
             f"decide{tail}.")
 
 
+def memoised(load: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``load`` that reads each entry (by folder) once: the stages and the registry loop reuse models."""
+    cache: dict[str, Any] = {}
+
+    def cached(entry: Any) -> Any:
+        key = str(entry.path) if entry.path is not None else entry.id
+        if key not in cache:
+            cache[key] = load(entry)
+        return cache[key]
+
+    return cached
+
+
 def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], references: Iterable[Any] = (),
                   functional: Callable[[], dict[str, Any]] | None = None, alpha: float = ALPHA,
                   n_random: int = N_RANDOM, copy_max_distance: float = COPY_MAX_DISTANCE) -> OwnershipVerdict:
@@ -232,6 +245,7 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
         A model whose forward pass fails on the probe.
     """
     t0 = time.perf_counter()
+    load = memoised(load)  # the functional stage and the null read the pair's models again
     src_model, sus_model = load(source), load(suspect)
     cap_src = lin.capture_model(src_model)
     result = lin.compare_captures(cap_src, lin.capture_model(sus_model))
@@ -293,6 +307,7 @@ def check_registered(registered: list[tuple[str, Any]], suspect: Any, *, load: C
     from .verify import verify_fingerprints
 
     refs = list(references)
+    load = memoised(load)  # the suspect and the reference models are read once for all owners
     cache: dict[str, Any] = {}
 
     def functional(fp: Any) -> dict[str, Any] | None:
