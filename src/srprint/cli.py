@@ -15,19 +15,39 @@ import typer
 from .cli_common import (
     DeviceOpt,
     ExecutorOpt,
+    ForceOpt,
     JobsOpt,
     JsonOpt,
     RayAddressOpt,
     executor_kwargs,
     print_json,
+    rewrite_renamed_options,
+    show_flags_as_flags,
     stdout,
 )
-from .errors import SrprintError
+from .errors import SrprintError, expected_failure_message
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="srprint: fingerprints of super-resolution networks (attribution, parsing, verification).")
 zoo_app = typer.Typer(no_args_is_help=True, help="Build and inspect populations of SR models.")
 app.add_typer(zoo_app, name="zoo")
+show_flags_as_flags()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        stdout.print(f"srprint {__version__}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="Print the srprint version and exit"),
+) -> None:
+    """srprint: fingerprints of super-resolution networks (attribution, parsing, verification)."""
 
 
 def _grid(preset: str | None, config: Path | None):  # noqa: ANN202
@@ -62,8 +82,8 @@ def zoo_train(
     config: Path | None = typer.Option(None, "--config", help="Custom grid YAML"),
     zoo: Path | None = typer.Option(None, "--zoo", help="Zoo folder (default $SRPRINT_HOME/zoos/<preset>)"),
     size: str = typer.Option("tiny", "--size", help="Size preset for --spec models (tiny | paper)"),
-    iters: int | None = typer.Option(None, "--iters", help="Training iterations per model"),
-    ckpt_every: int | None = typer.Option(None, "--ckpt-every", help="Checkpoint every N iterations"),
+    iters: int | None = typer.Option(None, "--iters", min=1, max=10_000_000, help="Training iterations per model"),
+    ckpt_every: int | None = typer.Option(None, "--ckpt-every", min=1, help="Checkpoint every N iterations"),
     perceptual_weights: Path | None = typer.Option(None, "--perceptual-weights",
                                                    help="safetensors of real ImageNet VGG19/ResNet18 weights"),
     device: str = DeviceOpt, executor: str = ExecutorOpt, jobs: int = JobsOpt,
@@ -129,7 +149,7 @@ def zoo_eval(
     zoo: Path = typer.Argument(..., help="Zoo folder"),
     images: Path = typer.Option(..., "--images", help="Folder of HR images"),
     model: list[str] = typer.Option(None, "--model", help="Only these model ids"),
-    limit: int | None = typer.Option(None, "--limit", help="Use at most N images"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Use at most N images"),
     device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """PSNR / SSIM (Y channel, border shaved) of each model against bicubic (the study's Table 8)."""
@@ -165,24 +185,25 @@ def sr_command(
     out: Path = typer.Option(..., "-o", "--out", help="Output PNG"),
     zoo: Path | None = typer.Option(None, "--zoo", help="Zoo folder to look the id up in"),
     device: str = DeviceOpt,
+    force: bool = ForceOpt,
 ) -> None:
     """Super-resolve (or restore) one image with a zoo model."""
     from .config import resolve_device
     from .io.images import read_image, write_png
+    from .io.outputs import check_output_file
     from .zoo.model import load_model
 
+    check_output_file(out, force=force, inputs=[image])
+    img = read_image(image)
     dev = resolve_device(device)
     m = load_model(resolve_model_arg(model, zoo), device=dev)
-    img = read_image(image)
-    if out.exists() and out.resolve() == image.resolve():
-        raise SrprintError(f"refusing to overwrite the input image {image}")
     write_png(out, m.run_image(img, device=dev))
     stdout.print(f"wrote {out} ({img.shape[1]}x{img.shape[0]} -> x{m.scale})")
 
 
 @app.command("demo")
 def demo_command(
-    out: Path | None = typer.Option(None, "--out", help="Output folder (default $SRPRINT_HOME/demo)"),
+    out: Path | None = typer.Option(None, "-o", "--out", help="Output folder (default $SRPRINT_HOME/demo)"),
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -222,29 +243,62 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:  # n
     return f"warning: {message}\n"
 
 
-def main() -> None:
+INTERRUPTED = "interrupted; finished work is kept, rerun to resume"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI: every expected failure is one line on stderr and exit 2; Ctrl-C exits 130."""
     warnings.formatwarning = _format_warning  # one line per warning, no source dump
     warnings.filterwarnings("ignore", message=".*torch.meshgrid.*")
+    # a file name that is not valid UTF-8 is printed escaped instead of raising UnicodeEncodeError
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    args = rewrite_renamed_options(sys.argv[1:] if argv is None else list(argv))
     try:
-        app(standalone_mode=False)
-    except SrprintError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        sys.exit(2)
+        rv = app(args=args, prog_name="srprint", standalone_mode=False)
     except KeyboardInterrupt:
-        sys.stderr.write("interrupted; finished work is kept, rerun to resume\n")
-        sys.exit(130)
-    except Exception as exc:  # usage errors come through here in non-standalone mode
+        _exit_interrupted()
+    except Exception as exc:  # noqa: BLE001 - sorted into expected failures (one line) and bugs (re-raised)
         code = _usage_exit_code(exc)
-        if code is None:
+        if code == 130:
+            _exit_interrupted()
+        if code is not None:
+            sys.exit(code)
+        message = expected_failure_message(exc)
+        if message is None:
             raise
-        sys.exit(code)
+        sys.stderr.write(f"error: {message}\n")
+        sys.exit(2)
+    if rv == 130:  # typer turns Ctrl-C into a return value of 130 under standalone_mode=False
+        _exit_interrupted()
+    if isinstance(rv, int) and rv:
+        sys.exit(rv)
+
+
+def _exit_interrupted() -> None:
+    sys.stderr.write(f"\n{INTERRUPTED}\n")
+    sys.exit(130)
+
+
+def _show_usage_error(exc: Exception) -> None:
+    """A bad option or argument is one line on stderr; a bare group (no command given) shows its help."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        exc.show()  # type: ignore[attr-defined]
+        return
+    ctx = getattr(exc, "ctx", None)
+    hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+    message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+    sys.stderr.write(f"error: {message}{hint}\n")
 
 
 def _usage_exit_code(exc: Exception) -> int | None:
     """Exit code for click's / typer's usage exceptions (message shown on one line), None for others.
 
     typer >= 0.20 vendors click as ``typer._click``: its exceptions are not ``click``'s, so both
-    families are checked (a missing or badly typed option must not end in a traceback).
+    families are checked (a missing or badly typed option must not end in a traceback). An abort
+    (Ctrl-C inside click) is 130.
     """
     import click
 
@@ -263,9 +317,9 @@ def _usage_exit_code(exc: Exception) -> int | None:
         if isinstance(exc, exit_cls):
             return int(getattr(exc, "exit_code", 0) or 0)
         if isinstance(exc, abort_cls):
-            return 1
+            return 130
         if isinstance(exc, error_cls):
-            exc.show()
+            _show_usage_error(exc)
             return int(getattr(exc, "exit_code", 2))
     return None
 

@@ -1,27 +1,96 @@
-"""Helpers shared by every CLI command module: JSON output, common options, error handling."""
+"""Helpers shared by every CLI command module: JSON output, common options, validation, aliases."""
 
 from __future__ import annotations
 
 import json
+import math
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import typer
 from rich.console import Console
 
-stdout = Console()
+# soft_wrap: piped output is never broken mid-sentence at 80 columns (the terminal wraps, not rich)
+stdout = Console(soft_wrap=True)
 
 DeviceOpt = typer.Option("auto", "--device", help="auto (CUDA if available), cpu or cuda[:N]")
-JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout")
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout (one compact line)")
 ExecutorOpt = typer.Option("local", "--executor", help="local (process pool) or ray")
-JobsOpt = typer.Option(1, "--jobs", "-j", help="Parallel jobs (processes / Ray tasks)")
+JobsOpt = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Parallel jobs (processes / Ray tasks)")
 RayAddressOpt = typer.Option(None, "--ray-address", help="Ray cluster address (default: start a local instance)")
+WhereOpt = typer.Option(None, "--where", help="Filter rows, e.g. 'scale=4,loss!=L1' (KEY=VALUE, KEY!=VALUE, A|B)")
+ForceOpt = typer.Option(False, "--force", help="Overwrite an existing output file")
+SeedOpt = typer.Option(0, "--seed", min=0, help="Random seed (same seed and config, same numbers)")
+BatchSizeOpt = typer.Option(16, "--batch-size", min=1, max=4096, help="Images per training step")
+
+# Old spellings kept for one release as hidden aliases: rewritten before parsing, with a warning.
+RENAMED_OPTIONS: dict[str, str] = {
+    "--max-per-model": "--max-per-class",
+    "--holdout-models": "--holdout",
+    "--test-split": "--split",
+    "--batch": "--batch-size",
+}
+
+
+def rewrite_renamed_options(argv: list[str]) -> list[str]:
+    """Replace deprecated option spellings in ``argv`` by their current names (warning on stderr)."""
+    out = []
+    for arg in argv:
+        name, eq, value = arg.partition("=")
+        if name in RENAMED_OPTIONS:
+            new = RENAMED_OPTIONS[name]
+            sys.stderr.write(f"warning: {name} is deprecated; use {new}\n")
+            arg = new + eq + value
+        out.append(arg)
+    return out
+
+
+def positive_float(*, allow_zero: bool = False, maximum: float | None = None) -> Callable[[float | None], float | None]:
+    """A typer callback that accepts a finite float > 0 (or >= 0) and <= ``maximum``.
+
+    typer's ``min``/``max`` let ``nan`` through (every comparison with nan is false), hence this.
+    """
+
+    def check(value: float | None) -> float | None:
+        if value is None:
+            return value
+        low_ok = value >= 0 if allow_zero else value > 0
+        if not math.isfinite(value) or not low_ok or (maximum is not None and value > maximum):
+            bound = ">= 0" if allow_zero else "> 0"
+            top = f" and <= {maximum:g}" if maximum is not None else ""
+            raise typer.BadParameter(f"{value!r} is not a finite number {bound}{top}")
+        return value
+
+    return check
 
 
 def print_json(obj: Any) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+    """Write ``obj`` as one compact JSON line on stdout (never wrapped, parseable by ``jq``)."""
+    sys.stdout.write(json.dumps(obj, separators=(",", ":"), default=str) + "\n")
     sys.stdout.flush()
 
 
 def executor_kwargs(executor: str, ray_address: str | None) -> dict[str, Any]:
     return {"address": ray_address} if executor == "ray" and ray_address else {}
+
+
+def show_flags_as_flags() -> None:
+    """Help shows ``--json`` rather than ``--json <bool>``: a flag takes no value.
+
+    typer 0.29's rich help prints every option's type, flags included, which reads as if
+    ``--json true`` were accepted (it is not).
+    """
+    from typer.core import TyperOption
+
+    original = TyperOption.display_type_rich
+    if getattr(original, "_srprint_flags", False):
+        return
+
+    def display_type_rich(self: TyperOption, ctx: Any) -> str | None:
+        if self.is_flag:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._srprint_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]

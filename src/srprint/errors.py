@@ -29,3 +29,38 @@ class UnsafeCheckpointError(CheckpointError):
 
 class DatasetError(SrprintError):
     """A dataset / folder is missing, empty or malformed."""
+
+
+class OutputError(SrprintError):
+    """An output path cannot be written without losing something the user did not name."""
+
+
+def expected_failure_message(exc: BaseException) -> str | None:
+    """One line for a failure the user's input or machine caused; ``None`` for a bug (traceback).
+
+    Expected: srprint's own errors, file-system errors (permissions, disk full, a file where a
+    folder should be), decompression bombs, corrupt SQLite files, and running out of memory.
+    """
+    import json
+    import sqlite3
+
+    if isinstance(exc, SrprintError):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno is not None:
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"a file is not UTF-8 text ({exc})"
+    if isinstance(exc, json.JSONDecodeError):
+        return f"corrupt JSON file ({exc})"
+    if isinstance(exc, sqlite3.DatabaseError):
+        return f"database error: {exc}"
+    if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)):
+        return "out of memory (try a smaller --size / --crop / --batch-size, or a machine with more memory)"
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover
+        return None
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"{exc} (set SRPRINT_MAX_PIXELS to raise the limit)"
+    return None

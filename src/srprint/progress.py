@@ -1,14 +1,22 @@
-"""Rich progress bars shared by every long loop (quiet when ``SRPRINT_QUIET=1``)."""
+"""Rich progress bars shared by every long loop, on stderr (quiet when ``SRPRINT_QUIET=1``).
+
+On a terminal the bar is live. Elsewhere (a pipe, a CI log, ``nohup``) rich would draw it only at
+the end, so :class:`LogLineProgress` prints one plain line per task every ``SRPRINT_PROGRESS_EVERY``
+seconds (default 30) and when the task finishes.
+"""
 
 from __future__ import annotations
 
 import os
+import time
+from typing import Any
 
 from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -18,12 +26,49 @@ from rich.progress import (
 console = Console(stderr=True)
 
 
+class LogLineProgress(Progress):
+    """A :class:`rich.progress.Progress` that logs periodic lines instead of redrawing a bar."""
+
+    def __init__(self, *columns: Any, every_s: float = 30.0, quiet: bool = False, **kwargs: Any) -> None:
+        super().__init__(*columns, disable=True, **kwargs)
+        self.every_s = every_s
+        self.quiet = quiet
+        self._last: dict[TaskID, float] = {}
+
+    def _log(self, task_id: TaskID, force: bool = False) -> None:
+        if self.quiet:
+            return
+        task = self._tasks[task_id]
+        now = time.monotonic()
+        if not force and now - self._last.get(task_id, task.start_time or now) < self.every_s:
+            return
+        self._last[task_id] = now
+        total = f"/{task.total:g}" if task.total is not None else ""
+        pct = f" ({task.percentage:.0f}%)" if task.total else ""
+        eta = f", about {task.time_remaining:.0f}s left" if task.time_remaining and not task.finished else ""
+        elapsed = task.elapsed or 0.0
+        self.console.file.write(f"{task.description}: {task.completed:g}{total}{pct}, {elapsed:.0f}s{eta}\n")
+        self.console.file.flush()
+
+    def update(self, task_id: TaskID, **kwargs: Any) -> None:  # type: ignore[override]
+        super().update(task_id, **kwargs)
+        self._log(task_id, force=self._tasks[task_id].finished)
+
+    def advance(self, task_id: TaskID, advance: float = 1) -> None:
+        super().advance(task_id, advance)
+        self._log(task_id, force=self._tasks[task_id].finished)
+
+
 def make_progress(rate_unit: str | None = None) -> Progress:
-    """A progress bar on stderr; ``rate_unit`` adds a speed column (e.g. ``img``)."""
+    """A progress display on stderr; ``rate_unit`` adds a speed column (e.g. ``img``)."""
     columns = [
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TaskProgressColumn(),
         TimeElapsedColumn(), TimeRemainingColumn(),
     ]
     if rate_unit:
         columns.append(TextColumn("{task.fields[rate]}"))
-    return Progress(*columns, console=console, disable=os.environ.get("SRPRINT_QUIET") == "1", transient=False)
+    quiet = os.environ.get("SRPRINT_QUIET") == "1"
+    if not console.is_terminal:
+        every = float(os.environ.get("SRPRINT_PROGRESS_EVERY", "30") or 30)
+        return LogLineProgress(*columns, console=console, every_s=every, quiet=quiet)
+    return Progress(*columns, console=console, disable=quiet, transient=False)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, print_json, stdout
+from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, WhereOpt, print_json, stdout
 from .options import (
     BackboneOpt,
     BatchOpt,
@@ -37,7 +37,7 @@ def _print_tables(result: dict, title: str) -> None:
 @attribute_app.command("train")
 def train_command(
     data: Path = typer.Option(None, "--data", help="Rendered dataset folder (manifest.parquet)"),
-    out: Path = typer.Option(..., "--out", help="Run folder (resumed if it holds the same run)"),
+    out: Path = typer.Option(..., "-o", "--out", help="Run folder (resumed if it holds the same run)"),
     backbone: str = BackboneOpt,
     input_kind: str = InputOpt,
     label: str = typer.Option(
@@ -45,7 +45,7 @@ def train_command(
     ),
     where: str | None = typer.Option(None, "--where", help="Filter, e.g. 'scale=4,loss!=L1'"),
     holdout_models: str | None = typer.Option(
-        None, "--holdout-models", help="Filter of models kept out of training (open-set unknowns)"
+        None, "--holdout", help="KEY=VALUE filter of models kept out of training (open-set unknowns)"
     ),
     init: Path | None = typer.Option(
         None, "--init", help="Initialise from another run (head re-made if needed)"
@@ -97,7 +97,7 @@ def train_command(
 @attribute_app.command("eval")
 def eval_command(
     run: Path = typer.Argument(..., help="Run folder"),
-    split: str = typer.Option("test", "--split"),
+    split: str = typer.Option("test", "--split", help="Split to score: test|val|train|all"),
     perturb: bool = typer.Option(False, "--perturb", help="Also JPEG q95/90/75 and resize x0.75/x0.5"),
     data: Path | None = typer.Option(None, "--data", help="Dataset (default: the run's)"),
     tiles: int = TilesOpt,
@@ -119,7 +119,7 @@ def eval_command(
 def embed_command(
     run: Path = typer.Argument(..., help="Run folder"),
     data: Path = typer.Option(..., "--data", help="Render of models the classifier never saw"),
-    where: str | None = typer.Option(None, "--where"),
+    where: str | None = WhereOpt,
     split: str = typer.Option("test", "--split", help="Split of --data to embed ('all' for every row)"),
     tiles: int = TilesOpt,
     device: str = DeviceOpt,
@@ -147,8 +147,8 @@ def embed_command(
 @attribute_app.command("predict")
 def predict_command(
     run: Path = typer.Argument(..., help="Run folder"),
-    target: Path = typer.Argument(..., help="Image file or folder"),
-    top_k: int = typer.Option(3, "--top-k"),
+    image: Path = typer.Argument(..., help="Image file or folder"),
+    top_k: int = typer.Option(3, "--top-k", min=1, max=1000, help="Classes listed per image"),
     openset: str | None = typer.Option(None, "--openset", help="Open-set score: distance (default) or msp"),
     tiles: int = TilesOpt,
     confirm: list[Path] | None = typer.Option(None, "--confirm", help="Zoo folder(s) with the candidates' weights: "
@@ -160,7 +160,7 @@ def predict_command(
     With --confirm, the top-k of each image are inverted and the confirmed answer is added."""
     from .evaluate import predict_images
 
-    result = predict_images(run, target, top_k=top_k, device=device, openset_method=openset, tiles=tiles)
+    result = predict_images(run, image, top_k=top_k, device=device, openset_method=openset, tiles=tiles)
     if confirm:
         from .trace_cli import _zoo_entries, trace_files
 
@@ -185,21 +185,22 @@ def predict_command(
     if agg["n"] > 1:
         stdout.print(f"folder verdict ({agg['n']} images): {agg['verdict']}", highlight=False)
     if result["skipped"]:
-        stdout.print(f"skipped {len(result['skipped'])} unreadable file(s)")
+        n = len(result["skipped"])
+        stdout.print(f"skipped {n} of {n + agg['n']} file(s): unreadable", highlight=False)
 
 
 @prnu_app.command("fit")
 def prnu_fit_command(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
-    out: Path = typer.Option(..., "--out", help="PRNU run folder"),
-    label: str = typer.Option("model_id", "--label"),
-    where: str | None = typer.Option(None, "--where"),
+    out: Path = typer.Option(..., "-o", "--out", help="PRNU run folder"),
+    label: str = typer.Option("model_id", "--label", help="Manifest column to attribute: model_id|arch|loss|..."),
+    where: str | None = WhereOpt,
     denoiser: str = typer.Option(
         "wavelet", "--denoiser", help="wavelet (default) or bm3d (non-commercial, slow)"
     ),
     metric: str = typer.Option("euclidean", "--metric", help="euclidean or ncc (normalised correlation)"),
-    crop: int = typer.Option(128, "--crop"),
-    max_per_class: int | None = typer.Option(None, "--max-per-class"),
+    crop: int = typer.Option(128, "--crop", min=8, max=4096, help="Centre crop side of each residual (px)"),
+    max_per_class: int | None = MaxPerClassOpt,
     executor: str = ExecutorOpt,
     jobs: int = JobsOpt,
     as_json: bool = JsonOpt,
@@ -218,7 +219,7 @@ def prnu_fit_command(
 @prnu_app.command("eval")
 def prnu_eval_command(
     run: Path = typer.Argument(..., help="PRNU run folder"),
-    split: str = typer.Option("test", "--split"),
+    split: str = typer.Option("test", "--split", help="Split to score: test|val|train|all"),
     metric: str | None = typer.Option(None, "--metric", help="Override the run's metric"),
     executor: str = ExecutorOpt,
     jobs: int = JobsOpt,
@@ -235,7 +236,7 @@ def prnu_eval_command(
 
 
 def trace_command(
-    target: Path = typer.Argument(..., help="Image file, or a folder of images assumed to come from one source"),
+    image: Path = typer.Argument(..., help="Image file, or a folder of images assumed to come from one source"),
     zoo: list[Path] = typer.Option(..., "--zoo", help="Zoo folder(s) of candidate models (repeatable)"),
     run: Path | None = typer.Option(None, "--run", help="Attribution run: its top K classes are the candidates"),
     top: int = typer.Option(5, "--top", min=1, help="With --run: candidates per image"),
@@ -250,7 +251,7 @@ def trace_command(
     candidate on a 48-px crop on 2 cores, plus a one-off calibration of each candidate on 8 photo crops)."""
     from .trace_cli import run_trace
 
-    run_trace(target, zoo, run=run, top=top, models=models, crop=crop, steps=steps, alpha=alpha, as_json=as_json)
+    run_trace(image, zoo, run=run, top=top, models=models, crop=crop, steps=steps, alpha=alpha, as_json=as_json)
 
 
 def register(app: typer.Typer) -> None:

@@ -98,11 +98,17 @@ class OpenSetCalibration:
         js, npy = (Path(run) / name for name in calibration_files(tiles))
         if not (js.is_file() and npy.is_file()):
             return None
-        import json
+        import warnings
 
-        data = json.loads(js.read_text())
-        means = np.load(npy, allow_pickle=False)
-        return cls(data["thresholds"], float(data["tpr"]), means, data["method"], int(data.get("tiles", 1)))
+        from ..io.arrays import read_json, read_npy
+
+        try:  # a cache: a tampered or truncated one is recomputed, with a warning
+            data = read_json(js)
+            means = read_npy(npy, ndim=2)
+            return cls(data["thresholds"], float(data["tpr"]), means, data["method"], int(data.get("tiles", 1)))
+        except (SrprintError, KeyError, TypeError, ValueError) as exc:
+            warnings.warn(f"open-set calibration in {run} is unreadable and is recomputed ({exc})", stacklevel=2)
+            return None
 
 
 def calibrate(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ..cli_common import positive_float
 from .tiles import DEFAULT_TILES
 
 if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
@@ -16,23 +17,27 @@ BackboneOpt = typer.Option(
     "convnext_atto", "--backbone", help="timm backbone, no pretrained weights: convnext_atto|...|resnet50"
 )
 InputOpt = typer.Option("dct", "--input", help="What the backbone sees: dct (log-DCT spectrum) | rgb (pixels)")
-CropOpt = typer.Option(128, "--crop", help="Crop side (CPU 128; the backbone's native size on GPU)")
-BatchOpt = typer.Option(16, "--batch-size")
-HeadEpochsOpt = typer.Option(3, "--head-epochs", help="Epochs training the new head alone")
-EpochsOpt = typer.Option(15, "--epochs", help="Epochs training everything afterwards")
-LrOpt = typer.Option(5e-4, "--lr")
-SeedOpt = typer.Option(0, "--seed")
-MaxPerClassOpt = typer.Option(None, "--max-per-class", help="Cap training images per class")
-PatienceOpt = typer.Option(3, "--patience", help="Early stop after N full epochs without val improvement")
+CropOpt = typer.Option(128, "--crop", min=8, max=4096, help="Crop side (CPU 128; the backbone's native size on GPU)")
+BatchOpt = typer.Option(16, "--batch-size", min=1, max=4096, help="Images per training step")
+HeadEpochsOpt = typer.Option(3, "--head-epochs", min=0, max=10_000, help="Epochs training the new head alone")
+EpochsOpt = typer.Option(15, "--epochs", min=0, max=10_000, help="Epochs training everything afterwards")
+LrOpt = typer.Option(5e-4, "--lr", callback=positive_float(maximum=10.0), help="AdamW learning rate")
+SeedOpt = typer.Option(0, "--seed", min=0, help="Random seed (same seed and config, same numbers)")
+MaxPerClassOpt = typer.Option(None, "--max-per-class", min=1, help="Cap training images per class")
+PatienceOpt = typer.Option(3, "--patience", min=0, help="Early stop after N full epochs without val improvement")
 JpegAugmentOpt = typer.Option(
-    None, "--jpeg-augment", help="Share of training images JPEG-recompressed first (default 0.9; 0 = off)"
+    None, "--jpeg-augment", min=0.0, max=1.0,
+    help="Share of training images JPEG-recompressed first (default 0.9; 0 = off)"
 )
 JpegQualityMinOpt = typer.Option(
-    None, "--jpeg-quality-min", help="Lowest quality of that recompression (uniform up to 100; default 85)"
+    None, "--jpeg-quality-min", min=1, max=100,
+    help="Lowest quality of that recompression (uniform up to 100; default 85)"
 )
 TilesOpt = typer.Option(
     DEFAULT_TILES,
     "--tiles",
+    min=1,
+    max=16,
     help="Score a k x k grid of crops per image and average them (1 = centre crop only, the study's protocol)",
 )
 

@@ -31,6 +31,7 @@ from ..config import dataclass_from_dict, srprint_home
 from ..dataset import RenderedDataset
 from ..errors import DatasetError, SrprintError
 from ..execution import get_executor
+from ..io.arrays import read_json, read_npy
 from ..io.atomic import atomic_save, atomic_write_json, atomic_write_text
 from ..io.images import read_image
 from ..progress import make_progress
@@ -234,7 +235,10 @@ def read_prnu_config(run: Path) -> dict[str, Any]:
     p = Path(run) / "config.yaml"
     if not p.is_file():
         raise RunError(f"{run} is not a PRNU run (no config.yaml)")
-    data = yaml.safe_load(p.read_text())
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise RunError(f"{p}: corrupt config ({str(exc).splitlines()[0]})") from exc
     if not isinstance(data, dict) or data.get("format") != PRNU_FORMAT:
         raise RunError(
             f"{run}: not a PRNU run of this version (format {data.get('format') if isinstance(data, dict) else None!r})"
@@ -248,8 +252,11 @@ def load_prnu(run: str | Path) -> tuple[PRNUConfig, dict[str, Any], list[str], n
     if not _complete(run) or not (run / FINGERPRINTS_FILE).is_file():
         raise RunError(f"{run}: PRNU fit is not finished; rerun `srprint prnu fit`")
     cfg = dataclass_from_dict(PRNUConfig, dict(data["prnu"]), where="config.yaml prnu")
-    classes = json.loads((run / "classes.json").read_text())
-    return cfg, data, classes, np.load(run / FINGERPRINTS_FILE, allow_pickle=False)
+    classes = read_json(run / "classes.json")
+    prints = read_npy(run / FINGERPRINTS_FILE)
+    if not isinstance(classes, list) or len(classes) != len(prints):
+        raise RunError(f"{run}: classes.json and {FINGERPRINTS_FILE} disagree; rerun `srprint prnu fit`")
+    return cfg, data, classes, prints
 
 
 def evaluate_prnu(

@@ -6,6 +6,7 @@ Arrays are ``float32`` of shape ``(H, W, 3)`` in ``[0, 1]`` unless stated otherw
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ..errors import ImageError
 from .atomic import atomic_write_bytes
 
+DEFAULT_MAX_PIXELS = 64_000_000  # 8000 x 8000; SRPRINT_MAX_PIXELS raises it
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 
@@ -76,12 +78,65 @@ def read_image(path: str | Path) -> np.ndarray:
     return decode_image(data, str(p))
 
 
+def _has_16bit_samples(img: Image.Image) -> bool:
+    """True for a 16-bit-per-channel colour file, which Pillow decodes to 8 bits per channel."""
+    return any(";16" in str(getattr(tile, "args", None) or "") for tile in getattr(img, "tile", None) or [])
+
+
+def max_pixels() -> int:
+    """Largest image (width x height) srprint decodes: ``$SRPRINT_MAX_PIXELS`` or 64 megapixels.
+
+    Raises
+    ------
+    ImageError
+        If ``SRPRINT_MAX_PIXELS`` is not a positive integer.
+    """
+    raw = os.environ.get("SRPRINT_MAX_PIXELS")
+    if raw is None:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ImageError(f"SRPRINT_MAX_PIXELS={raw!r} is not a positive integer")
+    return value
+
+
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
-    """Decode encoded image bytes; see :func:`read_image`."""
+    """Decode encoded image bytes; see :func:`read_image`.
+
+    Raises
+    ------
+    ImageError
+        Empty, unrecognised, truncated or corrupt data, or an image larger than :func:`max_pixels`
+        (checked on the header, before anything is decoded: a decompression bomb costs nothing).
+    """
     if not data:
         raise ImageError(f"{name}: empty file")
+    limit = max_pixels()
+    Image.MAX_IMAGE_PIXELS = limit  # Pillow's own bomb check agrees with ours
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img_file = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{name}: image is over the limit of {limit} pixels, a possible decompression bomb "
+                         "(set SRPRINT_MAX_PIXELS to raise it)") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageError(f"{name}: not a recognised image file") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(f"{name}: corrupt or truncated image ({exc})") from exc
+    width, height = img_file.size
+    if width * height > limit:
+        img_file.close()
+        raise ImageError(f"{name}: image of {width}x{height} is over the limit of {limit} pixels "
+                         "(set SRPRINT_MAX_PIXELS to raise it)")
+    if img_file.mode in ("RGB", "RGBA") and _has_16bit_samples(img_file):
+        warnings.warn(f"{name}: 16-bit image read as 8-bit (precision below 1/255 is lost)",
+                      ImageModeWarning, stacklevel=2)
+    try:
+        with img_file as img:
             img.load()  # force full decode so truncation is detected here
             img = ImageOps.exif_transpose(img)
             if img.width == 0 or img.height == 0:
@@ -138,6 +193,9 @@ def write_png(path: str | Path, arr: np.ndarray) -> None:
 def list_images(folder: str | Path, recursive: bool = True) -> list[Path]:
     """Sorted image files below ``folder``; errors if it is missing or holds none.
 
+    Files whose name is not valid UTF-8 are skipped with a warning (they cannot be named in a
+    manifest or a JSON result).
+
     Raises
     ------
     ImageError
@@ -149,7 +207,19 @@ def list_images(folder: str | Path, recursive: bool = True) -> list[Path]:
     if not root.is_dir():
         raise ImageError(f"expected an image folder, got a file: {root}")
     it: Iterable[Path] = root.rglob("*") if recursive else root.iterdir()
-    files = sorted(p for p in it if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
+    files = []
+    for p in it:
+        if not (p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".") and p.is_file()):
+            continue
+        try:
+            str(p).encode("utf-8")
+        except UnicodeEncodeError:  # manifests, tables and JSON hold names as UTF-8 text
+            shown = os.fsencode(p).decode("utf-8", "backslashreplace")
+            warnings.warn(f"skipped {shown}: file name is not valid UTF-8; rename it", UserWarning,
+                          stacklevel=2)
+            continue
+        files.append(p)
+    files.sort()
     if not files:
         raise ImageError(f"no images ({', '.join(IMAGE_SUFFIXES)}) in {root}")
     return files

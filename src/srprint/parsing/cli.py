@@ -27,7 +27,7 @@ from ..errors import SrprintError
 parse_app = typer.Typer(no_args_is_help=True, help="Parse hyperparameters (scale, loss, arch, dataset) from images.")
 fen_app = typer.Typer(no_args_is_help=True, help="Fingerprint Estimation Network + Parsing Network (Asnani et al.).")
 
-TestSplitOpt = typer.Option("test", "--test-split", help="Images of the held-out models to test on: test|val|train|all")
+TestSplitOpt = typer.Option("test", "--split", help="Images of the held-out models to test on: test|val|train|all")
 
 
 # ------------------------------------------------------------------------------------------------ parse
@@ -36,7 +36,7 @@ def parse_train(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
     target: str = typer.Option(..., "--target", help="scale | loss | arch | dataset"),
     holdout: str = typer.Option(..., "--holdout", help="KEY=VALUE: models tested on and never trained on"),
-    out: Path = typer.Option(..., "--out", help="Run folder"),
+    out: Path = typer.Option(..., "-o", "--out", help="Run folder"),
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
     test_split: str = TestSplitOpt,
     backbone: str = BackboneOpt,
@@ -74,7 +74,7 @@ def parse_train(
 @parse_app.command("table")
 def parse_table_cmd(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
-    out: Path = typer.Option(..., "--out", help="Output folder (one run per cell + table.md / table.json)"),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder (one run per cell + table.md / table.json)"),
     holdout: list[str] = typer.Option(None, "--holdout", help="Held-out values (default: the study's grid)"),
     target: list[str] = typer.Option(None, "--target", help="Targets (default: scale loss arch dataset)"),
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
@@ -142,13 +142,14 @@ def parse_predict(
 @parse_app.command("imported")
 def parse_imported(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder with imported models"),
-    out: Path = typer.Option(..., "--out", help="Output folder"),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder"),
     target: list[str] = typer.Option(None, "--target", help="Targets (default: scale loss arch)"),
     split: str = typer.Option("test", "--split", help="Images of the imported models to predict: test|...|all"),
     family_folds: int | None = typer.Option(
-        None, "--family-folds", help="Also train on the imported models, predicting each with parsers that never "
+        None, "--family-folds", min=0, max=100,
+        help="Also train on the imported models, predicting each with parsers that never "
         "saw its family (K folds; 0: zoo only). Targets scale and loss_family; all images of a model are predicted"),
-    per_model: int = typer.Option(40, "--per-model", help="With --family-folds: training images per model"),
+    per_model: int = typer.Option(40, "--per-model", min=1, help="With --family-folds: training images per model"),
     backbone: str = BackboneOpt,
     input_kind: str = InputOpt,
     crop: int = CropOpt,
@@ -192,8 +193,8 @@ def parse_imported(
 def parse_archstats(
     zoo: Path | None = typer.Option(None, "--zoo", help="Zoo folder (stats of every model)"),
     arch: list[str] = typer.Option(None, "--arch", help="Registered architecture(s) instead of a zoo"),
-    scale: int = typer.Option(4, "--scale"),
-    size: str = typer.Option("tiny", "--size"),
+    scale: int = typer.Option(4, "--scale", min=1, max=16, help="Scale of the --arch models"),
+    size: str = typer.Option("tiny", "--size", help="Size preset of the --arch models: tiny | paper"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Architecture hyperparameters derived from the modules (layers, parameters, skips, upsampler)."""
@@ -294,11 +295,11 @@ def _fen_cfg(
     )
 
 
-FenCrop = typer.Option(64, "--crop")
-FenDepth = typer.Option(15, "--depth", help="conv-BN-ReLU blocks of the FEN (paper 15)")
-FenWidth = typer.Option(64, "--width", help="FEN channels (paper 64)")
-PnWidth = typer.Option(32, "--pn-width", help="PN encoder base channels")
-FenEpochs = typer.Option(10, "--epochs")
+FenCrop = typer.Option(64, "--crop", min=8, max=1024, help="Crop side the FEN sees (px)")
+FenDepth = typer.Option(15, "--depth", min=1, max=200, help="conv-BN-ReLU blocks of the FEN (paper 15)")
+FenWidth = typer.Option(64, "--width", min=1, max=4096, help="FEN channels (paper 64)")
+PnWidth = typer.Option(32, "--pn-width", min=1, max=4096, help="PN encoder base channels")
+FenEpochs = typer.Option(10, "--epochs", min=1, max=10_000, help="Training epochs")
 FenK = typer.Option(None, "--k", help="Low-frequency window (default: 50 px scaled to the crop)")
 PnInput = typer.Option(
     "fingerprint", "--pn-input", help="What the PN sees: fingerprint (paper) | spectrum (its log-magnitude spectrum)"
@@ -306,13 +307,13 @@ PnInput = typer.Option(
 LossScale = typer.Option(
     "pixel", "--loss-scale", help="Fingerprint-loss scale: pixel (per-pixel units) | dft (as the authors' code)"
 )
-MaxPerModel = typer.Option(None, "--max-per-model", help="Cap training images per model")
+MaxPerModel = typer.Option(None, "--max-per-class", min=1, help="Cap training images per model (class)")
 
 
 @fen_app.command("train")
 def fen_train(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
-    out: Path = typer.Option(..., "--out", help="Run folder"),
+    out: Path = typer.Option(..., "-o", "--out", help="Run folder"),
     holdout: str | None = typer.Option(None, "--holdout", help="KEY=VALUE: leave these models out of training"),
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
     crop: int = FenCrop,
@@ -418,7 +419,7 @@ def fen_eval(
 @fen_app.command("cv")
 def fen_cv(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
-    out: Path = typer.Option(..., "--out", help="Output folder"),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder"),
     folds: int = typer.Option(3, "--folds", help="Leave-models-out folds"),
     variant: list[str] = typer.Option(None, "--variant", help="fen | nofp | randomgt (default: all)"),
     shuffles: int = typer.Option(3, "--shuffles", help="Random-ground-truth shuffles averaged"),

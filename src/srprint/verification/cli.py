@@ -7,25 +7,27 @@ literally named ``matrix``/``pair`` must be given with the explicit ``pair``.)
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-from ..cli_common import DeviceOpt, JsonOpt, print_json, stdout
+from ..cli_common import DeviceOpt, ForceOpt, JsonOpt, positive_float, print_json, stdout
 from ..errors import SrprintError
 from .fingerprint import METHODS, Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
 
 TaskOpt = typer.Option(None, "--task", help="sr | denoise | deblur | deblur-motion | lowlight | derain "
                        "(default: the model's own task)")
-SizeOpt = typer.Option(128, "--size", help="Critical image side (paper: 128)")
-ItersOpt = typer.Option(5000, "--iters", help="Adam iterations (paper: 5000; bench/verification.py "
-                        "compares fewer, e.g. 1000, with it)")
-LambdaOpt = typer.Option(1e-3, "--lambda", help="Weight of the TV term")
-LrOpt = typer.Option(0.1, "--lr", help="Adam learning rate")
-KOpt = typer.Option(1, "--k", help="Number of critical images (features averaged)")
-SeedOpt = typer.Option(0, "--seed", help="Seed of the Gaussian start")
+SizeOpt = typer.Option(128, "--size", min=8, max=1024, help="Critical image side (paper: 128)")
+ItersOpt = typer.Option(5000, "--iters", min=1, max=1_000_000,
+                        help="Adam iterations (paper: 5000; about 6 min per model on 2 cores; 1000 is the "
+                        "reduced setting bench/verification_quan.py compares with it)")
+LambdaOpt = typer.Option(1e-3, "--lambda", callback=positive_float(allow_zero=True), help="Weight of the TV term")
+LrOpt = typer.Option(0.1, "--lr", callback=positive_float(maximum=100.0), help="Adam learning rate")
+KOpt = typer.Option(1, "--k", min=1, max=64, help="Number of critical images (features averaged)")
+SeedOpt = typer.Option(0, "--seed", min=0, help="Seed of the Gaussian start")
 MethodOpt = typer.Option("critical", "--method", help="critical | wo_tv | maxobj | projcl | poolcl")
 VerifyMethodOpt = typer.Option("auto", "--method", help="auto (lineage for two models, critical for a fingerprint "
                                "file) | lineage (parameter lineage, then the critical-image test where the layers "
@@ -36,6 +38,9 @@ ReferenceOpt = typer.Option(None, "--reference", help="Zoo folder(s) of models k
 AttackReplaceOpt = typer.Option(False, "--replace", help="Overwrite OUT even if it holds another model")
 AlphaOpt = typer.Option(1e-3, "--alpha", min=1e-12, max=0.5, help="Significance level of the lineage test")
 ZooOpt = typer.Option(None, "--zoo", help="Zoo folder to look model ids up in")
+AttackModelArg = typer.Argument(..., help="Model to attack: zoo entry folder, or model id with --zoo")
+AttackOutOpt = typer.Option(..., "-o", "--out", help="Output zoo entry folder for the attacked model")
+AttackSeedOpt = typer.Option(0, "--seed", min=0, help="Seed of the attack's randomness")
 
 
 class _DefaultPairGroup(TyperGroup):
@@ -145,9 +150,12 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
         out: Path = typer.Option(..., "-o", "--out", help="Fingerprint JSON (PNGs written next to it)"),
         task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
         lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = MethodOpt,
-        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
+        zoo: Path | None = ZooOpt, device: str = DeviceOpt, force: bool = ForceOpt, as_json: bool = JsonOpt,
     ) -> None:
         """Solve for a model's critical image(s) and save its fingerprint."""
+        from ..io.outputs import check_output_file
+
+        check_output_file(out / "fingerprint.json" if out.is_dir() else out, force=force)
         entry = _entry(model, zoo)
         fp = _fingerprint(entry, _settings(task, size, iters, lam, lr, k, seed, method, entry.task), device)
         path = fp.save(out)
@@ -167,8 +175,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
     def verify_pair(
         source: str = typer.Argument(..., help="Source: fingerprint JSON, zoo entry folder or id"),
         suspect: str = typer.Argument(..., help="Suspect: fingerprint JSON, zoo entry folder or id"),
-        image: Path | None = typer.Option(None, "--image", help="Side-by-side PNG (default next to the "
-                                          "source fingerprint or ./verify.png)"),
+        image: Path | None = typer.Option(None, "--image", "-o", "--out", help="Side-by-side PNG (critical-image "
+                                          "methods; default next to the source fingerprint or ./verify.png)"),
         task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
         lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = VerifyMethodOpt,
         reference: list[Path] | None = ReferenceOpt, alpha: float = AlphaOpt,
@@ -217,15 +225,25 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
         v = verify_fingerprints(fps[0], fps[1])
         img = image or (Path(source).with_suffix(".verify.png") if is_fingerprint_file(source) and
                         Path(source).is_file() else Path("verify.png"))
-        v.image = str(side_by_side(fps[0], fps[1], v, img))
+        # the verdict is the result; the side-by-side picture is a side file: print first, warn if unwritable
+        try:
+            v.image = str(side_by_side(fps[0], fps[1], v, img))
+        except OSError as exc:
+            v.image = None
+            image_warning = f"warning: side-by-side image not written ({exc.strerror or exc}: {img})"
+        else:
+            image_warning = None
         if as_json:
             print_json(v.to_dict())
-            return
-        stdout.print(f"source  {fps[0].model.get('id')}\nsuspect {fps[1].model.get('id')}")
-        stdout.print(_verdict_line(v))
-        for note in v.notes:
-            stdout.print(f"[yellow]note:[/] {note}", highlight=False)
-        stdout.print(f"image: {v.image}")
+        else:
+            stdout.print(f"source  {fps[0].model.get('id')}\nsuspect {fps[1].model.get('id')}")
+            stdout.print(_verdict_line(v))
+            for note in v.notes:
+                stdout.print(f"[yellow]note:[/] {note}", highlight=False)
+            if v.image:
+                stdout.print(f"image: {v.image}")
+        if image_warning:
+            sys.stderr.write(image_warning + "\n")
 
     @verify_app.command("matrix")
     def verify_matrix(
@@ -272,23 +290,27 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
                      f"{m['heldout_psnr_after']:.2f} dB ({m['psnr_change']:+.2f})", highlight=False)
 
     @attack_app.command("prune")
-    def attack_prune(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
-                     percent: float = typer.Option(5.0, "--percent", help="% of each layer's weights zeroed"),
+    def attack_prune(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                     percent: float = typer.Option(5.0, "--percent", min=0.0, max=100.0,
+                                                   help="% of each layer's weights zeroed"),
                      replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
                      as_json: bool = JsonOpt) -> None:
         """Magnitude pruning: zero exactly PERCENT % of the smallest weights of every layer."""
         _run_attack("prune", model, out, zoo, device, as_json, {"percent": percent}, replace)
 
     @attack_app.command("finetune")
-    def attack_finetune(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
-                        iters: int = typer.Option(500, "--iters", help="Fine-tuning iterations (paper: 500)"),
-                        lr: float = typer.Option(1e-5, "--lr", help="Adam learning rate (small: the paper keeps "
+    def attack_finetune(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                        iters: int = typer.Option(500, "--iters", min=1, max=1_000_000,
+                                                  help="Fine-tuning iterations (paper: 500)"),
+                        lr: float = typer.Option(1e-5, "--lr", callback=positive_float(maximum=1.0),
+                                                 help="Adam learning rate (small: the paper keeps "
                                                  "the PSNR change <= 1 dB)"),
-                        batch: int = typer.Option(4, "--batch"),
-                        patch: int = typer.Option(32, "--patch", help="HR crop side (at least 8 LR pixels)"),
+                        batch: int = typer.Option(4, "--batch-size", min=1, max=1024, help="Patches per step"),
+                        patch: int = typer.Option(32, "--patch", min=8, max=1024,
+                                                  help="HR crop side (at least 8 LR pixels)"),
                         data: str = typer.Option("bsd68", "--data", help="bsd68 (BSDS500 val photos, the BSD68 "
                                                  "pool; scikit-image photos if absent) or skimage"),
-                        seed: int = typer.Option(0, "--seed"),
+                        seed: int = AttackSeedOpt,
                         replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
                      as_json: bool = JsonOpt) -> None:
         """Fine-tune (L1, fresh Adam) on the model's own task on photos never used to measure the PSNR change."""
@@ -296,7 +318,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
                     {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed}, replace)
 
     @attack_app.command("quantize")
-    def attack_quantize(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
+    def attack_quantize(model: str = AttackModelArg, out: Path = AttackOutOpt,
                         bits: int = typer.Option(8, "--bits", min=2, max=16, help="Bits per weight (2-16)"),
                         replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
                      as_json: bool = JsonOpt) -> None:
@@ -304,42 +326,42 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
         _run_attack("quantize", model, out, zoo, device, as_json, {"bits": bits}, replace)
 
     @attack_app.command("permute")
-    def attack_permute(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
-                       seed: int = typer.Option(0, "--seed", help="Seed of the permutations"),
+    def attack_permute(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                       seed: int = AttackSeedOpt,
                        replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
                      as_json: bool = JsonOpt) -> None:
         """Permute the hidden channels of every conv -> activation -> conv chain (outputs unchanged)."""
         _run_attack("permute", model, out, zoo, device, as_json, {"seed": seed}, replace)
 
     @attack_app.command("rescale")
-    def attack_rescale(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
+    def attack_rescale(model: str = AttackModelArg, out: Path = AttackOutOpt,
                        spread: float = typer.Option(1.0, "--spread", min=0.0, max=5.0,
                                                     help="Factors are exp(U(-spread, spread))"),
-                       seed: int = typer.Option(0, "--seed", help="Seed of the factors"),
+                       seed: int = AttackSeedOpt,
                        replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
                      as_json: bool = JsonOpt) -> None:
         """Rescale hidden channels across each ReLU and undo it in the next conv (outputs unchanged)."""
         _run_attack("rescale", model, out, zoo, device, as_json, {"seed": seed, "spread": spread}, replace)
 
     @attack_app.command("foldbn")
-    def attack_foldbn(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
+    def attack_foldbn(model: str = AttackModelArg, out: Path = AttackOutOpt,
                       replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
                      as_json: bool = JsonOpt) -> None:
         """Fold every BatchNorm into the conv before it (outputs unchanged)."""
         _run_attack("foldbn", model, out, zoo, device, as_json, {}, replace)
 
     @attack_app.command("fp16")
-    def attack_fp16(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
+    def attack_fp16(model: str = AttackModelArg, out: Path = AttackOutOpt,
                     replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
                      as_json: bool = JsonOpt) -> None:
         """Cast every floating-point tensor to float16."""
         _run_attack("fp16", model, out, zoo, device, as_json, {}, replace)
 
     @attack_app.command("noise")
-    def attack_noise(model: str = typer.Argument(...), out: Path = typer.Option(..., "-o", "--out"),
+    def attack_noise(model: str = AttackModelArg, out: Path = AttackOutOpt,
                      sigma: float = typer.Option(0.01, "--sigma", min=0.0, max=1.0,
                                                  help="Noise std as a fraction of each tensor's std"),
-                     seed: int = typer.Option(0, "--seed", help="Seed of the noise"),
+                     seed: int = AttackSeedOpt,
                      replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
                      as_json: bool = JsonOpt) -> None:
         """Add Gaussian noise to every weight and bias."""
@@ -354,7 +376,7 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
     def registry_add(
         model: str = typer.Argument(..., help="Zoo entry folder / id, or a fingerprint JSON"),
         name: str = typer.Option(..., "--name", help="Name to register it under"),
-        replace: bool = typer.Option(False, "--replace"),
+        replace: bool = typer.Option(False, "--replace", help="Replace a fingerprint already registered as NAME"),
         task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
         lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = MethodOpt,
         zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
@@ -434,7 +456,8 @@ def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
         stdout.print(f"[bold]{len(rows)} fingerprints[/]")
 
     @reg_app.command("remove")
-    def registry_remove(name: str = typer.Argument(...), registry: Path | None = RegOpt) -> None:
+    def registry_remove(name: str = typer.Argument(..., help="Registered name to remove"),
+                        registry: Path | None = RegOpt) -> None:
         """Remove a registered fingerprint."""
         from .registry import Registry
 

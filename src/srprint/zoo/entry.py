@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,17 +84,53 @@ class ZooEntry:
 
     @classmethod
     def load(cls, folder: str | Path) -> ZooEntry:
+        """Read an entry folder's record; a record is untrusted input and is checked field by field.
+
+        Raises
+        ------
+        CheckpointError
+            If ``model.json`` is missing, corrupt, too large, or holds implausible values.
+        """
         folder = Path(folder)
         rec = folder / RECORD_FILE
         if not rec.is_file():
             raise CheckpointError(f"no {RECORD_FILE} in {folder}")
+        if rec.stat().st_size > MAX_RECORD_BYTES:
+            raise CheckpointError(f"{rec}: record of {rec.stat().st_size} bytes is too large to be a zoo record")
         try:
-            data = json.loads(rec.read_text())
-        except json.JSONDecodeError as exc:
-            raise CheckpointError(f"{rec}: corrupt record ({exc.msg})") from exc
+            data = json.loads(rec.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{rec}: corrupt record ({getattr(exc, 'msg', exc)})") from exc
         if not isinstance(data, dict) or "id" not in data:
             raise CheckpointError(f"{rec}: not a zoo record")
-        return cls.from_dict(data, path=folder)
+        _check_record(data, rec)
+        try:
+            return cls.from_dict(data, path=folder)
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{rec}: malformed record ({exc})") from exc
+
+
+MAX_RECORD_BYTES = 1 << 20
+MAX_CONFIG_INT = 1 << 16  # no layer of an SR network has more channels, blocks or pixels than this
+
+
+def _check_record(data: dict[str, Any], rec: Path) -> None:
+    """Refuse a record whose values would make srprint build an absurd network or misread one."""
+    if not isinstance(data.get("id"), str) or not data["id"]:
+        raise CheckpointError(f"{rec}: 'id' must be a non-empty string")
+    scale = data.get("scale")
+    if not isinstance(scale, int) or isinstance(scale, bool) or not 1 <= scale <= 16:
+        raise CheckpointError(f"{rec}: implausible scale {scale!r} (1-16)")
+    config = data.get("arch_config", {})
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{rec}: 'arch_config' must be an object")
+    for key, value in config.items():
+        values = value if isinstance(value, list) else [value]
+        for v in values:
+            if isinstance(v, bool) or v is None or isinstance(v, str):
+                continue
+            if not isinstance(v, int | float) or abs(v) > MAX_CONFIG_INT:
+                raise CheckpointError(f"{rec}: implausible arch_config {key}={value!r}")
 
 
 def labels_for_spec(spec: ModelSpec) -> dict[str, Any]:
@@ -157,9 +194,10 @@ class Zoo:
         for mid in self.ids():
             try:
                 e = ZooEntry.load(self.entry_dir(mid))
-            except CheckpointError:
+            except CheckpointError as exc:
                 if strict:
                     raise
+                warnings.warn(f"skipped a corrupt zoo entry: {exc}", stacklevel=2)
                 continue
             if e.status == "complete":
                 out.append(e)

@@ -26,7 +26,8 @@ def zoo_import(
     zoo: Path | None = typer.Option(None, "--zoo", help="Zoo folder (default $SRPRINT_HOME/zoos/imported)"),
     name: str | None = typer.Option(None, "--name", help="Entry name; id is NAME-pretrained (default: file stem)"),
     arch: str | None = typer.Option(None, "--arch", help="Expected architecture (checked against detection)"),
-    scale: int | None = typer.Option(None, "--scale", help="Expected scale (multi-scale files: import only this)"),
+    scale: int | None = typer.Option(None, "--scale", min=1, max=16,
+                                     help="Expected scale (multi-scale files: import only this)"),
     loss: str | None = typer.Option(None, "--loss", help="Training loss label, e.g. L1 or GAN+VGG"),
     task: str | None = typer.Option(None, "--task", help="sr | denoise"),
     sigma: int | None = typer.Option(None, "--sigma", min=1, max=255,
@@ -51,8 +52,10 @@ def zoo_import(
     if manifest is not None:
         results = import_manifest(manifest, zoo_dir, replace=replace, allow_pickle=allow_pickle)
         summary = summarize(results)
+        failed = [r for r in results if not r["ok"]]
         if as_json:
             print_json({"zoo": str(zoo_dir), **summary, "results": results})
+            _fail_if_all_failed(failed, results)
             return
         for r in results:
             if r["ok"]:
@@ -63,6 +66,9 @@ def zoo_import(
                 stdout.print(f"[red]FAIL[/] {r['id']:34s} {r['error']}", highlight=False)
         stdout.print(f"[bold]{summary['imported_rows']}/{summary['rows']}[/] files imported "
                      f"({summary['entries']} entries, {len(summary['archs'])} architectures) into {zoo_dir}")
+        if failed and len(failed) < len(results):
+            warnings.warn(f"{len(failed)} of {len(results)} manifest rows failed (listed above)", stacklevel=1)
+        _fail_if_all_failed(failed, results)
         return
     assert path is not None
     entries = import_file(path, zoo_dir, name=name, arch=arch, scale=scale, loss=loss, task=task, replace=replace,
@@ -74,6 +80,11 @@ def zoo_import(
         rng = f"[{e.input_range[0]:g},{e.input_range[1]:g}]"
         stdout.print(f"imported {e.id}: {e.arch} x{e.scale} {e.task} input {rng} "
                      f"(detected by {(e.imported or {}).get('detected_by')}) -> {e.path}", highlight=False)
+
+
+def _fail_if_all_failed(failed: list[dict], results: list[dict]) -> None:
+    if results and len(failed) == len(results):
+        raise SrprintError(f"all {len(results)} manifest rows failed; first: {failed[0]['id']}: {failed[0]['error']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -146,6 +146,10 @@ def load_model(entry: ZooEntry | str | Path, device: str = "cpu") -> SRModel:
         _ensure_import_loaders()
     if entry.loader not in _LOADERS:
         raise CheckpointError(f"zoo entry {entry.id}: unknown loader {entry.loader!r}")
-    net = _LOADERS[entry.loader](entry, state)
+    try:
+        net = _LOADERS[entry.loader](entry, state)
+    except (TypeError, KeyError, ValueError, RuntimeError) as exc:  # record and weights do not fit
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"zoo entry {entry.id}: cannot rebuild the network from its record ({first})") from exc
     model = SRModel(net, entry.scale, entry.task, entry.input_range, entry.grey, entry.residual, name=entry.id)
     return model.to(device).eval()

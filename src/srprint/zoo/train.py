@@ -72,13 +72,24 @@ def _set_rng_state(state: dict[str, Any]) -> None:
 @contextlib.contextmanager
 def _exclusive(folder: Path, model_id: str):  # noqa: ANN202
     """One trainer per model: a second process (local pool, Ray, another shell) is refused, not raced."""
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".train.lock", "w") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise SrprintError(f"{model_id} is being trained by another process ({folder})") from exc
-        yield
+    lock = folder / ".train.lock"
+    try:
+        with open(lock, "w") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError as exc:
+                created = False  # the other trainer owns the folder
+                raise SrprintError(f"{model_id} is being trained by another process ({folder})") from exc
+            yield
+    except BaseException:
+        # a model that failed before its first checkpoint leaves no folder holding only a lock file
+        if created and [p.name for p in folder.iterdir()] == [lock.name]:
+            lock.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
 
 
 def train_model(

@@ -409,8 +409,13 @@ def import_manifest(
     mpath = Path(manifest)
     if not mpath.is_file():
         raise DatasetError(f"manifest not found: {mpath}")
-    with open(mpath, newline="") as fh:
-        rows = list(csv.DictReader(fh))
+    try:
+        with open(mpath, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{mpath}: not a UTF-8 text file (byte {exc.start}); save it as UTF-8 CSV") from exc
+    except csv.Error as exc:
+        raise DatasetError(f"{mpath}: malformed CSV ({exc})") from exc
     if not rows:
         raise DatasetError(f"{mpath}: empty manifest")
     missing = [c for c in MANIFEST_COLUMNS if c not in rows[0]]
