@@ -46,3 +46,23 @@ def tiny_zoo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     results = train_specs(specs, root, preset_train_config("demo", iters=12, ckpt_every=6), device="cpu")
     assert all(r.ok for r in results), [r.error for r in results]
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Renders of five random-initialised tiny models (see ``tests/tiny_render.py``)."""
+    from .tiny_render import KNOWN, UNKNOWN, make_tiny_render
+
+    return make_tiny_render(tmp_path_factory.mktemp("tiny_render"), KNOWN + UNKNOWN)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tiny_render: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A classifier of the four known models (the RDN model is held out as the open-set unknown)."""
+    from srprint.attribution.engine import ClassifierConfig, train_run
+
+    from .tiny_render import HOLDOUT, TINY_CFG
+
+    torch.set_num_threads(2)
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    return train_run(tiny_render, out, ClassifierConfig(**TINY_CFG), holdout_models=HOLDOUT)

@@ -257,10 +257,36 @@ def prepare_corpus(sources: list[str], out: str | Path, config: PrepareConfig | 
         if old != settings:
             raise DatasetError(f"{out} holds a corpus prepared with other settings ({old}); "
                                "choose another --out")
+    from .io.outputs import check_output_dir
+
+    check_output_dir(out, kind_marker=CORPUS_MANIFEST)
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SrprintError(f"cannot create corpus folder {out}: {exc.strerror or exc}") from exc
+    try:
+        images = _prepare_images(sources, out, cfg)
+    except BaseException:
+        _remove_if_empty(out, created)  # a refused or interrupted first run leaves no empty folder
+        raise
+    if not images:
+        _remove_if_empty(out, created)
+        raise DatasetError(f"no usable image in {', '.join(sources)} (all skipped, see warnings)")
+    corpus_name = name or out.name
+    atomic_write_json(man, {"version": CORPUS_VERSION, "name": corpus_name, "config": settings,
+                            "sources": list(sources), "n_images": len(images),
+                            "images": [asdict(im) for im in images]})
+    return Corpus(out, images, corpus_name, settings)
+
+
+def _remove_if_empty(folder: Path, created: bool) -> None:
+    if created and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+def _prepare_images(sources: list[str], out: Path, cfg: PrepareConfig) -> list[CorpusImage]:
+    """Read, shrink and write every source image into ``out`` (bad files skipped with a warning)."""
     images: list[CorpusImage] = []
     seen: dict[str, str] = {}
     for set_name, stem, source, item in iter_sources(list(sources)):
@@ -305,13 +331,7 @@ def prepare_corpus(sources: list[str], out: str | Path, config: PrepareConfig | 
                 except OSError as exc:
                     raise SrprintError(f"cannot write {target}: {exc.strerror or exc}") from exc
             images.append(CorpusImage(image_id, file, int(arr.shape[1]), int(arr.shape[0]), source, set_name))
-    if not images:
-        raise DatasetError(f"no usable image in {', '.join(sources)} (all skipped, see warnings)")
-    corpus_name = name or out.name
-    atomic_write_json(man, {"version": CORPUS_VERSION, "name": corpus_name, "config": settings,
-                            "sources": list(sources), "n_images": len(images),
-                            "images": [asdict(im) for im in images]})
-    return Corpus(out, images, corpus_name, settings)
+    return images
 
 
 def png_ok(path: Path, width: int, height: int) -> bool:

@@ -258,7 +258,12 @@ def get_calibration(
     assert tp.labels is not None
     means = class_means(tp.features, tp.labels, clf.classes)
     cal = calibrate(vp.probs, vp.features, means, tpr=tpr, tiles=tiles)
-    cal.save(clf.run)
+    try:
+        cal.save(clf.run)
+    except OSError as exc:  # a cache: a read-only run is recalibrated next time
+        import warnings
+
+        warnings.warn(f"open-set calibration not cached ({exc.strerror or exc}: {clf.run})", stacklevel=2)
     return cal
 
 
@@ -296,11 +301,19 @@ def evaluate_run(
         up = predict_frame(clf, ds.root, unknown, device=device, tiles=tiles)
         result["openset"] = openset_report(cal, (pred.probs, pred.features), (up.probs, up.features))
         result["openset"]["unknown_models"] = sorted(unknown["model_id"].unique())
-    if figures:
-        result["figures"] = write_figures(
-            run, split, known, clf.classes, pred.probs, pred.features, label, result
-        )
-    atomic_write_json(run / f"eval_{split}.json", result)
+    # the tables are the result; the figures and the JSON copy in the run are side files: a run on
+    # read-only media still gets its numbers, with a warning
+    try:
+        if figures:
+            result["figures"] = write_figures(
+                run, split, known, clf.classes, pred.probs, pred.features, label, result
+            )
+        atomic_write_json(run / f"eval_{split}.json", result)
+    except OSError as exc:
+        import warnings
+
+        result["figures"] = {}
+        warnings.warn(f"figures and eval_{split}.json not written ({exc.strerror or exc}: {run})", stacklevel=2)
     return result
 
 

@@ -352,7 +352,7 @@ def attack_model(
     ``labels['parent']`` set, and ``metrics`` holding the held-out PSNR before/after and its change.
     An existing complete ``out`` made by the same attack is returned as is (unless ``overwrite``).
     """
-    from ..zoo.entry import RECORD_FILE, WEIGHTS_FILE
+    from ..zoo.entry import RECORD_FILE, WEIGHTS_FILE, write_entry_folder
     from .fingerprint import load_entry_model as load_model
 
     src = model_ref if isinstance(model_ref, ZooEntry) else ZooEntry.load(model_ref)
@@ -379,24 +379,34 @@ def attack_model(
     new_state = get_attack(name).fn(src, state, params, device)
     photos = heldout_photos(psnr_size)
     before = task_psnr(load_model(src, device=device), photos, src.task, device)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SrprintError(f"cannot create the output folder {out}: {exc.strerror or exc}") from exc
-    save_weights(out / WEIGHTS_FILE, {k: v.contiguous() for k, v in new_state.items()})
+    new_state = {k: v.contiguous() for k, v in new_state.items()}
     entry = dataclasses.replace(
         src,
         id=attacked_id(src.id, name, params),
-        path=out,
+        path=None,
         labels={**src.labels, "attack": name, "attack_params": params, "parent": src.id},
         metrics={},
         timings={},
         versions=library_versions(),
     )
-    after = task_psnr(load_model(entry, device=device), photos, src.task, device)
+    after = task_psnr(_state_model(entry, new_state, device), photos, src.task, device)
     entry.metrics = {"heldout_psnr_before": before, "heldout_psnr_after": after, "psnr_change": after - before}
     entry.timings = {"attack_seconds": round(time.perf_counter() - t0, 2)}
     if not math.isfinite(after):
         raise SrprintError(f"attacked model {entry.id} produces non-finite output")
-    entry.save(out)
-    return entry
+    try:
+        return write_entry_folder(out, entry, lambda path: save_weights(path, new_state))
+    except OSError as exc:
+        raise SrprintError(f"cannot write the output folder {out}: {exc.strerror or exc}") from exc
+
+
+def _state_model(entry: ZooEntry, state: dict[str, torch.Tensor], device: str) -> Any:
+    """The attacked network, rebuilt in memory (nothing is written before it is known to work)."""
+    import tempfile
+
+    from .fingerprint import load_entry_model
+
+    with tempfile.TemporaryDirectory(prefix="srprint-attack-") as tmp:
+        save_weights(Path(tmp) / "model.safetensors", state)
+        probe = dataclasses.replace(entry, path=Path(tmp))
+        return load_entry_model(probe, device=device)

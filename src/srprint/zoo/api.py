@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import resolve_device
+from ..errors import SpecError
 from ..execution import JobResult, get_executor
 from ..io.images import list_images, read_image
 from ..progress import make_progress
@@ -67,8 +68,20 @@ def train_specs(
 ) -> list[JobResult]:
     """Train every spec into ``zoo_root`` through an executor; finished models are skipped.
 
-    Returns one :class:`JobResult` per spec (errors are collected, not raised).
+    Returns one :class:`JobResult` per spec (training errors are collected, not raised).
+
+    Raises
+    ------
+    SpecError
+        If a spec names an unknown architecture or a scale it does not support.
     """
+    from .archs import get_arch
+
+    for spec in specs:  # a spec no architecture can build is refused before any folder is made
+        scales = get_arch(spec.arch).scales
+        if spec.scale not in scales:
+            raise SpecError(f"{spec.id}: architecture {spec.arch} does not support scale x{spec.scale}; "
+                            f"supported: {', '.join(f'x{k}' for k in scales)}")
     dev = resolve_device(device)
     zoo = Zoo(zoo_root)
     todo = [s for s in specs if not zoo.has(s.id)]

@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import platform
+import shutil
+import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +134,42 @@ def _check_record(data: dict[str, Any], rec: Path) -> None:
                 continue
             if not isinstance(v, int | float) or abs(v) > MAX_CONFIG_INT:
                 raise CheckpointError(f"{rec}: implausible arch_config {key}={value!r}")
+
+
+def write_entry_folder(final: Path, entry: ZooEntry, write_weights: Callable[[Path], None]) -> ZooEntry:
+    """Write an entry into a temporary sibling folder and rename it onto ``final`` (atomic).
+
+    ``write_weights(path)`` writes ``model.safetensors``; the record is written last, so a folder
+    without ``model.json`` is never an entry. A previous ``final`` (the caller has decided it may be
+    replaced) is moved aside first and deleted after the rename; a failure leaves it untouched.
+
+    Raises
+    ------
+    OSError
+        If the parent folder cannot be written.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
+    trash: Path | None = None
+    tmp.mkdir()
+    try:
+        write_weights(tmp / WEIGHTS_FILE)
+        entry.save(tmp)
+        if final.exists():
+            trash = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+            final.rename(trash)
+        tmp.rename(final)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+        if trash is not None and trash.exists():
+            if final.exists():
+                shutil.rmtree(trash, ignore_errors=True)
+            else:  # the rename failed: put the previous folder back
+                trash.rename(final)
+    entry.path = final
+    return entry
 
 
 def labels_for_spec(spec: ModelSpec) -> dict[str, Any]:

@@ -1,0 +1,46 @@
+"""Run the real CLI in a subprocess, optionally without root's power to ignore file permissions."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PR_CAPBSET_DROP = 24
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
+
+
+def _drop_permission_override() -> None:
+    """In the child, before exec: root loses CAP_DAC_OVERRIDE & co, so chmod 0o555 binds it too."""
+    if os.geteuid() != 0:
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
+        libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    env = {**os.environ, "SRPRINT_HOME": str(home), "SRPRINT_QUIET": "1", "COLUMNS": "200", **extra}
+    env.pop("FORCE_COLOR", None)
+    return env
+
+
+def run_cli(args: list[str], *, home: Path, cwd: Path, unprivileged: bool = False, timeout: float = 300,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "srprint.cli", *args], capture_output=True, text=True, errors="backslashreplace",
+        cwd=cwd, env=env or cli_env(home), timeout=timeout,
+        preexec_fn=_drop_permission_override if unprivileged else None,
+    )
+
+
+def popen_cli(args: list[str], *, home: Path, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "srprint.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd, env=cli_env(home))
+
+
+def error_lines(stderr: str) -> list[str]:
+    """The stderr lines that are not warnings or blank."""
+    return [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("warning:")]

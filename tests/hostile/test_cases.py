@@ -1,0 +1,61 @@
+"""Every hostile case through the real CLI: exit code, one clear line, no traceback, nothing lost."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from .cases import CASES, Case
+from .runner import error_lines, run_cli
+from .workspace import Workspace, tree_digest
+
+
+def _snapshot(out: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(out)): (p.read_bytes() if p.is_file() and not p.is_symlink() else b"")
+            for p in sorted(out.rglob("*"))}
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_hostile_case(case: Case, ws: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    if case.setup:
+        case.setup(ws, out)
+    before_ws, before_out = tree_digest(ws.root), _snapshot(out)
+    try:
+        proc = run_cli(case.args(ws, out), home=tmp_path / "home", cwd=tmp_path, unprivileged=case.unprivileged)
+    finally:
+        for p in [out, *out.rglob("*")]:  # undo read-only set-ups so pytest can clean up
+            if p.is_dir() and not p.is_symlink():
+                p.chmod(0o755)
+    shown = f"rc={proc.returncode}\nstdout:\n{proc.stdout[-2000:]}\nstderr:\n{proc.stderr[-3000:]}"
+    assert "Traceback" not in proc.stderr, shown
+    assert proc.returncode == case.rc, shown
+    errors = error_lines(proc.stderr)
+    if case.rc != 0:
+        assert len(errors) == 1, shown
+        assert errors[0].startswith("error: "), shown
+        if case.error:
+            assert re.search(case.error, errors[0]), shown
+    else:
+        assert not errors, shown
+    if case.stderr:
+        assert re.search(case.stderr, proc.stderr), shown
+    assert tree_digest(ws.root) == before_ws, "the workspace (inputs) changed"
+    assert not ws.marker.exists(), "a payload ran"
+    after_out = _snapshot(out)
+    if case.rc != 0:
+        # a refused command leaves what was there untouched, and half-written outputs nowhere
+        for rel, data in before_out.items():
+            assert after_out.get(rel) == data, f"{rel} changed or vanished"
+        new = [rel for rel in after_out if rel not in before_out and not rel.startswith("home")]
+        assert not new, f"left behind: {new}"
+    if case.no_output:
+        assert set(after_out) == set(before_out)
+
+
+def test_the_table_is_large_enough() -> None:
+    assert len(CASES) >= 60
+    assert len({c.id for c in CASES}) == len(CASES)
