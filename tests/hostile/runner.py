@@ -43,4 +43,4 @@ def popen_cli(args: list[str], *, home: Path, cwd: Path) -> subprocess.Popen[str
 
 def error_lines(stderr: str) -> list[str]:
     """The stderr lines that are not warnings or blank."""
-    return [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith("warning:")]
+    return [ln for ln in stderr.splitlines() if ln.strip() and not ln.startswith(("warning:", "note:"))]

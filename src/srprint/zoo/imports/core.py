@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import os
 import re
 import shutil
 import time
@@ -224,11 +225,29 @@ def _entry_id(name: str, scale: int, multi: bool) -> str:
     return f"{name}-x{scale}-pretrained" if multi else f"{name}-pretrained"
 
 
+def _remove_stale_temporaries(tmp_root: Path) -> None:
+    """Delete temporary entries of imports that were killed (their process no longer exists)."""
+    if not tmp_root.is_dir():
+        return
+    for d in tmp_root.iterdir():
+        parts = d.name.rsplit(".", 2)
+        pid = int(parts[-2]) if len(parts) == 3 and parts[-2].isdigit() else None
+        if pid is None or pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            pass
+
+
 def _write_entry(zoo: Zoo, entry: ZooEntry, state: StateDict, replace: bool) -> ZooEntry:
     """Write weights then record into a temp folder, then rename into the zoo."""
     final = zoo.entry_dir(entry.id)
     tmp_root = zoo.root / ".import-tmp"
-    tmp = tmp_root / f"{entry.id}.{uuid.uuid4().hex[:8]}"
+    _remove_stale_temporaries(tmp_root)
+    tmp = tmp_root / f"{entry.id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     trash: Path | None = None
     try:
@@ -237,7 +256,7 @@ def _write_entry(zoo: Zoo, entry: ZooEntry, state: StateDict, replace: bool) -> 
         if final.exists():
             if zoo.has(entry.id) and not replace:
                 raise CheckpointError(f"{entry.id} already exists in zoo {zoo.root}; pass --replace to overwrite")
-            trash = tmp_root / f"old-{entry.id}.{uuid.uuid4().hex[:8]}"
+            trash = tmp_root / f"old-{entry.id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
             final.rename(trash)
         tmp.rename(final)
     finally:
