@@ -70,6 +70,14 @@ def _ro_run(ws: Workspace, out: Path) -> None:
     (out / "run").chmod(0o555)
 
 
+def _tampered_openset_cache(ws: Workspace, out: Path) -> None:
+    import numpy as np
+
+    shutil.copytree(ws.run, out / "run")
+    for npy in (out / "run").glob("openset_means*.npy"):
+        np.save(npy, np.array([{"payload": 1}], dtype=object), allow_pickle=True)
+
+
 def sr(model: Callable[[Workspace], Path], image: Callable[[Workspace], Path], dest: str = "x.png",
        *extra: str) -> Args:
     return lambda ws, out: ["sr", str(model(ws)), str(image(ws)), "-o", str(out / dest), "--device", "cpu", *extra]
@@ -179,6 +187,9 @@ CASES: list[Case] = [
     Case("predict-16-bit", predict(_img("deep16.png")), 0, stderr=r"16-bit"),
     Case("predict-top-k-0", predict(_good, "--top-k", "0"), 2, r"--top-k"),
     Case("predict-half-written-run", predict(_good, run="half_run"), 2, r"half-written|not finished|rerun"),
+    Case("predict-tampered-open-set-cache", lambda ws, out: ["attribute", "predict", str(out / "run"), str(ws.good),
+                                                              "--device", "cpu", "--tiles", "1"], 0,
+         stderr=r"warning: open-set calibration in .* is unreadable and is recomputed", setup=_tampered_openset_cache),
     Case("predict-not-a-run", predict(_good, run="img"), 2, r"not a classifier run"),
     # --- checkpoints: never unpickle code, refuse lies and garbage
     Case("import-legacy-pickle", imp("ckpt/legacy.pth"), 2, REFUSED_PICKLE, no_output=True),
@@ -196,9 +207,9 @@ CASES: list[Case] = [
     Case("import-manifest-not-utf8", manifest("manifests/latin1.csv"), 2, r"not a UTF-8 text file", no_output=True),
     Case("import-manifest-all-rows-fail", manifest("manifests/all_bad.csv"), 2, r"all 2 manifest rows failed"),
     Case("import-manifest-missing-columns", manifest("manifests/no_columns.csv"), 2, r"missing column"),
-    Case("import-read-only-zoo", lambda ws, out: ["zoo", "import", str(ws.p("ckpt/ok.safetensors")), "--zoo",
-                                                  str(out / "ro" / "zoo")], 2, r"(not writable|Permission denied|"
-         r"ok\.safetensors)", setup=_readonly, unprivileged=True),
+    Case("import-read-only-zoo", lambda ws, out: ["zoo", "import", str(ws.p("ckpt/rtc.pth")), "--zoo",
+                                                  str(out / "ro" / "zoo")], 2, r"(not writable|Permission denied)",
+         setup=_readonly, unprivileged=True),
     # --- attacks: output policy and parameter ranges
     Case("attack-into-another-entry", attack("prune", "entry"), 2, r"already holds another model.*--replace",
          setup=_other_entry),
@@ -212,7 +223,10 @@ CASES: list[Case] = [
     Case("attack-read-only-output", attack("prune", "ro/p"), 2, r"(not writable|Permission denied)",
          setup=_readonly, unprivileged=True),
     Case("attack-output-under-a-file", attack("prune", "afile/p"), 2, r"afile", setup=_file_parent),
+    Case("import-output-under-a-file", lambda ws, out: ["zoo", "import", str(ws.p("ckpt/rtc.pth")), "--zoo",
+                                                        str(out / "afile" / "zoo")], 2, r"afile", setup=_file_parent),
     # --- fingerprints and verification
+    Case("fingerprint-output-under-a-file", fingerprint("afile/fp.json"), 2, r"afile is a file", setup=_file_parent),
     Case("fingerprint-output-exists", fingerprint("notes.txt"), 2, r"notes\.txt exists", setup=_notes),
     Case("fingerprint-size-100000", fingerprint("fp.json", "--size", "100000"), 2, r"--size", no_output=True),
     Case("fingerprint-read-only-output", fingerprint("ro/fp.json"), 2, r"(not writable|Permission denied)",
@@ -244,6 +258,9 @@ CASES: list[Case] = [
     Case("prnu-fit-read-only-output", lambda ws, out: ["prnu", "fit", "--data", str(ws.render), "-o",
                                                        str(out / "ro" / "prnu"), "--crop", "32"], 2,
          r"(not writable|Permission denied)", setup=_readonly, unprivileged=True),
+    Case("prnu-fit-output-under-a-file", lambda ws, out: ["prnu", "fit", "--data", str(ws.render), "-o",
+                                                          str(out / "afile" / "prnu"), "--crop", "32"], 2, r"afile",
+         setup=_file_parent),
     Case("prnu-fit-non-empty-output", lambda ws, out: ["prnu", "fit", "--data", str(ws.render), "-o",
                                                        str(out / "mine"), "--crop", "32"], 2, r"not empty|non-empty",
          setup=_nonempty),

@@ -164,6 +164,12 @@ def _checkpoints(root: Path, marker: Path) -> None:
     torch.save(payload, ck / "zip.pth")
     (ck / "raw.pt").write_bytes(pickle.dumps(Exploit(marker), protocol=2))
     torch.save({"mystery.weight": torch.zeros(3, 3, 3, 3), "mystery.bias": torch.zeros(3)}, ck / "unknown.pth")
+    import srprint.zoo.imports  # noqa: F401  (registers the ports)
+    from srprint.zoo.archs import create_arch
+
+    torch.manual_seed(0)
+    rtc = create_arch("IMDN_RTC", 2, config={"nf": 12, "num_modules": 2})
+    torch.save({f"module.{k}": v for k, v in rtc.state_dict().items()}, ck / "rtc.pth")  # an importable file
     (ck / "garbage.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(200))
     (ck / "garbage.mat").write_bytes(b"MATLAB 5.0 MAT-file" + os.urandom(200))
     (ck / "garbage.pb").write_bytes(os.urandom(300))

@@ -141,7 +141,7 @@ def test_cli_fen_train_passes_the_loss_scale(parsing_render: Path, tmp_path: Pat
 
     runner = CliRunner()
     common = ["fen", "train", "--data", str(parsing_render), "--crop", "32", "--depth", "1", "--width", "4",
-              "--pn-width", "4", "--epochs", "1", "--max-per-model", "2"]
+              "--pn-width", "4", "--epochs", "1", "--max-per-class", "2"]
     r = runner.invoke(app, [*common, "--out", str(tmp_path / "bad"), "--loss-scale", "sum"])
     assert r.exit_code != 0 and "loss_scale" in str(r.exception)
     assert not (tmp_path / "bad" / "fenpn.json").exists()
