@@ -34,6 +34,7 @@ class LogLineProgress(Progress):
         self.every_s = every_s
         self.quiet = quiet
         self._last: dict[TaskID, float] = {}
+        self._ended: dict[TaskID, float] = {}
 
     def _log(self, task_id: TaskID, force: bool = False) -> None:
         if self.quiet:
@@ -45,18 +46,30 @@ class LogLineProgress(Progress):
         self._last[task_id] = now
         total = f"/{task.total:g}" if task.total is not None else ""
         pct = f" ({task.percentage:.0f}%)" if task.total else ""
-        eta = f", about {task.time_remaining:.0f}s left" if task.time_remaining and not task.finished else ""
+        eta = f", about {task.time_remaining:.0f}s left" if task.time_remaining and not force else ""
         elapsed = task.elapsed or 0.0
         self.console.file.write(f"{task.description}: {task.completed:g}{total}{pct}, {elapsed:.0f}s{eta}\n")
         self.console.file.flush()
 
+    def _just_finished(self, task_id: TaskID) -> bool:
+        # rich keeps a task "finished" once it reached its total, even when a caller restarts it
+        # (one iterations bar per trained model): log the end once per time the total is reached
+        task = self._tasks[task_id]
+        done = task.total is not None and task.completed >= task.total
+        if done and self._ended.get(task_id) != task.completed:
+            self._ended[task_id] = task.completed
+            return True
+        if not done:
+            self._ended.pop(task_id, None)
+        return False
+
     def update(self, task_id: TaskID, **kwargs: Any) -> None:  # type: ignore[override]
         super().update(task_id, **kwargs)
-        self._log(task_id, force=self._tasks[task_id].finished)
+        self._log(task_id, force=self._just_finished(task_id))
 
     def advance(self, task_id: TaskID, advance: float = 1) -> None:
         super().advance(task_id, advance)
-        self._log(task_id, force=self._tasks[task_id].finished)
+        self._log(task_id, force=self._just_finished(task_id))
 
 
 def make_progress(rate_unit: str | None = None) -> Progress:
