@@ -6,10 +6,13 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.console import Console
+
+from .errors import SrprintError
 
 # soft_wrap: piped output is never broken mid-sentence at 80 columns (the terminal wraps, not rich)
 stdout = Console(soft_wrap=True)
@@ -63,6 +66,16 @@ def positive_float(*, allow_zero: bool = False, maximum: float | None = None) ->
         return value
 
     return check
+
+
+def resolve_model_arg(model: str, zoo: Path | None) -> Path:
+    """A model given as an entry folder, or as an id inside ``--zoo``."""
+    p = Path(model)
+    if p.is_dir():
+        return p
+    if zoo is not None:
+        return zoo / model
+    raise SrprintError(f"model {model!r} is not a zoo entry folder; pass --zoo DIR to look it up by id")
 
 
 def print_json(obj: Any) -> None:

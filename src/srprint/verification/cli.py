@@ -14,7 +14,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from ..cli_common import DeviceOpt, ForceOpt, JsonOpt, positive_float, print_json, stdout
+from ..cli_common import DeviceOpt, ForceOpt, JsonOpt, positive_float, print_json, resolve_model_arg, stdout
 from ..errors import SrprintError
 from .fingerprint import METHODS, Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
 
@@ -61,7 +61,6 @@ def _settings(task: str | None, size: int, iters: int, lam: float, lr: float, k:
 
 
 def _entry(model: str, zoo: Path | None):  # noqa: ANN202
-    from ..cli import resolve_model_arg
     from ..zoo.entry import ZooEntry
 
     return ZooEntry.load(resolve_model_arg(model, zoo))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import dataclasses
 import json
 import time
@@ -166,13 +165,9 @@ def model_identity(entry: Any) -> dict[str, Any]:
 
 
 def load_entry_model(entry: Any, device: str = "cpu") -> Any:
-    """:func:`srprint.zoo.model.load_model`, after registering the imported architectures (DnCNN, IMDN, ...)."""
-    import importlib
-
+    """:func:`srprint.zoo.model.load_model` (kept for the callers that pass it as ``load=``)."""
     from ..zoo.model import load_model
 
-    with contextlib.suppress(ImportError):  # imported entries use archs registered by the import package
-        importlib.import_module("srprint.zoo.imports")
     return load_model(entry, device=device)
 
 

@@ -9,7 +9,6 @@ for inference, or use :meth:`SRModel.infer`.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from ..errors import CheckpointError, SrprintError
 from ..io.checkpoints import load_weights
 from .archs import create_arch
 from .entry import ZooEntry
+from .spandrel_net import load_spandrel_entry
 
 
 # RGB <-> YCbCr (ITU-R BT.601, full-range float), used for Y-only models.
@@ -101,9 +101,10 @@ class SRModel(nn.Module):
         return self.infer(x)[0].float().cpu().numpy().transpose(1, 2, 0)
 
 
-# loader name -> fn(entry, state_dict) -> nn.Module ; imports register more (e.g. "spandrel").
+# loader name -> fn(entry, state_dict) -> nn.Module: "registry" (srprint's archs and ports) and
+# "spandrel" (published models spandrel builds); tests register their own with register_loader.
 ModuleLoader = Callable[[ZooEntry, dict[str, torch.Tensor]], nn.Module]
-_LOADERS: dict[str, ModuleLoader] = {}
+_LOADERS: dict[str, ModuleLoader] = {"spandrel": load_spandrel_entry}
 
 
 def register_loader(name: str) -> Callable[[ModuleLoader], ModuleLoader]:
@@ -125,12 +126,6 @@ def _load_from_registry(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.M
     return net
 
 
-def _ensure_import_loaders() -> None:
-    # imports register extra loaders (spandrel, ports) when that sub-package exists
-    with contextlib.suppress(ImportError):
-        from . import imports  # noqa: F401
-
-
 def load_model(entry: ZooEntry | str | Path, device: str = "cpu") -> SRModel:
     """Rebuild the network of a zoo entry (or entry folder) and wrap it as an :class:`SRModel`.
 
@@ -142,8 +137,6 @@ def load_model(entry: ZooEntry | str | Path, device: str = "cpu") -> SRModel:
     if not isinstance(entry, ZooEntry):
         entry = ZooEntry.load(entry)
     state = load_weights(entry.weights_path)
-    if entry.loader not in _LOADERS:
-        _ensure_import_loaders()
     if entry.loader not in _LOADERS:
         raise CheckpointError(f"zoo entry {entry.id}: unknown loader {entry.loader!r}")
     try:

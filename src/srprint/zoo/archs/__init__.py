@@ -84,6 +84,14 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
+# Every architecture module, in registration order: srprint's own families, then the PyTorch ports
+# of published ones (so an imported zoo entry rebuilds without the import machinery).
+BUILTIN_MODULES = ("edsr", "nlsn", "rcan", "rdn", "swinir")
+PORT_MODULES = (
+    "ports_b_bsrn", "ports_b_efdn", "ports_b_espcn", "ports_b_fastsrgan_keras", "ports_b_fmen", "ports_b_fsrcnn",
+    "ports_b_lapsrn", "ports_b_matconvnet", "ports_b_mobilesr", "ports_b_safmn", "ports_b_span", "ports_carn",
+    "ports_dncnn", "ports_esa", "ports_imdn", "ports_srgan", "ports_vdsr",
+)
 _LOADED = False
 
 
@@ -92,19 +100,13 @@ def _ensure_loaded() -> None:
     if _LOADED:
         return
     _LOADED = True
-    from . import edsr, nlsn, rcan, rdn, swinir  # noqa: F401  (registration side effects)
-    _load_ports()
-
-
-def _load_ports() -> None:
-    """Import the ``ports_*`` modules (third-party architectures) so imported zoo entries rebuild anywhere."""
     import importlib
-    import pkgutil
     import warnings
 
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if info.name.startswith("ports_"):
-            try:
-                importlib.import_module(f"{__name__}.{info.name}")
-            except Exception as exc:  # noqa: BLE001 - one broken port must not hide the others
-                warnings.warn(f"architecture module {info.name} unavailable ({exc})", stacklevel=2)
+    for name in BUILTIN_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    for name in PORT_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except Exception as exc:  # noqa: BLE001 - one broken port must not hide the others
+            warnings.warn(f"architecture module {name} unavailable ({exc})", stacklevel=2)

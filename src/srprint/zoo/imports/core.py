@@ -33,7 +33,7 @@ from ..model import SRModel
 from . import detectors_torch
 from .normalize import normalize_state
 from .registry import DETECTORS, READERS, Detection, StateDict
-from .spandrel_loader import detect_spandrel, wrap_descriptor
+from .spandrel_detect import detect_spandrel, wrap_descriptor
 
 TASKS = ("sr", "denoise")
 DEFAULT_SIGMA = 25  # noise level used for blind denoisers
@@ -178,7 +178,7 @@ def detect_architecture(ck: LoadedCheckpoint) -> tuple[Detection, str, list[str]
 
 def _build(det: Detection, state: StateDict, scale: int, where: Path) -> nn.Module:
     if det.loader == "spandrel":
-        from .spandrel_loader import _load_descriptor
+        from ..spandrel_net import load_descriptor as _load_descriptor
 
         return wrap_descriptor(_load_descriptor(state))
     try:

@@ -1,5 +1,6 @@
-"""spandrel integration: auto-detection of ~40 published architectures, and the ``spandrel``
-zoo loader that rebuilds such a model from the weights srprint stored."""
+"""spandrel-built networks in the zoo: the wrapper that honours their input-size rules, and the
+``spandrel`` loader that rebuilds one from the weights srprint stored (detection is in
+:mod:`srprint.zoo.imports.spandrel_detect`)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ...errors import CheckpointError
-from ..entry import ZooEntry
-from ..model import register_loader
-from .registry import Detection, StateDict
+from ..errors import CheckpointError
+from .entry import ZooEntry
+
+StateDict = dict[str, torch.Tensor]
 
 
 class SpandrelNet(nn.Module):
@@ -39,7 +40,7 @@ class SpandrelNet(nn.Module):
         return y[..., : h * self.scale, : w * self.scale]
 
 
-def _load_descriptor(state: StateDict) -> Any:
+def load_descriptor(state: StateDict) -> Any:
     import spandrel
 
     with warnings.catch_warnings():
@@ -55,38 +56,10 @@ def wrap_descriptor(desc: Any) -> SpandrelNet:
     return SpandrelNet(model, int(desc.scale), multiple, minimum)
 
 
-def detect_spandrel(state: StateDict) -> tuple[Detection | None, str]:
-    """spandrel's auto-detection; returns (detection or None, what happened)."""
-    try:
-        import spandrel
-    except ImportError:  # pragma: no cover
-        return None, "spandrel not installed"
-    try:
-        desc = _load_descriptor(state)
-    except spandrel.UnsupportedModelError:
-        return None, "spandrel: unsupported layout"
-    except Exception as exc:  # noqa: BLE001 - a detector that fails on foreign weights is just 'no match'
-        return None, f"spandrel: matched a layout but failed ({type(exc).__name__}: {str(exc)[:100]})"
-    arch = desc.architecture.id
-    in_ch = int(getattr(desc, "input_channels", 3))
-    if in_ch not in (1, 3):
-        return None, f"spandrel: {arch} with {in_ch} input channels is not an RGB/grey image model"
-    scale = int(desc.scale)
-    req = getattr(desc, "size_requirements", None)
-    cfg = {"spandrel_version": spandrel.__version__,
-           "multiple_of": int(getattr(req, "multiple_of", 1) or 1), "minimum": int(getattr(req, "minimum", 0) or 0)}
-    det = Detection(arch=arch, arch_config=cfg, scale=scale, task="sr" if scale > 1 else "denoise",
-                    grey=in_ch == 1, loader="spandrel", state=dict(desc.model.state_dict()),
-                    notes=[f"spandrel {spandrel.__version__} detected {arch} (purpose {desc.purpose})"],
-                    scale_evidence=f"spandrel's {arch} descriptor says x{scale}")
-    return det, f"spandrel: detected {arch}"
-
-
-@register_loader("spandrel")
 def load_spandrel_entry(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.Module:
     """Rebuild a spandrel-detected model from the weights stored in the zoo."""
     try:
-        desc = _load_descriptor(state)
+        desc = load_descriptor(state)
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"zoo entry {entry.id}: spandrel cannot rebuild {entry.arch} "
                               f"({type(exc).__name__}: {str(exc)[:120]})") from exc

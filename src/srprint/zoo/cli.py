@@ -1,0 +1,201 @@
+"""``srprint zoo``: build and inspect populations of SR models (grid, train, list, eval, import)."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import typer
+
+from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, RayAddressOpt, executor_kwargs, print_json, stdout
+from ..errors import SpecError, SrprintError
+
+zoo_app = typer.Typer(no_args_is_help=True, help="Build and inspect populations of SR models.")
+
+
+def _grid(preset: str | None, config: Path | None):  # noqa: ANN202
+    from .specs import load_grid, resolve_grid
+
+    if config is not None:
+        return load_grid(config)
+    return resolve_grid(preset or "mini")
+
+
+@zoo_app.command("grid")
+def zoo_grid(
+    preset: str = typer.Option("mini", "--preset", help="paper | mini | demo"),
+    config: Path | None = typer.Option(None, "--config", help="Custom grid YAML (overrides --preset)"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """List the model ids of a grid preset or a YAML grid."""
+    grid = _grid(preset, config)
+    if as_json:
+        print_json({"preset": grid.name, "n_models": len(grid.specs), "ids": grid.ids,
+                    "specs": [s.to_dict() for s in grid.specs]})
+        return
+    for mid in grid.ids:
+        stdout.print(mid, highlight=False)
+    stdout.print(f"[bold]{len(grid.specs)} models[/] in grid {grid.name}")
+
+
+@zoo_app.command("train")
+def zoo_train(
+    preset: str | None = typer.Option(None, "--preset", help="paper | mini | demo"),
+    spec: list[str] = typer.Option(None, "--spec", help="Model id(s) to train, e.g. EDSR-bsds-x2-L1-s1"),
+    config: Path | None = typer.Option(None, "--config", help="Custom grid YAML"),
+    zoo: Path | None = typer.Option(None, "--zoo", help="Zoo folder (default $SRPRINT_HOME/zoos/<preset>)"),
+    size: str = typer.Option("tiny", "--size", help="Size preset for --spec models (tiny | paper)"),
+    iters: int | None = typer.Option(None, "--iters", min=1, max=10_000_000, help="Training iterations per model"),
+    ckpt_every: int | None = typer.Option(None, "--ckpt-every", min=1, help="Checkpoint every N iterations"),
+    perceptual_weights: Path | None = typer.Option(None, "--perceptual-weights",
+                                                   help="safetensors of real ImageNet VGG19/ResNet18 weights"),
+    device: str = DeviceOpt, executor: str = ExecutorOpt, jobs: int = JobsOpt,
+    ray_address: str | None = RayAddressOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Train every model of a grid (or the given ids) into a zoo; resumes and skips finished models."""
+    from .api import preset_train_config, train_specs
+    from .entry import default_zoo_dir
+    from .specs import parse_model_id
+
+    if spec:
+        specs = [parse_model_id(s, size=size) for s in spec]
+        name, grid_datasets = (preset or "custom"), {}
+    else:
+        grid = _grid(preset, config)
+        specs, name, grid_datasets = grid.specs, grid.name, grid.datasets
+    cfg = preset_train_config(name, iters=iters, ckpt_every=ckpt_every)
+    if grid_datasets:
+        cfg.datasets = dict(grid_datasets)
+    if perceptual_weights is not None:
+        cfg.loss.perceptual_weights = str(perceptual_weights)
+    zoo_dir = zoo or default_zoo_dir(name)
+    results = train_specs(specs, zoo_dir, cfg, device=device, executor=executor, jobs=jobs,
+                          **executor_kwargs(executor, ray_address))
+    failed = [r for r in results if not r.ok]
+    if as_json:
+        print_json({"zoo": str(zoo_dir), "results": [{"job": str(r.job), "value": r.value, "error": r.error}
+                                                     for r in results]})
+    else:
+        for r in results:
+            if r.ok and r.value.get("skipped"):
+                stdout.print(f"skip  {r.value['id']} (already trained)", highlight=False)
+            elif r.ok:
+                v = r.value
+                stdout.print(f"done  {v['id']}  PSNR {v['psnr']:.2f} dB (bicubic {v['bicubic_psnr']:.2f})  "
+                             f"{v['seconds']:.0f}s", highlight=False)
+            else:
+                stdout.print(f"[red]FAIL[/] {r.job}: {r.error}", highlight=False)
+        stdout.print(f"zoo: {zoo_dir}")
+    if failed:
+        first = failed[0]
+        raise SrprintError(f"{len(failed)} of {len(results)} models failed; first: {first.job}: {first.error}")
+
+
+@zoo_app.command("list")
+def zoo_list(zoo: Path = typer.Argument(..., help="Zoo folder"), as_json: bool = JsonOpt) -> None:
+    """List the complete models of a zoo."""
+    from .api import list_zoo
+
+    entries = list_zoo(zoo)
+    if as_json:
+        print_json([e.to_dict() for e in entries])
+        return
+    for e in entries:
+        psnr = e.metrics.get("psnr")
+        extra = f"PSNR {psnr:.2f}" if isinstance(psnr, float) else ""
+        stdout.print(f"{e.id:45s} {e.source:9s} {e.arch:10s} x{e.scale} {e.task:8s} {extra}", highlight=False)
+    stdout.print(f"[bold]{len(entries)} models[/] in {zoo}")
+
+
+@zoo_app.command("eval")
+def zoo_eval(
+    zoo: Path = typer.Argument(..., help="Zoo folder"),
+    images: Path = typer.Option(..., "--images", help="Folder of HR images"),
+    model: list[str] = typer.Option(None, "--model", help="Only these model ids"),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Use at most N images"),
+    device: str = DeviceOpt, as_json: bool = JsonOpt,
+) -> None:
+    """PSNR / SSIM (Y channel, border shaved) of each model against bicubic (the study's Table 8)."""
+    from .api import eval_zoo
+
+    rows = eval_zoo(zoo, images, device=device, models=model or None, limit=limit)
+    if as_json:
+        print_json(rows)
+        return
+    stdout.print(f"{'model':45s} {'PSNR':>7s} {'SSIM':>6s} {'bicubic':>8s} {'gain':>6s}", highlight=False)
+    for r in rows:
+        if "psnr" in r:
+            stdout.print(f"{r['id']:45s} {r['psnr']:7.2f} {r['ssim']:6.3f} {r['bicubic_psnr']:8.2f} "
+                         f"{r['psnr_gain']:+6.2f}", highlight=False)
+        else:
+            stdout.print(f"{r['id']:45s} {r.get('error', '')}", highlight=False)
+
+
+
+
+@zoo_app.command("import")
+def zoo_import(
+    path: Path | None = typer.Argument(None, help="Checkpoint file (.pth/.pt/.safetensors, or .pb/.h5/.mat)"),
+    manifest: Path | None = typer.Option(None, "--manifest", help="CSV with id,file[,arch,task,scale,loss,...] rows"),
+    zoo: Path | None = typer.Option(None, "--zoo", help="Zoo folder (default $SRPRINT_HOME/zoos/imported)"),
+    name: str | None = typer.Option(None, "--name", help="Entry name; id is NAME-pretrained (default: file stem)"),
+    arch: str | None = typer.Option(None, "--arch", help="Expected architecture (checked against detection)"),
+    scale: int | None = typer.Option(None, "--scale", min=1, max=16,
+                                     help="Expected scale (multi-scale files: import only this)"),
+    loss: str | None = typer.Option(None, "--loss", help="Training loss label, e.g. L1 or GAN+VGG"),
+    task: str | None = typer.Option(None, "--task", help="sr | denoise"),
+    sigma: int | None = typer.Option(None, "--sigma", min=1, max=255,
+                                     help="Denoisers: noise level (0-255 scale) the model is trained for / run at "
+                                          "(FFDNet: fixed in its config); default: parsed from the name, else 25"),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite an entry with the same id"),
+    allow_pickle: bool = typer.Option(False, "--allow-pickle",
+                                      help="UNSAFE: allow full unpickling (runs code from the file)"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Import a third-party checkpoint (or every row of a manifest) into a zoo, safely."""
+    from .entry import default_zoo_dir
+    from .imports import import_file, import_manifest
+    from .imports.core import summarize
+
+    if (path is None) == (manifest is None):
+        raise SpecError("give either a checkpoint PATH or --manifest CSV (not both)")
+    zoo_dir = zoo or default_zoo_dir("imported")
+    if allow_pickle:
+        warnings.warn("--allow-pickle: files that need full unpickling can run arbitrary code on this machine; "
+                      "use it only for files you trust", stacklevel=1)
+    if manifest is not None:
+        results = import_manifest(manifest, zoo_dir, replace=replace, allow_pickle=allow_pickle)
+        summary = summarize(results)
+        failed = [r for r in results if not r["ok"]]
+        if as_json:
+            print_json({"zoo": str(zoo_dir), **summary, "results": results})
+            _fail_if_all_failed(failed, results)
+            return
+        for r in results:
+            if r["ok"]:
+                what = "skip" if r["skipped"] else "ok  "
+                stdout.print(f"{what}  {r['id']:34s} {r['arch']:18s} via {r['detected_by']:10s} "
+                             f"-> {', '.join(r['entries'])}", highlight=False)
+            else:
+                stdout.print(f"[red]FAIL[/] {r['id']:34s} {r['error']}", highlight=False)
+        stdout.print(f"[bold]{summary['imported_rows']}/{summary['rows']}[/] files imported "
+                     f"({summary['entries']} entries, {len(summary['archs'])} architectures) into {zoo_dir}")
+        if failed and len(failed) < len(results):
+            warnings.warn(f"{len(failed)} of {len(results)} manifest rows failed (listed above)", stacklevel=1)
+        _fail_if_all_failed(failed, results)
+        return
+    assert path is not None
+    entries = import_file(path, zoo_dir, name=name, arch=arch, scale=scale, loss=loss, task=task, replace=replace,
+                          allow_pickle=allow_pickle, sigma=sigma)
+    if as_json:
+        print_json({"zoo": str(zoo_dir), "entries": [e.to_dict() for e in entries]})
+        return
+    for e in entries:
+        rng = f"[{e.input_range[0]:g},{e.input_range[1]:g}]"
+        stdout.print(f"imported {e.id}: {e.arch} x{e.scale} {e.task} input {rng} "
+                     f"(detected by {(e.imported or {}).get('detected_by')}) -> {e.path}", highlight=False)
+
+
+def _fail_if_all_failed(failed: list[dict], results: list[dict]) -> None:
+    if results and len(failed) == len(results):
+        raise SrprintError(f"all {len(results)} manifest rows failed; first: {failed[0]['id']}: {failed[0]['error']}")
