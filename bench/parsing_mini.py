@@ -185,8 +185,10 @@ def main() -> None:
     from srprint.dataset import RenderedDataset
     from srprint.parsing.archstats import zoo_label_table
     from srprint.parsing.crossfamily import imported_crossfit
+    from srprint.parsing.fenpn_eval import run_fen_cv
+    from srprint.parsing.fenpn_train import train_fen_pn
     from srprint.parsing.heldout import imported_table, parse_table
-    from srprint.parsing.pn import FenPnConfig, run_fen_cv, train_fen_pn
+    from srprint.parsing.pn import FenPnConfig
     from srprint.parsing.schema import zoo_schema
 
     data = args.data or find_mini_render()

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from srprint.attribution.evaluate import attribution_tables, evaluate_run, load_eval, predict_images
+from srprint.attribution.evaluate import attribution_tables, evaluate_run, load_eval
 from srprint.attribution.openset import OpenSetCalibration
 from srprint.attribution.perturb import jpeg, perturbations, resize
+from srprint.attribution.predict import predict_images
 from srprint.dataset import RenderedDataset
 from srprint.errors import ImageError
 

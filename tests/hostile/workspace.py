@@ -244,7 +244,7 @@ def build_workspace(root: Path, run: Path, render: Path) -> Workspace:
     for name in ("model.safetensors", "metrics.json", "state.pt", "classes.json"):
         (half / name).unlink(missing_ok=True)
     shutil.copytree(render, root / "render")
-    from srprint.attribution.evaluate import predict_images
+    from srprint.attribution.predict import predict_images
 
     # the run's open-set calibration is a cache written on first use: make it now, so cases see a settled run
     predict_images(root / "run", root / "img" / "good.png", device="cpu", tiles=1)

@@ -13,15 +13,9 @@ from typer.testing import CliRunner
 from srprint.dataset import RenderedDataset
 from srprint.errors import SrprintError
 from srprint.parsing.archstats import zoo_label_table
-from srprint.parsing.pn import (
-    FenPnConfig,
-    detection_auc,
-    load_fen_pn,
-    parsing_scores,
-    predict_fen_pn,
-    run_fen_cv,
-    train_fen_pn,
-)
+from srprint.parsing.fenpn_eval import detection_auc, parsing_scores, run_fen_cv
+from srprint.parsing.fenpn_train import load_fen_pn, predict_fen_pn, train_fen_pn
+from srprint.parsing.pn import FenPnConfig
 from srprint.parsing.schema import zoo_schema
 
 TINY_FEN = FenPnConfig(
@@ -152,7 +146,7 @@ def test_cli_fen_train_passes_the_loss_scale(parsing_render: Path, tmp_path: Pat
 
 
 def test_killed_run_resumes_only_with_its_own_settings(labelled, tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
-    import srprint.parsing.pn as pn
+    import srprint.parsing.fenpn_train as pn
 
     ds, table, schema = labelled
     train = sorted(table["model_id"])[:3]

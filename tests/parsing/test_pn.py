@@ -9,15 +9,14 @@ import torch
 
 from srprint.errors import SrprintError
 from srprint.parsing import metrics as M
+from srprint.parsing.fenpn_eval import model_folds
+from srprint.parsing.fenpn_train import FenPn, log_spectrum
 from srprint.parsing.pn import (
-    FenPn,
     FenPnConfig,
     ParsingLoss,
     ParsingNetwork,
     class_weights,
     hierarchical_probs,
-    log_spectrum,
-    model_folds,
     shuffle_labels,
 )
 from srprint.parsing.schema import HyperparamSchema, Target

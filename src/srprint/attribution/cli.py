@@ -158,7 +158,7 @@ def predict_command(
 ) -> None:
     """Top-k models per image; for a folder also the aggregate verdict (mean log-probability).
     With --confirm, the top-k of each image are inverted and the confirmed answer is added."""
-    from .evaluate import predict_images
+    from .predict import predict_images
 
     result = predict_images(run, image, top_k=top_k, device=device, openset_method=openset, tiles=tiles)
     if confirm:

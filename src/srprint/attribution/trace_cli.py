@@ -39,7 +39,7 @@ def _zoo_entries(zoos: list[Path]) -> list[Any]:
 
 
 def _shortlists(run: Path, files: list[Path], top: int) -> dict[str, set[str]]:
-    from .evaluate import predict_images
+    from .predict import predict_images
 
     shortlist: dict[str, set[str]] = {}
     for f in files:

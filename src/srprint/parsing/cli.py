@@ -335,7 +335,7 @@ def fen_train(
     """Train FEN + PN end to end on the trained models of a render (resumes; skips a finished run)."""
     from ..config import resolve_device
     from ..dataset import RenderedDataset
-    from .pn import train_fen_pn
+    from .fenpn_train import train_fen_pn
 
     table, schema = _zoo_table(data, where)
     models = sorted(table["model_id"])
@@ -374,11 +374,11 @@ def fen_eval(
     from ..config import resolve_device
     from ..dataset import REAL_CLASS, RenderedDataset
     from ..io.atomic import atomic_write_json
-    from . import pn
+    from . import fenpn_eval, fenpn_train
     from .fen import fingerprint_figure, similarity_figure
 
     dev = resolve_device(device)
-    loaded = pn.load_fen_pn(run, dev)
+    loaded = fenpn_train.load_fen_pn(run, dev)
     ds = RenderedDataset.open(data)
     table, _ = _zoo_table(data)
     frame = ds.frame
@@ -388,14 +388,14 @@ def fen_eval(
         (frame["model_id"].isin(unseen))
         | ((frame["split"] == split) & (frame["model_id"].isin(trained) | (frame["model_id"] == REAL_CLASS)))
     ]
-    pred = pn.predict_fen_pn(loaded, ds.root, rows, dev)
+    pred = fenpn_train.predict_fen_pn(loaded, ds.root, rows, dev)
     res: dict[str, Any] = {"run": str(run), "unseen_models": sorted(unseen)}
     for name, models in (("unseen", unseen), ("seen", trained)):
-        sub = pn._subset(pred, pred.frame["model_id"].isin(models).to_numpy())
+        sub = fenpn_eval._subset(pred, pred.frame["model_id"].isin(models).to_numpy())
         if len(sub.frame):
-            res[name] = {str(n): pn.parsing_scores(sub, table, loaded.schema, n) for n in (1, 10, 100)}
-    res["detection_auc"] = pn.detection_auc(pred)
-    res["attribution_accuracy"] = pn.attribution_accuracy(pred, loaded.attribution_classes)
+            res[name] = {str(n): fenpn_eval.parsing_scores(sub, table, loaded.schema, n) for n in (1, 10, 100)}
+    res["detection_auc"] = fenpn_eval.detection_auc(pred)
+    res["attribution_accuracy"] = fenpn_eval.attribution_accuracy(pred, loaded.attribution_classes)
     fps = {m: f for m, f in pred.fingerprints.items()}
     fingerprint_figure(fps, str(run / "fingerprints.png"))
     similarity_figure(fps, str(run / "fingerprint_similarity.png"))
@@ -440,7 +440,8 @@ def fen_cv(
     """Leave-models-out cross-validation of FEN+PN vs the no-fingerprint and random-ground-truth baselines."""
     from ..config import resolve_device
     from ..dataset import RenderedDataset
-    from .pn import VARIANTS, run_fen_cv
+    from .fenpn_eval import run_fen_cv
+    from .pn import VARIANTS
 
     table, schema = _zoo_table(data)
     ds = RenderedDataset.open(data)
@@ -474,7 +475,7 @@ def fen_predict(
 ) -> None:
     """Parse the hyperparameters of the model behind an image / a folder (mean / majority vote)."""
     from ..config import resolve_device
-    from .pn import predict_folder
+    from .fenpn_eval import predict_folder
 
     res = predict_folder(run, image, resolve_device(device))
     if as_json:

@@ -1,0 +1,91 @@
+"""``srprint attribute predict``: the classifier's top-k per image and a folder's aggregate verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DatasetError
+from .engine import load_classifier, predict_frame
+from .evaluate import get_calibration, open_run_dataset
+from .openset import OpenSetCalibration
+from .tiles import DEFAULT_TILES
+
+
+def predict_images(
+    run: str | Path,
+    target: str | Path,
+    top_k: int = 3,
+    device: str = "cpu",
+    openset_method: str | None = None,
+    tiles: int = DEFAULT_TILES,
+) -> dict[str, Any]:
+    """Top-k classes per image of a file or folder, plus the folder's aggregated verdict.
+
+    Each image is scored on a ``tiles x tiles`` grid of crops (averaged; 1 = centre crop only).
+
+    The folder verdict (images assumed to come from one source) is the class of highest mean
+    log-probability. Unreadable files are skipped with a warning. The open-set verdict ``unknown``
+    uses the run's calibration (computed on the val split on first use) when the run's dataset is
+    still available; otherwise it is omitted.
+    """
+    from ..io.images import IMAGE_SUFFIXES, list_images
+
+    run, target = Path(run), Path(target)
+    clf = load_classifier(run, device)
+    if target.is_dir():
+        files = list_images(target)
+    elif target.is_file():
+        if target.suffix.lower() not in IMAGE_SUFFIXES:
+            raise DatasetError(f"{target}: not an image file ({', '.join(IMAGE_SUFFIXES)})")
+        files = [target]
+    else:
+        raise DatasetError(f"image or folder not found: {target}")
+    frame = pd.DataFrame({"path": [str(f.resolve()) for f in files]})
+    pred = predict_frame(clf, Path("/"), frame, device=device, skip_errors=True, tiles=tiles)
+    cal: OpenSetCalibration | None = None
+    try:
+        cal = get_calibration(clf, open_run_dataset(run), device, tiles=tiles)
+    except (DatasetError, OSError) as exc:
+        import warnings
+
+        warnings.warn(f"no open-set verdict ({exc})", stacklevel=2)
+    k = max(1, min(top_k, len(clf.classes)))
+    unknown = (
+        cal.is_unknown(pred.probs, pred.features, openset_method) if cal else np.zeros(len(pred.paths), bool)
+    )
+    score = cal.score(pred.probs, pred.features, openset_method) if cal else np.full(len(pred.paths), np.nan)
+    images = []
+    for i, path in enumerate(pred.paths):
+        order = np.argsort(-pred.probs[i])[:k]
+        images.append(
+            {
+                "path": path,
+                "top": [{"class": clf.classes[j], "prob": float(pred.probs[i, j])} for j in order],
+                "verdict": "unknown" if unknown[i] else clf.classes[int(order[0])],
+                "known_score": float(score[i]),
+            }
+        )
+    logp = np.log(np.clip(pred.probs, 1e-12, 1)).mean(0)
+    order = np.argsort(-logp)[:k]
+    agg: dict[str, Any] = {
+        "n": len(pred.paths),
+        "top": [{"class": clf.classes[j], "mean_log_prob": float(logp[j])} for j in order],
+    }
+    if cal is not None:
+        method = openset_method or cal.method
+        agg["known_score"] = float(np.mean(score))
+        agg["verdict"] = "unknown" if np.mean(score) < cal.thresholds[method] else clf.classes[int(order[0])]
+    else:
+        agg["verdict"] = clf.classes[int(order[0])]
+    return {
+        "run": str(run),
+        "label": clf.meta.get("label"),
+        "tiles": tiles,
+        "images": images,
+        "aggregate": agg,
+        "skipped": pred.skipped,
+    }
