@@ -187,7 +187,8 @@ def main() -> None:
     from srprint.parsing.crossfamily import imported_crossfit
     from srprint.parsing.fenpn_eval import run_fen_cv
     from srprint.parsing.fenpn_train import train_fen_pn
-    from srprint.parsing.heldout import imported_table, parse_table
+    from srprint.parsing.heldout import parse_table
+    from srprint.parsing.imported import imported_table
     from srprint.parsing.pn import FenPnConfig
     from srprint.parsing.schema import zoo_schema
 

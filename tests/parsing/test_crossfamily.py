@@ -136,7 +136,7 @@ def test_cli_parse_imported_family_folds(two_family_render: Path, tmp_path: Path
 
 
 def test_imported_summary_per_image_and_majority_vote_per_model() -> None:
-    from srprint.parsing.heldout import imported_summary
+    from srprint.parsing.imported import imported_summary
 
     models = {
         # 10 images, 70 % right: majority right

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from srprint.dataset import RenderedDataset
-from srprint.parsing import heldout
-from srprint.parsing.heldout import HoldoutError, default_holdouts, heldout_split, loss_family, parse_holdout
+from srprint.parsing import heldout, imported
+from srprint.parsing.heldout import HoldoutError, default_holdouts, heldout_split, parse_holdout
+from srprint.parsing.imported import loss_family
 
 from .conftest import IMPORTED, TINY_CLASSIFIER, _FakeEngine
 
@@ -113,7 +114,7 @@ def test_parse_table_grid_skips_meaningless_cells(
 def test_imported_table_distributions_and_summary(
     parsing_render: Path, tmp_path: Path, fake_engine: _FakeEngine
 ) -> None:
-    table = heldout.imported_table(parsing_render, tmp_path / "imp", TINY_CLASSIFIER, "cpu", split="all")
+    table = imported.imported_table(parsing_render, tmp_path / "imp", TINY_CLASSIFIER, "cpu", split="all")
     info = table["models"][IMPORTED[0]]
     assert info["n_images"] == 24 and info["scale"] == 2 and info["loss"] == "L1"
     assert info["predictions"]["scale"] == {"2": 1.0, "4": 0.0}

@@ -119,7 +119,7 @@ def parse_predict(
 ) -> None:
     """Predict the parser's hyperparameter for an image, or for every image of a folder (plus aggregate)."""
     from ..config import resolve_device
-    from .heldout import predict_images
+    from .predict import predict_images
 
     res = predict_images(run, image, resolve_device(device), tiles)
     if as_json:
@@ -167,7 +167,7 @@ def parse_imported(
     """Parsers trained on the whole zoo applied to every imported model (prediction distributions)."""
     from ..config import resolve_device
     from .crossfamily import CROSSFIT_TARGETS, imported_crossfit
-    from .heldout import imported_table
+    from .imported import imported_table
 
     cfg = classifier_config(
         backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience

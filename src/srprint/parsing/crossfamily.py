@@ -1,6 +1,6 @@
 """Parsers for third-party models, trained on the zoo plus the *other* imported model families.
 
-The study's Figure 6 protocol (:func:`srprint.parsing.heldout.imported_table`) trains parsers on the
+The study's Figure 6 protocol (:func:`srprint.parsing.imported.imported_table`) trains parsers on the
 custom zoo alone and applies them to published checkpoints. Our custom zoo is small and trained
 briefly, so its parsers learn cues that published, long-trained models do not share (on the mini
 render most published x4 models parse as x2). :func:`imported_crossfit` widens the training
@@ -26,14 +26,12 @@ import pandas as pd
 from ..attribution.tiles import DEFAULT_TILES
 from ..dataset import RenderedDataset
 from ..io.atomic import atomic_write_json, atomic_write_text
-from .heldout import (
-    HoldoutError,
-    _classifier_config,
+from .heldout import HoldoutError, _classifier_config, parser_population
+from .imported import (
     imported_markdown,
     imported_model_info,
     imported_summary,
     loss_family,
-    parser_population,
     prediction_shares,
     record_loss,
 )
