@@ -41,8 +41,9 @@ def main() -> int:
     args = ap.parse_args()
 
     from srprint.attribution.backbones import create_backbone
-    from srprint.attribution.engine import ClassifierConfig, train_run
+    from srprint.attribution.engine import ClassifierConfig
     from srprint.attribution.evaluate import evaluate_run
+    from srprint.attribution.training import train_run
     from srprint.config import config_hash, resolve_device, srprint_home
     from srprint.dataset import RenderedDataset
 

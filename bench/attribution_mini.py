@@ -92,9 +92,10 @@ def main() -> int:
     ap.add_argument("--note", default="", help="A line printed under the title (what this render is)")
     args = ap.parse_args()
 
-    from srprint.attribution.engine import ClassifierConfig, train_run
+    from srprint.attribution.engine import ClassifierConfig
     from srprint.attribution.evaluate import embed_dataset, evaluate_run, tables_markdown
     from srprint.attribution.prnu import PRNUConfig, evaluate_prnu, fit_prnu
+    from srprint.attribution.training import train_run
     from srprint.config import config_hash, resolve_device, srprint_home
     from srprint.dataset import RenderedDataset
 

@@ -15,9 +15,9 @@ from srprint.attribution.engine import (
     crop_array,
     load_classifier,
     predict_frame,
-    train_run,
 )
 from srprint.attribution.tiles import tile_crops, tile_positions
+from srprint.attribution.training import train_run
 from srprint.dataset import RenderedDataset
 from srprint.errors import DatasetError, SrprintError
 from srprint.io.images import read_image, to_uint8, write_png

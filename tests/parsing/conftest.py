@@ -166,9 +166,10 @@ class _FakeEngine:
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> _FakeEngine:
     import srprint.attribution.engine as engine
+    import srprint.attribution.training as training
 
     fake = _FakeEngine()
-    monkeypatch.setattr(engine, "train_classifier", fake.train_classifier)
+    monkeypatch.setattr(training, "train_classifier", fake.train_classifier)
     monkeypatch.setattr(engine, "load_classifier", lambda run, device="cpu", **_: fake.load_classifier(run))
     monkeypatch.setattr(
         engine,

@@ -14,8 +14,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
             "RunError",
             "load_classifier",
             "predict_frame",
-            "train_classifier",
-            "train_run",
         ],
+        "training": ["train_classifier", "train_run"],
     },
 )

@@ -69,7 +69,8 @@ def train_command(
     import json
 
     from ..errors import SrprintError
-    from .engine import METRICS_FILE, rerun_from_config, train_run
+    from .engine import METRICS_FILE
+    from .training import rerun_from_config, train_run
 
     if config is not None:
         run = rerun_from_config(config, out, device=device)

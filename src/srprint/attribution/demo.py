@@ -7,10 +7,11 @@ from typing import Any
 
 from ..errors import SrprintError
 from ..progress import console
-from .engine import ClassifierConfig, run_is_complete, train_run
+from .engine import ClassifierConfig, run_is_complete
 from .evaluate import evaluate_run, load_eval
 from .prnu import PRNUConfig, evaluate_prnu, fit_prnu
 from .tiles import DEFAULT_TILES
+from .training import train_run
 
 DEMO_CLASSIFIER = ClassifierConfig(
     backbone="convnext_atto",

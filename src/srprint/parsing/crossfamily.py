@@ -116,7 +116,8 @@ def imported_crossfit(
         ``models`` (per imported model: arch, scale, loss, family, fold, prediction distribution per
         target), ``folds`` (test families per fold) and ``summary`` (scale and loss-family accuracy).
     """
-    from ..attribution.engine import predict_frame, train_classifier
+    from ..attribution.engine import predict_frame
+    from ..attribution.training import train_classifier
 
     out = Path(out)
     ds = RenderedDataset.open(data)

@@ -229,7 +229,7 @@ def train_heldout(
         Crops per side scored per test image. A finished cell scored with another tile count is
         re-scored, not retrained.
     """
-    from ..attribution.engine import train_classifier
+    from ..attribution.training import train_classifier
 
     out = Path(out)
     done = out / RESULT_FILE

@@ -51,7 +51,8 @@ def imported_table(
     parser's classes) and pixel-vs-adversarial loss-family accuracy. Each image is scored on
     ``tiles x tiles`` crops.
     """
-    from ..attribution.engine import predict_frame, train_classifier
+    from ..attribution.engine import predict_frame
+    from ..attribution.training import train_classifier
 
     out = Path(out)
     ds = RenderedDataset.open(data)
