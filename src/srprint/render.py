@@ -21,46 +21,36 @@ Output folder layout::
 Splits are by source image (seeded permutation of the sorted image ids, default 80/10/10), the
 same for every model. Reruns skip intact PNGs (PNG header, size and chunk CRCs checked), re-render
 missing or corrupt ones, and render only models that are new to the folder.
+
+This module is the driver (plan, executor, manifest, summary); one model's job is
+:mod:`srprint.render_jobs`, the labels and splits are :mod:`srprint.render_labels`.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
 import json
-import os
-import threading
 import time
 import warnings
-from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
+from . import render_jobs
 from .config import config_hash, resolve_device, srprint_home
-from .corpus import Corpus, CorpusImage, png_ok
+from .corpus import Corpus, CorpusImage
 from .dataset import MANIFEST, REAL_CLASS, RenderedDataset, write_manifest
-from .errors import DatasetError, ImageError, SrprintError
+from .errors import DatasetError, SrprintError
 from .execution import JobResult, get_executor
 from .io.atomic import atomic_write_json
-from .io.images import center_crop, crop_to_multiple, read_image, write_png
 from .progress import make_progress
-from .zoo.entry import Zoo, ZooEntry
+from .render_jobs import RenderJob
+from .render_labels import SIGMA_KEYS, assign_splits, denoise_sigma, model_labels, real_labels, select_entries
+from .zoo.entry import Zoo
 
 RENDER_RECORD = "render.json"
 FAILURES_FILE = "failures.json"
 LABELS_FILE = "labels.json"
 RENDER_VERSION = 1
-SIGMA_KEYS = ("sigma", "noise_sigma", "noise_level")
-_STORAGE_ERRNOS = {28, 13, 30, 122, 1}  # ENOSPC, EACCES, EROFS, EDQUOT, EPERM
-# Test hook: hard-exit the process (like SIGKILL) after writing this many PNGs.
-CRASH_ENV = "SRPRINT_RENDER_CRASH_AFTER"
-_progress_hook: Callable[[str, int, bool], None] | None = None  # set in-process only (jobs=1) for a live bar
-_written_in_process = [0]  # PNGs written by this process (for the crash test hook)
 
 
 class RenderWarning(UserWarning):
@@ -113,275 +103,10 @@ class RenderSummary:
         return d
 
 
-# ----------------------------------------------------------------------------------------------- labels
-
-def model_labels(entry: ZooEntry) -> dict[str, Any]:
-    """The manifest columns of a zoo model (every label; imported models' own labels in ``labels_json``)."""
-    labels = dict(entry.labels or {})
-    spec = dict(entry.spec or {})
-
-    def pick(key: str, default: Any) -> Any:
-        v = labels.get(key, spec.get(key))
-        return default if v is None else v
-
-    def as_int(v: Any, default: int) -> int:
-        try:
-            return int(v)
-        except (TypeError, ValueError):
-            return default
-
-    everything = {**spec, **labels, "id": entry.id, "source": entry.source, "task": entry.task,
-                  "scale": entry.scale, "arch": pick("arch", entry.arch)}
-    if entry.imported:
-        everything["imported"] = entry.imported
-    return {
-        "model_id": entry.id, "source": entry.source, "arch": str(pick("arch", entry.arch)),
-        "dataset": str(pick("dataset", "")), "loss": str(pick("loss", "")), "task": entry.task,
-        "size": str(pick("size", "")), "scale": int(entry.scale), "seed": as_int(pick("seed", -1), -1),
-        "labels_json": json.dumps(everything, sort_keys=True, default=str),
-    }
-
-
-def real_labels() -> dict[str, Any]:
-    return {"model_id": REAL_CLASS, "source": "real", "arch": "", "dataset": "", "loss": "", "task": "",
-            "size": "", "scale": 0, "seed": -1,
-            "labels_json": json.dumps({"id": REAL_CLASS, "source": "real"})}
-
-
-def denoise_sigma(entry: ZooEntry) -> float | None:
-    """Noise level (0-1 scale) of a denoiser from its labels, or ``None``."""
-    for src in (entry.labels or {}, entry.imported or {}):
-        for k in SIGMA_KEYS:
-            if src.get(k) is not None:
-                try:
-                    s = float(src[k])
-                except (TypeError, ValueError):
-                    continue
-                return s / 255.0 if s > 1 else s
-    return None
-
-
-def select_entries(entries: list[ZooEntry], models: str | None) -> list[ZooEntry]:
-    """Zoo entries matching ``models``: a ``where`` filter over their labels
-    (``id``, ``arch``, ``scale``, ``loss``, ``seed``, ``dataset``, ``source``, ``task``, ``size``) or,
-    without any operator, comma-separated glob patterns on the id (``EDSR-*,RCAN-*-x4-*``).
-
-    Raises
-    ------
-    DatasetError
-        If the filter is malformed or matches no model.
-    """
-    if not models or not models.strip():
-        return list(entries)
-    if not any(op in models for op in "=<>"):
-        pats = [p.strip() for p in models.split(",") if p.strip()]
-        chosen = [e for e in entries if any(fnmatch.fnmatchcase(e.id, p) for p in pats)]
-    else:
-        from .dataset import apply_where
-
-        frame = pd.DataFrame([{"id": e.id, **{k: v for k, v in model_labels(e).items() if k != "labels_json"}}
-                              for e in entries])
-        if frame.empty:
-            chosen = []
-        else:
-            keep = set(apply_where(frame, models)["id"])
-            chosen = [e for e in entries if e.id in keep]
-    if not chosen:
-        raise DatasetError(f"--models {models!r} matches no model of the zoo")
-    return chosen
-
-
-def assign_splits(image_ids: list[str], seed: int = 0,
-                  fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)) -> dict[str, str]:
-    """Seeded train/val/test split of source images (a permutation of the sorted ids).
-
-    Every non-zero fraction gets at least one image once there are enough images.
-    """
-    if len(fractions) != 3 or any(f < 0 for f in fractions) or sum(fractions) <= 0:
-        raise DatasetError(f"split fractions must be three non-negative numbers, got {fractions}")
-    total = float(sum(fractions))
-    f_train, f_val, f_test = (f / total for f in fractions)
-    ids = sorted(image_ids)
-    n = len(ids)
-    enough = n >= sum(1 for f in (f_train, f_val, f_test) if f > 0)
-    n_val = int(round(f_val * n))
-    n_test = int(round(f_test * n))
-    if enough:
-        n_val = max(n_val, 1 if f_val > 0 else 0)
-        n_test = max(n_test, 1 if f_test > 0 else 0)
-    n_val, n_test = min(n_val, n), min(n_test, n - min(n_val, n))
-    order = np.random.default_rng(seed).permutation(n)
-    out = {}
-    for rank, idx in enumerate(order):
-        out[ids[idx]] = "val" if rank < n_val else "test" if rank < n_val + n_test else "train"
-    if f_train == 0:
-        for k, v in out.items():
-            if v == "train":
-                out[k] = "test"
-    return out
-
-
 def default_render_dir(zoo_root: str | Path, corpus: Corpus, cfg: RenderConfig) -> Path:
     """``$SRPRINT_HOME/renders/<zoo-name>-<corpus-name>-<config hash>``."""
     h = config_hash({"corpus": corpus.content_hash, **cfg.key()})
     return srprint_home() / "renders" / f"{Path(zoo_root).resolve().name}-{corpus.name}-{h}"
-
-
-# ------------------------------------------------------------------------------------------------- jobs
-
-@dataclass(frozen=True)
-class RenderJob:
-    """Render every image of one model (``entry_dir == ""`` for the real ``HR`` class)."""
-
-    model_id: str
-    entry_dir: str
-    corpus_root: str
-    images: tuple[tuple[str, str, int, int], ...]  # (image_id, file, width, height)
-    out: str
-    hr_crop: int | None
-    device: str
-    batch_size: int
-    noise_seed: int
-
-
-def _output_size(w: int, h: int, scale: int, hr_crop: int | None) -> tuple[int, int]:
-    if hr_crop:
-        n = (hr_crop // scale) * scale
-        return n, n
-    return w - w % scale, h - h % scale
-
-
-def _hr_input(img: np.ndarray, scale: int, hr_crop: int | None) -> np.ndarray:
-    return center_crop(img, hr_crop, multiple=scale) if hr_crop else crop_to_multiple(img, scale)
-
-
-def _noise_rng(seed: int, image_id: str) -> np.random.Generator:
-    digest = hashlib.sha256(f"{seed}:{image_id}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
-
-
-class _StorageError(Exception):
-    pass
-
-
-def _write(path: Path, arr: np.ndarray) -> None:
-    try:
-        write_png(path, arr)
-    except OSError as exc:
-        raise _StorageError(f"cannot write {path}: {exc.strerror or exc}") from exc
-
-
-def _render_job(job: RenderJob) -> dict[str, Any]:
-    """Worker: load the model once, skip intact PNGs, render the rest in batches of equal size."""
-    import torch
-
-    from .degradation import bicubic_downscale, to_numpy, to_tensor
-    from .zoo.model import load_model
-
-    t0 = time.perf_counter()
-    out_dir = Path(job.out) / job.model_id
-    res: dict[str, Any] = {"model_id": job.model_id, "rendered": 0, "existing": 0, "bad_images": {},
-                           "infer_seconds": 0.0, "load_seconds": 0.0, "storage_error": None}
-    crash_after = int(os.environ.get(CRASH_ENV, "0") or 0)
-    entry, model, scale, sigma = None, None, 1, None
-    if job.entry_dir:
-        entry = ZooEntry.load(job.entry_dir)
-        scale = int(entry.scale) if entry.task == "sr" else 1
-        if entry.task != "sr":
-            sigma = denoise_sigma(entry)
-    todo = []
-    for image_id, file, w, h in job.images:
-        target = out_dir / f"{image_id}.png"
-        ow, oh = _output_size(w, h, scale, job.hr_crop)
-        if png_ok(target, ow, oh):  # output size = the (cropped) HR size
-            res["existing"] += 1
-        else:
-            todo.append((image_id, file, target, (oh, ow)))
-    if _progress_hook and res["existing"]:
-        _progress_hook(job.model_id, res["existing"], False)
-    if not todo:
-        res["seconds"] = time.perf_counter() - t0
-        return res
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        res["storage_error"] = f"cannot create {out_dir}: {exc.strerror or exc}"
-        return res
-    if entry is not None:
-        tl = time.perf_counter()
-        model = load_model(entry, device=job.device)  # only when something is left to render
-        res["load_seconds"] = time.perf_counter() - tl
-
-    # batches of equal HR size (read lazily, so memory stays at one batch)
-    by_size: dict[tuple[int, int], list[tuple[str, str, Path]]] = {}
-    for image_id, file, target, size in todo:
-        by_size.setdefault(size, []).append((image_id, file, target))
-    batches = [items[i: i + max(1, job.batch_size)] for items in by_size.values()
-               for i in range(0, len(items), max(1, job.batch_size))]
-
-    def load_batch(items: list[tuple[str, str, Path]]) -> list[tuple[list[Path], torch.Tensor]]:
-        targets: list[Path] = []
-        xs: list[torch.Tensor] = []
-        for image_id, file, target in items:
-            try:
-                hr = _hr_input(read_image(Path(job.corpus_root) / file), scale, job.hr_crop)
-            except ImageError as exc:
-                res["bad_images"][image_id] = str(exc)
-                continue
-            x = to_tensor(hr)
-            if sigma is not None:
-                rng = _noise_rng(job.noise_seed, image_id)
-                noise = rng.normal(0.0, sigma, size=tuple(x.shape)).astype(np.float32)
-                x = torch.round((x + torch.from_numpy(noise)).clamp(0, 1) * 255.0) / 255.0
-            targets.append(target)
-            xs.append(x)
-        out = []
-        for shape in dict.fromkeys(tuple(x.shape) for x in xs):  # equal sizes (unless EXIF lied)
-            idx = [k for k, x in enumerate(xs) if tuple(x.shape) == shape]
-            xb = torch.stack([xs[k] for k in idx])
-            if entry is not None and sigma is None and scale > 1:
-                xb = bicubic_downscale(xb, scale, quantize=True)  # the shared degradation, batched
-            out.append(([targets[k] for k in idx], xb))
-        return out
-
-    # PNG encoding + atomic writes run on one background thread, overlapping the next forward pass
-    lock = threading.Lock()
-
-    def write_one(target: Path, y: torch.Tensor) -> None:
-        _write(target, to_numpy(y))
-        with lock:
-            _written_in_process[0] += 1
-            res["rendered"] += 1
-            if crash_after and _written_in_process[0] >= crash_after:
-                os._exit(137)  # simulated kill (test hook): no cleanup, no manifest
-
-    pending: list[Future[None]] = []
-
-    def drain(keep: int) -> None:
-        while len(pending) > keep:
-            pending.pop(0).result()  # re-raises a write error
-
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="srprint-png") as writer:
-        try:
-            for items in batches:
-                for targets, xb in load_batch(items):
-                    if model is None:
-                        outs = list(xb)
-                    else:
-                        ti = time.perf_counter()
-                        outs = list(model.infer(xb.to(job.device)).float().cpu())
-                        res["infer_seconds"] += time.perf_counter() - ti
-                    drain(0 if model is None else len(targets))  # at most one batch waits to be written
-                    pending.extend(writer.submit(write_one, t, y) for t, y in zip(targets, outs, strict=True))
-                if _progress_hook:
-                    _progress_hook(job.model_id, len(items), True)
-            drain(0)
-        except _StorageError as exc:
-            res["storage_error"] = str(exc)
-            for fut in pending:
-                fut.cancel()
-    res["seconds"] = time.perf_counter() - t0
-    return res
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -547,7 +272,6 @@ def render_dataset(
     last_manifest = t0
     ex = get_executor(executor, jobs=jobs, **executor_kwargs)
     advanced: dict[str, int] = {}
-    global _progress_hook
     with make_progress("img") as prog:
         task = prog.add_task(f"rendering {len(job_list)} classes x {len(images)} images",
                              total=len(job_list) * len(images), rate="")
@@ -559,9 +283,9 @@ def render_dataset(
             rate = (summary.rendered + live["rendered"]) / max(time.perf_counter() - t0, 1e-9)
             prog.update(task, advance=n, rate=f"{rate:.1f} img/s")
 
-        _progress_hook = hook
+        render_jobs.progress_hook = hook
         try:
-            results = ex.map(_render_job, job_list)
+            results = ex.map(render_jobs.render_job, job_list)
             for r in results:
                 _handle_result(r, summary, failures, skipped_images)
                 live["rendered"] = 0
@@ -578,7 +302,7 @@ def render_dataset(
             if hasattr(results, "close"):
                 results.close()
         finally:
-            _progress_hook = None
+            render_jobs.progress_hook = None
     summary.seconds = time.perf_counter() - t0
     for msg in {m for m in summary.skipped_images.values()} - set(skipped_images.values()):
         warnings.warn(f"skipped {msg}", RenderWarning, stacklevel=2)

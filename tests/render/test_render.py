@@ -11,14 +11,13 @@ import pytest
 import torch
 from torch import nn
 
-from srprint import render as render_mod
+from srprint import render_jobs
 from srprint.corpus import Corpus
 from srprint.dataset import REAL_CLASS, RenderedDataset
 from srprint.errors import DatasetError, SrprintError
 from srprint.io.checkpoints import save_weights
 from srprint.io.images import center_crop, read_image
 from srprint.render import (
-    CRASH_ENV,
     FAILURES_FILE,
     RenderConfig,
     assign_splits,
@@ -26,6 +25,7 @@ from srprint.render import (
     render_info,
     select_entries,
 )
+from srprint.render_jobs import CRASH_ENV
 from srprint.zoo.entry import WEIGHTS_FILE, Zoo, ZooEntry
 from srprint.zoo.model import register_loader
 
@@ -175,7 +175,7 @@ def test_failing_model_is_recorded_others_complete_and_cli_exits_nonzero(
 def test_disk_full_stops_cleanly_and_rerun_resumes(zoo: Path, base_corpus: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "render"
-    real_write = render_mod.write_png
+    real_write = render_jobs.write_png
     calls = {"n": 0}
 
     def flaky_write(path: Path, arr: np.ndarray) -> None:
@@ -184,11 +184,11 @@ def test_disk_full_stops_cleanly_and_rerun_resumes(zoo: Path, base_corpus: Path,
             raise OSError(28, "No space left on device")
         real_write(path, arr)
 
-    monkeypatch.setattr(render_mod, "write_png", flaky_write)
+    monkeypatch.setattr(render_jobs, "write_png", flaky_write)
     with pytest.raises(SrprintError, match="No space left on device.*rerun to resume"):
         render_dataset(zoo, base_corpus, out, device="cpu")
     assert len(_pngs(out)) == 15
-    monkeypatch.setattr(render_mod, "write_png", real_write)
+    monkeypatch.setattr(render_jobs, "write_png", real_write)
     resumed = render_dataset(zoo, base_corpus, out, device="cpu")
     assert resumed.existing == 15 and resumed.rendered == 15
 
