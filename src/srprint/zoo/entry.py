@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import shutil
 import uuid
@@ -150,14 +151,16 @@ def write_entry_folder(final: Path, entry: ZooEntry, write_weights: Callable[[Pa
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.parent / f".{final.name}.tmp-{uuid.uuid4().hex[:8]}"
+    _recover_killed_writes(final)
+    tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    tmp = final.parent / f".{final.name}.tmp-{tag}"
     trash: Path | None = None
     tmp.mkdir()
     try:
         write_weights(tmp / WEIGHTS_FILE)
         entry.save(tmp)
         if final.exists():
-            trash = final.parent / f".{final.name}.old-{uuid.uuid4().hex[:8]}"
+            trash = final.parent / f".{final.name}.old-{tag}"
             final.rename(trash)
         tmp.rename(final)
     finally:
@@ -170,6 +173,32 @@ def write_entry_folder(final: Path, entry: ZooEntry, write_weights: Callable[[Pa
                 trash.rename(final)
     entry.path = final
     return entry
+
+
+def _recover_killed_writes(final: Path) -> None:
+    """Clean up after a writer of ``final`` that was killed: drop its temporary folder, and put
+    back a previous entry it had moved aside but not yet replaced."""
+    for p in final.parent.glob(f".{final.name}.*-*-*"):
+        kind, _, rest = p.name[len(final.name) + 2:].partition("-")
+        pid = rest.split("-")[0]
+        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        if kind == "old" and not final.exists():
+            p.rename(final)
+        else:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def labels_for_spec(spec: ModelSpec) -> dict[str, Any]:

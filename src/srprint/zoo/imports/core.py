@@ -9,13 +9,9 @@ temporary folder that is renamed into place, so a failed import leaves the zoo u
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import os
 import re
-import shutil
 import time
-import uuid
 import warnings
 from dataclasses import dataclass, field
 from dataclasses import replace as dc_replace
@@ -28,7 +24,7 @@ from torch import nn
 from ...errors import CheckpointError, DatasetError, SpecError, SrprintError, UnsafeCheckpointError
 from ...io.checkpoints import load_state_dict, save_weights, sha256_file
 from ..archs import create_arch
-from ..entry import Zoo, ZooEntry, library_versions
+from ..entry import Zoo, ZooEntry, library_versions, write_entry_folder
 from ..model import SRModel
 from . import detectors_torch
 from .normalize import normalize_state
@@ -225,49 +221,12 @@ def _entry_id(name: str, scale: int, multi: bool) -> str:
     return f"{name}-x{scale}-pretrained" if multi else f"{name}-pretrained"
 
 
-def _remove_stale_temporaries(tmp_root: Path) -> None:
-    """Delete temporary entries of imports that were killed (their process no longer exists)."""
-    if not tmp_root.is_dir():
-        return
-    for d in tmp_root.iterdir():
-        parts = d.name.rsplit(".", 2)
-        pid = int(parts[-2]) if len(parts) == 3 and parts[-2].isdigit() else None
-        if pid is None or pid == os.getpid():
-            continue
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            shutil.rmtree(d, ignore_errors=True)
-        except PermissionError:  # alive, another user's
-            pass
-
-
 def _write_entry(zoo: Zoo, entry: ZooEntry, state: StateDict, replace: bool) -> ZooEntry:
-    """Write weights then record into a temp folder, then rename into the zoo."""
+    """Write the entry atomically into the zoo (:func:`srprint.zoo.entry.write_entry_folder`)."""
     final = zoo.entry_dir(entry.id)
-    tmp_root = zoo.root / ".import-tmp"
-    _remove_stale_temporaries(tmp_root)
-    tmp = tmp_root / f"{entry.id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-    tmp.mkdir(parents=True)
-    trash: Path | None = None
-    try:
-        save_weights(tmp / "model.safetensors", state, metadata={"srprint_id": entry.id})
-        entry.save(tmp)  # record last: a folder without model.json is never an entry
-        if final.exists():
-            if zoo.has(entry.id) and not replace:
-                raise CheckpointError(f"{entry.id} already exists in zoo {zoo.root}; pass --replace to overwrite")
-            trash = tmp_root / f"old-{entry.id}.{os.getpid()}.{uuid.uuid4().hex[:8]}"
-            final.rename(trash)
-        tmp.rename(final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-        if trash is not None and trash.exists():
-            shutil.rmtree(trash, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            tmp_root.rmdir()
-    entry.path = final
-    return entry
+    if final.exists() and zoo.has(entry.id) and not replace:
+        raise CheckpointError(f"{entry.id} already exists in zoo {zoo.root}; pass --replace to overwrite")
+    return write_entry_folder(final, entry, lambda path: save_weights(path, state, metadata={"srprint_id": entry.id}))
 
 
 def import_file(
