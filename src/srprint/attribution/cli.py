@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, WhereOpt, print_json, stdout
-from .options import (
-    BackboneOpt,
-    BatchOpt,
-    CropOpt,
-    EpochsOpt,
-    HeadEpochsOpt,
-    InputOpt,
-    JpegAugmentOpt,
-    JpegQualityMinOpt,
-    LrOpt,
-    MaxPerClassOpt,
-    PatienceOpt,
-    SeedOpt,
-    TilesOpt,
-    classifier_config,
-)
+from .options import JpegAugmentOpt, JpegQualityMinOpt, MaxPerClassOpt, TilesOpt, classifier_options
+
+if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
+    from .engine import ClassifierConfig
 
 attribute_app = typer.Typer(no_args_is_help=True, help="Attribute images to the SR model that made them.")
 prnu_app = typer.Typer(no_args_is_help=True, help="PRNU-style fingerprint baseline (Marra et al. 2019).")
@@ -35,11 +24,10 @@ def _print_tables(result: dict, title: str) -> None:
 
 
 @attribute_app.command("train")
+@classifier_options
 def train_command(
     data: Path = typer.Option(None, "--data", help="Rendered dataset folder (manifest.parquet)"),
     out: Path = typer.Option(..., "-o", "--out", help="Run folder (resumed if it holds the same run)"),
-    backbone: str = BackboneOpt,
-    input_kind: str = InputOpt,
     label: str = typer.Option(
         "model_id", "--label", help="Column to predict: model_id, scale, loss, arch, ..."
     ),
@@ -50,22 +38,16 @@ def train_command(
     init: Path | None = typer.Option(
         None, "--init", help="Initialise from another run (head re-made if needed)"
     ),
-    crop: int = CropOpt,
-    batch_size: int = BatchOpt,
-    head_epochs: int = HeadEpochsOpt,
-    epochs: int = EpochsOpt,
-    lr: float = LrOpt,
-    patience: int = PatienceOpt,
-    max_per_class: int | None = MaxPerClassOpt,
-    seed: int = SeedOpt,
     jpeg_augment: float | None = JpegAugmentOpt,
     jpeg_quality_min: int | None = JpegQualityMinOpt,
     workers: int = typer.Option(0, "--workers", help="Data-loader worker processes"),
     config: Path | None = typer.Option(None, "--config", help="Re-create a run from its config.yaml"),
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
+    classifier: ClassifierConfig = None,  # type: ignore[assignment]  (from @classifier_options)
 ) -> None:
     """Train a classifier on the train split of a render (early stop on val; resumable)."""
+    import dataclasses
     import json
 
     from ..errors import SrprintError
@@ -77,10 +59,9 @@ def train_command(
     else:
         if data is None:
             raise SrprintError("--data is required (or --config RUN/config.yaml)")
-        cfg = classifier_config(
-            backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience,
-            workers, init, jpeg_augment, jpeg_quality_min,
-        )
+        jpeg = {"jpeg_augment": jpeg_augment, "jpeg_quality_min": jpeg_quality_min}
+        cfg = dataclasses.replace(classifier, num_workers=workers, init=str(init.resolve()) if init else None,
+                                  **{k: v for k, v in jpeg.items() if v is not None})
         run = train_run(
             data, out, cfg, label=label, where=where, holdout_models=holdout_models, device=device
         )

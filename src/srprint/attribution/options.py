@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -83,3 +86,46 @@ def classifier_config(
         max_per_class=max_per_class,
         init=str(init.resolve()) if init else None,
     )
+
+
+# the engine options every classifier-training command takes: parameter -> (type, typer option)
+CLASSIFIER_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "backbone": (str, BackboneOpt),
+    "input_kind": (str, InputOpt),
+    "crop": (int, CropOpt),
+    "batch_size": (int, BatchOpt),
+    "head_epochs": (int, HeadEpochsOpt),
+    "epochs": (int, EpochsOpt),
+    "lr": (float, LrOpt),
+    "seed": (int, SeedOpt),
+    "max_per_class": (int | None, MaxPerClassOpt),
+    "patience": (int, PatienceOpt),
+}
+
+
+def classifier_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the engine's options; it receives them as one ``classifier`` config.
+
+    The wrapped command declares ``classifier: ClassifierConfig``; its signature, as typer reads
+    it, gains the options of :data:`CLASSIFIER_OPTIONS` after its own.
+
+    Raises
+    ------
+    SrprintError
+        From :func:`classifier_config`, before the command runs, for an unknown backbone or input.
+    """
+    sig = inspect.signature(command)
+    own = [p for p in inspect.signature(command, eval_str=False).parameters.values() if p.name != "classifier"]
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
+             for name, (kind, opt) in CLASSIFIER_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def run(**kwargs: Any) -> Any:
+        values = {name: kwargs.pop(name) for name in CLASSIFIER_OPTIONS}
+        return command(**kwargs, classifier=classifier_config(**values))
+
+    # typer resolves the annotations it sees: not the injected config's (a type-checking-only import)
+    run.__annotations__ = {k: v for k, v in command.__annotations__.items() if k != "classifier"}
+    run.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added)
+    return run

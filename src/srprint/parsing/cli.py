@@ -3,26 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..attribution.options import (
-    BackboneOpt,
-    BatchOpt,
-    CropOpt,
-    EpochsOpt,
-    HeadEpochsOpt,
-    InputOpt,
-    LrOpt,
-    MaxPerClassOpt,
-    PatienceOpt,
-    SeedOpt,
-    TilesOpt,
-    classifier_config,
-)
+from ..attribution.options import BatchOpt, SeedOpt, TilesOpt, classifier_options
 from ..cli_common import DeviceOpt, JsonOpt, print_json, stdout
 from ..errors import SrprintError
+
+if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
+    from ..attribution.engine import ClassifierConfig
 
 parse_app = typer.Typer(no_args_is_help=True, help="Parse hyperparameters (scale, loss, arch, dataset) from images.")
 fen_app = typer.Typer(no_args_is_help=True, help="Fingerprint Estimation Network + Parsing Network (Asnani et al.).")
@@ -32,6 +22,7 @@ TestSplitOpt = typer.Option("test", "--split", help="Images of the held-out mode
 
 # ------------------------------------------------------------------------------------------------ parse
 @parse_app.command("train")
+@classifier_options
 def parse_train(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
     target: str = typer.Option(..., "--target", help="scale | loss | arch | dataset"),
@@ -39,16 +30,7 @@ def parse_train(
     out: Path = typer.Option(..., "-o", "--out", help="Run folder"),
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
     test_split: str = TestSplitOpt,
-    backbone: str = BackboneOpt,
-    input_kind: str = InputOpt,
-    crop: int = CropOpt,
-    batch_size: int = BatchOpt,
-    head_epochs: int = HeadEpochsOpt,
-    epochs: int = EpochsOpt,
-    lr: float = LrOpt,
-    seed: int = SeedOpt,
-    max_per_class: int | None = MaxPerClassOpt,
-    patience: int = PatienceOpt,
+    classifier: ClassifierConfig = None,  # type: ignore[assignment]  (from @classifier_options)
     tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
@@ -57,9 +39,7 @@ def parse_train(
     from ..config import resolve_device
     from .heldout import train_heldout
 
-    cfg = classifier_config(
-        backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience
-    )
+    cfg = classifier
     res = train_heldout(data, target, holdout, out, cfg, resolve_device(device), where, test_split, tiles)
     if as_json:
         print_json(res)
@@ -72,6 +52,7 @@ def parse_train(
 
 
 @parse_app.command("table")
+@classifier_options
 def parse_table_cmd(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
     out: Path = typer.Option(..., "-o", "--out", help="Output folder (one run per cell + table.md / table.json)"),
@@ -79,16 +60,7 @@ def parse_table_cmd(
     target: list[str] = typer.Option(None, "--target", help="Targets (default: scale loss arch dataset)"),
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
     test_split: str = TestSplitOpt,
-    backbone: str = BackboneOpt,
-    input_kind: str = InputOpt,
-    crop: int = CropOpt,
-    batch_size: int = BatchOpt,
-    head_epochs: int = HeadEpochsOpt,
-    epochs: int = EpochsOpt,
-    lr: float = LrOpt,
-    seed: int = SeedOpt,
-    max_per_class: int | None = MaxPerClassOpt,
-    patience: int = PatienceOpt,
+    classifier: ClassifierConfig = None,  # type: ignore[assignment]  (from @classifier_options)
     tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
@@ -97,9 +69,7 @@ def parse_table_cmd(
     from ..config import resolve_device
     from .heldout import TARGETS, parse_table
 
-    cfg = classifier_config(
-        backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience
-    )
+    cfg = classifier
     table = parse_table(
         data, out, cfg, resolve_device(device), tuple(target or TARGETS), holdout or None, where, test_split, tiles
     )
@@ -140,6 +110,7 @@ def parse_predict(
 
 
 @parse_app.command("imported")
+@classifier_options
 def parse_imported(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder with imported models"),
     out: Path = typer.Option(..., "-o", "--out", help="Output folder"),
@@ -150,16 +121,7 @@ def parse_imported(
         help="Also train on the imported models, predicting each with parsers that never "
         "saw its family (K folds; 0: zoo only). Targets scale and loss_family; all images of a model are predicted"),
     per_model: int = typer.Option(40, "--per-model", min=1, help="With --family-folds: training images per model"),
-    backbone: str = BackboneOpt,
-    input_kind: str = InputOpt,
-    crop: int = CropOpt,
-    batch_size: int = BatchOpt,
-    head_epochs: int = HeadEpochsOpt,
-    epochs: int = EpochsOpt,
-    lr: float = LrOpt,
-    seed: int = SeedOpt,
-    max_per_class: int | None = MaxPerClassOpt,
-    patience: int = PatienceOpt,
+    classifier: ClassifierConfig = None,  # type: ignore[assignment]  (from @classifier_options)
     tiles: int = TilesOpt,
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
@@ -169,9 +131,7 @@ def parse_imported(
     from .crossfamily import CROSSFIT_TARGETS, imported_crossfit
     from .imported import imported_table
 
-    cfg = classifier_config(
-        backbone, input_kind, crop, batch_size, head_epochs, epochs, lr, seed, max_per_class, patience
-    )
+    cfg = classifier
     if family_folds is None:
         table = imported_table(data, out, cfg, resolve_device(device), tuple(target or ("scale", "loss", "arch")),
                                split, tiles)
@@ -181,7 +141,7 @@ def parse_imported(
         if bad:
             raise SrprintError(f"--family-folds parses {', '.join(CROSSFIT_TARGETS)} only, not {', '.join(bad)}")
         table = imported_crossfit(data, out, cfg, resolve_device(device), family_folds, per_model,
-                                  tuple(target or CROSSFIT_TARGETS), seed, tiles)
+                                  tuple(target or CROSSFIT_TARGETS), classifier.seed, tiles)
         md = out / "crossfit.md"
     if as_json:
         print_json(table)
