@@ -147,323 +147,326 @@ def _verdict_line(v: Any) -> str:
             f"p = {v.p_value:.3g}")
 
 
-def register(app: typer.Typer) -> None:  # noqa: C901, PLR0915
-    @app.command("fingerprint")
-    def fingerprint_cmd(
-        model: str = typer.Argument(..., help="Zoo entry folder, or model id with --zoo"),
-        out: Path = typer.Option(..., "-o", "--out", help="Fingerprint JSON (PNGs written next to it)"),
-        task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
-        lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = MethodOpt,
-        zoo: Path | None = ZooOpt, device: str = DeviceOpt, force: bool = ForceOpt, as_json: bool = JsonOpt,
-    ) -> None:
-        """Solve for a model's critical image(s) and save its fingerprint."""
-        from ..io.outputs import check_output_file
+def fingerprint_cmd(
+    model: str = typer.Argument(..., help="Zoo entry folder, or model id with --zoo"),
+    out: Path = typer.Option(..., "-o", "--out", help="Fingerprint JSON (PNGs written next to it)"),
+    task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
+    lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = MethodOpt,
+    zoo: Path | None = ZooOpt, device: str = DeviceOpt, force: bool = ForceOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Solve for a model's critical image(s) and save its fingerprint."""
+    from ..io.outputs import check_output_file
 
-        check_output_file(out / "fingerprint.json" if out.is_dir() else out, force=force)
-        entry = _entry(model, zoo)
-        fp = _fingerprint(entry, _settings(task, size, iters, lam, lr, k, seed, method, entry.task), device)
-        path = fp.save(out)
+    check_output_file(out / "fingerprint.json" if out.is_dir() else out, force=force)
+    entry = _entry(model, zoo)
+    fp = _fingerprint(entry, _settings(task, size, iters, lam, lr, k, seed, method, entry.task), device)
+    path = fp.save(out)
+    if as_json:
+        print_json({"path": str(path), "features": fp.features.tolist(), "settings": fp.settings.to_dict(),
+                    "model": fp.model, "objective": fp.objective, "seconds": fp.seconds})
+        return
+    stdout.print(f"wrote {path}  (objective {fp.objective.get('initial', float('nan')):.4g} -> "
+                 f"{fp.objective.get('final', float('nan')):.4g}, {fp.seconds:.1f}s)", highlight=False)
+
+verify_app = typer.Typer(cls=_DefaultPairGroup, no_args_is_help=True,
+                         help="Is a suspect a copy of a source? `verify A B` (= `verify pair A B`) or "
+                              "`verify matrix MODELS...`.")
+
+@verify_app.command("pair")
+def verify_pair(
+    source: str = typer.Argument(..., help="Source: fingerprint JSON, zoo entry folder or id"),
+    suspect: str = typer.Argument(..., help="Suspect: fingerprint JSON, zoo entry folder or id"),
+    image: Path | None = typer.Option(None, "--image", "-o", "--out", help="Side-by-side PNG (critical-image "
+                                      "methods; default next to the source fingerprint or ./verify.png)"),
+    task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
+    lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = VerifyMethodOpt,
+    reference: list[Path] | None = ReferenceOpt, alpha: float = AlphaOpt,
+    zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Verdict for SOURCE vs SUSPECT: copy, shared parent, independent or undecided.
+
+    The default lineage test compares the two models' canonicalised weights (seconds); where
+    the layers do not line up it falls through to the critical-image test (minutes: about 6 min
+    per model at the default 5000 iterations on 2 cores; --iters 1000 is the reduced setting).
+    Fingerprint files are compared by the critical-image rule (models are fingerprinted with
+    the other side's settings)."""
+    from .verify import side_by_side, verify_fingerprints
+
+    if method == "quan":
+        method = "critical"
+    sides: list[Any] = [load_fingerprint(s) if is_fingerprint_file(s) else _entry(s, zoo)
+                        for s in (source, suspect)]
+    if method == "auto":
+        method = "critical" if any(isinstance(s, Fingerprint) for s in sides) else "lineage"
+    if method == "lineage":
+        if any(isinstance(s, Fingerprint) for s in sides):
+            raise SrprintError("--method lineage compares weights: give both sides as models (zoo entry "
+                               "folders or ids), or pass --method quan for fingerprint files")
+        _verify_lineage(sides[0], sides[1], reference, alpha, as_json)
+        return
+    fixed = next((s.settings for s in sides if isinstance(s, Fingerprint)), None)
+    first_entry = next((s for s in sides if not isinstance(s, Fingerprint)), None)
+    settings = fixed or _settings(task, size, iters, lam, lr, k, seed, method,
+                                  first_entry.task if first_entry else "sr")
+    if settings.method in ("projcl", "poolcl"):
+        from .baselines import match_verdict
+        from .fingerprint import load_entry_model as load_model
+
+        if isinstance(sides[1], Fingerprint):
+            raise SrprintError(f"--method {settings.method}: give the suspect as a model, not a fingerprint")
+        src = sides[0] if isinstance(sides[0], Fingerprint) else _fingerprint(sides[0], settings, device)
+        mv = match_verdict(src, load_model(sides[1]))
         if as_json:
-            print_json({"path": str(path), "features": fp.features.tolist(), "settings": fp.settings.to_dict(),
-                        "model": fp.model, "objective": fp.objective, "seconds": fp.seconds})
-            return
-        stdout.print(f"wrote {path}  (objective {fp.objective.get('initial', float('nan')):.4g} -> "
-                     f"{fp.objective.get('final', float('nan')):.4g}, {fp.seconds:.1f}s)", highlight=False)
-
-    verify_app = typer.Typer(cls=_DefaultPairGroup, no_args_is_help=True,
-                             help="Is a suspect a copy of a source? `verify A B` (= `verify pair A B`) or "
-                                  "`verify matrix MODELS...`.")
-    app.add_typer(verify_app, name="verify")
-
-    @verify_app.command("pair")
-    def verify_pair(
-        source: str = typer.Argument(..., help="Source: fingerprint JSON, zoo entry folder or id"),
-        suspect: str = typer.Argument(..., help="Suspect: fingerprint JSON, zoo entry folder or id"),
-        image: Path | None = typer.Option(None, "--image", "-o", "--out", help="Side-by-side PNG (critical-image "
-                                          "methods; default next to the source fingerprint or ./verify.png)"),
-        task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
-        lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = VerifyMethodOpt,
-        reference: list[Path] | None = ReferenceOpt, alpha: float = AlphaOpt,
-        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
-    ) -> None:
-        """Verdict for SOURCE vs SUSPECT: copy, shared parent, independent or undecided.
-
-        The default lineage test compares the two models' canonicalised weights (seconds); where
-        the layers do not line up it falls through to the critical-image test (minutes: about 6 min
-        per model at the default 5000 iterations on 2 cores; --iters 1000 is the reduced setting).
-        Fingerprint files are compared by the critical-image rule (models are fingerprinted with
-        the other side's settings)."""
-        from .verify import side_by_side, verify_fingerprints
-
-        if method == "quan":
-            method = "critical"
-        sides: list[Any] = [load_fingerprint(s) if is_fingerprint_file(s) else _entry(s, zoo)
-                            for s in (source, suspect)]
-        if method == "auto":
-            method = "critical" if any(isinstance(s, Fingerprint) for s in sides) else "lineage"
-        if method == "lineage":
-            if any(isinstance(s, Fingerprint) for s in sides):
-                raise SrprintError("--method lineage compares weights: give both sides as models (zoo entry "
-                                   "folders or ids), or pass --method quan for fingerprint files")
-            _verify_lineage(sides[0], sides[1], reference, alpha, as_json)
-            return
-        fixed = next((s.settings for s in sides if isinstance(s, Fingerprint)), None)
-        first_entry = next((s for s in sides if not isinstance(s, Fingerprint)), None)
-        settings = fixed or _settings(task, size, iters, lam, lr, k, seed, method,
-                                      first_entry.task if first_entry else "sr")
-        if settings.method in ("projcl", "poolcl"):
-            from .baselines import match_verdict
-            from .fingerprint import load_entry_model as load_model
-
-            if isinstance(sides[1], Fingerprint):
-                raise SrprintError(f"--method {settings.method}: give the suspect as a model, not a fingerprint")
-            src = sides[0] if isinstance(sides[0], Fingerprint) else _fingerprint(sides[0], settings, device)
-            mv = match_verdict(src, load_model(sides[1]))
-            if as_json:
-                print_json({**mv, "method": settings.method})
-            else:
-                stdout.print(f"{'COPY' if mv['is_copy'] else 'independent'}  match rate {mv['match_rate']:.2f} "
-                             f"({mv['matches']}/{mv['n']}), p = {mv['p_value']:.3g}", highlight=False)
-            return
-        fps = [s if isinstance(s, Fingerprint) else _fingerprint(s, settings, device) for s in sides]
-        v = verify_fingerprints(fps[0], fps[1])
-        img = image or (Path(source).with_suffix(".verify.png") if is_fingerprint_file(source) and
-                        Path(source).is_file() else Path("verify.png"))
-        # the verdict is the result; the side-by-side picture is a side file: print first, warn if unwritable
-        try:
-            v.image = str(side_by_side(fps[0], fps[1], v, img))
-        except OSError as exc:
-            v.image = None
-            image_warning = f"warning: side-by-side image not written ({exc.strerror or exc}: {img})"
+            print_json({**mv, "method": settings.method})
         else:
-            image_warning = None
-        if as_json:
-            print_json(v.to_dict())
-        else:
-            stdout.print(f"source  {fps[0].model.get('id')}\nsuspect {fps[1].model.get('id')}")
-            stdout.print(_verdict_line(v))
-            for note in v.notes:
-                stdout.print(f"[yellow]note:[/] {note}", highlight=False)
-            if v.image:
-                stdout.print(f"image: {v.image}")
-        if image_warning:
-            sys.stderr.write(image_warning + "\n")
+            stdout.print(f"{'COPY' if mv['is_copy'] else 'independent'}  match rate {mv['match_rate']:.2f} "
+                         f"({mv['matches']}/{mv['n']}), p = {mv['p_value']:.3g}", highlight=False)
+        return
+    fps = [s if isinstance(s, Fingerprint) else _fingerprint(s, settings, device) for s in sides]
+    v = verify_fingerprints(fps[0], fps[1])
+    img = image or (Path(source).with_suffix(".verify.png") if is_fingerprint_file(source) and
+                    Path(source).is_file() else Path("verify.png"))
+    # the verdict is the result; the side-by-side picture is a side file: print first, warn if unwritable
+    try:
+        v.image = str(side_by_side(fps[0], fps[1], v, img))
+    except OSError as exc:
+        v.image = None
+        image_warning = f"warning: side-by-side image not written ({exc.strerror or exc}: {img})"
+    else:
+        image_warning = None
+    if as_json:
+        print_json(v.to_dict())
+    else:
+        stdout.print(f"source  {fps[0].model.get('id')}\nsuspect {fps[1].model.get('id')}")
+        stdout.print(_verdict_line(v))
+        for note in v.notes:
+            stdout.print(f"[yellow]note:[/] {note}", highlight=False)
+        if v.image:
+            stdout.print(f"image: {v.image}")
+    if image_warning:
+        sys.stderr.write(image_warning + "\n")
 
-    @verify_app.command("matrix")
-    def verify_matrix(
-        models: list[str] = typer.Argument(..., help="Zoo entry folders or ids (with --zoo)"),
-        out: Path = typer.Option(..., "-o", "--out", help="Output folder (matrix.png, matrix.json, attacks.md)"),
-        attacks: bool = typer.Option(False, "--attacks", help="Also attack each model and verify the copies"),
-        task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
-        lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt,
-        zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
-    ) -> None:
-        """Pairwise d/eta heat-map of MODELS and (with --attacks) the table of verification under attack."""
-        from ..config import resolve_device
-        from .matrix import DEFAULT_ATTACKS, verification_matrix
+@verify_app.command("matrix")
+def verify_matrix(
+    models: list[str] = typer.Argument(..., help="Zoo entry folders or ids (with --zoo)"),
+    out: Path = typer.Option(..., "-o", "--out", help="Output folder (matrix.png, matrix.json, attacks.md)"),
+    attacks: bool = typer.Option(False, "--attacks", help="Also attack each model and verify the copies"),
+    task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
+    lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt,
+    zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Pairwise d/eta heat-map of MODELS and (with --attacks) the table of verification under attack."""
+    from ..config import resolve_device
+    from .matrix import DEFAULT_ATTACKS, verification_matrix
 
-        entries = [_entry(m, zoo) for m in models]
-        tasks = {e.task for e in entries} if task is None else {task}
-        if len(tasks) > 1:
-            raise SrprintError(f"models have different tasks ({', '.join(sorted(tasks))}); pass --task")
-        settings = _settings(task, size, iters, lam, lr, k, seed, "critical", tasks.pop())
-        res = verification_matrix(entries, settings, out, DEFAULT_ATTACKS if attacks else (), resolve_device(device))
-        if as_json:
-            print_json(res)
-            return
-        stdout.print(f"{len(entries)} models, {res['false_matches']} independent pairs matched; "
-                     f"heat-map {out / 'matrix.png'}")
-        for name, rate in res.get("success_rate", {}).items():
-            stdout.print(f"  {name:9s} verified {rate:.0%}")
+    entries = [_entry(m, zoo) for m in models]
+    tasks = {e.task for e in entries} if task is None else {task}
+    if len(tasks) > 1:
+        raise SrprintError(f"models have different tasks ({', '.join(sorted(tasks))}); pass --task")
+    settings = _settings(task, size, iters, lam, lr, k, seed, "critical", tasks.pop())
+    res = verification_matrix(entries, settings, out, DEFAULT_ATTACKS if attacks else (), resolve_device(device))
+    if as_json:
+        print_json(res)
+        return
+    stdout.print(f"{len(entries)} models, {res['false_matches']} independent pairs matched; "
+                 f"heat-map {out / 'matrix.png'}")
+    for name, rate in res.get("success_rate", {}).items():
+        stdout.print(f"  {name:9s} verified {rate:.0%}")
 
-    attack_app = typer.Typer(no_args_is_help=True, help="Modify a model (prune / finetune / quantize) to test "
-                                                        "robustness; saves a zoo entry folder.")
-    app.add_typer(attack_app, name="attack")
+attack_app = typer.Typer(no_args_is_help=True, help="Modify a model (prune / finetune / quantize) to test "
+                                                    "robustness; saves a zoo entry folder.")
 
-    def _run_attack(name: str, model: str, out: Path, zoo: Path | None, device: str, as_json: bool,
-                    params: dict[str, Any], replace: bool = False) -> None:
-        from ..config import resolve_device
-        from .attacks import attack_model
+def _run_attack(name: str, model: str, out: Path, zoo: Path | None, device: str, as_json: bool,
+                params: dict[str, Any], replace: bool = False) -> None:
+    from ..config import resolve_device
+    from .attacks import attack_model
 
-        e = attack_model(_entry(model, zoo), name, out, params, device=resolve_device(device), overwrite=replace)
-        if as_json:
-            print_json({"id": e.id, "path": str(e.path), "labels": e.labels, "metrics": e.metrics})
-            return
-        m = e.metrics
-        stdout.print(f"wrote {e.path} ({e.id}); held-out PSNR {m['heldout_psnr_before']:.2f} -> "
-                     f"{m['heldout_psnr_after']:.2f} dB ({m['psnr_change']:+.2f})", highlight=False)
+    e = attack_model(_entry(model, zoo), name, out, params, device=resolve_device(device), overwrite=replace)
+    if as_json:
+        print_json({"id": e.id, "path": str(e.path), "labels": e.labels, "metrics": e.metrics})
+        return
+    m = e.metrics
+    stdout.print(f"wrote {e.path} ({e.id}); held-out PSNR {m['heldout_psnr_before']:.2f} -> "
+                 f"{m['heldout_psnr_after']:.2f} dB ({m['psnr_change']:+.2f})", highlight=False)
 
-    @attack_app.command("prune")
-    def attack_prune(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                     percent: float = typer.Option(5.0, "--percent", min=0.0, max=100.0,
-                                                   help="% of each layer's weights zeroed"),
-                     replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
-                     as_json: bool = JsonOpt) -> None:
-        """Magnitude pruning: zero exactly PERCENT % of the smallest weights of every layer."""
-        _run_attack("prune", model, out, zoo, device, as_json, {"percent": percent}, replace)
+@attack_app.command("prune")
+def attack_prune(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                 percent: float = typer.Option(5.0, "--percent", min=0.0, max=100.0,
+                                               help="% of each layer's weights zeroed"),
+                 replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                 as_json: bool = JsonOpt) -> None:
+    """Magnitude pruning: zero exactly PERCENT % of the smallest weights of every layer."""
+    _run_attack("prune", model, out, zoo, device, as_json, {"percent": percent}, replace)
 
-    @attack_app.command("finetune")
-    def attack_finetune(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                        iters: int = typer.Option(500, "--iters", min=1, max=1_000_000,
-                                                  help="Fine-tuning iterations (paper: 500)"),
-                        lr: float = typer.Option(1e-5, "--lr", callback=positive_float(maximum=1.0),
-                                                 help="Adam learning rate (small: the paper keeps "
-                                                 "the PSNR change <= 1 dB)"),
-                        batch: int = typer.Option(4, "--batch-size", min=1, max=1024, help="Patches per step"),
-                        patch: int = typer.Option(32, "--patch", min=8, max=1024,
-                                                  help="HR crop side (at least 8 LR pixels)"),
-                        data: str = typer.Option("bsd68", "--data", help="bsd68 (BSDS500 val photos, the BSD68 "
-                                                 "pool; scikit-image photos if absent) or skimage"),
-                        seed: int = AttackSeedOpt,
-                        replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
-                     as_json: bool = JsonOpt) -> None:
-        """Fine-tune (L1, fresh Adam) on the model's own task on photos never used to measure the PSNR change."""
-        _run_attack("finetune", model, out, zoo, device, as_json,
-                    {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed}, replace)
-
-    @attack_app.command("quantize")
-    def attack_quantize(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                        bits: int = typer.Option(8, "--bits", min=2, max=16, help="Bits per weight (2-16)"),
-                        replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
-                     as_json: bool = JsonOpt) -> None:
-        """Per-tensor symmetric quantisation by simple rounding (int8: <= 255 values per tensor)."""
-        _run_attack("quantize", model, out, zoo, device, as_json, {"bits": bits}, replace)
-
-    @attack_app.command("permute")
-    def attack_permute(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                       seed: int = AttackSeedOpt,
-                       replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
-                     as_json: bool = JsonOpt) -> None:
-        """Permute the hidden channels of every conv -> activation -> conv chain (outputs unchanged)."""
-        _run_attack("permute", model, out, zoo, device, as_json, {"seed": seed}, replace)
-
-    @attack_app.command("rescale")
-    def attack_rescale(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                       spread: float = typer.Option(1.0, "--spread", min=0.0, max=5.0,
-                                                    help="Factors are exp(U(-spread, spread))"),
-                       seed: int = AttackSeedOpt,
-                       replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
-                     as_json: bool = JsonOpt) -> None:
-        """Rescale hidden channels across each ReLU and undo it in the next conv (outputs unchanged)."""
-        _run_attack("rescale", model, out, zoo, device, as_json, {"seed": seed, "spread": spread}, replace)
-
-    @attack_app.command("foldbn")
-    def attack_foldbn(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                      replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
-                     as_json: bool = JsonOpt) -> None:
-        """Fold every BatchNorm into the conv before it (outputs unchanged)."""
-        _run_attack("foldbn", model, out, zoo, device, as_json, {}, replace)
-
-    @attack_app.command("fp16")
-    def attack_fp16(model: str = AttackModelArg, out: Path = AttackOutOpt,
+@attack_app.command("finetune")
+def attack_finetune(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                    iters: int = typer.Option(500, "--iters", min=1, max=1_000_000,
+                                              help="Fine-tuning iterations (paper: 500)"),
+                    lr: float = typer.Option(1e-5, "--lr", callback=positive_float(maximum=1.0),
+                                             help="Adam learning rate (small: the paper keeps "
+                                             "the PSNR change <= 1 dB)"),
+                    batch: int = typer.Option(4, "--batch-size", min=1, max=1024, help="Patches per step"),
+                    patch: int = typer.Option(32, "--patch", min=8, max=1024,
+                                              help="HR crop side (at least 8 LR pixels)"),
+                    data: str = typer.Option("bsd68", "--data", help="bsd68 (BSDS500 val photos, the BSD68 "
+                                             "pool; scikit-image photos if absent) or skimage"),
+                    seed: int = AttackSeedOpt,
                     replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
-                     as_json: bool = JsonOpt) -> None:
-        """Cast every floating-point tensor to float16."""
-        _run_attack("fp16", model, out, zoo, device, as_json, {}, replace)
+                 as_json: bool = JsonOpt) -> None:
+    """Fine-tune (L1, fresh Adam) on the model's own task on photos never used to measure the PSNR change."""
+    _run_attack("finetune", model, out, zoo, device, as_json,
+                {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed}, replace)
 
-    @attack_app.command("noise")
-    def attack_noise(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                     sigma: float = typer.Option(0.01, "--sigma", min=0.0, max=1.0,
-                                                 help="Noise std as a fraction of each tensor's std"),
-                     seed: int = AttackSeedOpt,
-                     replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
-                     as_json: bool = JsonOpt) -> None:
-        """Add Gaussian noise to every weight and bias."""
-        _run_attack("noise", model, out, zoo, device, as_json, {"sigma": sigma, "seed": seed}, replace)
+@attack_app.command("quantize")
+def attack_quantize(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                    bits: int = typer.Option(8, "--bits", min=2, max=16, help="Bits per weight (2-16)"),
+                    replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                 as_json: bool = JsonOpt) -> None:
+    """Per-tensor symmetric quantisation by simple rounding (int8: <= 255 values per tensor)."""
+    _run_attack("quantize", model, out, zoo, device, as_json, {"bits": bits}, replace)
 
-    reg_app = typer.Typer(no_args_is_help=True, help="Registry of your models' fingerprints "
-                                                     "($SRPRINT_HOME/fingerprints.sqlite).")
+@attack_app.command("permute")
+def attack_permute(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                   seed: int = AttackSeedOpt,
+                   replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                 as_json: bool = JsonOpt) -> None:
+    """Permute the hidden channels of every conv -> activation -> conv chain (outputs unchanged)."""
+    _run_attack("permute", model, out, zoo, device, as_json, {"seed": seed}, replace)
+
+@attack_app.command("rescale")
+def attack_rescale(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                   spread: float = typer.Option(1.0, "--spread", min=0.0, max=5.0,
+                                                help="Factors are exp(U(-spread, spread))"),
+                   seed: int = AttackSeedOpt,
+                   replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                 as_json: bool = JsonOpt) -> None:
+    """Rescale hidden channels across each ReLU and undo it in the next conv (outputs unchanged)."""
+    _run_attack("rescale", model, out, zoo, device, as_json, {"seed": seed, "spread": spread}, replace)
+
+@attack_app.command("foldbn")
+def attack_foldbn(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                  replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                 as_json: bool = JsonOpt) -> None:
+    """Fold every BatchNorm into the conv before it (outputs unchanged)."""
+    _run_attack("foldbn", model, out, zoo, device, as_json, {}, replace)
+
+@attack_app.command("fp16")
+def attack_fp16(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                 as_json: bool = JsonOpt) -> None:
+    """Cast every floating-point tensor to float16."""
+    _run_attack("fp16", model, out, zoo, device, as_json, {}, replace)
+
+@attack_app.command("noise")
+def attack_noise(model: str = AttackModelArg, out: Path = AttackOutOpt,
+                 sigma: float = typer.Option(0.01, "--sigma", min=0.0, max=1.0,
+                                             help="Noise std as a fraction of each tensor's std"),
+                 seed: int = AttackSeedOpt,
+                 replace: bool = AttackReplaceOpt, zoo: Path | None = ZooOpt, device: str = DeviceOpt,
+                 as_json: bool = JsonOpt) -> None:
+    """Add Gaussian noise to every weight and bias."""
+    _run_attack("noise", model, out, zoo, device, as_json, {"sigma": sigma, "seed": seed}, replace)
+
+reg_app = typer.Typer(no_args_is_help=True, help="Registry of your models' fingerprints "
+                                                 "($SRPRINT_HOME/fingerprints.sqlite).")
+RegOpt = typer.Option(None, "--registry", help="SQLite file (default $SRPRINT_HOME/fingerprints.sqlite)")
+
+@reg_app.command("add")
+def registry_add(
+    model: str = typer.Argument(..., help="Zoo entry folder / id, or a fingerprint JSON"),
+    name: str = typer.Option(..., "--name", help="Name to register it under"),
+    replace: bool = typer.Option(False, "--replace", help="Replace a fingerprint already registered as NAME"),
+    task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
+    lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = MethodOpt,
+    zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
+) -> None:
+    """Fingerprint MODEL (or take a fingerprint file) and register it as NAME."""
+    from .registry import Registry
+
+    if is_fingerprint_file(model):
+        fp = load_fingerprint(model)
+    else:
+        e = _entry(model, zoo)
+        fp = _fingerprint(e, _settings(task, size, iters, lam, lr, k, seed, method, e.task), device)
+    if fp.settings.method in ("projcl", "poolcl"):
+        raise SrprintError("the registry stores critical-image fingerprints (methods critical, wo_tv, maxobj)")
+    Registry(registry).add(name, fp, replace=replace)
+    stdout.print(f"registered {name} ({fp.model.get('id')})", highlight=False)
+
+@reg_app.command("check")
+def registry_check(
+    suspect: str = typer.Argument(..., help="Zoo entry folder / id, or a fingerprint JSON"),
+    zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Compare a suspect with every registered owner: by parameter lineage where the owner's model is on
+    disk (seconds), else by the critical-image rule (the suspect is fingerprinted once per setting)."""
+    from .registry import Registry
+
+    if registry is not None and not Path(registry).is_file():
+        raise SrprintError(f"registry not found: {registry}")
+    reg = Registry(registry)
+    if is_fingerprint_file(suspect):
+        results = reg.check(load_fingerprint(suspect))
+        if as_json:
+            print_json([{"name": n, **v.to_dict()} for n, v in results])
+            return
+        if not results:
+            stdout.print("registry has no fingerprint comparable with this suspect")
+        for n, v in results:
+            stdout.print(f"{n:30s} " + _verdict_line(v))
+        return
+    from .fingerprint import load_entry_model
+    from .ownership import check_registered
+
+    e = _entry(suspect, zoo)
+
+    def fingerprint(settings: FingerprintSettings) -> Fingerprint | None:
+        try:
+            return _fingerprint(e, settings, device)
+        except SrprintError as exc:  # e.g. a denoiser suspect vs an SR fingerprint: not comparable
+            if "does not fit task" not in str(exc):
+                raise
+            return None
+
+    out = check_registered(reg.fingerprints(), e, load=load_entry_model,
+                           references=_reference_entries(None, [e]), fingerprint=fingerprint)
+    if as_json:
+        print_json([{"name": n, **v.to_dict()} for n, v in out])
+        return
+    if not out:
+        stdout.print("registry has no owner comparable with this suspect")
+    for n, v in out:
+        stdout.print(f"{n:30s} {v.verdict.upper():14s} {v.explanation}", highlight=False, soft_wrap=True)
+
+@reg_app.command("list")
+def registry_list(registry: Path | None = RegOpt, as_json: bool = JsonOpt) -> None:
+    """List registered fingerprints."""
+    from .registry import Registry
+
+    rows = Registry(registry).list()
+    if as_json:
+        print_json([r.to_dict() for r in rows])
+        return
+    for r in rows:
+        s = r.settings
+        stdout.print(f"{r.name:30s} {r.model_id:40s} {s['task']} {s['size']}px {s['iters']}it {s['method']} "
+                     f"{r.added}", highlight=False)
+    stdout.print(f"[bold]{len(rows)} fingerprints[/]")
+
+@reg_app.command("remove")
+def registry_remove(name: str = typer.Argument(..., help="Registered name to remove"),
+                    registry: Path | None = RegOpt) -> None:
+    """Remove a registered fingerprint."""
+    from .registry import Registry
+
+    Registry(registry).remove(name)
+    stdout.print(f"removed {name}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``fingerprint``, ``verify``, ``attack`` and ``registry`` to the srprint app (in this order)."""
+    app.command("fingerprint")(fingerprint_cmd)
+    app.add_typer(verify_app, name="verify")
+    app.add_typer(attack_app, name="attack")
     app.add_typer(reg_app, name="registry")
-    RegOpt = typer.Option(None, "--registry", help="SQLite file (default $SRPRINT_HOME/fingerprints.sqlite)")
-
-    @reg_app.command("add")
-    def registry_add(
-        model: str = typer.Argument(..., help="Zoo entry folder / id, or a fingerprint JSON"),
-        name: str = typer.Option(..., "--name", help="Name to register it under"),
-        replace: bool = typer.Option(False, "--replace", help="Replace a fingerprint already registered as NAME"),
-        task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
-        lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = MethodOpt,
-        zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
-    ) -> None:
-        """Fingerprint MODEL (or take a fingerprint file) and register it as NAME."""
-        from .registry import Registry
-
-        if is_fingerprint_file(model):
-            fp = load_fingerprint(model)
-        else:
-            e = _entry(model, zoo)
-            fp = _fingerprint(e, _settings(task, size, iters, lam, lr, k, seed, method, e.task), device)
-        if fp.settings.method in ("projcl", "poolcl"):
-            raise SrprintError("the registry stores critical-image fingerprints (methods critical, wo_tv, maxobj)")
-        Registry(registry).add(name, fp, replace=replace)
-        stdout.print(f"registered {name} ({fp.model.get('id')})", highlight=False)
-
-    @reg_app.command("check")
-    def registry_check(
-        suspect: str = typer.Argument(..., help="Zoo entry folder / id, or a fingerprint JSON"),
-        zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
-        as_json: bool = JsonOpt,
-    ) -> None:
-        """Compare a suspect with every registered owner: by parameter lineage where the owner's model is on
-        disk (seconds), else by the critical-image rule (the suspect is fingerprinted once per setting)."""
-        from .registry import Registry
-
-        if registry is not None and not Path(registry).is_file():
-            raise SrprintError(f"registry not found: {registry}")
-        reg = Registry(registry)
-        if is_fingerprint_file(suspect):
-            results = reg.check(load_fingerprint(suspect))
-            if as_json:
-                print_json([{"name": n, **v.to_dict()} for n, v in results])
-                return
-            if not results:
-                stdout.print("registry has no fingerprint comparable with this suspect")
-            for n, v in results:
-                stdout.print(f"{n:30s} " + _verdict_line(v))
-            return
-        from .fingerprint import load_entry_model
-        from .ownership import check_registered
-
-        e = _entry(suspect, zoo)
-
-        def fingerprint(settings: FingerprintSettings) -> Fingerprint | None:
-            try:
-                return _fingerprint(e, settings, device)
-            except SrprintError as exc:  # e.g. a denoiser suspect vs an SR fingerprint: not comparable
-                if "does not fit task" not in str(exc):
-                    raise
-                return None
-
-        out = check_registered(reg.fingerprints(), e, load=load_entry_model,
-                               references=_reference_entries(None, [e]), fingerprint=fingerprint)
-        if as_json:
-            print_json([{"name": n, **v.to_dict()} for n, v in out])
-            return
-        if not out:
-            stdout.print("registry has no owner comparable with this suspect")
-        for n, v in out:
-            stdout.print(f"{n:30s} {v.verdict.upper():14s} {v.explanation}", highlight=False, soft_wrap=True)
-
-    @reg_app.command("list")
-    def registry_list(registry: Path | None = RegOpt, as_json: bool = JsonOpt) -> None:
-        """List registered fingerprints."""
-        from .registry import Registry
-
-        rows = Registry(registry).list()
-        if as_json:
-            print_json([r.to_dict() for r in rows])
-            return
-        for r in rows:
-            s = r.settings
-            stdout.print(f"{r.name:30s} {r.model_id:40s} {s['task']} {s['size']}px {s['iters']}it {s['method']} "
-                         f"{r.added}", highlight=False)
-        stdout.print(f"[bold]{len(rows)} fingerprints[/]")
-
-    @reg_app.command("remove")
-    def registry_remove(name: str = typer.Argument(..., help="Registered name to remove"),
-                        registry: Path | None = RegOpt) -> None:
-        """Remove a registered fingerprint."""
-        from .registry import Registry
-
-        Registry(registry).remove(name)
-        stdout.print(f"removed {name}")
