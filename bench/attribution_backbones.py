@@ -45,7 +45,7 @@ def main() -> int:
     from srprint.attribution.evaluate import evaluate_run
     from srprint.attribution.training import train_run
     from srprint.config import config_hash, resolve_device, srprint_home
-    from srprint.dataset import RenderedDataset
+    from srprint.rendered_dataset import RenderedDataset
 
     data = args.data or find_mini_render()
     if data is None:

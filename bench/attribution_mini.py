@@ -97,7 +97,7 @@ def main() -> int:
     from srprint.attribution.prnu import PRNUConfig, evaluate_prnu, fit_prnu
     from srprint.attribution.training import train_run
     from srprint.config import config_hash, resolve_device, srprint_home
-    from srprint.dataset import RenderedDataset
+    from srprint.rendered_dataset import RenderedDataset
 
     data = args.data or find_mini_render()
     if data is None or not (Path(data) / "manifest.parquet").is_file():
@@ -118,7 +118,7 @@ def main() -> int:
             where = None
     holdout = args.holdout or None
     if holdout:
-        from srprint.dataset import apply_where
+        from srprint.rendered_dataset import apply_where
 
         present = apply_where(ds.frame, holdout)
         if present.empty:

@@ -182,7 +182,6 @@ def main() -> None:
 
     from srprint.attribution.engine import ClassifierConfig
     from srprint.config import resolve_device, srprint_home
-    from srprint.dataset import RenderedDataset
     from srprint.parsing.archstats import zoo_label_table
     from srprint.parsing.crossfamily import imported_crossfit
     from srprint.parsing.fenpn_eval import run_fen_cv
@@ -191,6 +190,7 @@ def main() -> None:
     from srprint.parsing.imported import imported_table
     from srprint.parsing.pn import FenPnConfig
     from srprint.parsing.schema import zoo_schema
+    from srprint.rendered_dataset import RenderedDataset
 
     data = args.data or find_mini_render()
     if data is None:

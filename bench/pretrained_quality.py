@@ -37,11 +37,11 @@ from srprint.errors import SrprintError  # noqa: E402
 from srprint.io.atomic import atomic_write_json  # noqa: E402
 from srprint.io.images import center_crop, list_images, read_image  # noqa: E402
 from srprint.zoo.entry import Zoo  # noqa: E402
-from srprint.zoo.evaluate import evaluate_sr  # noqa: E402
 from srprint.zoo.imports import evaluate_restoration, import_file, import_manifest  # noqa: E402
 from srprint.zoo.imports.core import summarize  # noqa: E402
-from srprint.zoo.imports.evaluate import LR_DEGRADATIONS, evaluate_sr_degradation  # noqa: E402
+from srprint.zoo.imports.restoration_check import LR_DEGRADATIONS, evaluate_sr_degradation  # noqa: E402
 from srprint.zoo.model import load_model  # noqa: E402
+from srprint.zoo.quality import evaluate_sr  # noqa: E402
 
 SETS = ("Set5", "Set14")
 METRICS = ("psnr", "ssim", "bicubic_psnr", "bicubic_ssim", "psnr_gain")

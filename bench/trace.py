@@ -40,8 +40,8 @@ from srprint.config import srprint_home  # noqa: E402
 from srprint.degradation import bicubic_downscale  # noqa: E402
 from srprint.io.images import read_image  # noqa: E402
 from srprint.verification.fingerprint import load_entry_model  # noqa: E402
-from srprint.zoo.datasets import shared_images  # noqa: E402
 from srprint.zoo.entry import Zoo  # noqa: E402
+from srprint.zoo.training_sets import shared_images  # noqa: E402
 
 
 def made_image(model: Any, photo: np.ndarray, scale: int, size: int) -> np.ndarray:

@@ -19,8 +19,8 @@ from srprint.config import shared_data_dir  # noqa: E402
 from srprint.io.images import list_images, read_image  # noqa: E402
 from srprint.zoo.api import preset_train_config, train_specs  # noqa: E402
 from srprint.zoo.entry import Zoo, default_zoo_dir  # noqa: E402
-from srprint.zoo.evaluate import evaluate_sr  # noqa: E402
 from srprint.zoo.model import load_model  # noqa: E402
+from srprint.zoo.quality import evaluate_sr  # noqa: E402
 from srprint.zoo.specs import ARCHS, ModelSpec  # noqa: E402
 
 

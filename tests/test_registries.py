@@ -14,9 +14,9 @@ import torch
 import srprint.zoo.imports  # noqa: F401  (registers detectors and readers)
 from srprint.attribution.backbones import create_backbone, list_backbones
 from srprint.verification.attacks import get_attack, list_attacks
-from srprint.verification.degradations import apply_degradation, get_degradation, list_degradations
+from srprint.verification.task_operators import apply_degradation, get_degradation, list_degradations
 from srprint.zoo.archs import arch_config, create_arch, get_arch, list_archs
-from srprint.zoo.imports.registry import DETECTORS
+from srprint.zoo.imports.detection import DETECTORS
 
 torch.set_num_threads(1)
 HEAVY_ARCHS = {"SwinIR"}  # 64 px windows: run at their own multiple below

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from srprint.dataset import write_manifest
 from srprint.degradation import downscale_image
 from srprint.io.images import skimage_photos, write_png
+from srprint.rendered_dataset import write_manifest
 from srprint.zoo.archs import create_arch
 from srprint.zoo.model import SRModel
 from srprint.zoo.specs import parse_model_id

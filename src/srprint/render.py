@@ -14,7 +14,7 @@ Output folder layout::
 
     render.json             settings (corpus hash, crop, split seed) - a rerun with others is refused
     failures.json           models that failed, with their error (cleared when they succeed later)
-    manifest.parquet        see :mod:`srprint.dataset` (rewritten from what is on disk)
+    manifest.parquet        see :mod:`srprint.rendered_dataset` (rewritten from what is on disk)
     <model_id>/labels.json  the model's manifest labels (so the manifest can be rebuilt at any time)
     <model_id>/<image_id>.png
 
@@ -38,13 +38,13 @@ from typing import Any
 from . import render_jobs
 from .config import config_hash, resolve_device, srprint_home
 from .corpus import Corpus, CorpusImage
-from .dataset import MANIFEST, REAL_CLASS, RenderedDataset, write_manifest
 from .errors import DatasetError, SrprintError
 from .execution import JobResult, get_executor
 from .io.atomic import atomic_write_json
 from .progress import make_progress
 from .render_jobs import RenderJob
 from .render_labels import SIGMA_KEYS, assign_splits, denoise_sigma, model_labels, real_labels, select_entries
+from .rendered_dataset import MANIFEST, REAL_CLASS, RenderedDataset, write_manifest
 from .zoo.entry import Zoo
 
 RENDER_RECORD = "render.json"

@@ -18,9 +18,9 @@ from srprint.attribution.engine import (
 )
 from srprint.attribution.tiles import tile_crops, tile_positions
 from srprint.attribution.training import train_run
-from srprint.dataset import RenderedDataset
 from srprint.errors import DatasetError, SrprintError
 from srprint.io.images import read_image, to_uint8, write_png
+from srprint.rendered_dataset import RenderedDataset
 
 from .conftest import HOLDOUT, KNOWN, TINY_CFG
 

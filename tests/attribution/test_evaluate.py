@@ -12,8 +12,8 @@ from srprint.attribution.evaluate import attribution_tables, evaluate_run, load_
 from srprint.attribution.openset import OpenSetCalibration
 from srprint.attribution.perturb import jpeg, perturbations, resize
 from srprint.attribution.predict import predict_images
-from srprint.dataset import RenderedDataset
 from srprint.errors import ImageError
+from srprint.rendered_dataset import RenderedDataset
 
 from .conftest import KNOWN, UNKNOWN
 

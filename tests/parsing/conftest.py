@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 import torch
 
-from srprint.dataset import write_manifest
 from srprint.degradation import bicubic_upscale, downscale_image
 from srprint.io.images import skimage_photos, write_png
 from srprint.parsing import heldout
+from srprint.rendered_dataset import write_manifest
 from srprint.zoo.archs import create_arch
 from srprint.zoo.specs import parse_model_id
 

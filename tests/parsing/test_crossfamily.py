@@ -8,7 +8,6 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from srprint.dataset import RenderedDataset, write_manifest
 from srprint.parsing.crossfamily import (
     cap_per_model,
     family_folds,
@@ -17,6 +16,7 @@ from srprint.parsing.crossfamily import (
     with_loss_family,
 )
 from srprint.parsing.heldout import HoldoutError
+from srprint.rendered_dataset import RenderedDataset, write_manifest
 
 from .conftest import IMPORTED, TINY_CLASSIFIER, _FakeEngine
 

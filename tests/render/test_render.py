@@ -13,7 +13,6 @@ from torch import nn
 
 from srprint import render_jobs
 from srprint.corpus import Corpus
-from srprint.dataset import REAL_CLASS, RenderedDataset
 from srprint.errors import DatasetError, SrprintError
 from srprint.io.checkpoints import save_weights
 from srprint.io.images import center_crop, read_image
@@ -26,6 +25,7 @@ from srprint.render import (
     select_entries,
 )
 from srprint.render_jobs import CRASH_ENV
+from srprint.rendered_dataset import REAL_CLASS, RenderedDataset
 from srprint.zoo.entry import WEIGHTS_FILE, Zoo, ZooEntry
 from srprint.zoo.model import register_loader
 

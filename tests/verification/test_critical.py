@@ -4,7 +4,7 @@ import torch
 
 from srprint.errors import SrprintError
 from srprint.verification.critical import critical_images, tv_l1
-from srprint.verification.degradations import apply_degradation, list_degradations
+from srprint.verification.task_operators import apply_degradation, list_degradations
 from srprint.zoo.model import SRModel, load_model
 
 

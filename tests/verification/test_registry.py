@@ -6,7 +6,7 @@ import pytest
 
 from srprint.errors import SrprintError
 from srprint.verification.fingerprint import Fingerprint, FingerprintSettings
-from srprint.verification.registry import Registry
+from srprint.verification.fingerprint_store import Registry
 
 
 def _fp(value: float, model_id: str, **settings: object) -> Fingerprint:

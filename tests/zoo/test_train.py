@@ -12,11 +12,11 @@ import torch
 from srprint.errors import CheckpointError, DatasetError
 from srprint.io.checkpoints import load_weights
 from srprint.zoo.api import preset_train_config
-from srprint.zoo.datasets import load_training_set, quarter_subset, sample_batch
 from srprint.zoo.entry import Zoo, ZooEntry
 from srprint.zoo.model import load_model
 from srprint.zoo.specs import parse_model_id
 from srprint.zoo.train import STATE_FILE, train_model
+from srprint.zoo.training_sets import load_training_set, quarter_subset, sample_batch
 
 SPEC = "EDSR-skimage-x2-L1-s3"
 ITERS, CKPT = 40, 8

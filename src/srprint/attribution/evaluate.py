@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..dataset import RenderedDataset, apply_where
 from ..errors import DatasetError
 from ..io.atomic import atomic_write_json
+from ..rendered_dataset import RenderedDataset, apply_where
 from .engine import Classifier, load_classifier, predict_frame
 from .figures import plot_confusion, plot_tsne_panels, tsne_embed
 from .openset import OpenSetCalibration, calibrate, class_means, openset_report

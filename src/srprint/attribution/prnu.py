@@ -28,13 +28,13 @@ import pandas as pd
 import yaml
 
 from ..config import dataclass_from_dict, srprint_home
-from ..dataset import RenderedDataset
 from ..errors import DatasetError, SrprintError
 from ..execution import get_executor
 from ..io.arrays import read_json, read_npy
 from ..io.atomic import atomic_save, atomic_write_json, atomic_write_text
 from ..io.images import read_image
 from ..progress import make_progress
+from ..rendered_dataset import RenderedDataset
 from .engine import RunError, crop_array
 from .evaluate import attribution_tables, split_known, write_figures
 

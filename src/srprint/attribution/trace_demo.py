@@ -18,8 +18,8 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
     from ..degradation import bicubic_downscale
     from ..io.images import skimage_photos, write_png
     from ..verification.fingerprint import load_entry_model
-    from ..zoo.datasets import SKIMAGE_HOLDOUT
     from ..zoo.entry import Zoo
+    from ..zoo.training_sets import SKIMAGE_HOLDOUT
     from .trace import candidates, trace_image
 
     t0 = time.perf_counter()

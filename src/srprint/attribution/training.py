@@ -103,7 +103,7 @@ def train_classifier(
     root : Path
         Dataset root; the frames' ``path`` column is relative to it.
     train_df, val_df : DataFrame
-        Manifest rows (see :mod:`srprint.dataset`); ``val_df`` drives early stopping (may be empty).
+        Manifest rows (see :mod:`srprint.rendered_dataset`); ``val_df`` drives early stopping (may be empty).
     label : str
         Column to predict (``model_id``, ``scale``, ``loss``, ``arch``, ``dataset``, ...).
     out : Path
@@ -347,7 +347,7 @@ def train_run(
     "unknown" models of the open-set evaluation). Everything is recorded in ``config.yaml``, so
     :func:`rerun_from_config` re-creates the run from that file alone.
     """
-    from ..dataset import RenderedDataset, apply_where
+    from ..rendered_dataset import RenderedDataset, apply_where
 
     ds = RenderedDataset.open(data, where=where)
     frame = ds.frame

@@ -170,7 +170,7 @@ def rgb_to_luma(img: np.ndarray) -> np.ndarray:
     Notes
     -----
     Not the studio-swing ``[16/255, 235/255]`` Y of MATLAB ``rgb2ycbcr`` used for SR PSNR / SSIM
-    (that is :func:`srprint.zoo.evaluate.rgb_to_y`).
+    (that is :func:`srprint.zoo.quality.rgb_to_y`).
     """
     return 0.299 * img[..., 0] + 0.587 * img[..., 1] + 0.114 * img[..., 2]
 

@@ -211,7 +211,7 @@ def parse_schema(
 
 
 def _zoo_table(data: Path, where: str | None = None) -> tuple[Any, Any]:
-    from ..dataset import RenderedDataset
+    from ..rendered_dataset import RenderedDataset
     from .archstats import zoo_label_table
     from .schema import zoo_schema
 
@@ -294,7 +294,7 @@ def fen_train(
 ) -> None:
     """Train FEN + PN end to end on the trained models of a render (resumes; skips a finished run)."""
     from ..config import resolve_device
-    from ..dataset import RenderedDataset
+    from ..rendered_dataset import RenderedDataset
     from .fenpn_train import train_fen_pn
 
     table, schema = _zoo_table(data, where)
@@ -332,8 +332,8 @@ def fen_eval(
     """Score a run: parsing of models it never saw (all images) and of its training models (SPLIT), detection
     AUC, attribution accuracy; figures of fingerprints, spectra and their cosine similarity in RUN/."""
     from ..config import resolve_device
-    from ..dataset import REAL_CLASS, RenderedDataset
     from ..io.atomic import atomic_write_json
+    from ..rendered_dataset import REAL_CLASS, RenderedDataset
     from . import fenpn_eval, fenpn_train
     from .fen import fingerprint_figure, similarity_figure
 
@@ -399,7 +399,7 @@ def fen_cv(
 ) -> None:
     """Leave-models-out cross-validation of FEN+PN vs the no-fingerprint and random-ground-truth baselines."""
     from ..config import resolve_device
-    from ..dataset import RenderedDataset
+    from ..rendered_dataset import RenderedDataset
     from .fenpn_eval import run_fen_cv
     from .pn import VARIANTS
 

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from ..attribution.tiles import DEFAULT_TILES
-from ..dataset import RenderedDataset
 from ..io.atomic import atomic_write_json, atomic_write_text
+from ..rendered_dataset import RenderedDataset
 from .heldout import HoldoutError, _classifier_config, parser_population
 from .imported import (
     imported_markdown,

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..dataset import REAL_CLASS
 from ..errors import DatasetError, SrprintError
 from ..io.atomic import atomic_write_json
+from ..rendered_dataset import REAL_CLASS
 from . import metrics as M
 from .fenpn_train import (
     FenPnPredictions,

@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..dataset import REAL_CLASS
 from ..errors import DatasetError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json
 from ..progress import make_progress
+from ..rendered_dataset import REAL_CLASS
 from .fen import FEN, fingerprint_losses
 from .pn import (
     RUN_FILE,

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 
 from ..attribution.tiles import DEFAULT_TILES, describe_tiles
-from ..dataset import REAL_CLASS, RenderedDataset
 from ..errors import DatasetError
 from ..io.atomic import atomic_write_json, atomic_write_text
+from ..rendered_dataset import REAL_CLASS, RenderedDataset
 
 TARGETS = ("scale", "loss", "arch", "dataset")
 HOLDOUT_KEYS = ("scale", "loss", "arch", "dataset", "seed")

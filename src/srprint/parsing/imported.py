@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..attribution.tiles import DEFAULT_TILES, describe_tiles
-from ..dataset import RenderedDataset
 from ..io.atomic import atomic_write_json, atomic_write_text
+from ..rendered_dataset import RenderedDataset
 from .heldout import (
     LOSS_FAMILY,
     HoldoutError,

@@ -32,8 +32,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..dataset import REAL_CLASS
 from ..errors import SrprintError
+from ..rendered_dataset import REAL_CLASS
 from .fen import DEFAULT_LAMBDAS, LOSS_SCALES, default_k
 from .schema import HyperparamSchema, Target
 

@@ -22,7 +22,7 @@ import lazy_loader as _lazy
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
     submod_attrs={
-        "degradations": ["DEGRADATIONS", "apply_degradation", "get_degradation", "list_degradations"],
+        "task_operators": ["DEGRADATIONS", "apply_degradation", "get_degradation", "list_degradations"],
         "features": ["FEATURE_LENGTH", "fingerprint_features", "lgp_histogram", "lgp_riu2_codes", "rgb_histogram"],
         "fingerprint": ["Fingerprint", "FingerprintSettings", "fingerprint_model", "load_fingerprint"],
         "verify": ["Verdict", "eta_threshold", "feature_distance", "verify_fingerprints"],

@@ -23,7 +23,7 @@ import torch
 from ..errors import DatasetError, SpecError, SrprintError
 from ..io.checkpoints import load_weights, save_weights
 from ..zoo.entry import ZooEntry, library_versions
-from .degradations import apply_degradation
+from .task_operators import apply_degradation
 
 AttackFn = Callable[[ZooEntry, dict[str, torch.Tensor], dict[str, Any], str], dict[str, torch.Tensor]]
 
@@ -124,14 +124,14 @@ def _train_photos(data: str = "bsd68") -> dict[str, np.ndarray]:
     (the pool BSD68 is drawn from; never in a mini-zoo training set), falling back to the bundled
     scikit-image photos when the shared data is absent; ``skimage`` = those photos (not the held-out one)."""
     from ..io.images import skimage_photos
-    from ..zoo.datasets import SKIMAGE_HOLDOUT
+    from ..zoo.training_sets import SKIMAGE_HOLDOUT
 
     if data not in ("bsd68", "skimage"):
         raise SrprintError(f"unknown fine-tuning data {data!r} (bsd68 or skimage)")
     if data == "bsd68":
         try:
             from ..io.images import read_image
-            from ..zoo.datasets import shared_images
+            from ..zoo.training_sets import shared_images
 
             files = shared_images(("BSDS500",), ("val",))[:FINETUNE_PHOTOS]
             return {f.stem: read_image(f)[..., :3].astype(np.float32) for f in files}
@@ -143,7 +143,7 @@ def _train_photos(data: str = "bsd68") -> dict[str, np.ndarray]:
 def heldout_photos(size: int = 96) -> list[np.ndarray]:
     """Held-out photo crops used to measure an attack's PSNR change (never fine-tuned on)."""
     from ..io.images import center_crop, skimage_photos
-    from ..zoo.datasets import SKIMAGE_HOLDOUT
+    from ..zoo.training_sets import SKIMAGE_HOLDOUT
 
     img = skimage_photos()[SKIMAGE_HOLDOUT]
     h, w = img.shape[:2]
@@ -155,7 +155,7 @@ def heldout_photos(size: int = 96) -> list[np.ndarray]:
 
 def task_psnr(model: Any, images: list[np.ndarray], task: str, device: str = "cpu", seed: int = 0) -> float:
     """Mean RGB PSNR of ``model(D_task(x))`` against ``x`` (fixed noise), quantised to 8 bits."""
-    from ..zoo.evaluate import psnr_rgb
+    from ..zoo.quality import psnr_rgb
 
     vals = []
     for k, img in enumerate(images):
@@ -314,7 +314,7 @@ def _noise(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, An
 
 
 def _tasks() -> list[str]:
-    from .degradations import list_degradations
+    from .task_operators import list_degradations
 
     return list_degradations()
 

@@ -381,7 +381,7 @@ def registry_add(
     zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
 ) -> None:
     """Fingerprint MODEL (or take a fingerprint file) and register it as NAME."""
-    from .registry import Registry
+    from .fingerprint_store import Registry
 
     if is_fingerprint_file(model):
         fp = load_fingerprint(model)
@@ -401,7 +401,7 @@ def registry_check(
 ) -> None:
     """Compare a suspect with every registered owner: by parameter lineage where the owner's model is on
     disk (seconds), else by the critical-image rule (the suspect is fingerprinted once per setting)."""
-    from .registry import Registry
+    from .fingerprint_store import Registry
 
     if registry is not None and not Path(registry).is_file():
         raise SrprintError(f"registry not found: {registry}")
@@ -442,7 +442,7 @@ def registry_check(
 @reg_app.command("list")
 def registry_list(registry: Path | None = RegOpt, as_json: bool = JsonOpt) -> None:
     """List registered fingerprints."""
-    from .registry import Registry
+    from .fingerprint_store import Registry
 
     rows = Registry(registry).list()
     if as_json:
@@ -458,7 +458,7 @@ def registry_list(registry: Path | None = RegOpt, as_json: bool = JsonOpt) -> No
 def registry_remove(name: str = typer.Argument(..., help="Registered name to remove"),
                     registry: Path | None = RegOpt) -> None:
     """Remove a registered fingerprint."""
-    from .registry import Registry
+    from .fingerprint_store import Registry
 
     Registry(registry).remove(name)
     stdout.print(f"removed {name}")

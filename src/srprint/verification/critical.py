@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import SrprintError
-from .degradations import apply_degradation, degradation_params, get_degradation, output_ratio
+from .task_operators import apply_degradation, degradation_params, get_degradation, output_ratio
 
 
 @dataclass

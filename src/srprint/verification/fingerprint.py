@@ -51,7 +51,7 @@ class FingerprintSettings:
     feature_version: int = FEATURE_VERSION
 
     def __post_init__(self) -> None:
-        from .degradations import degradation_params  # imports torch: not at CLI start-up
+        from .task_operators import degradation_params  # imports torch: not at CLI start-up
 
         if self.method not in METHODS:
             raise SrprintError(f"unknown --method {self.method!r}; known: {', '.join(METHODS)}")

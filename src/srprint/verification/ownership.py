@@ -160,7 +160,7 @@ def functional_inversion(source: Any, suspect: Any, load: Callable[[Any], Any], 
     from ..attribution.trace import TraceSettings, trace_image
     from ..degradation import bicubic_downscale
     from ..io.images import skimage_photos
-    from ..zoo.datasets import SKIMAGE_HOLDOUT
+    from ..zoo.training_sets import SKIMAGE_HOLDOUT
 
     settings = settings or TraceSettings()
     crop = settings.crop

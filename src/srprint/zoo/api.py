@@ -14,8 +14,8 @@ from ..execution import JobResult, get_executor
 from ..io.images import list_images, read_image
 from ..progress import make_progress
 from .entry import Zoo, ZooEntry
-from .evaluate import evaluate_sr
 from .model import load_model
+from .quality import evaluate_sr
 from .specs import ModelSpec
 from .train import TrainConfig, train_model
 

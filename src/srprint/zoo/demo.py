@@ -9,9 +9,9 @@ from ..errors import SrprintError
 from ..io.images import center_crop, skimage_photos, write_png
 from ..progress import console
 from .api import preset_train_config, train_specs
-from .datasets import SKIMAGE_HOLDOUT
 from .model import load_model
 from .specs import demo_grid
+from .training_sets import SKIMAGE_HOLDOUT
 
 
 def demo_stage(ctx: Any) -> dict[str, Any]:

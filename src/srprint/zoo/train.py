@@ -25,12 +25,12 @@ from ..errors import CheckpointError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json
 from ..io.checkpoints import save_weights
 from .archs import arch_config, count_parameters, create_arch
-from .datasets import TrainingSet, eval_images, load_training_set, sample_batch
 from .entry import WEIGHTS_FILE, Zoo, ZooEntry, labels_for_spec, library_versions
-from .evaluate import evaluate_sr
 from .losses import LossConfig, create_loss
 from .model import SRModel
+from .quality import evaluate_sr
 from .specs import ModelSpec
+from .training_sets import TrainingSet, eval_images, load_training_set, sample_batch
 
 STATE_FILE = "train_state.pt"
 ProgressFn = Callable[[int, int, dict[str, float]], None]

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from srprint.zoo.entry import ZooEntry
-from srprint.zoo.evaluate import evaluate_sr
 from srprint.zoo.imports import evaluate_restoration, import_checkpoint
 from srprint.zoo.imports.core import _build, detect_architecture, read_checkpoint
 from srprint.zoo.model import SRModel, load_model
+from srprint.zoo.quality import evaluate_sr
 
 # (file under pretrained/, expected arch, scale, minimum PSNR gain over bicubic on the crop in dB)
 SR_PORTS = [
@@ -101,7 +101,7 @@ def test_no_antialias_downscale_matches_torch_and_cv2_convention() -> None:
     """The 'authors' degradation' LR (cv2 INTER_CUBIC) equals torch's non-antialiased bicubic."""
     import torch.nn.functional as F
 
-    from srprint.zoo.imports.evaluate import downscale_no_antialias
+    from srprint.zoo.imports.restoration_check import downscale_no_antialias
 
     x = torch.rand(3, 48, 72, generator=torch.Generator().manual_seed(3))
     for s in (2, 3, 4, 8):

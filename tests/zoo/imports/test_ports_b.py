@@ -13,12 +13,12 @@ import torch
 import srprint.zoo.imports  # noqa: F401  (registers ports and detectors)
 from srprint.io.checkpoints import load_state_dict
 from srprint.zoo.archs import create_arch
-from srprint.zoo.evaluate import evaluate_sr
 from srprint.zoo.imports import import_checkpoint
 from srprint.zoo.imports.core import detect_architecture, read_checkpoint
+from srprint.zoo.imports.detection import DETECTORS
 from srprint.zoo.imports.detectors_b import unwrap_state
-from srprint.zoo.imports.registry import DETECTORS
 from srprint.zoo.model import SRModel, load_model
+from srprint.zoo.quality import evaluate_sr
 
 # (file under pretrained/, detector / arch name, expected config subset, input range)
 PORTS_B = [

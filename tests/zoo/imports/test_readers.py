@@ -13,8 +13,8 @@ import srprint.zoo.imports  # noqa: F401  (registers readers and ports)
 from srprint.degradation import to_numpy, to_tensor
 from srprint.errors import CheckpointError
 from srprint.zoo.archs import create_arch
-from srprint.zoo.evaluate import evaluate_sr, psnr_rgb
 from srprint.zoo.imports import import_file
+from srprint.zoo.imports.detection import READERS, ReadResult
 from srprint.zoo.imports.readers_keras import read_keras_h5
 from srprint.zoo.imports.readers_matconvnet import read_matconvnet, subp_permutation
 from srprint.zoo.imports.readers_tf import (
@@ -24,8 +24,8 @@ from srprint.zoo.imports.readers_tf import (
     run_graphdef,
     tf_depth_to_space,
 )
-from srprint.zoo.imports.registry import READERS, ReadResult
 from srprint.zoo.model import SRModel
+from srprint.zoo.quality import evaluate_sr, psnr_rgb
 
 
 def _model(rr: ReadResult) -> SRModel:

@@ -27,8 +27,8 @@ def _plksr_checkpoint(path: Path) -> Path:
 
 def test_plksr_imports_rebuilds_and_renders(tmp_path: Path) -> None:
     from srprint.corpus import PrepareConfig, prepare_corpus
-    from srprint.dataset import RenderedDataset
     from srprint.render import RenderConfig, render_dataset
+    from srprint.rendered_dataset import RenderedDataset
 
     ckpt = _plksr_checkpoint(tmp_path / "plksr_tiny_x2.pth")
     zoo = tmp_path / "zoo"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import warnings
 
-from . import detectors_torch, registry  # noqa: F401  (detectors_torch registers the first detectors)
+from . import detection, detectors_torch  # noqa: F401  (detectors_torch registers the first detectors)
 
 # registered after detectors_torch, in this order
 OPTIONAL_MODULES = ("detectors_b", "readers_keras", "readers_matconvnet", "readers_tf")
@@ -26,7 +26,7 @@ for _name in OPTIONAL_MODULES:
         warnings.warn(f"srprint import module {_full} unavailable ({type(exc).__name__}: {exc})", stacklevel=2)
 
 from .core import import_checkpoint, import_file, import_manifest, read_checkpoint  # noqa: E402
-from .evaluate import evaluate_restoration  # noqa: E402
+from .restoration_check import evaluate_restoration  # noqa: E402
 
 __all__ = ["UNAVAILABLE", "evaluate_restoration", "import_checkpoint", "import_file", "import_manifest",
            "read_checkpoint"]

@@ -27,8 +27,8 @@ from ..archs import create_arch
 from ..entry import Zoo, ZooEntry, library_versions, write_entry_folder
 from ..model import SRModel
 from . import detectors_torch
+from .detection import DETECTORS, READERS, Detection, StateDict
 from .normalize import normalize_state
-from .registry import DETECTORS, READERS, Detection, StateDict
 from .spandrel_detect import detect_spandrel, wrap_descriptor
 
 TASKS = ("sr", "denoise")

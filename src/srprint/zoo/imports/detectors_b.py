@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from ..archs import create_arch, ports_b_bsrn, ports_b_efdn, ports_b_fmen, ports_b_mobilesr, ports_b_safmn, ports_b_span  # noqa: F401
-from .registry import Detection, StateDict, register_detector
+from .detection import Detection, StateDict, register_detector
 
 _NESTING_KEYS = ("params_ema", "params", "net", "state_dict", "model")
 

@@ -12,7 +12,7 @@ import re
 
 import torch
 
-from .registry import Detection, StateDict, register_detector
+from .detection import Detection, StateDict, register_detector
 
 
 def _count(state: StateDict, pattern: str) -> int:

@@ -22,8 +22,8 @@ from ..archs import (
     create_arch,
     ports_b_fastsrgan_keras,  # noqa: F401  (registration)
 )
+from .detection import Detection, ReadResult, StateDict, register_reader
 from .readers_tf import depth_to_space_permutation
-from .registry import Detection, ReadResult, StateDict, register_reader
 
 _ARCH = "FastSRGAN-Keras"
 

@@ -25,7 +25,7 @@ from ..archs import (
     create_arch,
     ports_b_matconvnet,  # noqa: F401  (registration)
 )
-from .registry import Detection, ReadResult, StateDict, register_reader
+from .detection import Detection, ReadResult, StateDict, register_reader
 
 FFDNET_DEFAULT_SIGMA = 25.0
 

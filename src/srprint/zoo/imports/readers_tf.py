@@ -36,7 +36,7 @@ import torch.nn.functional as F
 
 from ...errors import CheckpointError
 from ..archs import create_arch, ports_b_espcn, ports_b_fsrcnn, ports_b_lapsrn  # noqa: F401  (registration)
-from .registry import Detection, ReadResult, StateDict, register_reader
+from .detection import Detection, ReadResult, StateDict, register_reader
 
 SUPPORTED_OPS = frozenset({
     "Const", "Placeholder", "Identity", "Conv2D", "Add", "AddV2", "BiasAdd", "Sub", "Mul", "Relu", "Abs",

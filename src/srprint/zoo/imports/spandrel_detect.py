@@ -6,7 +6,7 @@ The network wrapper and the zoo loader that rebuild a detected model are in
 from __future__ import annotations
 
 from ..spandrel_net import load_descriptor, wrap_descriptor
-from .registry import Detection, StateDict
+from .detection import Detection, StateDict
 
 
 def detect_spandrel(state: StateDict) -> tuple[Detection | None, str]:

@@ -11,8 +11,8 @@ import torch
 
 from ...io.images import rgb_to_luma
 from ..entry import ZooEntry
-from ..evaluate import psnr_rgb, ssim_y
 from ..model import SRModel
+from ..quality import psnr_rgb, ssim_y
 
 DEFAULT_SIGMA = 25
 
@@ -137,9 +137,9 @@ LR_DEGRADATIONS: dict[str, tuple[str, Callable[[torch.Tensor, int], torch.Tensor
 def evaluate_sr_degradation(
     model: SRModel, images: Iterable[tuple[str, np.ndarray]], degradation: str, device: str = "cpu"
 ) -> dict[str, Any]:
-    """Like :func:`srprint.zoo.evaluate.evaluate_sr` (Y-PSNR/SSIM, border = scale, vs bicubic upscaling of
+    """Like :func:`srprint.zoo.quality.evaluate_sr` (Y-PSNR/SSIM, border = scale, vs bicubic upscaling of
     the same LR), but with the LR made by ``LR_DEGRADATIONS[degradation]`` instead of srprint's
     antialiased bicubic: the protocol a checkpoint's authors trained with."""
-    from ..evaluate import evaluate_sr
+    from ..quality import evaluate_sr
 
     return {**evaluate_sr(model, images, device, downscale=LR_DEGRADATIONS[degradation][1]), "degradation": degradation}
