@@ -60,14 +60,13 @@ def sr_command(
     force: bool = ForceOpt,
 ) -> None:
     """Super-resolve (or restore) one image with a zoo model."""
-    from .config import resolve_device
     from .io.images import read_image, write_png
     from .io.outputs import check_output_file
     from .zoo.model import load_model
 
     check_output_file(out, force=force, inputs=[image])
     img = read_image(image)
-    dev = resolve_device(device)
+    dev = device
     m = load_model(resolve_model_arg(model, zoo), device=dev)
     write_png(out, m.run_image(img, device=dev))
     stdout.print(f"wrote {out} ({img.shape[1]}x{img.shape[0]} -> x{m.scale})")

@@ -17,7 +17,15 @@ from .errors import SrprintError
 # soft_wrap: piped output is never broken mid-sentence at 80 columns (the terminal wraps, not rich)
 stdout = Console(soft_wrap=True)
 
-DeviceOpt = typer.Option("auto", "--device", help="auto (CUDA if available), cpu or cuda[:N]")
+def _resolve_device_option(value: str) -> str:
+    """The one place a command's ``--device`` is resolved: commands receive ``cpu`` or ``cuda[:N]``."""
+    from .config import resolve_device
+
+    return resolve_device(value)
+
+
+DeviceOpt = typer.Option("auto", "--device", callback=_resolve_device_option,
+                         help="auto (CUDA if available), cpu or cuda[:N]")
 JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON on stdout (one compact line)")
 ExecutorOpt = typer.Option("local", "--executor", help="local (process pool) or ray")
 JobsOpt = typer.Option(1, "--jobs", "-j", min=1, max=256, help="Parallel jobs (processes / Ray tasks)")

@@ -36,11 +36,10 @@ def parse_train(
     as_json: bool = JsonOpt,
 ) -> None:
     """Train a held-out parser of TARGET on the models without KEY=VALUE; test it on the models with it."""
-    from ..config import resolve_device
     from .heldout import train_heldout
 
     cfg = classifier
-    res = train_heldout(data, target, holdout, out, cfg, resolve_device(device), where, test_split, tiles)
+    res = train_heldout(data, target, holdout, out, cfg, device, where, test_split, tiles)
     if as_json:
         print_json(res)
         return
@@ -66,12 +65,11 @@ def parse_table_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """The study's held-out parser grid (targets x held-out values) with a chance column."""
-    from ..config import resolve_device
     from .heldout import TARGETS, parse_table
 
     cfg = classifier
     table = parse_table(
-        data, out, cfg, resolve_device(device), tuple(target or TARGETS), holdout or None, where, test_split, tiles
+        data, out, cfg, device, tuple(target or TARGETS), holdout or None, where, test_split, tiles
     )
     if as_json:
         print_json(table)
@@ -88,10 +86,9 @@ def parse_predict(
     as_json: bool = JsonOpt,
 ) -> None:
     """Predict the parser's hyperparameter for an image, or for every image of a folder (plus aggregate)."""
-    from ..config import resolve_device
     from .predict import predict_images
 
-    res = predict_images(run, image, resolve_device(device), tiles)
+    res = predict_images(run, image, device, tiles)
     if as_json:
         print_json(res)
         return
@@ -127,20 +124,19 @@ def parse_imported(
     as_json: bool = JsonOpt,
 ) -> None:
     """Parsers trained on the whole zoo applied to every imported model (prediction distributions)."""
-    from ..config import resolve_device
     from .crossfamily import CROSSFIT_TARGETS, imported_crossfit
     from .imported import imported_table
 
     cfg = classifier
     if family_folds is None:
-        table = imported_table(data, out, cfg, resolve_device(device), tuple(target or ("scale", "loss", "arch")),
+        table = imported_table(data, out, cfg, device, tuple(target or ("scale", "loss", "arch")),
                                split, tiles)
         md = out / "imported.md"
     else:
         bad = set(target or ()) - set(CROSSFIT_TARGETS)
         if bad:
             raise SrprintError(f"--family-folds parses {', '.join(CROSSFIT_TARGETS)} only, not {', '.join(bad)}")
-        table = imported_crossfit(data, out, cfg, resolve_device(device), family_folds, per_model,
+        table = imported_crossfit(data, out, cfg, device, family_folds, per_model,
                                   tuple(target or CROSSFIT_TARGETS), classifier.seed, tiles)
         md = out / "crossfit.md"
     if as_json:
@@ -293,7 +289,6 @@ def fen_train(
     as_json: bool = JsonOpt,
 ) -> None:
     """Train FEN + PN end to end on the trained models of a render (resumes; skips a finished run)."""
-    from ..config import resolve_device
     from ..rendered_dataset import RenderedDataset
     from .fenpn_train import train_fen_pn
 
@@ -313,7 +308,7 @@ def fen_train(
                    loss_scale)
     ds = RenderedDataset.open(data, where)
     run = train_fen_pn(
-        ds.root, ds.frame, table, schema, models, out, cfg, resolve_device(device), label_shuffle_seed=shuffle_seed
+        ds.root, ds.frame, table, schema, models, out, cfg, device, label_shuffle_seed=shuffle_seed
     )
     if as_json:
         print_json({"run": str(run), "train_models": models})
@@ -331,13 +326,12 @@ def fen_eval(
 ) -> None:
     """Score a run: parsing of models it never saw (all images) and of its training models (SPLIT), detection
     AUC, attribution accuracy; figures of fingerprints, spectra and their cosine similarity in RUN/."""
-    from ..config import resolve_device
     from ..io.atomic import atomic_write_json
     from ..rendered_dataset import REAL_CLASS, RenderedDataset
     from . import fenpn_eval, fenpn_train
     from .fen import fingerprint_figure, similarity_figure
 
-    dev = resolve_device(device)
+    dev = device
     loaded = fenpn_train.load_fen_pn(run, dev)
     ds = RenderedDataset.open(data)
     table, _ = _zoo_table(data)
@@ -398,7 +392,6 @@ def fen_cv(
     as_json: bool = JsonOpt,
 ) -> None:
     """Leave-models-out cross-validation of FEN+PN vs the no-fingerprint and random-ground-truth baselines."""
-    from ..config import resolve_device
     from ..rendered_dataset import RenderedDataset
     from .fenpn_eval import run_fen_cv
     from .pn import VARIANTS
@@ -417,7 +410,7 @@ def fen_cv(
         folds,
         tuple(variant or VARIANTS),
         shuffles,
-        device=resolve_device(device),
+        device=device,
         seed=seed,
     )
     if as_json:
@@ -434,10 +427,9 @@ def fen_predict(
     as_json: bool = JsonOpt,
 ) -> None:
     """Parse the hyperparameters of the model behind an image / a folder (mean / majority vote)."""
-    from ..config import resolve_device
     from .fenpn_eval import predict_folder
 
-    res = predict_folder(run, image, resolve_device(device))
+    res = predict_folder(run, image, device)
     if as_json:
         print_json(res)
         return

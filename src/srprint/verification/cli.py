@@ -67,11 +67,10 @@ def _entry(model: str, zoo: Path | None):  # noqa: ANN202
 
 
 def _fingerprint(entry: Any, settings: FingerprintSettings, device: str) -> Fingerprint:
-    from ..config import resolve_device
     from ..progress import make_progress
     from .fingerprint import fingerprint_model
 
-    dev = resolve_device(device)
+    dev = device
     if dev == "cpu" and settings.iters * settings.k * (settings.size / 128) ** 2 >= 2000:
         # measured on 2 cores: ~6 min per model at 5000 iterations of a 128-px critical image
         minutes = 6.0 * settings.iters * settings.k * (settings.size / 128) ** 2 / 5000
@@ -256,7 +255,6 @@ def verify_matrix(
     zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Pairwise d/eta heat-map of MODELS and (with --attacks) the table of verification under attack."""
-    from ..config import resolve_device
     from .matrix import DEFAULT_ATTACKS, verification_matrix
 
     entries = [_entry(m, zoo) for m in models]
@@ -264,7 +262,7 @@ def verify_matrix(
     if len(tasks) > 1:
         raise SrprintError(f"models have different tasks ({', '.join(sorted(tasks))}); pass --task")
     settings = _settings(task, size, iters, lam, lr, k, seed, "critical", tasks.pop())
-    res = verification_matrix(entries, settings, out, DEFAULT_ATTACKS if attacks else (), resolve_device(device))
+    res = verification_matrix(entries, settings, out, DEFAULT_ATTACKS if attacks else (), device)
     if as_json:
         print_json(res)
         return
@@ -278,10 +276,9 @@ attack_app = typer.Typer(no_args_is_help=True, help="Modify a model (prune / fin
 
 def _run_attack(name: str, model: str, out: Path, zoo: Path | None, device: str, as_json: bool,
                 params: dict[str, Any], replace: bool = False) -> None:
-    from ..config import resolve_device
     from .attacks import attack_model
 
-    e = attack_model(_entry(model, zoo), name, out, params, device=resolve_device(device), overwrite=replace)
+    e = attack_model(_entry(model, zoo), name, out, params, device=device, overwrite=replace)
     if as_json:
         print_json({"id": e.id, "path": str(e.path), "labels": e.labels, "metrics": e.metrics})
         return
