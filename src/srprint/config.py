@@ -40,6 +40,8 @@ def shared_data_dir() -> Path:
 
 def resolve_device(device: str = "auto") -> str:
     """Map ``auto|cpu|cuda[:N]`` to a concrete torch device string."""
+    if device == "cpu":  # no torch import: a command's option checks stay fast
+        return device
     import torch
 
     if device == "auto":
