@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 PR_CAPBSET_DROP = 24
@@ -19,6 +21,25 @@ def _drop_permission_override() -> None:
     libc = ctypes.CDLL(None, use_errno=True)
     for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
         libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0)
+
+
+@functools.cache
+def readonly_is_enforced() -> bool:
+    """Whether a child run by :func:`run_cli` (``unprivileged=True``) is refused by a 0o555 folder.
+
+    False where root keeps its permission override (prctl refused): the read-only cases cannot
+    test anything there and are skipped, instead of passing or failing for the wrong reason.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        ro = Path(tmp) / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        try:
+            proc = subprocess.run([sys.executable, "-c", f"open({str(ro / 'x')!r}, 'w')"], capture_output=True,
+                                  preexec_fn=_drop_permission_override, timeout=60)
+        finally:
+            ro.chmod(0o755)
+        return proc.returncode != 0
 
 
 def cli_env(home: Path, **extra: str) -> dict[str, str]:
