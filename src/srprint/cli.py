@@ -66,9 +66,8 @@ def sr_command(
 
     check_output_file(out, force=force, inputs=[image])
     img = read_image(image)
-    dev = device
-    m = load_model(resolve_model_arg(model, zoo), device=dev)
-    write_png(out, m.run_image(img, device=dev))
+    m = load_model(resolve_model_arg(model, zoo), device=device)
+    write_png(out, m.run_image(img, device=device))
     stdout.print(f"wrote {out} ({img.shape[1]}x{img.shape[0]} -> x{m.scale})")
 
 

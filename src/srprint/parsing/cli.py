@@ -331,8 +331,7 @@ def fen_eval(
     from . import fenpn_eval, fenpn_train
     from .fen import fingerprint_figure, similarity_figure
 
-    dev = device
-    loaded = fenpn_train.load_fen_pn(run, dev)
+    loaded = fenpn_train.load_fen_pn(run, device)
     ds = RenderedDataset.open(data)
     table, _ = _zoo_table(data)
     frame = ds.frame
@@ -342,7 +341,7 @@ def fen_eval(
         (frame["model_id"].isin(unseen))
         | ((frame["split"] == split) & (frame["model_id"].isin(trained) | (frame["model_id"] == REAL_CLASS)))
     ]
-    pred = fenpn_train.predict_fen_pn(loaded, ds.root, rows, dev)
+    pred = fenpn_train.predict_fen_pn(loaded, ds.root, rows, device)
     res: dict[str, Any] = {"run": str(run), "unseen_models": sorted(unseen)}
     for name, models in (("unseen", unseen), ("seen", trained)):
         sub = fenpn_eval._subset(pred, pred.frame["model_id"].isin(models).to_numpy())

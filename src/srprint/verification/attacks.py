@@ -353,6 +353,7 @@ def attack_model(
     An existing complete ``out`` made by the same attack is returned as is (unless ``overwrite``).
     """
     from ..zoo.entry import RECORD_FILE, WEIGHTS_FILE, write_entry_folder
+    from ..zoo.model import build_model
     from .fingerprint import load_entry_model as load_model
 
     src = model_ref if isinstance(model_ref, ZooEntry) else ZooEntry.load(model_ref)
@@ -389,7 +390,7 @@ def attack_model(
         timings={},
         versions=library_versions(),
     )
-    after = task_psnr(_state_model(entry, new_state, device), photos, src.task, device)
+    after = task_psnr(build_model(entry, new_state, device=device), photos, src.task, device)
     entry.metrics = {"heldout_psnr_before": before, "heldout_psnr_after": after, "psnr_change": after - before}
     entry.timings = {"attack_seconds": round(time.perf_counter() - t0, 2)}
     if not math.isfinite(after):
@@ -398,15 +399,3 @@ def attack_model(
         return write_entry_folder(out, entry, lambda path: save_weights(path, new_state))
     except OSError as exc:
         raise SrprintError(f"cannot write the output folder {out}: {exc.strerror or exc}") from exc
-
-
-def _state_model(entry: ZooEntry, state: dict[str, torch.Tensor], device: str) -> Any:
-    """The attacked network, rebuilt in memory (nothing is written before it is known to work)."""
-    import tempfile
-
-    from .fingerprint import load_entry_model
-
-    with tempfile.TemporaryDirectory(prefix="srprint-attack-") as tmp:
-        save_weights(Path(tmp) / "model.safetensors", state)
-        probe = dataclasses.replace(entry, path=Path(tmp))
-        return load_entry_model(probe, device=device)

@@ -70,15 +70,14 @@ def _fingerprint(entry: Any, settings: FingerprintSettings, device: str) -> Fing
     from ..progress import make_progress
     from .fingerprint import fingerprint_model
 
-    dev = device
-    if dev == "cpu" and settings.iters * settings.k * (settings.size / 128) ** 2 >= 2000:
+    if device == "cpu" and settings.iters * settings.k * (settings.size / 128) ** 2 >= 2000:
         # measured on 2 cores: ~6 min per model at 5000 iterations of a 128-px critical image
         minutes = 6.0 * settings.iters * settings.k * (settings.size / 128) ** 2 / 5000
         sys.stderr.write(f"note: fingerprinting {entry.id} takes about {minutes:.0f} min on 2 CPU cores "
                          f"(--iters {settings.iters}, --size {settings.size}); --iters 1000 is the reduced setting\n")
     with make_progress() as prog:
         task = prog.add_task(f"fingerprint {entry.id}", total=settings.iters)
-        return fingerprint_model(entry, settings, dev, callback=lambda it: prog.update(task, completed=it + 1))
+        return fingerprint_model(entry, settings, device, callback=lambda it: prog.update(task, completed=it + 1))
 
 
 def _reference_entries(folders: list[Path] | None, sides: list[Any]) -> list[Any]:

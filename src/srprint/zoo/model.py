@@ -122,7 +122,8 @@ def _load_from_registry(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.M
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         first = str(exc).splitlines()[0]
-        raise CheckpointError(f"{entry.weights_path}: weights do not match {entry.arch} config ({first})") from exc
+        where = entry.weights_path if entry.path is not None else f"zoo entry {entry.id}"
+        raise CheckpointError(f"{where}: weights do not match {entry.arch} config ({first})") from exc
     return net
 
 
@@ -136,7 +137,17 @@ def load_model(entry: ZooEntry | str | Path, device: str = "cpu") -> SRModel:
     """
     if not isinstance(entry, ZooEntry):
         entry = ZooEntry.load(entry)
-    state = load_weights(entry.weights_path)
+    return build_model(entry, load_weights(entry.weights_path), device=device)
+
+
+def build_model(entry: ZooEntry, state: dict[str, torch.Tensor], device: str = "cpu") -> SRModel:
+    """The :class:`SRModel` of ``entry``'s record with the weights ``state`` (nothing is read from disk).
+
+    Raises
+    ------
+    CheckpointError
+        An unknown loader, or weights that do not fit the recorded architecture.
+    """
     if entry.loader not in _LOADERS:
         raise CheckpointError(f"zoo entry {entry.id}: unknown loader {entry.loader!r}")
     try:
