@@ -40,12 +40,12 @@ def main() -> int:
     ap.add_argument("--note", default="", help="A line printed under the title (what this render is)")
     args = ap.parse_args()
 
-    from srprint.attribution.backbones import create_backbone
-    from srprint.attribution.engine import ClassifierConfig
     from srprint.attribution.evaluate import evaluate_run
-    from srprint.attribution.training import train_run
+    from srprint.classify.backbones import create_backbone
+    from srprint.classify.run_folder import ClassifierConfig
+    from srprint.classify.train import train_run
     from srprint.config import config_hash, resolve_device, srprint_home
-    from srprint.rendered_dataset import RenderedDataset
+    from srprint.render.manifest import RenderedDataset
 
     data = args.data or find_mini_render()
     if data is None:

@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, find_mini_render, write_results  # noqa: E402
-from srprint.attribution.tiles import DEFAULT_TILES  # noqa: E402
+from srprint.classify.tiles import DEFAULT_TILES  # noqa: E402
 
 # models of the mini grid kept out of training: one x2/L1 and one x4/VGG+Adv model (no seed triplet
 # touched) and one adversarial model of the second training set; they are the open-set unknowns.
@@ -92,12 +92,12 @@ def main() -> int:
     ap.add_argument("--note", default="", help="A line printed under the title (what this render is)")
     args = ap.parse_args()
 
-    from srprint.attribution.engine import ClassifierConfig
     from srprint.attribution.evaluate import embed_dataset, evaluate_run, tables_markdown
     from srprint.attribution.prnu import PRNUConfig, evaluate_prnu, fit_prnu
-    from srprint.attribution.training import train_run
+    from srprint.classify.run_folder import ClassifierConfig
+    from srprint.classify.train import train_run
     from srprint.config import config_hash, resolve_device, srprint_home
-    from srprint.rendered_dataset import RenderedDataset
+    from srprint.render.manifest import RenderedDataset
 
     data = args.data or find_mini_render()
     if data is None or not (Path(data) / "manifest.parquet").is_file():
@@ -118,7 +118,7 @@ def main() -> int:
             where = None
     holdout = args.holdout or None
     if holdout:
-        from srprint.rendered_dataset import apply_where
+        from srprint.render.manifest import apply_where
 
         present = apply_where(ds.frame, holdout)
         if present.empty:

@@ -33,7 +33,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import find_mini_render, write_results  # noqa: E402
-from srprint.attribution.tiles import DEFAULT_TILES  # noqa: E402
+from srprint.classify.tiles import DEFAULT_TILES  # noqa: E402
 
 # engine + FEN settings per profile ("gpu": the study's recipe; "cpu": small; "smoke": seconds per cell)
 PROFILES: dict[str, dict[str, Any]] = {
@@ -180,7 +180,7 @@ def main() -> None:
                     help="Crops per side scored per test image (1 = the study's centre crop)")
     args = ap.parse_args()
 
-    from srprint.attribution.engine import ClassifierConfig
+    from srprint.classify.run_folder import ClassifierConfig
     from srprint.config import resolve_device, srprint_home
     from srprint.parsing.archstats import zoo_label_table
     from srprint.parsing.crossfamily import imported_crossfit
@@ -190,7 +190,7 @@ def main() -> None:
     from srprint.parsing.imported import imported_table
     from srprint.parsing.pn import FenPnConfig
     from srprint.parsing.schema import zoo_schema
-    from srprint.rendered_dataset import RenderedDataset
+    from srprint.render.manifest import RenderedDataset
 
     data = args.data or find_mini_render()
     if data is None:

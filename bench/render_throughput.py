@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import torch  # noqa: E402
 
 from _common import write_results  # noqa: E402
-from srprint.corpus import Corpus, PrepareConfig, prepare_corpus  # noqa: E402
 from srprint.degradation import bicubic_downscale, to_tensor  # noqa: E402
 from srprint.io.checkpoints import save_weights  # noqa: E402
 from srprint.io.images import center_crop, read_image  # noqa: E402
-from srprint.render import RenderConfig, render_dataset  # noqa: E402
+from srprint.render.corpus import Corpus, PrepareConfig, prepare_corpus  # noqa: E402
+from srprint.render.run import RenderConfig, render_dataset  # noqa: E402
 from srprint.zoo.archs import arch_config, create_arch  # noqa: E402
 from srprint.zoo.entry import WEIGHTS_FILE, ZooEntry, labels_for_spec  # noqa: E402
 from srprint.zoo.model import load_model  # noqa: E402

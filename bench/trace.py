@@ -34,8 +34,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import write_results  # noqa: E402
-from srprint.attribution.openset import auroc_known_vs_unknown  # noqa: E402
 from srprint.attribution.trace import ALPHA, TraceSettings, candidates, centre_crop, decide, trace_image  # noqa: E402
+from srprint.classify.openset import auroc_known_vs_unknown  # noqa: E402
 from srprint.config import srprint_home  # noqa: E402
 from srprint.degradation import bicubic_downscale  # noqa: E402
 from srprint.io.images import read_image  # noqa: E402

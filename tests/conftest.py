@@ -59,8 +59,8 @@ def tiny_render(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_run(tiny_render: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A classifier of the four known models (the RDN model is held out as the open-set unknown)."""
-    from srprint.attribution.engine import ClassifierConfig
-    from srprint.attribution.training import train_run
+    from srprint.classify.run_folder import ClassifierConfig
+    from srprint.classify.train import train_run
 
     from .tiny_render import HOLDOUT, TINY_CFG
 

@@ -120,10 +120,10 @@ def test_cli_starts_without_the_heavy_libraries() -> None:
 
 
 def test_lazy_package_attributes_still_resolve() -> None:
-    import srprint.attribution as attribution
+    import srprint.classify as classify
     import srprint.verification as verification
 
-    assert callable(attribution.train_run) and "train_run" in attribution.__all__
+    assert callable(classify.train_run) and "train_run" in classify.__all__
     assert abs(verification.eta_threshold(30, 0.015, 0.05) - 1.387e-4) < 1e-6
     with pytest.raises(AttributeError):
         _ = verification.no_such_function

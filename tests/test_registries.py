@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import srprint.zoo.imports  # noqa: F401  (registers detectors and readers)
-from srprint.attribution.backbones import create_backbone, list_backbones
+from srprint.classify.backbones import create_backbone, list_backbones
 from srprint.verification.attacks import get_attack, list_attacks
 from srprint.verification.task_operators import apply_degradation, get_degradation, list_degradations
 from srprint.zoo.archs import arch_config, create_arch, get_arch, list_archs

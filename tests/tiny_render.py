@@ -16,7 +16,7 @@ import torch
 
 from srprint.degradation import downscale_image
 from srprint.io.images import skimage_photos, write_png
-from srprint.rendered_dataset import write_manifest
+from srprint.render.manifest import write_manifest
 from srprint.zoo.archs import create_arch
 from srprint.zoo.model import SRModel
 from srprint.zoo.specs import parse_model_id

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import typer
 
-from . import render_cli
 from .attribution import cli as attribution_cli
 from .cli_common import (
     DeviceOpt,
@@ -26,6 +25,7 @@ from .cli_common import (
 )
 from .errors import expected_failure_message
 from .parsing import cli as parsing_cli
+from .render import cli as render_cli
 from .verification import cli as verification_cli
 from .zoo.cli import zoo_app
 

@@ -19,7 +19,7 @@ from .progress import console
 # (summary key, "module:function"); later stages read earlier summaries from ctx.results by key
 STAGES = (
     ("zoo", "srprint.zoo.demo:demo_stage"),
-    ("render", "srprint.render:demo_stage"),
+    ("render", "srprint.render.demo:demo_stage"),
     ("attribution", "srprint.attribution.demo:demo_stage"),
     ("trace", "srprint.attribution.trace_demo:demo_stage"),
     ("verification", "srprint.verification.demo:demo_stage"),

@@ -9,11 +9,11 @@ import pandas as pd
 import pytest
 
 from srprint.attribution.evaluate import attribution_tables, evaluate_run, load_eval
-from srprint.attribution.openset import OpenSetCalibration
-from srprint.attribution.perturb import jpeg, perturbations, resize
 from srprint.attribution.predict import predict_images
+from srprint.classify.openset import OpenSetCalibration
+from srprint.classify.perturb import jpeg, perturbations, resize
 from srprint.errors import ImageError
-from srprint.rendered_dataset import RenderedDataset
+from srprint.render.manifest import RenderedDataset
 
 from .conftest import KNOWN, UNKNOWN
 

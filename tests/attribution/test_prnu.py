@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from srprint.attribution.engine import RunError
 from srprint.attribution.prnu import PRNUConfig, evaluate_prnu, fit_prnu, prnu_scores, residual
+from srprint.classify.run_folder import RunError
 
 from .conftest import KNOWN
 

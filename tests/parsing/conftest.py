@@ -19,7 +19,7 @@ import torch
 from srprint.degradation import bicubic_upscale, downscale_image
 from srprint.io.images import skimage_photos, write_png
 from srprint.parsing import heldout
-from srprint.rendered_dataset import write_manifest
+from srprint.render.manifest import write_manifest
 from srprint.zoo.archs import create_arch
 from srprint.zoo.specs import parse_model_id
 
@@ -136,7 +136,7 @@ class _FakeEngine:
         return json.loads((Path(run) / "fake.json").read_text())
 
     def predict_frame(self, run, root, df, device="cpu", batch_size=32, label=None, **_):  # noqa: ANN001, ANN201
-        from srprint.attribution.engine import Predictions
+        from srprint.classify.predict import Predictions
 
         info = self._load(run)
         classes, lab = info["classes"], info["label"]
@@ -165,8 +165,8 @@ class _FakeEngine:
 
 @pytest.fixture
 def fake_engine(monkeypatch: pytest.MonkeyPatch) -> _FakeEngine:
-    import srprint.attribution.engine as engine
-    import srprint.attribution.training as training
+    import srprint.classify.predict as engine
+    import srprint.classify.train as training
 
     fake = _FakeEngine()
     monkeypatch.setattr(training, "train_classifier", fake.train_classifier)

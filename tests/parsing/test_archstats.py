@@ -53,7 +53,7 @@ def test_zoo_architectures() -> None:
 
 
 def test_zoo_label_table_from_manifest(parsing_render) -> None:  # noqa: ANN001
-    from srprint.rendered_dataset import RenderedDataset
+    from srprint.render.manifest import RenderedDataset
 
     frame = RenderedDataset.open(parsing_render).frame
     table = zoo_label_table(frame=frame[frame["source"] == "trained"])

@@ -16,7 +16,7 @@ from srprint.parsing.crossfamily import (
     with_loss_family,
 )
 from srprint.parsing.heldout import HoldoutError
-from srprint.rendered_dataset import RenderedDataset, write_manifest
+from srprint.render.manifest import RenderedDataset, write_manifest
 
 from .conftest import IMPORTED, TINY_CLASSIFIER, _FakeEngine
 

@@ -16,7 +16,7 @@ from srprint.parsing.fenpn_eval import detection_auc, parsing_scores, run_fen_cv
 from srprint.parsing.fenpn_train import load_fen_pn, predict_fen_pn, train_fen_pn
 from srprint.parsing.pn import FenPnConfig
 from srprint.parsing.schema import zoo_schema
-from srprint.rendered_dataset import RenderedDataset
+from srprint.render.manifest import RenderedDataset
 
 TINY_FEN = FenPnConfig(
     crop=32, fen_depth=1, fen_width=4, pn_width=4, feat_dim=32, epochs=2, batch_size=16, max_per_model=6

@@ -11,7 +11,7 @@ import pytest
 from srprint.parsing import heldout, imported
 from srprint.parsing.heldout import HoldoutError, default_holdouts, heldout_split, parse_holdout
 from srprint.parsing.imported import loss_family
-from srprint.rendered_dataset import RenderedDataset
+from srprint.render.manifest import RenderedDataset
 
 from .conftest import IMPORTED, TINY_CLASSIFIER, _FakeEngine
 

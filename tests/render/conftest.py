@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from srprint.corpus import PrepareConfig, prepare_corpus
+from srprint.render.corpus import PrepareConfig, prepare_corpus
 
 from .render_helpers import ZOO_IDS, add_model
 

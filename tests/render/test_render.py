@@ -11,12 +11,14 @@ import pytest
 import torch
 from torch import nn
 
-from srprint import render_jobs
-from srprint.corpus import Corpus
 from srprint.errors import DatasetError, SrprintError
 from srprint.io.checkpoints import save_weights
 from srprint.io.images import center_crop, read_image
-from srprint.render import (
+from srprint.render import jobs as render_jobs
+from srprint.render.corpus import Corpus
+from srprint.render.jobs import CRASH_ENV
+from srprint.render.manifest import REAL_CLASS, RenderedDataset
+from srprint.render.run import (
     FAILURES_FILE,
     RenderConfig,
     assign_splits,
@@ -24,8 +26,6 @@ from srprint.render import (
     render_info,
     select_entries,
 )
-from srprint.render_jobs import CRASH_ENV
-from srprint.rendered_dataset import REAL_CLASS, RenderedDataset
 from srprint.zoo.entry import WEIGHTS_FILE, Zoo, ZooEntry
 from srprint.zoo.model import register_loader
 

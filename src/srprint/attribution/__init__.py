@@ -1,20 +1,6 @@
-"""Model attribution: which SR model made this image? (CNN classifier, open set, PRNU baseline)."""
+"""Model attribution: which SR model made this image? (CNN classifier, open set, PRNU baseline).
 
-import lazy_loader as _lazy
-
-# attributes load on first use: the engine imports torch + timm, and `srprint --help` must not wait for them
-__getattr__, __dir__, __all__ = _lazy.attach(
-    __name__,
-    submod_attrs={
-        "backbones": ["create_backbone", "list_backbones", "register_backbone"],
-        "engine": [
-            "Classifier",
-            "ClassifierConfig",
-            "Predictions",
-            "RunError",
-            "load_classifier",
-            "predict_frame",
-        ],
-        "training": ["train_classifier", "train_run"],
-    },
-)
+The classifier itself is the shared engine in :mod:`srprint.classify`; this package holds what
+attribution adds on top: its tables and figures, ``attribute predict``, the PRNU baseline and
+tracing by model inversion.
+"""

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ..classify.options import JpegAugmentOpt, JpegQualityMinOpt, MaxPerClassOpt, TilesOpt, classifier_options
 from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, WhereOpt, print_json, stdout
-from .options import JpegAugmentOpt, JpegQualityMinOpt, MaxPerClassOpt, TilesOpt, classifier_options
 
 if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
-    from .engine import ClassifierConfig
+    from ..classify.run_folder import ClassifierConfig
 
 attribute_app = typer.Typer(no_args_is_help=True, help="Attribute images to the SR model that made them.")
 prnu_app = typer.Typer(no_args_is_help=True, help="PRNU-style fingerprint baseline (Marra et al. 2019).")
@@ -50,9 +50,9 @@ def train_command(
     import dataclasses
     import json
 
+    from ..classify.run_folder import METRICS_FILE
+    from ..classify.train import rerun_from_config, train_run
     from ..errors import SrprintError
-    from .engine import METRICS_FILE
-    from .training import rerun_from_config, train_run
 
     if config is not None:
         run = rerun_from_config(config, out, device=device)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..classify.run_folder import ClassifierConfig, run_is_complete
+from ..classify.tiles import DEFAULT_TILES
+from ..classify.train import train_run
 from ..errors import SrprintError
 from ..progress import console
-from .engine import ClassifierConfig, run_is_complete
 from .evaluate import evaluate_run, load_eval
 from .prnu import PRNUConfig, evaluate_prnu, fit_prnu
-from .tiles import DEFAULT_TILES
-from .training import train_run
 
 DEMO_CLASSIFIER = ClassifierConfig(
     backbone="convnext_atto",

@@ -21,14 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..classify.openset import OpenSetCalibration, calibrate, class_means, openset_report
+from ..classify.perturb import perturbations
+from ..classify.predict import Classifier, load_classifier, predict_frame
+from ..classify.tiles import DEFAULT_TILES
 from ..errors import DatasetError
 from ..io.atomic import atomic_write_json
-from ..rendered_dataset import RenderedDataset, apply_where
-from .engine import Classifier, load_classifier, predict_frame
+from ..render.manifest import RenderedDataset, apply_where
 from .figures import plot_confusion, plot_tsne_panels, tsne_embed
-from .openset import OpenSetCalibration, calibrate, class_means, openset_report
-from .perturb import perturbations
-from .tiles import DEFAULT_TILES
 
 GROUP_COLUMNS = ("arch", "dataset", "scale", "loss", "seed")
 SEED_GROUP_KEYS = ("arch", "dataset", "scale", "loss", "size")
@@ -212,7 +212,7 @@ def _pct(v: float | None) -> str:
 
 def open_run_dataset(run: Path, data: Path | None = None, where: str | None = None) -> RenderedDataset:
     """The dataset a run was trained on (``config.yaml``'s ``data`` + ``where``), or ``data`` if given."""
-    from .engine import read_run_config
+    from ..classify.run_folder import read_run_config
 
     cfg = read_run_config(run)
     root = data or (Path(cfg["data"]) if cfg.get("data") else None)

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..classify.openset import OpenSetCalibration
+from ..classify.predict import load_classifier, predict_frame
+from ..classify.tiles import DEFAULT_TILES
 from ..errors import DatasetError
-from .engine import load_classifier, predict_frame
 from .evaluate import get_calibration, open_run_dataset
-from .openset import OpenSetCalibration
-from .tiles import DEFAULT_TILES
 
 
 def predict_images(

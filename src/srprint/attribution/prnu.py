@@ -27,6 +27,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..classify.data import crop_array
+from ..classify.run_folder import RunError
 from ..config import dataclass_from_dict, srprint_home
 from ..errors import DatasetError, SrprintError
 from ..execution import get_executor
@@ -34,8 +36,7 @@ from ..io.arrays import read_json, read_npy
 from ..io.atomic import atomic_save, atomic_write_json, atomic_write_text
 from ..io.images import read_image
 from ..progress import make_progress
-from ..rendered_dataset import RenderedDataset
-from .engine import RunError, crop_array
+from ..render.manifest import RenderedDataset
 from .evaluate import attribution_tables, split_known, write_figures
 
 PRNU_FORMAT = "srprint-prnu-run/1"

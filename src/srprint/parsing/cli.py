@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..attribution.options import BatchOpt, SeedOpt, TilesOpt, classifier_options
+from ..classify.options import BatchOpt, SeedOpt, TilesOpt, classifier_options
 from ..cli_common import DeviceOpt, JsonOpt, print_json, stdout
 from ..errors import SrprintError
 
 if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
-    from ..attribution.engine import ClassifierConfig
+    from ..classify.run_folder import ClassifierConfig
 
 parse_app = typer.Typer(no_args_is_help=True, help="Parse hyperparameters (scale, loss, arch, dataset) from images.")
 fen_app = typer.Typer(no_args_is_help=True, help="Fingerprint Estimation Network + Parsing Network (Asnani et al.).")
@@ -207,7 +207,7 @@ def parse_schema(
 
 
 def _zoo_table(data: Path, where: str | None = None) -> tuple[Any, Any]:
-    from ..rendered_dataset import RenderedDataset
+    from ..render.manifest import RenderedDataset
     from .archstats import zoo_label_table
     from .schema import zoo_schema
 
@@ -289,7 +289,7 @@ def fen_train(
     as_json: bool = JsonOpt,
 ) -> None:
     """Train FEN + PN end to end on the trained models of a render (resumes; skips a finished run)."""
-    from ..rendered_dataset import RenderedDataset
+    from ..render.manifest import RenderedDataset
     from .fenpn_train import train_fen_pn
 
     table, schema = _zoo_table(data, where)
@@ -327,7 +327,7 @@ def fen_eval(
     """Score a run: parsing of models it never saw (all images) and of its training models (SPLIT), detection
     AUC, attribution accuracy; figures of fingerprints, spectra and their cosine similarity in RUN/."""
     from ..io.atomic import atomic_write_json
-    from ..rendered_dataset import REAL_CLASS, RenderedDataset
+    from ..render.manifest import REAL_CLASS, RenderedDataset
     from . import fenpn_eval, fenpn_train
     from .fen import fingerprint_figure, similarity_figure
 
@@ -391,7 +391,7 @@ def fen_cv(
     as_json: bool = JsonOpt,
 ) -> None:
     """Leave-models-out cross-validation of FEN+PN vs the no-fingerprint and random-ground-truth baselines."""
-    from ..rendered_dataset import RenderedDataset
+    from ..render.manifest import RenderedDataset
     from .fenpn_eval import run_fen_cv
     from .pn import VARIANTS
 

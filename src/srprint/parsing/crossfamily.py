@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..attribution.tiles import DEFAULT_TILES
+from ..classify.tiles import DEFAULT_TILES
 from ..io.atomic import atomic_write_json, atomic_write_text
-from ..rendered_dataset import RenderedDataset
+from ..render.manifest import RenderedDataset
 from .heldout import HoldoutError, _classifier_config, parser_population
 from .imported import (
     imported_markdown,
@@ -116,8 +116,8 @@ def imported_crossfit(
         ``models`` (per imported model: arch, scale, loss, family, fold, prediction distribution per
         target), ``folds`` (test families per fold) and ``summary`` (scale and loss-family accuracy).
     """
-    from ..attribution.engine import predict_frame
-    from ..attribution.training import train_classifier
+    from ..classify.predict import predict_frame
+    from ..classify.train import train_classifier
 
     out = Path(out)
     ds = RenderedDataset.open(data)

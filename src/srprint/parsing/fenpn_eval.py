@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import DatasetError, SrprintError
 from ..io.atomic import atomic_write_json
-from ..rendered_dataset import REAL_CLASS
+from ..render.manifest import REAL_CLASS
 from . import metrics as M
 from .fenpn_train import (
     FenPnPredictions,

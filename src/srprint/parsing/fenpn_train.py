@@ -17,7 +17,7 @@ from torch import nn
 from ..errors import DatasetError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json
 from ..progress import make_progress
-from ..rendered_dataset import REAL_CLASS
+from ..render.manifest import REAL_CLASS
 from .fen import FEN, fingerprint_losses
 from .pn import (
     RUN_FILE,

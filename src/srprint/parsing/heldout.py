@@ -1,7 +1,7 @@
 """Held-out hyperparameter parsers (the reference study's Table 5 and Figure 6).
 
 A parser is a classifier of one hyperparameter (``scale``, ``loss``, ``arch`` or ``dataset``),
-trained with the project's one classifier engine (:mod:`srprint.attribution.engine`) on every
+trained with the project's one classifier engine (:mod:`srprint.classify`) on every
 trained model *except* those with one value of another hyperparameter, and tested on exactly
 those held-out models (e.g. train without RCAN, test the scale parser on RCAN). As in the study
 the dataset parser ignores seed-2 and seed-3 models (only the base grid varies the training set).
@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..attribution.tiles import DEFAULT_TILES, describe_tiles
+from ..classify.tiles import DEFAULT_TILES, describe_tiles
 from ..errors import DatasetError
 from ..io.atomic import atomic_write_json, atomic_write_text
-from ..rendered_dataset import REAL_CLASS, RenderedDataset
+from ..render.manifest import REAL_CLASS, RenderedDataset
 
 TARGETS = ("scale", "loss", "arch", "dataset")
 HOLDOUT_KEYS = ("scale", "loss", "arch", "dataset", "seed")
@@ -163,7 +163,7 @@ def _natural(v: str) -> tuple[int, float, str]:
 
 
 def _classifier_config(cfg: Any) -> Any:
-    from ..attribution.engine import ClassifierConfig
+    from ..classify.run_folder import ClassifierConfig
 
     if cfg is None:
         return ClassifierConfig()
@@ -176,7 +176,7 @@ def evaluate_parser(
     run: str | Path, root: str | Path, test: pd.DataFrame, target: str, device: str = "cpu", tiles: int = 1
 ) -> dict[str, Any]:
     """Test accuracy of a parser run on ``test`` rows (``tiles`` crops per side), chance and counts."""
-    from ..attribution.engine import load_classifier, predict_frame
+    from ..classify.predict import load_classifier, predict_frame
 
     clf = load_classifier(run, device)
     pred = predict_frame(clf, Path(root), test, device=device, label=target, tiles=tiles)
@@ -229,7 +229,7 @@ def train_heldout(
         Crops per side scored per test image. A finished cell scored with another tile count is
         re-scored, not retrained.
     """
-    from ..attribution.training import train_classifier
+    from ..classify.train import train_classifier
 
     out = Path(out)
     done = out / RESULT_FILE

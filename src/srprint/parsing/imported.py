@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..attribution.tiles import DEFAULT_TILES, describe_tiles
+from ..classify.tiles import DEFAULT_TILES, describe_tiles
 from ..io.atomic import atomic_write_json, atomic_write_text
-from ..rendered_dataset import RenderedDataset
+from ..render.manifest import RenderedDataset
 from .heldout import (
     LOSS_FAMILY,
     HoldoutError,
@@ -51,8 +51,8 @@ def imported_table(
     parser's classes) and pixel-vs-adversarial loss-family accuracy. Each image is scored on
     ``tiles x tiles`` crops.
     """
-    from ..attribution.engine import predict_frame
-    from ..attribution.training import train_classifier
+    from ..classify.predict import predict_frame
+    from ..classify.train import train_classifier
 
     out = Path(out)
     ds = RenderedDataset.open(data)

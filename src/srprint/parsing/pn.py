@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import SrprintError
-from ..rendered_dataset import REAL_CLASS
+from ..render.manifest import REAL_CLASS
 from .fen import DEFAULT_LAMBDAS, LOSS_SCALES, default_k
 from .schema import HyperparamSchema, Target
 
@@ -259,13 +259,13 @@ class CropDataset(torch.utils.data.Dataset):
     """Images of a manifest frame as crops with per-image label tensors.
 
     Decoding, caching, seeded random / centre crops and reflection padding of small images are the
-    classifier engine's (:class:`srprint.attribution.engine.CropDataset`); this adds the label arrays.
+    classifier engine's (:class:`srprint.classify.data.CropDataset`); this adds the label arrays.
     """
 
     def __init__(
         self, root: Path, frame: pd.DataFrame, crop: int, labels: dict[str, np.ndarray], train: bool, seed: int = 0
     ) -> None:
-        from ..attribution.engine import CropDataset as EngineCrops
+        from ..classify.data import CropDataset as EngineCrops
 
         self.frame = frame.reset_index(drop=True)
         self.labels = labels

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..attribution.tiles import DEFAULT_TILES
+from ..classify.tiles import DEFAULT_TILES
 from ..errors import SrprintError
 
 
@@ -18,7 +18,7 @@ def predict_images(
     """Predictions of a parser run for one image or every image of a folder (unreadable ones skipped),
     plus the folder's aggregate (mean probability and majority vote). Each image is scored on
     ``tiles x tiles`` crops."""
-    from ..attribution.engine import load_classifier, predict_frame
+    from ..classify.predict import load_classifier, predict_frame
     from ..io.images import list_images
 
     target = Path(target)

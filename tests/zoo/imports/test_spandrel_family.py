@@ -26,9 +26,9 @@ def _plksr_checkpoint(path: Path) -> Path:
 
 
 def test_plksr_imports_rebuilds_and_renders(tmp_path: Path) -> None:
-    from srprint.corpus import PrepareConfig, prepare_corpus
-    from srprint.render import RenderConfig, render_dataset
-    from srprint.rendered_dataset import RenderedDataset
+    from srprint.render.corpus import PrepareConfig, prepare_corpus
+    from srprint.render.manifest import RenderedDataset
+    from srprint.render.run import RenderConfig, render_dataset
 
     ckpt = _plksr_checkpoint(tmp_path / "plksr_tiny_x2.pth")
     zoo = tmp_path / "zoo"

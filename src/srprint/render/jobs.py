@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import ImageError
+from ..io.images import center_crop, crop_to_multiple, read_image, write_png
+from ..zoo.entry import ZooEntry
 from .corpus import png_ok
-from .errors import ImageError
-from .io.images import center_crop, crop_to_multiple, read_image, write_png
-from .render_labels import denoise_sigma
-from .zoo.entry import ZooEntry
+from .labels import denoise_sigma
 
 _STORAGE_ERRNOS = {28, 13, 30, 122, 1}  # ENOSPC, EACCES, EROFS, EDQUOT, EPERM
 # Test hook: hard-exit the process (like SIGKILL) after writing this many PNGs.
@@ -74,8 +74,8 @@ def render_job(job: RenderJob) -> dict[str, Any]:
     """Worker: load the model once, skip intact PNGs, render the rest in batches of equal size."""
     import torch
 
-    from .degradation import bicubic_downscale, to_numpy, to_tensor
-    from .zoo.model import load_model
+    from ..degradation import bicubic_downscale, to_numpy, to_tensor
+    from ..zoo.model import load_model
 
     t0 = time.perf_counter()
     out_dir = Path(job.out) / job.model_id

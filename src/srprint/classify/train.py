@@ -1,13 +1,11 @@
-"""Training of the classifier engine: ``train_classifier`` on frames, ``train_run`` on a rendered dataset.
-
-The run folder, the data pipeline and prediction are in :mod:`.engine`.
-"""
+"""Training of the classifier engine: ``train_classifier`` on frames, ``train_run`` on a rendered dataset."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,10 @@ from ..config import resolve_device
 from ..errors import DatasetError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json, atomic_write_text
 from ..progress import make_progress
-from .engine import (
+from .data import CropDataset, cap_per_class, collate, labels_of
+from .inputs import ClassifierNet, create_classifier_net
+from .predict import load_classifier
+from .run_folder import (
     CLASSES_FILE,
     CONFIG_FILE,
     HISTORY_FILE,
@@ -29,21 +30,32 @@ from .engine import (
     RUN_FORMAT,
     STATE_FILE,
     ClassifierConfig,
-    CropDataset,
     RunError,
-    _cap_per_class,
-    _collate,
-    _head_params,
-    _labels_of,
-    _load_state,
-    _make_optimizer,
-    _read_classes,
     config_from_run,
-    load_classifier,
+    load_state,
+    read_classes,
     read_run_config,
     run_is_complete,
 )
-from .inputs import ClassifierNet, create_classifier_net
+
+
+def head_params(model: nn.Module) -> list[nn.Parameter]:
+    return list(model.get_classifier().parameters())
+
+
+def make_optimizer(params: list[nn.Parameter], cfg: ClassifierConfig) -> torch.optim.Optimizer:
+    name = cfg.optimizer.lower()
+    opts: dict[str, Callable[..., torch.optim.Optimizer]] = {
+        "adamax": torch.optim.Adamax,
+        "adam": torch.optim.Adam,
+        "adamw": torch.optim.AdamW,
+        "sgd": torch.optim.SGD,
+    }
+    if name not in opts:
+        raise SrprintError(f"unknown optimizer {cfg.optimizer!r}; known: {', '.join(opts)}")
+    return opts[name](params, lr=cfg.lr)
+
+
 
 # --------------------------------------------------------------------------------------------- training
 
@@ -60,7 +72,7 @@ def _evaluate_loader(model: nn.Module, loader: torch.utils.data.DataLoader, devi
 
 
 def _set_phase(model: nn.Module, phase: str) -> list[nn.Parameter]:
-    head = {id(p) for p in _head_params(model)}
+    head = {id(p) for p in head_params(model)}
     for p in model.parameters():
         p.requires_grad_(phase == "full" or id(p) in head)
     if phase == "head":  # frozen body: keep its normalisation statistics fixed too
@@ -103,7 +115,7 @@ def train_classifier(
     root : Path
         Dataset root; the frames' ``path`` column is relative to it.
     train_df, val_df : DataFrame
-        Manifest rows (see :mod:`srprint.rendered_dataset`); ``val_df`` drives early stopping (may be empty).
+        Manifest rows (see :mod:`srprint.render.manifest`); ``val_df`` drives early stopping (may be empty).
     label : str
         Column to predict (``model_id``, ``scale``, ``loss``, ``arch``, ``dataset``, ...).
     out : Path
@@ -131,16 +143,16 @@ def train_classifier(
     dev = resolve_device(device)
     if train_df.empty:
         raise DatasetError("no training images (the train split is empty after filtering)")
-    train_labels = _labels_of(train_df, label)
+    train_labels = labels_of(train_df, label)
     classes = sorted(set(train_labels), key=_class_key)
     if len(classes) < 2:
         raise DatasetError(
             f"the training data has a single {label} class ({classes[0]!r}); attribution needs at least two"
         )
-    train_df = _cap_per_class(train_df, label, cfg.max_per_class, cfg.seed)
-    train_labels = _labels_of(train_df, label)
+    train_df = cap_per_class(train_df, label, cfg.max_per_class, cfg.seed)
+    train_labels = labels_of(train_df, label)
     if not val_df.empty:
-        val_labels = _labels_of(val_df, label)
+        val_labels = labels_of(val_df, label)
         keep = [v in classes for v in val_labels]
         if not all(keep):
             warnings.warn(
@@ -169,7 +181,7 @@ def train_classifier(
     val_ds = CropDataset(
         root,
         val_df["path"].tolist(),
-        [index[c] for c in _labels_of(val_df, label)] if not val_df.empty else [],
+        [index[c] for c in labels_of(val_df, label)] if not val_df.empty else [],
         cfg.crop,
         False,
         cache=True,
@@ -180,10 +192,10 @@ def train_classifier(
         batch_size=max(cfg.batch_size, 32),
         shuffle=False,
         num_workers=cfg.num_workers,
-        collate_fn=_collate,
+        collate_fn=collate,
     )
 
-    state: dict[str, Any] | None = _load_state(out) if (out / STATE_FILE).is_file() else None
+    state: dict[str, Any] | None = load_state(out) if (out / STATE_FILE).is_file() else None
     history: list[dict[str, Any]] = json.loads((out / HISTORY_FILE).read_text()) if state else []
     torch.manual_seed(cfg.seed)
     if cfg.init:
@@ -209,7 +221,7 @@ def train_classifier(
                 break
             phase = "head" if epoch < cfg.head_epochs else "full"
             params = _set_phase(model, phase)
-            opt = _make_optimizer(params, cfg)
+            opt = make_optimizer(params, cfg)
             if state is not None and state.get("phase") == phase and state.get("optimizer"):
                 opt.load_state_dict(state["optimizer"])
             torch.manual_seed(cfg.seed * 100_003 + epoch)
@@ -221,7 +233,7 @@ def train_classifier(
                 shuffle=True,
                 generator=gen,
                 num_workers=cfg.num_workers,
-                collate_fn=_collate,
+                collate_fn=collate,
             )
             loss_sum, correct, seen = 0.0, 0, 0
             for x, y in loader:
@@ -294,7 +306,7 @@ def _stat_batches(ds: CropDataset, limit: int = 2048) -> list[torch.Tensor]:
     ds.epoch = 0
     idx = np.linspace(0, len(ds) - 1, min(limit, len(ds))).round().astype(int)
     idx = sorted(set(idx.tolist()))
-    return [_collate([ds[i] for i in idx[j : j + 64]])[0] for j in range(0, len(idx), 64)]
+    return [collate([ds[i] for i in idx[j : j + 64]])[0] for j in range(0, len(idx), 64)]
 
 
 def _class_key(c: str) -> tuple[int, float, str]:
@@ -319,7 +331,7 @@ def _prepare_run_folder(out: Path, config: dict[str, Any], classes: list[str]) -
             raise RunError(
                 f"{out} holds a different run (differs in {', '.join(diff)}); choose another --out"
             )
-        if cls_path.is_file() and _read_classes(out) != classes:
+        if cls_path.is_file() and read_classes(out) != classes:
             raise RunError(f"{out} holds a run with other classes; choose another --out")
     else:
         if (out / STATE_FILE).exists() or any(out.iterdir()):
@@ -347,7 +359,7 @@ def train_run(
     "unknown" models of the open-set evaluation). Everything is recorded in ``config.yaml``, so
     :func:`rerun_from_config` re-creates the run from that file alone.
     """
-    from ..rendered_dataset import RenderedDataset, apply_where
+    from ..render.manifest import RenderedDataset, apply_where
 
     ds = RenderedDataset.open(data, where=where)
     frame = ds.frame

@@ -33,7 +33,7 @@ def pad_to(arr: np.ndarray, size: int) -> np.ndarray:
 def tile_positions(length: int, size: int, tiles: int, align: int = 1) -> list[int]:
     """Start offsets of ``tiles`` crops of ``size`` spread evenly over ``length`` (1 tile: centred).
 
-    Offsets lie on multiples of ``align`` (as in :func:`srprint.attribution.engine.crop_array`);
+    Offsets lie on multiples of ``align`` (as in :func:`srprint.classify.data.crop_array`);
     duplicates are dropped, so a side shorter than ``tiles`` crops yields fewer (at least one).
     """
     if tiles < 1:
@@ -47,7 +47,7 @@ def tile_positions(length: int, size: int, tiles: int, align: int = 1) -> list[i
 def tile_crops(arr: np.ndarray, size: int, tiles: int = 1, align: int = 1) -> list[np.ndarray]:
     """A ``tiles x tiles`` grid of ``size``-pixel crops spread over an image (padded when small).
 
-    ``tiles=1`` is the centre crop of :func:`srprint.attribution.engine.crop_array`. With more tiles
+    ``tiles=1`` is the centre crop of :func:`srprint.classify.data.crop_array`. With more tiles
     the crops overlap when the image is shorter than ``tiles * size``; the grid always reaches both
     edges.
     """

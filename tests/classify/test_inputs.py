@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from srprint.attribution.engine import CropDataset, crop_array
-from srprint.attribution.inputs import ClassifierNet, create_classifier_net, dct_matrix
+from srprint.classify.data import CropDataset, crop_array
+from srprint.classify.inputs import ClassifierNet, create_classifier_net, dct_matrix
 from srprint.errors import ImageError, SrprintError
 from srprint.io.images import write_png
 
@@ -96,7 +96,7 @@ def test_decoded_image_cache_stops_at_its_byte_budget(tmp_path: Path) -> None:
 
 
 def test_log_floor_is_configurable_and_old_runs_keep_theirs() -> None:
-    from srprint.attribution.engine import ClassifierConfig, config_from_run
+    from srprint.classify.run_folder import ClassifierConfig, config_from_run
 
     x = torch.zeros(1, 3, 16, 16)  # every coefficient 0: the spectrum is log(eps) everywhere
     for eps in (1e-3, 1e-2):
@@ -111,7 +111,7 @@ def test_log_floor_is_configurable_and_old_runs_keep_theirs() -> None:
 
 
 def test_jpeg_recipe_is_checked_by_the_config_itself() -> None:
-    from srprint.attribution.engine import ClassifierConfig, config_from_run
+    from srprint.classify.run_folder import ClassifierConfig, config_from_run
 
     with pytest.raises(SrprintError, match="between 0 and 1"):
         ClassifierConfig(jpeg_augment=1.5)

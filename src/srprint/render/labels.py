@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DatasetError
-from .rendered_dataset import REAL_CLASS
-from .zoo.entry import ZooEntry
+from ..errors import DatasetError
+from ..zoo.entry import ZooEntry
+from .manifest import REAL_CLASS
 
 SIGMA_KEYS = ("sigma", "noise_sigma", "noise_level")
 
@@ -78,7 +78,7 @@ def select_entries(entries: list[ZooEntry], models: str | None) -> list[ZooEntry
         pats = [p.strip() for p in models.split(",") if p.strip()]
         chosen = [e for e in entries if any(fnmatch.fnmatchcase(e.id, p) for p in pats)]
     else:
-        from .rendered_dataset import apply_where
+        from .manifest import apply_where
 
         frame = pd.DataFrame([{"id": e.id, **{k: v for k, v in model_labels(e).items() if k != "labels_json"}}
                               for e in entries])

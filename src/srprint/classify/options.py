@@ -14,7 +14,7 @@ from ..cli_common import positive_float
 from .tiles import DEFAULT_TILES
 
 if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
-    from .engine import ClassifierConfig
+    from .run_folder import ClassifierConfig
 
 BackboneOpt = typer.Option(
     "convnext_atto", "--backbone", help="timm backbone, no pretrained weights: convnext_atto|...|resnet50"
@@ -64,8 +64,8 @@ def classifier_config(
     """A :class:`ClassifierConfig` from command-line values, checked before any work starts."""
     from ..errors import SrprintError
     from .backbones import get_backbone
-    from .engine import ClassifierConfig
     from .inputs import INPUT_KINDS
+    from .run_folder import ClassifierConfig
 
     get_backbone(backbone)
     if input_kind not in INPUT_KINDS:

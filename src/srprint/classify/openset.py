@@ -16,7 +16,7 @@ unknown images rejected at 95 % known acceptance. Which score wins depends on th
 
 The threshold is calibrated on the validation split of known models at a target true-positive rate
 (95 % of known images are accepted); images scoring below it are reported as ``unknown``. Scores of
-tile-averaged predictions (``tiles > 1``, see :func:`srprint.attribution.engine.predict_frame`) are
+tile-averaged predictions (``tiles > 1``, see :func:`srprint.classify.predict.predict_frame`) are
 distributed differently from centre-crop scores, so each tile count has its own calibration file.
 """
 

@@ -9,20 +9,16 @@ import pytest
 import torch
 import yaml
 
-from srprint.attribution.engine import (
-    ClassifierConfig,
-    RunError,
-    crop_array,
-    load_classifier,
-    predict_frame,
-)
-from srprint.attribution.tiles import tile_crops, tile_positions
-from srprint.attribution.training import train_run
+from srprint.classify.data import crop_array
+from srprint.classify.predict import load_classifier, predict_frame
+from srprint.classify.run_folder import ClassifierConfig, RunError
+from srprint.classify.tiles import tile_crops, tile_positions
+from srprint.classify.train import train_run
 from srprint.errors import DatasetError, SrprintError
 from srprint.io.images import read_image, to_uint8, write_png
-from srprint.rendered_dataset import RenderedDataset
+from srprint.render.manifest import RenderedDataset
 
-from .conftest import HOLDOUT, KNOWN, TINY_CFG
+from ..tiny_render import HOLDOUT, KNOWN, TINY_CFG
 
 
 def test_classifier_beats_chance(tiny_run: Path, tiny_render: Path) -> None:

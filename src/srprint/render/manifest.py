@@ -30,8 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .errors import DatasetError
-from .io.atomic import atomic_save
+from ..errors import DatasetError
+from ..io.atomic import atomic_save
 
 MANIFEST = "manifest.parquet"
 REAL_CLASS = "HR"

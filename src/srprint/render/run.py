@@ -14,7 +14,7 @@ Output folder layout::
 
     render.json             settings (corpus hash, crop, split seed) - a rerun with others is refused
     failures.json           models that failed, with their error (cleared when they succeed later)
-    manifest.parquet        see :mod:`srprint.rendered_dataset` (rewritten from what is on disk)
+    manifest.parquet        see :mod:`srprint.render.manifest` (rewritten from what is on disk)
     <model_id>/labels.json  the model's manifest labels (so the manifest can be rebuilt at any time)
     <model_id>/<image_id>.png
 
@@ -23,7 +23,7 @@ same for every model. Reruns skip intact PNGs (PNG header, size and chunk CRCs c
 missing or corrupt ones, and render only models that are new to the folder.
 
 This module is the driver (plan, executor, manifest, summary); one model's job is
-:mod:`srprint.render_jobs`, the labels and splits are :mod:`srprint.render_labels`.
+:mod:`srprint.render.jobs`, the labels and splits are :mod:`srprint.render.labels`.
 """
 
 from __future__ import annotations
@@ -35,17 +35,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import render_jobs
-from .config import config_hash, resolve_device, srprint_home
+from ..config import config_hash, resolve_device, srprint_home
+from ..errors import DatasetError, SrprintError
+from ..execution import JobResult, get_executor
+from ..io.atomic import atomic_write_json
+from ..progress import make_progress
+from ..zoo.entry import Zoo
+from . import jobs as render_jobs
 from .corpus import Corpus, CorpusImage
-from .errors import DatasetError, SrprintError
-from .execution import JobResult, get_executor
-from .io.atomic import atomic_write_json
-from .progress import make_progress
-from .render_jobs import RenderJob
-from .render_labels import SIGMA_KEYS, assign_splits, denoise_sigma, model_labels, real_labels, select_entries
-from .rendered_dataset import MANIFEST, REAL_CLASS, RenderedDataset, write_manifest
-from .zoo.entry import Zoo
+from .jobs import RenderJob
+from .labels import SIGMA_KEYS, assign_splits, denoise_sigma, model_labels, real_labels, select_entries
+from .manifest import MANIFEST, REAL_CLASS, RenderedDataset, write_manifest
 
 RENDER_RECORD = "render.json"
 FAILURES_FILE = "failures.json"
@@ -362,35 +362,3 @@ def render_info(out: str | Path) -> dict[str, Any]:
         "failures": {k: v.get("error") for k, v in failures.items()},
         "per_model": per_model,
     }
-
-
-# ------------------------------------------------------------------------------------------------- demo
-
-DEMO_TILE = 128
-DEMO_MAX_TILES = 12
-
-
-def demo_stage(ctx: Any) -> dict[str, Any]:
-    """Render the demo zoo on tiles of scikit-image's bundled photos (each tile its own source image).
-
-    Six bundled photos give too few source images for a classifier, so each prepared photo is cut
-    into non-overlapping 128x128 tiles (at most 12 per photo, flat tiles dropped), ids like
-    ``skimage_astronaut_r0c1``. Rendering is idempotent, so a second demo run only verifies.
-    """
-    from .corpus import PrepareConfig, prepare_corpus
-    from .progress import console
-
-    corpus_dir = ctx.out / "render_corpus"
-    corpus = prepare_corpus(["skimage:"], corpus_dir,
-                            PrepareConfig(long_side=960, blur_sigma=0.5, tile=DEMO_TILE,
-                                          max_tiles=DEMO_MAX_TILES, min_tile_std=0.03), name="skimage-tiles")
-    out = ctx.out / "render"
-    summary = render_dataset(ctx.zoo_dir, corpus_dir, out, cfg=RenderConfig(), device=ctx.device)
-    if summary.failures:
-        raise SrprintError(f"demo render: {len(summary.failures)} model(s) failed: "
-                           f"{next(iter(summary.failures.values()))}")
-    console.print(f"rendered {summary.rendered} images ({summary.existing} already there) of "
-                  f"{summary.n_models} models + HR on {len(corpus)} tiles: {out}")
-    return {"render": str(out), "corpus": str(corpus_dir), "n_images": summary.manifest_rows,
-            "n_source_images": summary.n_source_images, "n_models": summary.n_models,
-            "rendered": summary.rendered, "images_per_s": round(summary.images_per_s, 2)}

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import typer
 
-from .cli_common import (
+from ..cli_common import (
     DeviceOpt,
     ExecutorOpt,
     JobsOpt,
@@ -22,7 +22,7 @@ from .cli_common import (
     print_json,
     stdout,
 )
-from .errors import SrprintError
+from ..errors import SrprintError
 
 corpus_app = typer.Typer(no_args_is_help=True, help="Prepare the HR photo corpus that models render from.")
 render_app = typer.Typer(help="Render the labelled SR dataset of a zoo (summarise one: render info D).")
@@ -96,7 +96,7 @@ def render_command(
         return
     if zoo is None or corpus is None:
         raise SrprintError("srprint render needs --zoo DIR and --corpus DIR (or: srprint render info DIR)")
-    from .render import RenderConfig, render_dataset
+    from .run import RenderConfig, render_dataset
 
     cfg = RenderConfig(hr_crop=hr_crop, split_seed=split_seed, batch_size=batch_size)
     summary = render_dataset(zoo, corpus, out, models=models, cfg=cfg, device=device, executor=executor,
@@ -123,7 +123,7 @@ def render_command(
 def render_info_command(root: Path = typer.Argument(..., help="Rendered dataset folder"),
                         as_json: bool = JsonOpt) -> None:
     """Summarise a rendered dataset: classes, images per split, failures."""
-    from .render import render_info
+    from .run import render_info
 
     info = render_info(root)
     if as_json:

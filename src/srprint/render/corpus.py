@@ -32,11 +32,11 @@ from typing import Any
 
 import numpy as np
 
-from .config import config_hash, shared_data_dir
-from .degradation import resize_long_side
-from .errors import DatasetError, ImageError, SrprintError
-from .io.atomic import atomic_write_json
-from .io.images import IMAGE_SUFFIXES, list_images, read_image, skimage_photos, write_png
+from ..config import config_hash, shared_data_dir
+from ..degradation import resize_long_side
+from ..errors import DatasetError, ImageError, SrprintError
+from ..io.atomic import atomic_write_json
+from ..io.images import IMAGE_SUFFIXES, list_images, read_image, skimage_photos, write_png
 
 CORPUS_MANIFEST = "corpus.json"
 CORPUS_VERSION = 1
@@ -257,7 +257,7 @@ def prepare_corpus(sources: list[str], out: str | Path, config: PrepareConfig | 
         if old != settings:
             raise DatasetError(f"{out} holds a corpus prepared with other settings ({old}); "
                                "choose another --out")
-    from .io.outputs import check_output_dir
+    from ..io.outputs import check_output_dir
 
     check_output_dir(out, kind_marker=CORPUS_MANIFEST)
     created = not out.exists()

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from srprint.corpus import CORPUS_MANIFEST, Corpus, PrepareConfig, prepare_corpus, prepare_image, tile_image
 from srprint.errors import DatasetError
 from srprint.io.images import read_image
+from srprint.render.corpus import CORPUS_MANIFEST, Corpus, PrepareConfig, prepare_corpus, prepare_image, tile_image
 
 
 def _photo(h: int, w: int, seed: int = 0) -> np.ndarray:
