@@ -36,6 +36,7 @@ from ..io.arrays import read_json, read_npy
 from ..io.atomic import atomic_save, atomic_write_json, atomic_write_text
 from ..io.images import read_image
 from ..progress import make_progress
+from ..registries import Registry
 from ..render.manifest import RenderedDataset
 from .evaluate import attribution_tables, split_known, write_figures
 
@@ -43,15 +44,12 @@ PRNU_FORMAT = "srprint-prnu-run/1"
 FINGERPRINTS_FILE = "fingerprints.npy"
 
 Denoiser = Callable[[np.ndarray], np.ndarray]
-_DENOISERS: dict[str, Denoiser] = {}
+DENOISERS: Registry[Denoiser] = Registry("denoiser")
 
 
 def register_denoiser(name: str) -> Callable[[Denoiser], Denoiser]:
-    def deco(fn: Denoiser) -> Denoiser:
-        _DENOISERS[name] = fn
-        return fn
-
-    return deco
+    """Decorator adding ``fn(image) -> denoised image`` to the PRNU denoisers under ``name``."""
+    return DENOISERS.decorator(name, lambda fn: fn)
 
 
 @register_denoiser("wavelet")
@@ -76,7 +74,7 @@ def bm3d_denoise(img: np.ndarray, sigma: float = 0.02) -> np.ndarray:
 
 
 def list_denoisers() -> list[str]:
-    return sorted(_DENOISERS)
+    return DENOISERS.names()
 
 
 @dataclass
@@ -90,10 +88,9 @@ class PRNUConfig:
 
 def residual(img: np.ndarray, denoiser: str = "wavelet", crop: int = 128) -> np.ndarray:
     """Noise residual of the (reflect-padded) centre crop, ``(crop, crop, 3)`` float32."""
-    if denoiser not in _DENOISERS:
-        raise SrprintError(f"unknown denoiser {denoiser!r}; known: {', '.join(list_denoisers())}")
+    denoise = DENOISERS.lookup(denoiser)
     x = crop_array(img, crop, None).astype(np.float32)
-    return x - _DENOISERS[denoiser](x)
+    return x - denoise(x)
 
 
 def _cache_path(path: Path, denoiser: str, crop: int) -> Path:
@@ -168,8 +165,7 @@ def fit_prnu(
     ds = RenderedDataset.open(data, where=where)
     if cfg.metric not in ("euclidean", "ncc"):
         raise SrprintError(f"unknown PRNU metric {cfg.metric!r}; use euclidean or ncc")
-    if cfg.denoiser not in _DENOISERS:
-        raise SrprintError(f"unknown denoiser {cfg.denoiser!r}; known: {', '.join(list_denoisers())}")
+    DENOISERS.lookup(cfg.denoiser)  # refuse an unknown denoiser before any image is read
     if cfg.denoiser == "bm3d":
         warnings.warn(
             "bm3d is licensed for non-commercial use only, and slow (~3 s per 256x256 image)", stacklevel=2

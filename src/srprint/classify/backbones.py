@@ -1,17 +1,19 @@
 """Classifier backbones: a thin registry over ``timm.create_model(name, pretrained=False)``.
 
-Adding a backbone is one decorated function. No weights are ever downloaded: every backbone is
-created with ``pretrained=False`` and trained from scratch (or from another run, ``--init``).
+Adding a timm backbone is one row of ``TIMM_BACKBONES``; any other is one decorated function. No
+weights are ever downloaded: every backbone is created with ``pretrained=False`` and trained from
+scratch (or from another run, ``--init``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from torch import nn
 
-from ..errors import SrprintError
+from ..registries import Registry
 
 
 @dataclass(frozen=True)
@@ -24,21 +26,14 @@ class BackboneInfo:
     note: str = ""
 
 
-_BACKBONES: dict[str, BackboneInfo] = {}
+BACKBONES: Registry[BackboneInfo] = Registry("backbone")
 
 
 def register_backbone(
     name: str, native_size: int = 224, note: str = ""
 ) -> Callable[[Callable[[int], nn.Module]], Callable[[int], nn.Module]]:
     """Decorator registering ``builder(num_classes) -> nn.Module`` (a timm model) under ``name``."""
-
-    def deco(fn: Callable[[int], nn.Module]) -> Callable[[int], nn.Module]:
-        if name in _BACKBONES:
-            raise ValueError(f"backbone {name} registered twice")
-        _BACKBONES[name] = BackboneInfo(name, fn, native_size, note)
-        return fn
-
-    return deco
+    return BACKBONES.decorator(name, lambda fn: BackboneInfo(name, fn, native_size, note))
 
 
 def _timm(name: str, num_classes: int) -> nn.Module:
@@ -47,54 +42,34 @@ def _timm(name: str, num_classes: int) -> nn.Module:
     return timm.create_model(name, pretrained=False, num_classes=num_classes)
 
 
-@register_backbone("convnext_atto", 224, "3.4M params; the CPU default")
-def convnext_atto(num_classes: int) -> nn.Module:
-    return _timm("convnext_atto", num_classes)
-
-
-@register_backbone("convnext_nano", 224, "15M params")
-def convnext_nano(num_classes: int) -> nn.Module:
-    return _timm("convnext_nano", num_classes)
-
-
-@register_backbone("convnext_tiny", 224, "28M params (GPU)")
-def convnext_tiny(num_classes: int) -> nn.Module:
-    return _timm("convnext_tiny", num_classes)
-
-
-@register_backbone("convnext_base", 224, "88M params; the reference study's backbone (GPU)")
-def convnext_base(num_classes: int) -> nn.Module:
-    return _timm("convnext_base", num_classes)
-
-
-@register_backbone("legacy_xception", 299, "Xception (22M params)")
-def legacy_xception(num_classes: int) -> nn.Module:
-    return _timm("legacy_xception", num_classes)
-
-
-@register_backbone("efficientnet_b2", 256, "EfficientNet-B2 (7.7M params)")
-def efficientnet_b2(num_classes: int) -> nn.Module:
-    return _timm("efficientnet_b2", num_classes)
-
-
-@register_backbone("resnet50", 224, "ResNet-50 (23.5M params)")
-def resnet50(num_classes: int) -> nn.Module:
-    return _timm("resnet50", num_classes)
-
-
-@register_backbone("test_convnext", 64, "timm's 0.2M-parameter test ConvNeXt: unit tests and smoke runs only")
-def test_convnext(num_classes: int) -> nn.Module:
-    return _timm("test_convnext", num_classes)
+# timm models, by their timm name: (native input size, note)
+TIMM_BACKBONES = {
+    "convnext_atto": (224, "3.4M params; the CPU default"),
+    "convnext_nano": (224, "15M params"),
+    "convnext_tiny": (224, "28M params (GPU)"),
+    "convnext_base": (224, "88M params; the reference study's backbone (GPU)"),
+    "legacy_xception": (299, "Xception (22M params)"),
+    "efficientnet_b2": (256, "EfficientNet-B2 (7.7M params)"),
+    "resnet50": (224, "ResNet-50 (23.5M params)"),
+    "test_convnext": (64, "timm's 0.2M-parameter test ConvNeXt: unit tests and smoke runs only"),
+}
+for _name, (_size, _note) in TIMM_BACKBONES.items():
+    BACKBONES.add(_name, BackboneInfo(_name, partial(_timm, _name), _size, _note))
 
 
 def list_backbones() -> list[str]:
-    return sorted(_BACKBONES)
+    return BACKBONES.names()
 
 
 def get_backbone(name: str) -> BackboneInfo:
-    if name not in _BACKBONES:
-        raise SrprintError(f"unknown backbone {name!r}; known: {', '.join(list_backbones())}")
-    return _BACKBONES[name]
+    """The registered backbone ``name``.
+
+    Raises
+    ------
+    SrprintError
+        If no backbone has that name.
+    """
+    return BACKBONES.lookup(name)
 
 
 def create_backbone(name: str, num_classes: int) -> nn.Module:

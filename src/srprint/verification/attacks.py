@@ -22,6 +22,7 @@ import torch
 
 from ..errors import DatasetError, SpecError, SrprintError
 from ..io.checkpoints import load_weights, save_weights
+from ..registries import Registry
 from ..zoo.entry import ZooEntry, library_versions
 from .task_operators import apply_degradation
 
@@ -36,27 +37,29 @@ class Attack:
     description: str = ""
 
 
-ATTACKS: dict[str, Attack] = {}
+ATTACKS: Registry[Attack] = Registry("attack", error=SpecError, unique=False)
 
 
 def register_attack(
     name: str, defaults: dict[str, Any] | None = None, description: str = ""
 ) -> Callable[[AttackFn], AttackFn]:
-    def deco(fn: AttackFn) -> AttackFn:
-        ATTACKS[name] = Attack(name, fn, dict(defaults or {}), description)
-        return fn
-
-    return deco
+    """Decorator adding ``fn(model, **params)`` to the attacks under ``name``."""
+    return ATTACKS.decorator(name, lambda fn: Attack(name, fn, dict(defaults or {}), description))
 
 
 def list_attacks() -> list[str]:
-    return sorted(ATTACKS)
+    return ATTACKS.names()
 
 
 def get_attack(name: str) -> Attack:
-    if name not in ATTACKS:
-        raise SpecError(f"unknown attack {name!r}; known: {', '.join(list_attacks())}")
-    return ATTACKS[name]
+    """The registered attack ``name``.
+
+    Raises
+    ------
+    SpecError
+        If no attack has that name.
+    """
+    return ATTACKS.lookup(name)
 
 
 def is_layer_weight(name: str, t: torch.Tensor) -> bool:

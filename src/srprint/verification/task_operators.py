@@ -16,6 +16,7 @@ import torch.nn.functional as F
 
 from ..degradation import bicubic_downscale
 from ..errors import SpecError
+from ..registries import Registry
 
 DegradationFn = Callable[[torch.Tensor, int, dict[str, Any], torch.Generator], torch.Tensor]
 
@@ -31,28 +32,29 @@ class Degradation:
     description: str = ""
 
 
-DEGRADATIONS: dict[str, Degradation] = {}
+DEGRADATIONS: Registry[Degradation] = Registry("task", error=SpecError, unique=False)
 
 
 def register_degradation(name: str, defaults: dict[str, Any] | None = None, upscales: bool = False,
                          description: str = "") -> Callable[[DegradationFn], DegradationFn]:
     """Decorator adding a degradation operator to the registry under ``name``."""
-
-    def deco(fn: DegradationFn) -> DegradationFn:
-        DEGRADATIONS[name] = Degradation(name, fn, dict(defaults or {}), upscales, description)
-        return fn
-
-    return deco
+    return DEGRADATIONS.decorator(name, lambda fn: Degradation(name, fn, dict(defaults or {}), upscales,
+                                                               description))
 
 
 def list_degradations() -> list[str]:
-    return sorted(DEGRADATIONS)
+    return DEGRADATIONS.names()
 
 
 def get_degradation(name: str) -> Degradation:
-    if name not in DEGRADATIONS:
-        raise SpecError(f"unknown task {name!r}; known: {', '.join(list_degradations())}")
-    return DEGRADATIONS[name]
+    """The registered degradation ``name``.
+
+    Raises
+    ------
+    SpecError
+        If no task has that name.
+    """
+    return DEGRADATIONS.lookup(name)
 
 
 def degradation_params(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from torch import nn
 
 from ..errors import CheckpointError, SrprintError
 from ..io.checkpoints import load_weights
+from ..registries import Registry
 from .archs import create_arch
 from .entry import ZooEntry
 from .spandrel_net import load_spandrel_entry
@@ -104,15 +105,13 @@ class SRModel(nn.Module):
 # loader name -> fn(entry, state_dict) -> nn.Module: "registry" (srprint's archs and ports) and
 # "spandrel" (published models spandrel builds); tests register their own with register_loader.
 ModuleLoader = Callable[[ZooEntry, dict[str, torch.Tensor]], nn.Module]
-_LOADERS: dict[str, ModuleLoader] = {"spandrel": load_spandrel_entry}
+LOADERS: Registry[ModuleLoader] = Registry("loader", error=CheckpointError, unique=False)
+LOADERS.add("spandrel", load_spandrel_entry)
 
 
 def register_loader(name: str) -> Callable[[ModuleLoader], ModuleLoader]:
-    def deco(fn: ModuleLoader) -> ModuleLoader:
-        _LOADERS[name] = fn
-        return fn
-
-    return deco
+    """Decorator adding ``fn(entry, state_dict) -> nn.Module`` to the loaders under ``name``."""
+    return LOADERS.decorator(name, lambda fn: fn)
 
 
 @register_loader("registry")
@@ -148,10 +147,10 @@ def build_model(entry: ZooEntry, state: dict[str, torch.Tensor], device: str = "
     CheckpointError
         An unknown loader, or weights that do not fit the recorded architecture.
     """
-    if entry.loader not in _LOADERS:
+    if entry.loader not in LOADERS:
         raise CheckpointError(f"zoo entry {entry.id}: unknown loader {entry.loader!r}")
     try:
-        net = _LOADERS[entry.loader](entry, state)
+        net = LOADERS[entry.loader](entry, state)
     except (TypeError, KeyError, ValueError, RuntimeError) as exc:  # record and weights do not fit
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         raise CheckpointError(f"zoo entry {entry.id}: cannot rebuild the network from its record ({first})") from exc

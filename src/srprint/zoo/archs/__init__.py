@@ -14,6 +14,7 @@ from typing import Any
 from torch import nn
 
 from ...errors import SpecError
+from ...registries import Registry
 
 SIZE_PRESETS = ("tiny", "paper")
 
@@ -30,7 +31,7 @@ class ArchInfo:
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
-_REGISTRY: dict[str, ArchInfo] = {}
+_REGISTRY: Registry[ArchInfo] = Registry("architecture", error=SpecError)
 
 
 def register_arch(
@@ -42,25 +43,17 @@ def register_arch(
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator registering ``builder(scale, **config)`` under ``name``."""
 
-    def deco(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _REGISTRY:
-            raise ValueError(f"architecture {name} registered twice")
-        _REGISTRY[name] = ArchInfo(name, fn, presets, scales, reference, tags)
-        return fn
-
-    return deco
+    return _REGISTRY.decorator(name, lambda fn: ArchInfo(name, fn, presets, scales, reference, tags))
 
 
 def list_archs() -> list[str]:
     _ensure_loaded()
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def get_arch(name: str) -> ArchInfo:
     _ensure_loaded()
-    if name not in _REGISTRY:
-        raise SpecError(f"unknown architecture {name!r}; known: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name]
+    return _REGISTRY.lookup(name)
 
 
 def arch_config(name: str, size: str = "tiny", **overrides: Any) -> dict[str, Any]:

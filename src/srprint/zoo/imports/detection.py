@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from ...registries import Registry
+
 StateDict = dict[str, torch.Tensor]
 
 
@@ -52,22 +54,21 @@ class ReadResult:
 Detector = Callable[[StateDict], "Detection | None"]
 Reader = Callable[[Path], ReadResult]
 
-DETECTORS: dict[str, Detector] = {}
-READERS: dict[str, Reader] = {}  # suffix (".pb") -> reader
+DETECTORS: Registry[Detector] = Registry("detector", unique=False)  # tried in this order
+READERS: Registry[Reader] = Registry("reader", unique=False)  # suffix (".pb") -> reader
 
 
 def register_detector(name: str) -> Callable[[Detector], Detector]:
-    def deco(fn: Detector) -> Detector:
-        DETECTORS[name] = fn
-        return fn
-
-    return deco
+    """Decorator adding ``fn(state_dict) -> Detection | None`` to the detectors under ``name``."""
+    return DETECTORS.decorator(name, lambda fn: fn)
 
 
 def register_reader(*suffixes: str) -> Callable[[Reader], Reader]:
+    """Decorator adding ``fn(path) -> ReadResult`` as the reader of files ending in ``suffixes``."""
+
     def deco(fn: Reader) -> Reader:
         for s in suffixes:
-            READERS[s.lower()] = fn
+            READERS.add(s.lower(), fn)
         return fn
 
     return deco
