@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import math
 import sys
@@ -92,6 +94,22 @@ def print_json(obj: Any) -> None:
     sys.stdout.flush()
 
 
+def printed_as_json(obj: Any, as_json: bool) -> bool:
+    """Print ``obj`` as JSON when the command got ``--json``; return whether it did.
+
+    Commands end with ``if printed_as_json(result, as_json): return``, then print their text.
+    """
+    if as_json:
+        print_json(obj)
+    return as_json
+
+
+def print_markdown_or_json(obj: Any, markdown: Path, *, as_json: bool) -> None:
+    """Print ``obj`` as JSON (``--json``), or else the Markdown table the command wrote to ``markdown``."""
+    if not printed_as_json(obj, as_json):
+        stdout.print(markdown.read_text(), highlight=False)
+
+
 def executor_kwargs(executor: str, ray_address: str | None) -> dict[str, Any]:
     return {"address": ray_address} if executor == "ray" and ray_address else {}
 
@@ -115,3 +133,33 @@ def show_flags_as_flags() -> None:
 
     display_type_rich._srprint_flags = True  # type: ignore[attr-defined]
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+def config_options(param: str, options: dict[str, tuple[Any, Any]], build: Callable[..., Any]
+                   ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A decorator that gives a command a group of options, received as one config object.
+
+    The wrapped command declares a parameter ``param``; its signature, as typer reads it, loses
+    that parameter and gains ``options`` (name -> (type, typer option)) after its own. At call time
+    the option values go to ``build(**values)`` and the result is passed as ``param``, so a bad
+    combination is refused before the command starts.
+    """
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(command)
+        own = [p for p in inspect.signature(command, eval_str=False).parameters.values() if p.name != param]
+        added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
+                 for name, (kind, opt) in options.items()]
+
+        @functools.wraps(command)
+        def run(**kwargs: Any) -> Any:
+            values = {name: kwargs.pop(name) for name in options}
+            return command(**kwargs, **{param: build(**values)})
+
+        # typer resolves the annotations it sees: not the injected config's (a type-checking-only import)
+        run.__annotations__ = {k: v for k, v in command.__annotations__.items() if k != param}
+        run.__signature__ = sig.replace(  # type: ignore[attr-defined]
+            parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added)
+        return run
+
+    return decorate

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from ..classify.options import JpegAugmentOpt, JpegQualityMinOpt, MaxPerClassOpt, TilesOpt, classifier_options
-from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, WhereOpt, print_json, stdout
+from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, WhereOpt, print_json, printed_as_json, stdout
 
 if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
     from ..classify.run_folder import ClassifierConfig
@@ -113,8 +113,7 @@ def embed_command(
     result = embed_dataset(
         run, data, where=where, split=None if split == "all" else split, device=device, tiles=tiles
     )
-    if as_json:
-        print_json(result)
+    if printed_as_json(result, as_json):
         return
     for m in result["models"]:
         stdout.print(
@@ -153,8 +152,7 @@ def predict_command(
             t = by_path.get(im["path"])
             im["confirmed"] = ({"verdict": t["verdict"], "model": t.get("model"), "explanation": t["explanation"]}
                                if t else None)
-    if as_json:
-        print_json(result)
+    if printed_as_json(result, as_json):
         return
     for im in result["images"]:
         tops = ", ".join(f"{t['class']} {100 * t['prob']:.1f}%" for t in im["top"])

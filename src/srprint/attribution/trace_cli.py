@@ -6,7 +6,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ..cli_common import print_json, stdout
+from ..cli_common import printed_as_json, stdout
 from ..errors import SrprintError
 
 
@@ -105,8 +105,7 @@ def run_trace(target: Path, zoos: list[Path], *, run: Path | None, top: int, mod
     entries = _zoo_entries(zoos)
     shortlists = _shortlists(run, files, top) if run is not None else None
     out = trace_files(files, entries, shortlists=shortlists, models=models, settings=settings, alpha=alpha)
-    if as_json:
-        print_json(out)
+    if printed_as_json(out, as_json):
         return
     for im in out["images"]:
         stdout.print(f"{im['path']}: [bold]{im['verdict']}{' ' + im['model'] if im.get('model') else ''}[/]",

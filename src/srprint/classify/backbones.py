@@ -57,19 +57,8 @@ for _name, (_size, _note) in TIMM_BACKBONES.items():
     BACKBONES.add(_name, BackboneInfo(_name, partial(_timm, _name), _size, _note))
 
 
-def list_backbones() -> list[str]:
-    return BACKBONES.names()
-
-
-def get_backbone(name: str) -> BackboneInfo:
-    """The registered backbone ``name``.
-
-    Raises
-    ------
-    SrprintError
-        If no backbone has that name.
-    """
-    return BACKBONES.lookup(name)
+list_backbones = BACKBONES.names  # sorted names
+get_backbone = BACKBONES.lookup  # the entry, or a clear error naming the known ones
 
 
 def create_backbone(name: str, num_classes: int) -> nn.Module:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..cli_common import positive_float
+from ..cli_common import config_options, positive_float
 from .tiles import DEFAULT_TILES
 
 if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
@@ -114,18 +112,4 @@ def classifier_options(command: Callable[..., Any]) -> Callable[..., Any]:
     SrprintError
         From :func:`classifier_config`, before the command runs, for an unknown backbone or input.
     """
-    sig = inspect.signature(command)
-    own = [p for p in inspect.signature(command, eval_str=False).parameters.values() if p.name != "classifier"]
-    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
-             for name, (kind, opt) in CLASSIFIER_OPTIONS.items()]
-
-    @functools.wraps(command)
-    def run(**kwargs: Any) -> Any:
-        values = {name: kwargs.pop(name) for name in CLASSIFIER_OPTIONS}
-        return command(**kwargs, classifier=classifier_config(**values))
-
-    # typer resolves the annotations it sees: not the injected config's (a type-checking-only import)
-    run.__annotations__ = {k: v for k, v in command.__annotations__.items() if k != "classifier"}
-    run.__signature__ = sig.replace(  # type: ignore[attr-defined]
-        parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own] + added)
-    return run
+    return config_options("classifier", CLASSIFIER_OPTIONS, classifier_config)(command)

@@ -19,16 +19,7 @@ from ..errors import ImageError
 from ..progress import make_progress
 from .data import CropDataset, labels_of, to_input
 from .inputs import create_classifier_net
-from .run_folder import (
-    METRICS_FILE,
-    ClassifierConfig,
-    RunError,
-    config_from_run,
-    load_state,
-    read_classes,
-    read_run_config,
-    run_is_complete,
-)
+from .run_folder import ClassifierConfig, RunError, read_run
 from .tiles import tile_crops
 
 
@@ -80,15 +71,7 @@ def load_classifier(run: str | Path, device: str = "cpu", require_complete: bool
         Missing, foreign-format, half-written (``require_complete``) or corrupt runs.
     """
     run = Path(run)
-    data = read_run_config(run)
-    if require_complete and not run_is_complete(run):
-        raise RunError(
-            f"{run}: training is not finished (no complete {METRICS_FILE}); rerun the train command "
-            "to resume it"
-        )
-    cfg = config_from_run(data)
-    classes = read_classes(run)
-    state = load_state(run)
+    data, cfg, classes, state = read_run(run, require_complete=require_complete)
     dev = resolve_device(device)
     module = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop, cfg.dct_eps)
     weights = state.get("best_model") or state.get("model")

@@ -77,14 +77,20 @@ class ClassifierConfig:
         return self.head_epochs + self.full_epochs
 
 
+def _run_file(run: Path, name: str, missing: str) -> Path:
+    """``run / name``, or a :class:`RunError` with the message ``missing`` when it is not a file."""
+    path = run / name
+    if not path.is_file():
+        raise RunError(missing)
+    return path
+
+
 def read_run_config(run: Path) -> dict[str, Any]:
     """``config.yaml`` of a run, validated (clear error for missing / foreign / half-written runs)."""
     run = Path(run)
     if not run.is_dir():
         raise RunError(f"run folder not found: {run}")
-    path = run / CONFIG_FILE
-    if not path.is_file():
-        raise RunError(f"{run} is not a classifier run (no {CONFIG_FILE})")
+    path = _run_file(run, CONFIG_FILE, f"{run} is not a classifier run (no {CONFIG_FILE})")
     try:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -112,11 +118,8 @@ def run_is_complete(run: Path) -> bool:
 
 
 def load_state(run: Path) -> dict[str, Any]:
-    path = run / STATE_FILE
-    if not path.is_file():
-        raise RunError(
-            f"{run}: half-written run (no {STATE_FILE}); rerun `srprint attribute train` to resume it"
-        )
+    path = _run_file(run, STATE_FILE,
+                     f"{run}: half-written run (no {STATE_FILE}); rerun `srprint attribute train` to resume it")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unpickling failure means a corrupt / foreign file
@@ -124,9 +127,7 @@ def load_state(run: Path) -> dict[str, Any]:
 
 
 def read_classes(run: Path) -> list[str]:
-    path = run / CLASSES_FILE
-    if not path.is_file():
-        raise RunError(f"{run}: half-written run (no {CLASSES_FILE})")
+    path = _run_file(run, CLASSES_FILE, f"{run}: half-written run (no {CLASSES_FILE})")
     try:
         classes = json.loads(path.read_text())
     except json.JSONDecodeError as exc:
@@ -134,3 +135,22 @@ def read_classes(run: Path) -> list[str]:
     if not isinstance(classes, list) or len(classes) < 2:
         raise RunError(f"{path}: expected a list of at least two class names")
     return [str(c) for c in classes]
+
+
+def read_run(run: Path, *, require_complete: bool = True
+             ) -> tuple[dict[str, Any], ClassifierConfig, list[str], dict[str, Any]]:
+    """Everything a run folder holds: its config record, classifier config, classes and last state.
+
+    Raises
+    ------
+    RunError
+        Missing, foreign-format, half-written (``require_complete``: training not finished) or
+        corrupt runs.
+    """
+    data = read_run_config(run)
+    if require_complete and not run_is_complete(run):
+        raise RunError(
+            f"{run}: training is not finished (no complete {METRICS_FILE}); rerun the train command "
+            "to resume it"
+        )
+    return data, config_from_run(data), read_classes(run), load_state(run)

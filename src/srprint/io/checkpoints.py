@@ -48,7 +48,8 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{p}: corrupt or truncated safetensors file ({exc})") from exc
 
 
-def _check_file(p: Path) -> None:
+def check_checkpoint_file(p: Path) -> None:
+    """Refuse a missing, folder or empty checkpoint path with a :class:`CheckpointError`."""
     if not p.exists():
         raise CheckpointError(f"checkpoint not found: {p}")
     if p.is_dir():
@@ -75,7 +76,7 @@ def load_torch_file(path: str | Path, allow_pickle: bool = False) -> Any:
         The file is missing, truncated or not a torch checkpoint.
     """
     p = Path(path)
-    _check_file(p)
+    check_checkpoint_file(p)
     try:
         return torch.load(str(p), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -99,7 +100,7 @@ def load_torch_file(path: str | Path, allow_pickle: bool = False) -> Any:
 def load_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, Any]:
     """Load weights from ``.safetensors`` or a torch file, safely (see :func:`load_torch_file`)."""
     p = Path(path)
-    _check_file(p)
+    check_checkpoint_file(p)
     if p.suffix == ".safetensors":
         return dict(load_weights(p))
     obj = load_torch_file(p, allow_pickle=allow_pickle)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ..classify.options import BatchOpt, SeedOpt, TilesOpt, classifier_options
-from ..cli_common import DeviceOpt, JsonOpt, print_json, stdout
+from ..cli_common import DeviceOpt, JsonOpt, config_options, print_markdown_or_json, printed_as_json, stdout
 from ..errors import SrprintError
 
 if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
@@ -40,8 +41,7 @@ def parse_train(
 
     cfg = classifier
     res = train_heldout(data, target, holdout, out, cfg, device, where, test_split, tiles)
-    if as_json:
-        print_json(res)
+    if printed_as_json(res, as_json):
         return
     stdout.print(
         f"{target} parser, held out {holdout}: test accuracy {100 * res['accuracy']:.1f}% "
@@ -71,10 +71,7 @@ def parse_table_cmd(
     table = parse_table(
         data, out, cfg, device, tuple(target or TARGETS), holdout or None, where, test_split, tiles
     )
-    if as_json:
-        print_json(table)
-        return
-    stdout.print((out / "table.md").read_text(), highlight=False)
+    print_markdown_or_json(table, out / "table.md", as_json=as_json)
 
 
 @parse_app.command("predict")
@@ -89,8 +86,7 @@ def parse_predict(
     from .predict import predict_images
 
     res = predict_images(run, image, device, tiles)
-    if as_json:
-        print_json(res)
+    if printed_as_json(res, as_json):
         return
     for item in res["images"]:
         p = item["probs"][item["prediction"]]
@@ -139,10 +135,7 @@ def parse_imported(
         table = imported_crossfit(data, out, cfg, device, family_folds, per_model,
                                   tuple(target or CROSSFIT_TARGETS), classifier.seed, tiles)
         md = out / "crossfit.md"
-    if as_json:
-        print_json(table)
-        return
-    stdout.print(md.read_text(), highlight=False)
+    print_markdown_or_json(table, md, as_json=as_json)
 
 
 @parse_app.command("archstats")
@@ -162,8 +155,7 @@ def parse_archstats(
         rows = [{"model_id": f"{a}-x{scale}-{size}", **stats_for_arch(a, scale, size).to_dict()} for a in arch]
     else:
         raise SrprintError("give --zoo DIR or --arch NAME")
-    if as_json:
-        print_json(rows)
+    if printed_as_json(rows, as_json):
         return
     for r in rows:
         stdout.print(
@@ -193,8 +185,7 @@ def parse_schema(
             schema = HyperparamSchema.from_yaml(schema_file).fit(table)
     else:
         raise SrprintError("give --gm-labels DIR or --data DIR")
-    if as_json:
-        print_json({"n_models": len(table), "schema": schema.to_dict()})
+    if printed_as_json({"n_models": len(table), "schema": schema.to_dict()}, as_json):
         return
     stdout.print(f"{len(table)} models", highlight=False)
     for t in schema.targets:
@@ -219,38 +210,6 @@ def _zoo_table(data: Path, where: str | None = None) -> tuple[Any, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ fen
-def _fen_cfg(
-    crop: int,
-    depth: int,
-    width: int,
-    pn_width: int,
-    epochs: int,
-    batch_size: int,
-    seed: int,
-    no_fingerprint: bool,
-    max_per_model: int | None,
-    k: int | None,
-    pn_input: str = "fingerprint",
-    loss_scale: str = "pixel",
-) -> Any:
-    from .pn import FenPnConfig
-
-    return FenPnConfig(
-        crop=crop,
-        fen_depth=depth,
-        fen_width=width,
-        pn_width=pn_width,
-        epochs=epochs,
-        batch_size=batch_size,
-        seed=seed,
-        fingerprint_losses=not no_fingerprint,
-        max_per_model=max_per_model,
-        k=k,
-        pn_input=pn_input,
-        loss_scale=loss_scale,
-    )
-
-
 FenCrop = typer.Option(64, "--crop", min=8, max=1024, help="Crop side the FEN sees (px)")
 FenDepth = typer.Option(15, "--depth", min=1, max=200, help="conv-BN-ReLU blocks of the FEN (paper 15)")
 FenWidth = typer.Option(64, "--width", min=1, max=4096, help="FEN channels (paper 64)")
@@ -266,25 +225,33 @@ LossScale = typer.Option(
 MaxPerModel = typer.Option(None, "--max-per-class", min=1, help="Cap training images per model (class)")
 
 
+def _fen_config(*, depth: int, width: int, **same: Any) -> Any:
+    """The :class:`~srprint.parsing.pn.FenPnConfig` of the ``fen`` commands' options."""
+    from .pn import FenPnConfig
+
+    return FenPnConfig(fen_depth=depth, fen_width=width, **same)
+
+
+# the FEN+PN options of `fen train` and `fen cv`: parameter -> (type, typer option)
+FEN_OPTIONS: dict[str, tuple[Any, Any]] = {
+    "crop": (int, FenCrop), "depth": (int, FenDepth), "width": (int, FenWidth), "pn_width": (int, PnWidth),
+    "epochs": (int, FenEpochs), "batch_size": (int, BatchOpt), "seed": (int, SeedOpt),
+    "max_per_model": (int | None, MaxPerModel), "k": (int | None, FenK), "pn_input": (str, PnInput),
+    "loss_scale": (str, LossScale),
+}
+fen_options = config_options("fen", FEN_OPTIONS, _fen_config)
+
+
 @fen_app.command("train")
+@fen_options
 def fen_train(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
     out: Path = typer.Option(..., "-o", "--out", help="Run folder"),
     holdout: str | None = typer.Option(None, "--holdout", help="KEY=VALUE: leave these models out of training"),
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
-    crop: int = FenCrop,
-    depth: int = FenDepth,
-    width: int = FenWidth,
-    pn_width: int = PnWidth,
-    epochs: int = FenEpochs,
-    batch_size: int = BatchOpt,
-    seed: int = SeedOpt,
     no_fingerprint: bool = typer.Option(False, "--no-fingerprint", help="Baseline: fingerprint losses off"),
     shuffle_seed: int | None = typer.Option(None, "--shuffle-labels", help="Baseline: random ground truth (seed)"),
-    max_per_model: int | None = MaxPerModel,
-    k: int | None = FenK,
-    pn_input: str = PnInput,
-    loss_scale: str = LossScale,
+    fen: Any = None,  # FenPnConfig, from @fen_options
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -304,14 +271,12 @@ def fen_train(
         models = [m for m in models if m not in held]
         if not models:
             raise SrprintError(f"--holdout {holdout} leaves no model to train on")
-    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, no_fingerprint, max_per_model, k, pn_input,
-                   loss_scale)
+    cfg = dataclasses.replace(fen, fingerprint_losses=not no_fingerprint)
     ds = RenderedDataset.open(data, where)
     run = train_fen_pn(
         ds.root, ds.frame, table, schema, models, out, cfg, device, label_shuffle_seed=shuffle_seed
     )
-    if as_json:
-        print_json({"run": str(run), "train_models": models})
+    if printed_as_json({"run": str(run), "train_models": models}, as_json):
         return
     stdout.print(f"FEN+PN trained on {len(models)} models: {run}")
 
@@ -353,8 +318,7 @@ def fen_eval(
     fingerprint_figure(fps, str(run / "fingerprints.png"))
     similarity_figure(fps, str(run / "fingerprint_similarity.png"))
     atomic_write_json(run / "eval.json", res)
-    if as_json:
-        print_json(res)
+    if printed_as_json(res, as_json):
         return
     for name in ("unseen", "seen"):
         if name in res:
@@ -370,23 +334,14 @@ def fen_eval(
 
 
 @fen_app.command("cv")
+@fen_options
 def fen_cv(
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
     out: Path = typer.Option(..., "-o", "--out", help="Output folder"),
     folds: int = typer.Option(3, "--folds", help="Leave-models-out folds"),
     variant: list[str] = typer.Option(None, "--variant", help="fen | nofp | randomgt (default: all)"),
     shuffles: int = typer.Option(3, "--shuffles", help="Random-ground-truth shuffles averaged"),
-    crop: int = FenCrop,
-    depth: int = FenDepth,
-    width: int = FenWidth,
-    pn_width: int = PnWidth,
-    epochs: int = FenEpochs,
-    batch_size: int = BatchOpt,
-    seed: int = SeedOpt,
-    max_per_model: int | None = MaxPerModel,
-    k: int | None = FenK,
-    pn_input: str = PnInput,
-    loss_scale: str = LossScale,
+    fen: Any = None,  # FenPnConfig, from @fen_options
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -397,8 +352,7 @@ def fen_cv(
 
     table, schema = _zoo_table(data)
     ds = RenderedDataset.open(data)
-    cfg = _fen_cfg(crop, depth, width, pn_width, epochs, batch_size, seed, False, max_per_model, k, pn_input,
-                   loss_scale)
+    cfg = fen
     res = run_fen_cv(
         ds.root,
         ds.frame,
@@ -410,12 +364,9 @@ def fen_cv(
         tuple(variant or VARIANTS),
         shuffles,
         device=device,
-        seed=seed,
+        seed=cfg.seed,
     )
-    if as_json:
-        print_json(res)
-        return
-    stdout.print((out / "cv.md").read_text(), highlight=False)
+    print_markdown_or_json(res, out / "cv.md", as_json=as_json)
 
 
 @fen_app.command("predict")
@@ -429,8 +380,7 @@ def fen_predict(
     from .fenpn_eval import predict_folder
 
     res = predict_folder(run, image, device)
-    if as_json:
-        print_json(res)
+    if printed_as_json(res, as_json):
         return
     for k, v in res["aggregate"].items():
         stdout.print(f"{k:16s} {v}", highlight=False)

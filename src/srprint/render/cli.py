@@ -20,6 +20,7 @@ from ..cli_common import (
     RayAddressOpt,
     executor_kwargs,
     print_json,
+    printed_as_json,
     stdout,
 )
 from ..errors import SrprintError
@@ -67,8 +68,7 @@ def corpus_info(root: Path = typer.Argument(..., help="Corpus folder"), as_json:
         sets[im.set] = sets.get(im.set, 0) + 1
     info = {"corpus": str(root), "name": c.name, "n_images": len(c), "sets": sets, "hash": c.content_hash,
             "config": c.config}
-    if as_json:
-        print_json(info)
+    if printed_as_json(info, as_json):
         return
     per_set = ", ".join(f"{k} {v}" for k, v in sets.items())
     stdout.print(f"{c.name}: {len(c)} images ({per_set})", highlight=False)
@@ -126,8 +126,7 @@ def render_info_command(root: Path = typer.Argument(..., help="Rendered dataset 
     from .run import render_info
 
     info = render_info(root)
-    if as_json:
-        print_json(info)
+    if printed_as_json(info, as_json):
         return
     stdout.print(f"{info['root']}: {info['n_images']} images, {info['n_models']} models + real, "
                  f"{info['n_source_images']} source images; splits {info['splits']}", highlight=False)

@@ -47,19 +47,8 @@ def register_attack(
     return ATTACKS.decorator(name, lambda fn: Attack(name, fn, dict(defaults or {}), description))
 
 
-def list_attacks() -> list[str]:
-    return ATTACKS.names()
-
-
-def get_attack(name: str) -> Attack:
-    """The registered attack ``name``.
-
-    Raises
-    ------
-    SpecError
-        If no attack has that name.
-    """
-    return ATTACKS.lookup(name)
+list_attacks = ATTACKS.names  # sorted names
+get_attack = ATTACKS.lookup  # the entry, or a clear error naming the known ones
 
 
 def is_layer_weight(name: str, t: torch.Tensor) -> bool:

@@ -14,7 +14,16 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from ..cli_common import DeviceOpt, ForceOpt, JsonOpt, positive_float, print_json, resolve_model_arg, stdout
+from ..cli_common import (
+    DeviceOpt,
+    ForceOpt,
+    JsonOpt,
+    positive_float,
+    print_json,
+    printed_as_json,
+    resolve_model_arg,
+    stdout,
+)
 from ..errors import SrprintError
 from .fingerprint import METHODS, Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
 
@@ -116,8 +125,7 @@ def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: flo
 
     v = verify_models(src, sus, load=load_entry_model, references=_reference_entries(reference, [src, sus]),
                       functional=functional, alpha=alpha)
-    if as_json:
-        print_json(v.to_dict())
+    if printed_as_json(v.to_dict(), as_json):
         return
     colour = {"copy": "red", "shared parent": "yellow", "independent": "green"}.get(v.verdict, "white")
     stdout.print(f"source  {src.id}\nsuspect {sus.id}", highlight=False)
@@ -262,8 +270,7 @@ def verify_matrix(
         raise SrprintError(f"models have different tasks ({', '.join(sorted(tasks))}); pass --task")
     settings = _settings(task, size, iters, lam, lr, k, seed, "critical", tasks.pop())
     res = verification_matrix(entries, settings, out, DEFAULT_ATTACKS if attacks else (), device)
-    if as_json:
-        print_json(res)
+    if printed_as_json(res, as_json):
         return
     stdout.print(f"{len(entries)} models, {res['false_matches']} independent pairs matched; "
                  f"heat-map {out / 'matrix.png'}")
@@ -278,8 +285,7 @@ def _run_attack(name: str, model: str, out: Path, zoo: Path | None, device: str,
     from .attacks import attack_model
 
     e = attack_model(_entry(model, zoo), name, out, params, device=device, overwrite=replace)
-    if as_json:
-        print_json({"id": e.id, "path": str(e.path), "labels": e.labels, "metrics": e.metrics})
+    if printed_as_json({"id": e.id, "path": str(e.path), "labels": e.labels, "metrics": e.metrics}, as_json):
         return
     m = e.metrics
     stdout.print(f"wrote {e.path} ({e.id}); held-out PSNR {m['heldout_psnr_before']:.2f} -> "
@@ -404,8 +410,7 @@ def registry_check(
     reg = Registry(registry)
     if is_fingerprint_file(suspect):
         results = reg.check(load_fingerprint(suspect))
-        if as_json:
-            print_json([{"name": n, **v.to_dict()} for n, v in results])
+        if printed_as_json([{"name": n, **v.to_dict()} for n, v in results], as_json):
             return
         if not results:
             stdout.print("registry has no fingerprint comparable with this suspect")
@@ -427,8 +432,7 @@ def registry_check(
 
     out = check_registered(reg.fingerprints(), e, load=load_entry_model,
                            references=_reference_entries(None, [e]), fingerprint=fingerprint)
-    if as_json:
-        print_json([{"name": n, **v.to_dict()} for n, v in out])
+    if printed_as_json([{"name": n, **v.to_dict()} for n, v in out], as_json):
         return
     if not out:
         stdout.print("registry has no owner comparable with this suspect")
@@ -441,8 +445,7 @@ def registry_list(registry: Path | None = RegOpt, as_json: bool = JsonOpt) -> No
     from .fingerprint_store import Registry
 
     rows = Registry(registry).list()
-    if as_json:
-        print_json([r.to_dict() for r in rows])
+    if printed_as_json([r.to_dict() for r in rows], as_json):
         return
     for r in rows:
         s = r.settings

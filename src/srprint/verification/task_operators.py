@@ -42,19 +42,8 @@ def register_degradation(name: str, defaults: dict[str, Any] | None = None, upsc
                                                                description))
 
 
-def list_degradations() -> list[str]:
-    return DEGRADATIONS.names()
-
-
-def get_degradation(name: str) -> Degradation:
-    """The registered degradation ``name``.
-
-    Raises
-    ------
-    SpecError
-        If no task has that name.
-    """
-    return DEGRADATIONS.lookup(name)
+list_degradations = DEGRADATIONS.names  # sorted names
+get_degradation = DEGRADATIONS.lookup  # the entry, or a clear error naming the known ones
 
 
 def degradation_params(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:

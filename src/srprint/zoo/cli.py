@@ -7,7 +7,17 @@ from pathlib import Path
 
 import typer
 
-from ..cli_common import DeviceOpt, ExecutorOpt, JobsOpt, JsonOpt, RayAddressOpt, executor_kwargs, print_json, stdout
+from ..cli_common import (
+    DeviceOpt,
+    ExecutorOpt,
+    JobsOpt,
+    JsonOpt,
+    RayAddressOpt,
+    executor_kwargs,
+    print_json,
+    printed_as_json,
+    stdout,
+)
 from ..errors import SpecError, SrprintError
 
 zoo_app = typer.Typer(no_args_is_help=True, help="Build and inspect populations of SR models.")
@@ -97,8 +107,7 @@ def zoo_list(zoo: Path = typer.Argument(..., help="Zoo folder"), as_json: bool =
     from .api import list_zoo
 
     entries = list_zoo(zoo)
-    if as_json:
-        print_json([e.to_dict() for e in entries])
+    if printed_as_json([e.to_dict() for e in entries], as_json):
         return
     for e in entries:
         psnr = e.metrics.get("psnr")
@@ -119,8 +128,7 @@ def zoo_eval(
     from .api import eval_zoo
 
     rows = eval_zoo(zoo, images, device=device, models=model or None, limit=limit)
-    if as_json:
-        print_json(rows)
+    if printed_as_json(rows, as_json):
         return
     stdout.print(f"{'model':45s} {'PSNR':>7s} {'SSIM':>6s} {'bicubic':>8s} {'gain':>6s}", highlight=False)
     for r in rows:
@@ -187,8 +195,7 @@ def zoo_import(
     assert path is not None
     entries = import_file(path, zoo_dir, name=name, arch=arch, scale=scale, loss=loss, task=task, replace=replace,
                           allow_pickle=allow_pickle, sigma=sigma)
-    if as_json:
-        print_json({"zoo": str(zoo_dir), "entries": [e.to_dict() for e in entries]})
+    if printed_as_json({"zoo": str(zoo_dir), "entries": [e.to_dict() for e in entries]}, as_json):
         return
     for e in entries:
         rng = f"[{e.input_range[0]:g},{e.input_range[1]:g}]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -51,3 +52,24 @@ class ResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x + self.body(x) * self.res_scale
+
+
+class MeanShiftedResidualNet(nn.Module):
+    """EDSR's frame, which NLSN keeps: mean shift, a 3x3 head, a residual body, a pixel-shuffle tail.
+
+    ``make_body()`` builds the body's blocks; a final 3x3 conv is appended. Modules are created in
+    the order head, body, tail, so a seeded build gives the same weights as the original code.
+    """
+
+    def __init__(self, scale: int, n_feats: int, make_body: Callable[[], list[nn.Module]]) -> None:
+        super().__init__()
+        self.scale = scale
+        self.sub_mean, self.add_mean = MeanShift(-1), MeanShift(+1)
+        self.head = conv3x3(3, n_feats)
+        self.body = nn.Sequential(*make_body(), conv3x3(n_feats, n_feats))
+        self.tail = nn.Sequential(Upsampler(scale, n_feats), conv3x3(n_feats, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.head(self.sub_mean(x))
+        x = x + self.body(x)
+        return self.add_mean(self.tail(x))

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 
 from . import register_arch
-from .common import MeanShift, ResBlock, Upsampler, conv3x3
+from .common import MeanShiftedResidualNet, ResBlock
 
 
-class EDSR(nn.Module):
+class EDSR(MeanShiftedResidualNet):
     def __init__(self, scale: int, n_resblocks: int = 32, n_feats: int = 256, res_scale: float = 0.1) -> None:
-        super().__init__()
-        self.scale = scale
-        self.sub_mean, self.add_mean = MeanShift(-1), MeanShift(+1)
-        self.head = conv3x3(3, n_feats)
-        blocks = [ResBlock(n_feats, res_scale) for _ in range(n_resblocks)]
-        self.body = nn.Sequential(*blocks, conv3x3(n_feats, n_feats))
-        self.tail = nn.Sequential(Upsampler(scale, n_feats), conv3x3(n_feats, 3))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.head(self.sub_mean(x))
-        x = x + self.body(x)
-        return self.add_mean(self.tail(x))
+        super().__init__(scale, n_feats, lambda: [ResBlock(n_feats, res_scale) for _ in range(n_resblocks)])
 
 
 @register_arch(

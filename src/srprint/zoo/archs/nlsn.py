@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import register_arch
-from .common import MeanShift, ResBlock, Upsampler, conv3x3
+from .common import MeanShiftedResidualNet, ResBlock, conv3x3
 
 
 def _batched_index_select(values: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
@@ -90,32 +90,23 @@ class NonLocalSparseAttention(nn.Module):
         return ret * self.res_scale + inp
 
 
-class NLSN(nn.Module):
+class NLSN(MeanShiftedResidualNet):
     def __init__(
         self, scale: int, n_resblocks: int = 32, n_feats: int = 256, res_scale: float = 0.1, chunk_size: int = 144,
         n_hashes: int = 4, reduction: int = 4, attention_every: int = 8,
     ) -> None:
-        super().__init__()
-        self.scale = scale
-        self.sub_mean, self.add_mean = MeanShift(-1), MeanShift(+1)
-        self.head = conv3x3(3, n_feats)
-
         def attention(i: int) -> NonLocalSparseAttention:
             return NonLocalSparseAttention(n_feats, chunk_size, n_hashes, reduction, res_scale, rotation_seed=i)
 
-        body: list[nn.Module] = [attention(0)]
-        for i in range(n_resblocks):
-            body.append(ResBlock(n_feats, res_scale))
-            if (i + 1) % attention_every == 0:
-                body.append(attention(i + 1))
-        body.append(conv3x3(n_feats, n_feats))
-        self.body = nn.Sequential(*body)
-        self.tail = nn.Sequential(Upsampler(scale, n_feats), conv3x3(n_feats, 3))
+        def body() -> list[nn.Module]:
+            blocks: list[nn.Module] = [attention(0)]
+            for i in range(n_resblocks):
+                blocks.append(ResBlock(n_feats, res_scale))
+                if (i + 1) % attention_every == 0:
+                    blocks.append(attention(i + 1))
+            return blocks
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.head(self.sub_mean(x))
-        x = x + self.body(x)
-        return self.add_mean(self.tail(x))
+        super().__init__(scale, n_feats, body)
 
 
 @register_arch(

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from ...errors import CheckpointError, DatasetError, SpecError, SrprintError, UnsafeCheckpointError
-from ...io.checkpoints import load_state_dict, save_weights, sha256_file
+from ...io.checkpoints import check_checkpoint_file, load_state_dict, save_weights, sha256_file
 from ..archs import create_arch
 from ..entry import Zoo, ZooEntry, library_versions, write_entry_folder
 from ..model import SRModel
@@ -109,12 +109,7 @@ def read_checkpoint(path: str | Path, allow_pickle: bool = False) -> LoadedCheck
         The file needs full unpickling and ``allow_pickle`` is False.
     """
     p = Path(path)
-    if not p.exists():
-        raise CheckpointError(f"checkpoint not found: {p}")
-    if p.is_dir():
-        raise CheckpointError(f"expected a checkpoint file, got a directory: {p}")
-    if p.stat().st_size == 0:
-        raise CheckpointError(f"{p}: empty file")
+    check_checkpoint_file(p)
     digest = sha256_file(p)
     suffix = p.suffix.lower()
     if suffix in READERS:
