@@ -163,3 +163,16 @@ def config_options(param: str, options: dict[str, tuple[Any, Any]], build: Calla
         return run
 
     return decorate
+
+
+def _executor_settings(*, executor: str, jobs: int, ray_address: str | None) -> dict[str, Any]:
+    return {"executor": executor, "jobs": jobs, **executor_kwargs(executor, ray_address)}
+
+
+# --executor, --jobs and --ray-address, received as one ``run_on`` dict of keyword arguments for the
+# library function (``executor=``, ``jobs=`` and, for a Ray cluster, ``address=``)
+executor_options = config_options(
+    "run_on",
+    {"executor": (str, ExecutorOpt), "jobs": (int, JobsOpt), "ray_address": (str | None, RayAddressOpt)},
+    _executor_settings,
+)

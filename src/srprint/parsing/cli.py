@@ -32,15 +32,12 @@ def parse_train(
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
     test_split: str = TestSplitOpt,
     classifier: ClassifierConfig = None,  # type: ignore[assignment]  (from @classifier_options)
-    tiles: int = TilesOpt,
-    device: str = DeviceOpt,
-    as_json: bool = JsonOpt,
+    tiles: int = TilesOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Train a held-out parser of TARGET on the models without KEY=VALUE; test it on the models with it."""
     from .heldout import train_heldout
 
-    cfg = classifier
-    res = train_heldout(data, target, holdout, out, cfg, device, where, test_split, tiles)
+    res = train_heldout(data, target, holdout, out, classifier, device, where, test_split, tiles)
     if printed_as_json(res, as_json):
         return
     stdout.print(
@@ -60,16 +57,13 @@ def parse_table_cmd(
     where: str | None = typer.Option(None, "--where", help="Manifest filter applied first"),
     test_split: str = TestSplitOpt,
     classifier: ClassifierConfig = None,  # type: ignore[assignment]  (from @classifier_options)
-    tiles: int = TilesOpt,
-    device: str = DeviceOpt,
-    as_json: bool = JsonOpt,
+    tiles: int = TilesOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The study's held-out parser grid (targets x held-out values) with a chance column."""
     from .heldout import TARGETS, parse_table
 
-    cfg = classifier
     table = parse_table(
-        data, out, cfg, device, tuple(target or TARGETS), holdout or None, where, test_split, tiles
+        data, out, classifier, device, tuple(target or TARGETS), holdout or None, where, test_split, tiles
     )
     print_markdown_or_json(table, out / "table.md", as_json=as_json)
 
@@ -78,9 +72,7 @@ def parse_table_cmd(
 def parse_predict(
     run: Path = typer.Argument(..., help="Parser run folder"),
     image: Path = typer.Argument(..., help="Image or folder of images"),
-    tiles: int = TilesOpt,
-    device: str = DeviceOpt,
-    as_json: bool = JsonOpt,
+    tiles: int = TilesOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Predict the parser's hyperparameter for an image, or for every image of a folder (plus aggregate)."""
     from .predict import predict_images
@@ -115,24 +107,21 @@ def parse_imported(
         "saw its family (K folds; 0: zoo only). Targets scale and loss_family; all images of a model are predicted"),
     per_model: int = typer.Option(40, "--per-model", min=1, help="With --family-folds: training images per model"),
     classifier: ClassifierConfig = None,  # type: ignore[assignment]  (from @classifier_options)
-    tiles: int = TilesOpt,
-    device: str = DeviceOpt,
-    as_json: bool = JsonOpt,
+    tiles: int = TilesOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Parsers trained on the whole zoo applied to every imported model (prediction distributions)."""
     from .crossfamily import CROSSFIT_TARGETS, imported_crossfit
     from .imported import imported_table
 
-    cfg = classifier
     if family_folds is None:
-        table = imported_table(data, out, cfg, device, tuple(target or ("scale", "loss", "arch")),
+        table = imported_table(data, out, classifier, device, tuple(target or ("scale", "loss", "arch")),
                                split, tiles)
         md = out / "imported.md"
     else:
         bad = set(target or ()) - set(CROSSFIT_TARGETS)
         if bad:
             raise SrprintError(f"--family-folds parses {', '.join(CROSSFIT_TARGETS)} only, not {', '.join(bad)}")
-        table = imported_crossfit(data, out, cfg, device, family_folds, per_model,
+        table = imported_crossfit(data, out, classifier, device, family_folds, per_model,
                                   tuple(target or CROSSFIT_TARGETS), classifier.seed, tiles)
         md = out / "crossfit.md"
     print_markdown_or_json(table, md, as_json=as_json)
@@ -252,8 +241,7 @@ def fen_train(
     no_fingerprint: bool = typer.Option(False, "--no-fingerprint", help="Baseline: fingerprint losses off"),
     shuffle_seed: int | None = typer.Option(None, "--shuffle-labels", help="Baseline: random ground truth (seed)"),
     fen: Any = None,  # FenPnConfig, from @fen_options
-    device: str = DeviceOpt,
-    as_json: bool = JsonOpt,
+    device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Train FEN + PN end to end on the trained models of a render (resumes; skips a finished run)."""
     from ..render.manifest import RenderedDataset
@@ -286,8 +274,7 @@ def fen_eval(
     run: Path = typer.Argument(..., help="FEN+PN run folder"),
     data: Path = typer.Option(..., "--data", help="Rendered dataset folder"),
     split: str = typer.Option("test", "--split", help="Split scored for the training models"),
-    device: str = DeviceOpt,
-    as_json: bool = JsonOpt,
+    device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Score a run: parsing of models it never saw (all images) and of its training models (SPLIT), detection
     AUC, attribution accuracy; figures of fingerprints, spectra and their cosine similarity in RUN/."""
@@ -342,8 +329,7 @@ def fen_cv(
     variant: list[str] = typer.Option(None, "--variant", help="fen | nofp | randomgt (default: all)"),
     shuffles: int = typer.Option(3, "--shuffles", help="Random-ground-truth shuffles averaged"),
     fen: Any = None,  # FenPnConfig, from @fen_options
-    device: str = DeviceOpt,
-    as_json: bool = JsonOpt,
+    device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Leave-models-out cross-validation of FEN+PN vs the no-fingerprint and random-ground-truth baselines."""
     from ..render.manifest import RenderedDataset
@@ -373,8 +359,7 @@ def fen_cv(
 def fen_predict(
     run: Path = typer.Argument(..., help="FEN+PN run folder"),
     image: Path = typer.Argument(..., help="Image or folder of images (assumed from one source)"),
-    device: str = DeviceOpt,
-    as_json: bool = JsonOpt,
+    device: str = DeviceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Parse the hyperparameters of the model behind an image / a folder (mean / majority vote)."""
     from .fenpn_eval import predict_folder

@@ -9,20 +9,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from ..cli_common import (
-    DeviceOpt,
-    ExecutorOpt,
-    JobsOpt,
-    JsonOpt,
-    RayAddressOpt,
-    executor_kwargs,
-    print_json,
-    printed_as_json,
-    stdout,
-)
+from ..cli_common import DeviceOpt, JsonOpt, executor_options, print_json, printed_as_json, stdout
 from ..errors import SrprintError
 
 corpus_app = typer.Typer(no_args_is_help=True, help="Prepare the HR photo corpus that models render from.")
@@ -75,6 +66,7 @@ def corpus_info(root: Path = typer.Argument(..., help="Corpus folder"), as_json:
 
 
 @render_app.callback(invoke_without_command=True)
+@executor_options
 def render_command(
     ctx: typer.Context,
     zoo: Path | None = typer.Option(None, "--zoo", help="Zoo folder"),
@@ -88,8 +80,8 @@ def render_command(
     batch_size: int = typer.Option(8, "--batch-size", min=1, max=4096,
                                     help="Images per forward pass (equal sizes only)"),
     no_real: bool = typer.Option(False, "--no-real", help="Do not write the real HR class"),
-    device: str = DeviceOpt, executor: str = ExecutorOpt, jobs: int = JobsOpt,
-    ray_address: str | None = RayAddressOpt, as_json: bool = JsonOpt,
+    device: str = DeviceOpt, as_json: bool = JsonOpt,
+    run_on: dict[str, Any] = None,  # type: ignore[assignment]  (from @executor_options)
 ) -> None:
     """Render every (selected) zoo model on every corpus photo; resumable, skips intact PNGs."""
     if ctx.invoked_subcommand is not None:
@@ -99,8 +91,8 @@ def render_command(
     from .run import RenderConfig, render_dataset
 
     cfg = RenderConfig(hr_crop=hr_crop, split_seed=split_seed, batch_size=batch_size)
-    summary = render_dataset(zoo, corpus, out, models=models, cfg=cfg, device=device, executor=executor,
-                             jobs=jobs, include_real=not no_real, **executor_kwargs(executor, ray_address))
+    summary = render_dataset(zoo, corpus, out, models=models, cfg=cfg, device=device, include_real=not no_real,
+                             **run_on)
     if as_json:
         print_json(summary.to_dict())
     else:

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from ..cli_common import (
-    DeviceOpt,
-    ExecutorOpt,
-    JobsOpt,
-    JsonOpt,
-    RayAddressOpt,
-    executor_kwargs,
-    print_json,
-    printed_as_json,
-    stdout,
-)
+from ..cli_common import DeviceOpt, JsonOpt, executor_options, print_json, printed_as_json, stdout
 from ..errors import SpecError, SrprintError
 
 zoo_app = typer.Typer(no_args_is_help=True, help="Build and inspect populations of SR models.")
@@ -49,6 +40,7 @@ def zoo_grid(
 
 
 @zoo_app.command("train")
+@executor_options
 def zoo_train(
     preset: str | None = typer.Option(None, "--preset", help="paper | mini | demo"),
     spec: list[str] = typer.Option(None, "--spec", help="Model id(s) to train, e.g. EDSR-bsds-x2-L1-s1"),
@@ -59,8 +51,8 @@ def zoo_train(
     ckpt_every: int | None = typer.Option(None, "--ckpt-every", min=1, help="Checkpoint every N iterations"),
     perceptual_weights: Path | None = typer.Option(None, "--perceptual-weights",
                                                    help="safetensors of real ImageNet VGG19/ResNet18 weights"),
-    device: str = DeviceOpt, executor: str = ExecutorOpt, jobs: int = JobsOpt,
-    ray_address: str | None = RayAddressOpt, as_json: bool = JsonOpt,
+    device: str = DeviceOpt, as_json: bool = JsonOpt,
+    run_on: dict[str, Any] = None,  # type: ignore[assignment]  (from @executor_options)
 ) -> None:
     """Train every model of a grid (or the given ids) into a zoo; resumes and skips finished models."""
     from .api import preset_train_config, train_specs
@@ -79,8 +71,7 @@ def zoo_train(
     if perceptual_weights is not None:
         cfg.loss.perceptual_weights = str(perceptual_weights)
     zoo_dir = zoo or default_zoo_dir(name)
-    results = train_specs(specs, zoo_dir, cfg, device=device, executor=executor, jobs=jobs,
-                          **executor_kwargs(executor, ray_address))
+    results = train_specs(specs, zoo_dir, cfg, device=device, **run_on)
     failed = [r for r in results if not r.ok]
     if as_json:
         print_json({"zoo": str(zoo_dir), "results": [{"job": str(r.job), "value": r.value, "error": r.error}
