@@ -87,3 +87,18 @@ def write_results(name: str, data: dict[str, Any], markdown: str) -> tuple[Path,
     )
     mp.write_text(markdown.split("\n", 1)[0] + "\n\n" + header + markdown.split("\n", 1)[1])
     return jp, mp
+
+
+def classifier_config(args: Any, **fields: Any) -> Any:
+    """The engine's ClassifierConfig of a bench's command-line arguments, updated with ``fields``.
+
+    Options a bench does not define, or leaves unset (``None``), keep the library's defaults.
+    """
+    from srprint.classify.run_folder import ClassifierConfig
+
+    names = {"backbone": "backbone", "input": "input", "crop": "crop", "batch_size": "batch_size",
+             "head_epochs": "head_epochs", "full_epochs": "epochs", "lr": "lr", "max_per_class": "max_per_class",
+             "jpeg_augment": "jpeg_augment", "jpeg_quality_min": "jpeg_quality_min", "dct_eps": "dct_eps",
+             "patience": "patience"}
+    values = {k: getattr(args, a) for k, a in names.items() if getattr(args, a, None) is not None}
+    return ClassifierConfig(**{**values, **fields})

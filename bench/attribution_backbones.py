@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import find_mini_render, write_results  # noqa: E402
+from _common import classifier_config, find_mini_render, write_results  # noqa: E402
 
 BACKBONES = ("convnext_atto", "legacy_xception", "efficientnet_b2", "resnet50")
 
@@ -42,7 +42,6 @@ def main() -> int:
 
     from srprint.attribution.evaluate import evaluate_run
     from srprint.classify.backbones import create_backbone
-    from srprint.classify.run_folder import ClassifierConfig
     from srprint.classify.train import train_run
     from srprint.config import config_hash, resolve_device, srprint_home
     from srprint.render.manifest import RenderedDataset
@@ -56,17 +55,7 @@ def main() -> int:
     ds = RenderedDataset.open(data, where=args.where)
     rows, per = [], {}
     for bb in args.backbones.split(","):
-        cfg = ClassifierConfig(
-            backbone=bb,
-            input=args.input,
-            crop=args.crop,
-            batch_size=args.batch_size,
-            head_epochs=args.head_epochs,
-            full_epochs=args.epochs,
-            lr=args.lr,
-            max_per_class=args.max_per_class,
-            patience=args.epochs,
-        )  # same budget: no early stop
+        cfg = classifier_config(args, backbone=bb, patience=args.epochs)  # same budget: no early stop
         out = srprint_home() / "bench" / args.name / config_hash({"data": str(data), "where": args.where, "cfg": cfg})
         t = time.perf_counter()
         run = train_run(data, out, cfg, where=args.where, device=device)

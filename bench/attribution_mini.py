@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import RESULTS, find_mini_render, write_results  # noqa: E402
+from _common import RESULTS, classifier_config, find_mini_render, write_results  # noqa: E402
 from srprint.classify.tiles import DEFAULT_TILES  # noqa: E402
 
 # models of the mini grid kept out of training: one x2/L1 and one x4/VGG+Adv model (no seed triplet
@@ -94,7 +94,6 @@ def main() -> int:
 
     from srprint.attribution.evaluate import embed_dataset, evaluate_run, tables_markdown
     from srprint.attribution.prnu import PRNUConfig, evaluate_prnu, fit_prnu
-    from srprint.classify.run_folder import ClassifierConfig
     from srprint.classify.train import train_run
     from srprint.config import config_hash, resolve_device, srprint_home
     from srprint.render.manifest import RenderedDataset
@@ -125,24 +124,7 @@ def main() -> int:
             print(f"holdout filter {holdout!r} matches nothing in this render: no open-set evaluation")
             holdout = None
     # unset options keep ClassifierConfig's defaults (and so the library's recipe)
-    optional = {
-        "jpeg_augment": args.jpeg_augment,
-        "jpeg_quality_min": args.jpeg_quality_min,
-        "dct_eps": args.dct_eps,
-        "patience": args.patience,
-    }
-    cfg = ClassifierConfig(
-        **{k: v for k, v in optional.items() if v is not None},
-        backbone=args.backbone,
-        input=args.input,
-        crop=args.crop,
-        batch_size=args.batch_size,
-        head_epochs=args.head_epochs,
-        full_epochs=args.epochs,
-        lr=args.lr,
-        max_per_class=args.max_per_class,
-        init=str(args.init.resolve()) if args.init else None,
-    )
+    cfg = classifier_config(args, init=str(args.init.resolve()) if args.init else None)
     key = config_hash({"data": str(data), "where": where, "holdout": holdout, "cfg": cfg})
     base = srprint_home() / "bench" / args.name / key
     timings: dict[str, float] = {}

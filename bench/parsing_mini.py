@@ -154,6 +154,11 @@ def crossfit_markdown(
     return md
 
 
+def _section(title: str, table: Path) -> list[str]:
+    """Markdown lines of a report section: its title, then the table a command wrote."""
+    return [title, "", table.read_text(), ""]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=None)
@@ -286,11 +291,8 @@ def main() -> None:
                     "f1_fine": f["f1_fine"] > b["f1_fine"],
                 }
         results["fen_better_than_baselines"] = better
+        md += _section("## 2. FEN+PN vs baselines (leave-models-out CV, mean over folds)", work / "fen_cv" / "cv.md")
         md += [
-            "## 2. FEN+PN vs baselines (leave-models-out CV, mean over folds)",
-            "",
-            (work / "fen_cv" / "cv.md").read_text(),
-            "",
             "Continuous targets (min-max normalised): " + ", ".join(t.name for t in schema.continuous) + "; "
             "discrete: " + ", ".join(t.name for t in schema.discrete if not t.hierarchy) + "; loss hierarchical "
             "(pixel {L1} vs adversarial {VGG+Adv, ResNet+Adv}).",
@@ -316,12 +318,8 @@ def main() -> None:
             imp = imported_table(data, work / "imported", ecfg, device, split="all", tiles=args.tiles)
             results["timings_s"]["imported"] = time.time() - t0
             results["imported"] = imp
-            md += [
-                "## 3. Parsers trained on the whole zoo, applied to imported models (Figure 6)",
-                "",
-                (work / "imported" / "imported.md").read_text(),
-                "",
-            ]
+            md += _section("## 3. Parsers trained on the whole zoo, applied to imported models (Figure 6)",
+                           work / "imported" / "imported.md")
         # same budget, every model weighted alike: zoo-only vs zoo + the other imported families
         protocols = {"family_out": args.crossfit_folds, "zoo_only": 0} if args.crossfit_folds else {"zoo_only": 0}
         protocols = {k: v for k, v in protocols.items() if k in args.crossfit_protocols.split(",")}

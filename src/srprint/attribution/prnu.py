@@ -151,15 +151,8 @@ def prnu_scores(res: np.ndarray, fingerprints: np.ndarray, metric: str = "euclid
     raise SrprintError(f"unknown PRNU metric {metric!r}; use euclidean or ncc")
 
 
-def fit_prnu(
-    data: str | Path,
-    out: str | Path,
-    cfg: PRNUConfig,
-    label: str = "model_id",
-    where: str | None = None,
-    executor: str = "local",
-    jobs: int = 1,
-) -> Path:
+def fit_prnu(data: str | Path, out: str | Path, cfg: PRNUConfig, *, label: str = "model_id",
+             where: str | None = None, executor: str = "local", jobs: int = 1) -> Path:
     """Fingerprint of every class = mean residual over its training images (skips a complete run)."""
     out = Path(out)
     ds = RenderedDataset.open(data, where=where)

@@ -347,6 +347,7 @@ def train_run(
     data: str | Path,
     out: str | Path,
     cfg: ClassifierConfig,
+    *,
     label: str = "model_id",
     where: str | None = None,
     holdout_models: str | None = None,

@@ -38,12 +38,12 @@ def check_output_file(path: str | Path, *, force: bool = False, inputs: Iterable
     inputs : iterable of paths
         The command's inputs; an output that is one of them is always refused.
     flag : str
-        The option that allows replacing, named in the message.
+        The option that allows replacing the file, named in the message.
 
     Returns
     -------
     Path
-        ``path`` as a :class:`~pathlib.Path`.
+        The output file, as a :class:`~pathlib.Path` (nothing is written yet).
 
     Raises
     ------
@@ -77,12 +77,12 @@ def check_output_dir(path: str | Path, *, replace: bool = False, kind_marker: st
         A file name that marks a folder this command wrote before (e.g. ``run.json``); such a
         folder is accepted, so that the command can resume or skip finished work.
     flag : str
-        The option that allows replacing, named in the message.
+        The option that allows writing into another kind of folder, named in the message.
 
     Returns
     -------
     Path
-        ``path`` as a :class:`~pathlib.Path`.
+        The output folder, as a :class:`~pathlib.Path` (not created here).
 
     Raises
     ------

@@ -284,13 +284,13 @@ attack_app = typer.Typer(no_args_is_help=True, help="Modify a model (prune / fin
 # the options every attack command ends with, received as one ``target`` dict of _run_attack's keywords
 attack_target_options = config_options(
     "target",
-    {"replace": (bool, AttackReplaceOpt), "zoo": (Path | None, ZooOpt), "device": (str, DeviceOpt),
-     "as_json": (bool, JsonOpt)},
+    {"model": (str, AttackModelArg), "out": (Path, AttackOutOpt), "replace": (bool, AttackReplaceOpt),
+     "zoo": (Path | None, ZooOpt), "device": (str, DeviceOpt), "as_json": (bool, JsonOpt)},
     dict,
 )
 
 
-def _run_attack(name: str, model: str, out: Path, params: dict[str, Any], *, zoo: Path | None, device: str,
+def _run_attack(name: str, params: dict[str, Any], *, model: str, out: Path, zoo: Path | None, device: str,
                 as_json: bool, replace: bool = False) -> None:
     from .attacks import attack_model
 
@@ -303,17 +303,15 @@ def _run_attack(name: str, model: str, out: Path, params: dict[str, Any], *, zoo
 
 @attack_app.command("prune")
 @attack_target_options
-def attack_prune(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                 percent: float = typer.Option(5.0, "--percent", min=0.0, max=100.0,
+def attack_prune(percent: float = typer.Option(5.0, "--percent", min=0.0, max=100.0,
                                                help="% of each layer's weights zeroed"),
                  target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Magnitude pruning: zero exactly PERCENT % of the smallest weights of every layer."""
-    _run_attack("prune", model, out, {"percent": percent}, **target)
+    _run_attack("prune", {"percent": percent}, **target)
 
 @attack_app.command("finetune")
 @attack_target_options
-def attack_finetune(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                    iters: int = typer.Option(500, "--iters", min=1, max=1_000_000,
+def attack_finetune(iters: int = typer.Option(500, "--iters", min=1, max=1_000_000,
                                               help="Fine-tuning iterations (paper: 500)"),
                     lr: float = typer.Option(1e-5, "--lr", callback=positive_float(maximum=1.0),
                                              help="Adam learning rate (small: the paper keeps "
@@ -326,58 +324,52 @@ def attack_finetune(model: str = AttackModelArg, out: Path = AttackOutOpt,
                     seed: int = AttackSeedOpt,
                     target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Fine-tune (L1, fresh Adam) on the model's own task on photos never used to measure the PSNR change."""
-    _run_attack("finetune", model, out,
-                {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed}, **target)
+    _run_attack("finetune", {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed},
+                **target)
 
 @attack_app.command("quantize")
 @attack_target_options
-def attack_quantize(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                    bits: int = typer.Option(8, "--bits", min=2, max=16, help="Bits per weight (2-16)"),
+def attack_quantize(bits: int = typer.Option(8, "--bits", min=2, max=16, help="Bits per weight (2-16)"),
                     target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Per-tensor symmetric quantisation by simple rounding (int8: <= 255 values per tensor)."""
-    _run_attack("quantize", model, out, {"bits": bits}, **target)
+    _run_attack("quantize", {"bits": bits}, **target)
 
 @attack_app.command("permute")
 @attack_target_options
-def attack_permute(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                   seed: int = AttackSeedOpt,
+def attack_permute(seed: int = AttackSeedOpt,
                    target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Permute the hidden channels of every conv -> activation -> conv chain (outputs unchanged)."""
-    _run_attack("permute", model, out, {"seed": seed}, **target)
+    _run_attack("permute", {"seed": seed}, **target)
 
 @attack_app.command("rescale")
 @attack_target_options
-def attack_rescale(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                   spread: float = typer.Option(1.0, "--spread", min=0.0, max=5.0,
+def attack_rescale(spread: float = typer.Option(1.0, "--spread", min=0.0, max=5.0,
                                                 help="Factors are exp(U(-spread, spread))"),
                    seed: int = AttackSeedOpt,
                    target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Rescale hidden channels across each ReLU and undo it in the next conv (outputs unchanged)."""
-    _run_attack("rescale", model, out, {"seed": seed, "spread": spread}, **target)
+    _run_attack("rescale", {"seed": seed, "spread": spread}, **target)
 
 @attack_app.command("foldbn")
 @attack_target_options
-def attack_foldbn(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                  target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
+def attack_foldbn(target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Fold every BatchNorm into the conv before it (outputs unchanged)."""
-    _run_attack("foldbn", model, out, {}, **target)
+    _run_attack("foldbn", {}, **target)
 
 @attack_app.command("fp16")
 @attack_target_options
-def attack_fp16(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
+def attack_fp16(target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Cast every floating-point tensor to float16."""
-    _run_attack("fp16", model, out, {}, **target)
+    _run_attack("fp16", {}, **target)
 
 @attack_app.command("noise")
 @attack_target_options
-def attack_noise(model: str = AttackModelArg, out: Path = AttackOutOpt,
-                 sigma: float = typer.Option(0.01, "--sigma", min=0.0, max=1.0,
+def attack_noise(sigma: float = typer.Option(0.01, "--sigma", min=0.0, max=1.0,
                                              help="Noise std as a fraction of each tensor's std"),
                  seed: int = AttackSeedOpt,
                  target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Add Gaussian noise to every weight and bias."""
-    _run_attack("noise", model, out, {"sigma": sigma, "seed": seed}, **target)
+    _run_attack("noise", {"sigma": sigma, "seed": seed}, **target)
 
 reg_app = typer.Typer(no_args_is_help=True, help="Registry of your models' fingerprints "
                                                  "($SRPRINT_HOME/fingerprints.sqlite).")

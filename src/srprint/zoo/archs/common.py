@@ -73,3 +73,19 @@ class MeanShiftedResidualNet(nn.Module):
         x = self.head(self.sub_mean(x))
         x = x + self.body(x)
         return self.add_mean(self.tail(x))
+
+
+class NamedConv3x3(nn.Module):
+    """One 3x3 conv kept under the name a published checkpoint gives it.
+
+    Re-parameterised blocks end as a single conv, which FMEN calls ``rep_conv`` and SPAN
+    ``eval_conv``; the wrapper keeps that key so the published state dicts load as they are.
+    """
+
+    def __init__(self, cin: int, cout: int, name: str) -> None:
+        super().__init__()
+        self._conv_name = name
+        self.add_module(name, nn.Conv2d(cin, cout, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self, self._conv_name)(x)

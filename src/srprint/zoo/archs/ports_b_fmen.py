@@ -12,20 +12,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import register_arch
+from .common import NamedConv3x3
 
 _REF = "Du et al., Fast and Memory-Efficient Network Towards Efficient Image Super-Resolution, CVPRW 2022"
 _SLOPE = 0.1
 
 
-class RepConv(nn.Module):
-    """A re-parameterised 3x3 conv (training-time branches already merged)."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        self.rep_conv = nn.Conv2d(channels, channels, 3, 1, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.rep_conv(x)
+def RepConv(channels: int) -> NamedConv3x3:  # noqa: N802 - reads as the release's module name
+    """A re-parameterised 3x3 conv (training-time branches already merged), key ``rep_conv``."""
+    return NamedConv3x3(channels, channels, "rep_conv")
 
 
 class ConvPair(nn.Module):

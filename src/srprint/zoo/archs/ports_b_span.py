@@ -13,20 +13,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import register_arch
-from .common import DIV2K_RGB_MEAN
+from .common import DIV2K_RGB_MEAN, NamedConv3x3
 
 _REF = "Wan et al., Swift Parameter-free Attention Network for Efficient Super-Resolution, CVPRW 2024"
 
 
-class MergedConv(nn.Module):
-    """A Conv3XC after re-parameterisation: one 3x3 conv named ``eval_conv``."""
-
-    def __init__(self, cin: int, cout: int) -> None:
-        super().__init__()
-        self.eval_conv = nn.Conv2d(cin, cout, 3, 1, 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.eval_conv(x)
+def MergedConv(cin: int, cout: int) -> NamedConv3x3:  # noqa: N802 - reads as the release's module name
+    """A Conv3XC after re-parameterisation: one 3x3 conv, key ``eval_conv``."""
+    return NamedConv3x3(cin, cout, "eval_conv")
 
 
 class SPAB(nn.Module):

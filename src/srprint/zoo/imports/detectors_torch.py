@@ -29,15 +29,20 @@ def _shuffle_factor(state: StateDict, key: str, out_channels: int = 3) -> tuple[
     return r, f"{key} has {n} = {out_channels}*{r}^2 output channels"
 
 
+def _shuffle_tail(state: StateDict, keys: set[str], tail: str = "upsampler.0.weight") -> tuple[int, str] | None:
+    """The pixel-shuffle factor of ``tail`` in a layout that has all of ``keys`` (and ``tail``); else None."""
+    if not keys | {tail} <= state.keys():
+        return None
+    return _shuffle_factor(state, tail)
+
+
 @register_detector("IMDN")
 def detect_imdn(state: StateDict) -> Detection | None:
-    if not {"IMDB1.c1.weight", "upsampler.0.weight", "c.0.weight"} <= state.keys():
+    up = _shuffle_tail(state, {"IMDB1.c1.weight", "c.0.weight"})
+    if up is None:
         return None
     n_mod = _count(state, r"IMDB\d+\.c1\.weight")
     nf = state["IMDB1.c1.weight"].shape[0]
-    up = _shuffle_factor(state, "upsampler.0.weight")
-    if up is None:
-        return None
     if "fea_conv.0.weight" in state and "fea_conv.2.weight" in state:  # stride-2 head: IMDN_AS
         return Detection("IMDN_AS", {"nf": nf, "num_modules": n_mod}, scale=up[0],
                          scale_evidence=up[1] + " (after a x1/4 strided head; LR is bicubic-upsampled first)")
@@ -60,9 +65,7 @@ def detect_imdn_rtc(state: StateDict) -> Detection | None:
 
 @register_detector("IMDN_RTE")
 def detect_imdn_rte(state: StateDict) -> Detection | None:
-    if not {"block1.c7.weight", "fea_conv.2.weight", "upsampler.0.weight"} <= state.keys():
-        return None
-    up = _shuffle_factor(state, "upsampler.0.weight")
+    up = _shuffle_tail(state, {"block1.c7.weight", "fea_conv.2.weight"})
     if up is None or up[0] % 2:
         return None
     nf = state["fea_conv.0.weight"].shape[0]
@@ -73,9 +76,7 @@ def detect_imdn_rte(state: StateDict) -> Detection | None:
 
 @register_detector("RFDN")
 def detect_rfdn(state: StateDict) -> Detection | None:
-    if not {"fea_conv.weight", "B1.c1_d.weight", "B1.esa.conv_max.weight", "upsampler.0.weight"} <= state.keys():
-        return None
-    up = _shuffle_factor(state, "upsampler.0.weight")
+    up = _shuffle_tail(state, {"fea_conv.weight", "B1.c1_d.weight", "B1.esa.conv_max.weight"})
     if up is None:
         return None
     nf = state["fea_conv.weight"].shape[0]
@@ -85,9 +86,7 @@ def detect_rfdn(state: StateDict) -> Detection | None:
 
 @register_detector("RLFN")
 def detect_rlfn(state: StateDict) -> Detection | None:
-    if not {"conv_1.weight", "block_1.c1_r.weight", "block_1.esa.conv1.weight", "upsampler.0.weight"} <= state.keys():
-        return None
-    up = _shuffle_factor(state, "upsampler.0.weight")
+    up = _shuffle_tail(state, {"conv_1.weight", "block_1.c1_r.weight", "block_1.esa.conv1.weight"})
     if up is None:
         return None
     fc = state["conv_1.weight"].shape[0]
