@@ -158,3 +158,24 @@ def test_unknown_training_set_names_the_folder_to_fill(monkeypatch: pytest.Monke
     monkeypatch.setenv("SRPRINT_HOME", str(tmp_path))
     with pytest.raises(DatasetError, match="div2k"):
         load_training_set("div2k", 48)
+
+
+def test_a_kill_during_the_final_write_resumes_from_the_checkpoint(tmp_path: Path) -> None:
+    # the finished entry replaces the training folder by a rename; a writer killed after moving the
+    # training folder aside (".ID.old-PID-TAG") must not cost the checkpoint
+    cfg = preset_train_config("demo", iters=6, ckpt_every=2)
+    spec = parse_model_id("EDSR-skimage-x2-L1-s1")
+    train_model(spec, tmp_path / "zoo", cfg, stop_after=4)
+    folder = tmp_path / "zoo" / spec.id
+    assert (folder / STATE_FILE).is_file() and not Zoo(tmp_path / "zoo").has(spec.id)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    folder.rename(folder.parent / f".{spec.id}.old-{dead}-deadbeef")
+    seen: list[int] = []
+    entry = train_model(spec, tmp_path / "zoo", cfg, progress=lambda i, n, parts: seen.append(i))
+    assert seen[0] == 5 and entry.status == "complete"  # resumed at iteration 4, not restarted
+    assert sorted(p.name for p in folder.iterdir()) == ["model.json", "model.safetensors"]
+    assert [p.name for p in (tmp_path / "zoo").iterdir()] == [spec.id]
+    reference = train_model(spec, tmp_path / "ref", cfg)
+    a, b = load_weights(entry.weights_path), load_weights(reference.weights_path)
+    assert all(torch.equal(a[k], b[k]) for k in a)

@@ -151,7 +151,7 @@ def write_entry_folder(final: Path, entry: ZooEntry, write_weights: Callable[[Pa
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    _recover_killed_writes(final)
+    recover_killed_writes(final)
     tag = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
     tmp = final.parent / f".{final.name}.tmp-{tag}"
     trash: Path | None = None
@@ -175,7 +175,7 @@ def write_entry_folder(final: Path, entry: ZooEntry, write_weights: Callable[[Pa
     return entry
 
 
-def _recover_killed_writes(final: Path) -> None:
+def recover_killed_writes(final: Path) -> None:
     """Clean up after a writer of ``final`` that was killed: drop its temporary folder, and put
     back a previous entry it had moved aside but not yet replaced."""
     for p in final.parent.glob(f".{final.name}.*-*-*"):

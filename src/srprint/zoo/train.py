@@ -25,7 +25,7 @@ from ..errors import CheckpointError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json
 from ..io.checkpoints import save_weights
 from .archs import arch_config, count_parameters, create_arch
-from .entry import WEIGHTS_FILE, Zoo, ZooEntry, labels_for_spec, library_versions
+from .entry import Zoo, ZooEntry, labels_for_spec, library_versions, recover_killed_writes, write_entry_folder
 from .losses import LossConfig, create_loss
 from .model import SRModel
 from .quality import evaluate_sr
@@ -122,6 +122,7 @@ def train_model(
     """
     zoo = Zoo(zoo_root)
     folder = zoo.entry_dir(spec.id)
+    recover_killed_writes(folder)  # a kill during the final write leaves the training folder aside
     if zoo.has(spec.id):
         entry = ZooEntry.load(folder)
         if entry.status == "complete":
@@ -238,12 +239,8 @@ def _train_locked(
         versions=library_versions(),
         path=folder,
     )
-    save_weights(folder / WEIGHTS_FILE, net.state_dict(), metadata={"id": spec.id, "arch": spec.arch})
-    entry.save(folder)  # the record is written last: it marks the model complete
-    if state_path.exists():
-        state_path.unlink()
-    prog = folder / "progress.json"
-    if prog.exists():
-        prog.unlink()
-    (folder / ".train.lock").unlink(missing_ok=True)
-    return entry
+    # the finished entry replaces the training folder in one rename: its checkpoint, progress file
+    # and lock go with the old folder, and a kill before the rename leaves the checkpoint to resume
+    weights = net.state_dict()
+    return write_entry_folder(folder, entry, lambda path: save_weights(
+        path, weights, metadata={"id": spec.id, "arch": spec.arch}))
