@@ -1,4 +1,5 @@
-"""Every registered architecture, detector, backbone, degradation and attack works on a tiny input.
+"""Every registered architecture, detector, backbone, degradation and attack works on a tiny input,
+and every published family has its own test file on real checkpoints.
 
 Parameterised over the registries themselves: a new entry in any of them gets its test here, and
 fails until it builds, runs and (for a detector) recognises its own architecture's weights.
@@ -7,6 +8,7 @@ fails until it builds, runs and (for a detector) recognises its own architecture
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +18,9 @@ from srprint.classify.backbones import create_backbone, list_backbones
 from srprint.verification.attacks import get_attack, list_attacks
 from srprint.verification.task_operators import apply_degradation, get_degradation, list_degradations
 from srprint.zoo.archs import arch_config, create_arch, get_arch, list_archs
-from srprint.zoo.imports.detection import DETECTORS
+from srprint.zoo.detection import DETECTORS
+from srprint.zoo.families import DETECTORS as DETECTOR_FAMILIES
+from srprint.zoo.families import NETWORKS
 
 torch.set_num_threads(1)
 HEAVY_ARCHS = {"SwinIR"}  # 64 px windows: run at their own multiple below
@@ -115,3 +119,27 @@ def test_every_attack_returns_a_working_model(name: str, tmp_path) -> None:  # n
     with torch.no_grad():
         out = model.infer(torch.rand(1, 3, 12, 12))
     assert out.shape[-2:] == (12 * scale, 12 * scale) and math.isfinite(float(out.abs().sum()))
+
+
+FAMILY_TESTS = Path(__file__).parent / "zoo" / "families"
+
+
+def _family_of(arch: str) -> str | None:
+    module = get_arch(arch).builder.__module__
+    return module.split(".")[3] if module.startswith("srprint.zoo.families.") else None
+
+
+@pytest.mark.parametrize("family", NETWORKS)
+def test_every_published_family_has_its_test_file_on_real_checkpoints(family: str) -> None:
+    test = FAMILY_TESTS / f"test_{family}.py"
+    assert test.is_file(), f"family {family} has no {test.relative_to(FAMILY_TESTS.parents[1])}"
+    text = test.read_text()
+    assert "pretrained_dir" in text, f"{test.name} does not load a real published checkpoint"
+    for arch in [a for a in list_archs() if _family_of(a) == family and a in DETECTORS]:
+        assert f'"{arch}"' in text, f"{test.name} never names its detected architecture {arch}"
+
+
+def test_every_port_lives_in_a_listed_family() -> None:
+    ports = [a for a in list_archs() if "port" in get_arch(a).tags]
+    assert all(_family_of(a) in NETWORKS for a in ports), [a for a in ports if _family_of(a) not in NETWORKS]
+    assert set(DETECTOR_FAMILIES) <= set(NETWORKS)

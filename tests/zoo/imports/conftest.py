@@ -1,27 +1,12 @@
-"""Fixtures for the checkpoint-import tests: tiny synthetic checkpoints and the shared pretrained files."""
+"""Fixtures for the checkpoint-import tests: tiny synthetic checkpoints."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-
-
-@pytest.fixture(scope="session")
-def pretrained_dir(shared_data: Path) -> Path:
-    return shared_data / "pretrained"
-
-
-@pytest.fixture(scope="session")
-def set5_crop(shared_data: Path) -> tuple[str, np.ndarray]:
-    """Centre 120x120 crop of Set5 'bird' (small enough for every model on 2 CPU cores)."""
-    from srprint.io.images import center_crop, read_image
-
-    img = read_image(shared_data / "images" / "Set5" / "bird.png")
-    return "bird", center_crop(img, 120, 24)
 
 
 def _make_rtc_checkpoint(path: Path, scale: int = 2, seed: int = 0, wrap: bool = True) -> dict[str, torch.Tensor]:

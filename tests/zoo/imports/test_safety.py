@@ -107,11 +107,3 @@ def test_unsupported_format_is_named(tmp_path: Path) -> None:
     f.write_bytes(b"\x08\x07\x12\x04junk")
     with pytest.raises(CheckpointError, match="unsupported checkpoint format '.onnx'"):
         import_checkpoint(f, tmp_path / "zoo")
-
-
-def test_vdsr_imports_only_with_allow_pickle_and_a_loud_warning(pretrained_dir: Path, tmp_path: Path) -> None:
-    with pytest.warns(UserWarning, match="UNSAFE"):
-        entry = import_checkpoint(pretrained_dir / "vdsr_twtygqyy" / "model_epoch_50.pth", tmp_path / "zoo",
-                                  name="vdsr", scale=2, allow_pickle=True)
-    assert (entry.arch, entry.scale, entry.grey, entry.id) == ("VDSR", 2, True, "vdsr-pretrained")
-    assert "took state_dict() of a pickled module" in entry.imported["normalisation"]

@@ -77,14 +77,10 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-# Every architecture module, in registration order: srprint's own families, then the PyTorch ports
-# of published ones (so an imported zoo entry rebuilds without the import machinery).
+# Every architecture module, in registration order: srprint's own families here, then the networks
+# of the published families (srprint.zoo.families), so an imported zoo entry rebuilds without the
+# import machinery.
 BUILTIN_MODULES = ("edsr", "nlsn", "rcan", "rdn", "swinir")
-PORT_MODULES = (
-    "ports_b_bsrn", "ports_b_efdn", "ports_b_espcn", "ports_b_fastsrgan_keras", "ports_b_fmen", "ports_b_fsrcnn",
-    "ports_b_lapsrn", "ports_b_matconvnet", "ports_b_mobilesr", "ports_b_safmn", "ports_b_span", "ports_carn",
-    "ports_dncnn", "ports_esa", "ports_imdn", "ports_srgan", "ports_vdsr",
-)
 _LOADED = False
 
 
@@ -96,10 +92,12 @@ def _ensure_loaded() -> None:
     import importlib
     import warnings
 
+    from ..families import NETWORKS
+
     for name in BUILTIN_MODULES:
         importlib.import_module(f"{__name__}.{name}")
-    for name in PORT_MODULES:
+    for family in NETWORKS:
         try:
-            importlib.import_module(f"{__name__}.{name}")
+            importlib.import_module(f"srprint.zoo.families.{family}.network")
         except Exception as exc:  # noqa: BLE001 - one broken port must not hide the others
-            warnings.warn(f"architecture module {name} unavailable ({exc})", stacklevel=2)
+            warnings.warn(f"architecture family {family} unavailable ({exc})", stacklevel=2)

@@ -1,8 +1,8 @@
-"""Import of third-party checkpoints (spandrel detection, srprint ports, TF/Keras/MatConvNet readers).
+"""Import of third-party checkpoints (spandrel detection, srprint's published families, file readers).
 
-The detectors run in registration order, and that order is this file's: the PyTorch state-dict
-detectors of ``detectors_torch`` first, then those of ``detectors_b``; the file readers follow.
-Optional modules that fail to import (e.g. a reader whose dependency is missing) are recorded in
+Detectors run in registration order, and that order is :data:`srprint.zoo.families.DETECTORS`:
+each family's ``detect`` module, in that list's order; the TF/Keras/MatConvNet file readers follow.
+A module that fails to import (e.g. a reader whose dependency is missing) is recorded in
 :data:`UNAVAILABLE` with a warning instead of breaking the package.
 """
 
@@ -11,17 +11,16 @@ from __future__ import annotations
 import importlib
 import warnings
 
-from . import detection, detectors_torch  # noqa: F401  (detectors_torch registers the first detectors)
+from ..families import DETECTORS as _DETECTOR_FAMILIES
 
-# registered after detectors_torch, in this order
-OPTIONAL_MODULES = ("detectors_b", "readers_keras", "readers_matconvnet", "readers_tf")
+READER_MODULES = ("readers_keras", "readers_matconvnet", "readers_tf")
 UNAVAILABLE: dict[str, str] = {}
 
-for _name in OPTIONAL_MODULES:
-    _full = f"{__name__}.{_name}"
+for _full in ([f"srprint.zoo.families.{f}.detect" for f in _DETECTOR_FAMILIES]
+              + [f"{__name__}.{r}" for r in READER_MODULES]):
     try:
         importlib.import_module(_full)
-    except Exception as exc:  # noqa: BLE001 - one broken optional module must not disable the rest
+    except Exception as exc:  # noqa: BLE001 - one broken module must not disable the rest
         UNAVAILABLE[_full] = f"{type(exc).__name__}: {exc}"
         warnings.warn(f"srprint import module {_full} unavailable ({type(exc).__name__}: {exc})", stacklevel=2)
 

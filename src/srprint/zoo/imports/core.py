@@ -24,10 +24,9 @@ from torch import nn
 from ...errors import CheckpointError, DatasetError, SpecError, SrprintError, UnsafeCheckpointError
 from ...io.checkpoints import check_checkpoint_file, load_state_dict, save_weights, sha256_file
 from ..archs import create_arch
+from ..detection import DETECTORS, READERS, Detection, StateDict, describe
 from ..entry import Zoo, ZooEntry, library_versions, write_entry_folder
 from ..model import SRModel
-from . import detectors_torch
-from .detection import DETECTORS, READERS, Detection, StateDict
 from .normalize import normalize_state
 from .spandrel_detect import detect_spandrel, wrap_descriptor
 
@@ -163,7 +162,7 @@ def detect_architecture(ck: LoadedCheckpoint) -> tuple[Detection, str, list[str]
             return det, name, tried
         tried.append(name)
     raise CheckpointError(
-        f"{ck.path}: unknown architecture ({detectors_torch.describe(ck.state, 4)}); tried "
+        f"{ck.path}: unknown architecture ({describe(ck.state, 4)}); tried "
         f"{'; '.join(tried)}. Pass --arch only for a registered port, or add a detector")
 
 

@@ -2,7 +2,7 @@
 
 Reads the ``model_config`` JSON (layer graph) and ``model_weights`` groups with ``h5py`` (no
 TensorFlow/Keras), checks the layer sequence is the Fast-SRGAN generator, and maps the weights onto
-:mod:`srprint.zoo.archs.ports_b_fastsrgan_keras`: ``HWIO`` kernels -> ``OIHW``, depthwise
+:mod:`srprint.zoo.families.fastsrgan_keras.network`: ``HWIO`` kernels -> ``OIHW``, depthwise
 ``(3, 3, C, 1)`` -> ``(C, 1, 3, 3)``, PReLU ``alpha (1, 1, C)`` -> ``(C,)``, BatchNorm
 gamma/beta/moving stats -> weight/bias/running stats, and the conv before each ``DepthToSpace`` is
 permuted from TensorFlow's channel order to ``pixel_shuffle``'s.
@@ -18,11 +18,8 @@ import numpy as np
 import torch
 
 from ...errors import CheckpointError
-from ..archs import (
-    create_arch,
-    ports_b_fastsrgan_keras,  # noqa: F401  (registration)
-)
-from .detection import Detection, ReadResult, StateDict, register_reader
+from ..archs import create_arch
+from ..detection import Detection, ReadResult, StateDict, register_reader
 from .readers_tf import depth_to_space_permutation
 
 _ARCH = "FastSRGAN-Keras"

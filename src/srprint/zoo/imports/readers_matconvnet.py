@@ -21,11 +21,8 @@ import numpy as np
 import torch
 
 from ...errors import CheckpointError
-from ..archs import (
-    create_arch,
-    ports_b_matconvnet,  # noqa: F401  (registration)
-)
-from .detection import Detection, ReadResult, StateDict, register_reader
+from ..archs import create_arch
+from ..detection import Detection, ReadResult, StateDict, register_reader
 
 FFDNET_DEFAULT_SIGMA = 25.0
 

@@ -2,7 +2,7 @@
 
 No TensorFlow needed: the GraphDef protobuf classes that ship with ``tensorboard`` parse the file,
 ``Const`` nodes give the weights, and the graph's structure says which of srprint's native ports
-(:mod:`~srprint.zoo.archs.ports_b_fsrcnn`, ``ports_b_espcn``, ``ports_b_lapsrn``) it is. Only a
+(the ``fsrcnn``, ``espcn`` and ``lapsrn`` families of :mod:`srprint.zoo.families`) it is. Only a
 small op set is understood; anything else is refused with the op's name. After mapping, the port is
 checked against a direct evaluation of the graph (:func:`run_graphdef`) on a random input.
 
@@ -35,8 +35,8 @@ import torch
 import torch.nn.functional as F
 
 from ...errors import CheckpointError
-from ..archs import create_arch, ports_b_espcn, ports_b_fsrcnn, ports_b_lapsrn  # noqa: F401  (registration)
-from .detection import Detection, ReadResult, StateDict, register_reader
+from ..archs import create_arch
+from ..detection import Detection, ReadResult, StateDict, register_reader
 
 SUPPORTED_OPS = frozenset({
     "Const", "Placeholder", "Identity", "Conv2D", "Add", "AddV2", "BiasAdd", "Sub", "Mul", "Relu", "Abs",

@@ -5,8 +5,8 @@ The network wrapper and the zoo loader that rebuild a detected model are in
 
 from __future__ import annotations
 
+from ..detection import Detection, StateDict
 from ..spandrel_net import load_descriptor, wrap_descriptor
-from .detection import Detection, StateDict
 
 
 def detect_spandrel(state: StateDict) -> tuple[Detection | None, str]:

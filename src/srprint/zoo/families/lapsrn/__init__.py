@@ -1,0 +1,5 @@
+"""LapSRN port (Lai et al., CVPR 2017) in the form of OpenCV's ``dnn_superres`` TensorFlow models.
+
+This family's home: network.py (the PyTorch network, registered as an architecture); its
+releases are converted by a file reader of srprint.zoo.imports.
+"""

@@ -1,0 +1,17 @@
+"""EFDN (NTIRE 2022, team 01) on its released checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .port_checks import check_detected_port
+
+
+@pytest.mark.shared
+def test_published_checkpoint_is_detected_and_beats_bicubic(pretrained_dir: Path,
+                                                           set5_crop: tuple[str, np.ndarray]) -> None:
+    check_detected_port(pretrained_dir / "efdn_ntire2022/team01_efdn.pth", set5_crop, name="EFDN",
+                        config={"n_feats": 48}, input_range=(0.0, 1.0))
