@@ -239,7 +239,8 @@ def main() -> None:
     if "table" not in args.skip:
         t0 = time.time()
         targets = tuple(args.targets.split(","))
-        table = parse_table(data, work / "table", ecfg, device, targets=targets, where=args.where, tiles=args.tiles)
+        table = parse_table(data, work / "table", ecfg, device=device, targets=targets, where=args.where,
+                            tiles=args.tiles)
         results["timings_s"]["table"] = time.time() - t0
         results["heldout_table"] = table
         md += ["## 1. Held-out parsers (study's Table 5 alongside)", "", (work / "table" / "table.md").read_text(), ""]
@@ -264,15 +265,16 @@ def main() -> None:
             ds.root,
             ds.frame,
             labels,
-            schema,
-            work / "fen_cv",
-            fcfg,
-            prof["folds"],
+            schema=schema,
+            out=work / "fen_cv",
+            cfg=fcfg,
+            n_folds=prof["folds"],
             n_shuffles=prof["shuffles"],
             device=device,
         )
         full = train_fen_pn(
-            ds.root, ds.frame, labels, schema, sorted(labels["model_id"]), work / "fen_all", fcfg, device, quiet=True
+            ds.root, ds.frame, labels, schema=schema, train_models=sorted(labels["model_id"]), out=work / "fen_all",
+            cfg=fcfg, device=device, quiet=True
         )
         results["timings_s"]["fen"] = time.time() - t0
         results["fen_cv"] = {k: v["mean"] for k, v in cv["variants"].items()}
@@ -315,7 +317,7 @@ def main() -> None:
     if "imported" not in args.skip and (ds.frame["source"] == "imported").any():
         if "imported_table" not in args.skip:
             t0 = time.time()
-            imp = imported_table(data, work / "imported", ecfg, device, split="all", tiles=args.tiles)
+            imp = imported_table(data, work / "imported", ecfg, device=device, split="all", tiles=args.tiles)
             results["timings_s"]["imported"] = time.time() - t0
             results["imported"] = imp
             md += _section("## 3. Parsers trained on the whole zoo, applied to imported models (Figure 6)",
@@ -328,7 +330,7 @@ def main() -> None:
             for sfx, tiles in ([("_centre", 1)] if args.tiles != 1 else []) + [("", args.tiles)]:
                 t0 = time.time()
                 results[f"imported_{name}{sfx}"] = imported_crossfit(
-                    data, crossfit_dir(work, name, args.crossfit_per_model), ecfg, device, folds=folds,
+                    data, crossfit_dir(work, name, args.crossfit_per_model), ecfg, device=device, folds=folds,
                     per_model=args.crossfit_per_model, tiles=tiles,
                 )
                 results["timings_s"][f"imported_{name}{sfx}"] = time.time() - t0

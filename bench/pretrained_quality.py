@@ -177,7 +177,7 @@ def main() -> None:
                     elif e.task == "sr":
                         m = evaluate_sr(model, imgs, device=dev)
                     else:
-                        m = evaluate_restoration(model, imgs, e, dev)
+                        m = evaluate_restoration(model, imgs, e, device=dev)
                     m = {k: round(float(m[k]), 4) for k in METRICS if k in m}
                     m["seconds"] = round(time.perf_counter() - t1, 2)
                     cache[key] = m

@@ -88,7 +88,7 @@ def load_sources(zoos: list[Path]) -> list[tuple[str, ZooEntry]]:
 def make_copy(src: ZooEntry, steps: list[tuple[str, dict[str, Any]]], root: Path, tag: str) -> ZooEntry:
     cur = src
     for k, (name, params) in enumerate(steps):
-        cur = attack_model(cur, name, root / src.id / f"{tag}.{k}", params)
+        cur = attack_model(cur, name, root / src.id / f"{tag}.{k}", params=params)
     return cur
 
 
@@ -191,7 +191,7 @@ def main() -> None:  # noqa: C901, PLR0915
     for row in [*copy_rows, *neg_rows, *shared_rows]:
         if "p_value" in row:
             row["verdict"] = decide_lineage(SimpleNamespace(similarity=row["similarity"], coverage=row["coverage"]),
-                                            row, ALPHA, edge)
+                                            row, ALPHA, copy_max_distance=edge)
     bound = edge
 
     # timing through the library's CLI path

@@ -158,7 +158,7 @@ def main() -> None:  # noqa: C901, PLR0915
         attacked[e.id] = []
         for name, params in attack_set(e, a.finetune_iters):
             out = a.attacked / attacked_id(e.id, name, params)
-            ae = attack_model(e, name, out, params)
+            ae = attack_model(e, name, out, params=params)
             attacked[e.id].append(ae)
             rows.append({"source": e.id, "attack": name, "params": params, **ae.metrics})
             print(f"attack {ae.id}: PSNR change {ae.metrics['psnr_change']:+.3f} dB", flush=True)

@@ -120,10 +120,10 @@ def test_init_from_another_run_keeps_the_body(tiny_run: Path, tiny_render: Path,
 
 
 def test_tile_positions_spread_over_the_image_on_the_grid() -> None:
-    assert tile_positions(192, 64, 3, 8) == [0, 64, 128]
-    assert tile_positions(100, 64, 3, 8) == [0, 16, 32]  # overlapping, both edges reached (on the grid)
-    assert tile_positions(100, 64, 1, 8) == [16]  # centre, floored to the grid
-    assert tile_positions(64, 64, 3, 8) == [0]  # no room: one crop, not three copies
+    assert tile_positions(192, 64, 3, align=8) == [0, 64, 128]
+    assert tile_positions(100, 64, 3, align=8) == [0, 16, 32]  # overlapping, both edges reached (on the grid)
+    assert tile_positions(100, 64, 1, align=8) == [16]  # centre, floored to the grid
+    assert tile_positions(64, 64, 3, align=8) == [0]  # no room: one crop, not three copies
     with pytest.raises(SrprintError, match="at least 1"):
         tile_positions(100, 64, 0)
 
@@ -132,9 +132,9 @@ def test_one_tile_is_the_centre_crop() -> None:
     rng = np.random.default_rng(3)
     for shape in [(48, 48, 3), (100, 70, 3), (20, 50, 3)]:
         img = rng.random(shape).astype(np.float32)
-        (only,) = tile_crops(img, 32, 1, 8)
-        assert np.array_equal(only, crop_array(img, 32, None, 8))
-    assert [c.shape for c in tile_crops(np.zeros((100, 70, 3)), 32, 3, 8)] == [(32, 32, 3)] * 9
+        (only,) = tile_crops(img, 32, 1, align=8)
+        assert np.array_equal(only, crop_array(img, 32, None, align=8))
+    assert [c.shape for c in tile_crops(np.zeros((100, 70, 3)), 32, 3, align=8)] == [(32, 32, 3)] * 9
 
 
 def test_tiled_prediction_averages_the_tiles_log_probabilities(
@@ -144,7 +144,7 @@ def test_tiled_prediction_averages_the_tiles_log_probabilities(
     row = ds.split("test").iloc[:1].reset_index(drop=True)
     image = to_uint8(read_image(ds.root / row["path"][0]))  # 48 px, crops of 32: tiles at 0 and 16
     names = []
-    for i, tile in enumerate(tile_crops(image, 32, 2, 8)):
+    for i, tile in enumerate(tile_crops(image, 32, 2, align=8)):
         names.append(f"tile{i}.png")
         write_png(tmp_path / names[-1], tile)
     single = predict_frame(tiny_run, tmp_path, pd.DataFrame({"path": names}), tiles=1)

@@ -24,7 +24,7 @@ def test_dct_matrix_is_orthonormal_and_is_the_dct() -> None:
 
 
 def test_fitted_spectrum_statistics_standardise_the_training_crops() -> None:
-    net = create_classifier_net("test_convnext", 3, "dct", 32)
+    net = create_classifier_net("test_convnext", 3, "dct", crop=32)
     gen = torch.Generator().manual_seed(0)
     batches = [torch.rand(8, 3, 32, 32, generator=gen) * 2 - 1 for _ in range(4)]
     net.fit_input_stats(batches)
@@ -36,13 +36,13 @@ def test_fitted_spectrum_statistics_standardise_the_training_crops() -> None:
 
 
 def test_rgb_input_is_the_identity_and_unknown_inputs_are_refused() -> None:
-    net = create_classifier_net("test_convnext", 2, "rgb", 32)
+    net = create_classifier_net("test_convnext", 2, "rgb", crop=32)
     x = torch.rand(2, 3, 32, 32)
     assert torch.equal(net.represent(x), x)
     with pytest.raises(SrprintError, match="unknown classifier input"):
         ClassifierNet(net.body, "wavelet", 32)
     with pytest.raises(SrprintError, match="expects 32x32"):
-        create_classifier_net("test_convnext", 2, "dct", 32).spectrum(torch.rand(1, 3, 16, 16))
+        create_classifier_net("test_convnext", 2, "dct", crop=32).spectrum(torch.rand(1, 3, 16, 16))
 
 
 def test_aligned_crops_start_on_the_grid() -> None:
@@ -100,10 +100,10 @@ def test_log_floor_is_configurable_and_old_runs_keep_theirs() -> None:
 
     x = torch.zeros(1, 3, 16, 16)  # every coefficient 0: the spectrum is log(eps) everywhere
     for eps in (1e-3, 1e-2):
-        net = create_classifier_net("test_convnext", 2, "dct", 16, eps=eps)
+        net = create_classifier_net("test_convnext", 2, "dct", crop=16, eps=eps)
         assert torch.allclose(net.spectrum(x), torch.full_like(x, float(np.log(eps))))
     with pytest.raises(SrprintError, match="floor must be > 0"):
-        create_classifier_net("test_convnext", 2, "dct", 16, eps=0.0)
+        create_classifier_net("test_convnext", 2, "dct", crop=16, eps=0.0)
     assert ClassifierConfig().dct_eps == 1e-2
     # a config.yaml written before the field existed was trained with the old floor
     assert config_from_run({"classifier": {"crop": 16}}).dct_eps == 1e-3

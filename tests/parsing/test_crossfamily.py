@@ -83,7 +83,7 @@ def two_family_render(parsing_render: Path, tmp_path: Path) -> Path:
 def test_crossfit_never_trains_on_the_test_family(
     two_family_render: Path, tmp_path: Path, fake_engine: _FakeEngine
 ) -> None:
-    table = imported_crossfit(two_family_render, tmp_path / "cf", TINY_CLASSIFIER, "cpu", folds=2, per_model=5)
+    table = imported_crossfit(two_family_render, tmp_path / "cf", TINY_CLASSIFIER, device="cpu", folds=2, per_model=5)
     assert table["protocol"] == "family-out"
     assert sorted(map(tuple, table["folds"])) == [("othergan",), ("thirdparty",)]
     # 2 folds x (scale, loss_family); each run's training models exclude that fold's test model
@@ -107,17 +107,17 @@ def test_crossfit_never_trains_on_the_test_family(
 def test_crossfit_zoo_only_trains_on_no_imported_model(
     two_family_render: Path, tmp_path: Path, fake_engine: _FakeEngine
 ) -> None:
-    table = imported_crossfit(two_family_render, tmp_path / "zoo", TINY_CLASSIFIER, "cpu", folds=0, per_model=5)
+    table = imported_crossfit(two_family_render, tmp_path / "zoo", TINY_CLASSIFIER, device="cpu", folds=0, per_model=5)
     assert table["protocol"] == "zoo-only" and len(fake_engine.train_models) == 2
     assert all(not ({IMPORTED[0], OTHER} & t) for t in fake_engine.train_models)
     assert set(table["models"]) == {IMPORTED[0], OTHER}
     # per_model caps validation at a quarter (1 of each model's 4 val images); None keeps every image
     assert all(n_val == len(ids) for (_, _, n_val), ids in zip(fake_engine.trained, fake_engine.train_models,
                                                                 strict=True))
-    imported_crossfit(two_family_render, tmp_path / "all", TINY_CLASSIFIER, "cpu", folds=0, per_model=None)
+    imported_crossfit(two_family_render, tmp_path / "all", TINY_CLASSIFIER, device="cpu", folds=0, per_model=None)
     assert fake_engine.trained[-1][2] == 4 * len(fake_engine.train_models[-1])
     with pytest.raises(HoldoutError, match="into 3 folds"):
-        imported_crossfit(two_family_render, tmp_path / "x", TINY_CLASSIFIER, "cpu", folds=3)
+        imported_crossfit(two_family_render, tmp_path / "x", TINY_CLASSIFIER, device="cpu", folds=3)
 
 
 def test_cli_parse_imported_family_folds(two_family_render: Path, tmp_path: Path, fake_engine: _FakeEngine) -> None:

@@ -35,7 +35,8 @@ def fen_run(labelled, tmp_path_factory: pytest.TempPathFactory) -> Path:  # noqa
     ds, table, schema = labelled
     train = [m for m in table["model_id"] if not m.startswith("RCAN")]
     return train_fen_pn(
-        ds.root, ds.frame, table, schema, train, tmp_path_factory.mktemp("fen") / "run", TINY_FEN, quiet=True
+        ds.root, ds.frame, table, schema=schema, train_models=train, out=tmp_path_factory.mktemp("fen") / "run",
+        cfg=TINY_FEN, quiet=True
     )
 
 
@@ -48,15 +49,18 @@ def test_train_writes_a_loadable_run_and_skips_when_done(fen_run: Path, labelled
     assert not (fen_run / "state.pt").exists()
     mtime = (fen_run / "fenpn.safetensors").stat().st_mtime
     train = run.record["train_models"]
-    assert train_fen_pn(ds.root, ds.frame, table, schema, train, fen_run, TINY_FEN) == fen_run  # finished: reused
+    assert train_fen_pn(ds.root, ds.frame, table, schema=schema, train_models=train, out=fen_run,
+                        cfg=TINY_FEN) == fen_run  # finished: reused
     assert (fen_run / "fenpn.safetensors").stat().st_mtime == mtime
     # a finished run is never silently reused for other settings
     with pytest.raises(SrprintError, match=r"config\.loss_scale differ"):
-        train_fen_pn(ds.root, ds.frame, table, schema, train, fen_run, dataclasses.replace(TINY_FEN, loss_scale="dft"))
+        train_fen_pn(ds.root, ds.frame, table, schema=schema, train_models=train, out=fen_run,
+                     cfg=dataclasses.replace(TINY_FEN, loss_scale="dft"))
     with pytest.raises(SrprintError, match="train_models"):
-        train_fen_pn(ds.root, ds.frame, table, schema, ["x"], fen_run, TINY_FEN)
+        train_fen_pn(ds.root, ds.frame, table, schema=schema, train_models=["x"], out=fen_run, cfg=TINY_FEN)
     with pytest.raises(SrprintError, match="label_shuffle_seed"):
-        train_fen_pn(ds.root, ds.frame, table, schema, train, fen_run, TINY_FEN, label_shuffle_seed=3)
+        train_fen_pn(ds.root, ds.frame, table, schema=schema, train_models=train, out=fen_run, cfg=TINY_FEN,
+                     label_shuffle_seed=3)
     assert (fen_run / "fenpn.safetensors").stat().st_mtime == mtime
 
 
@@ -69,8 +73,8 @@ def test_predict_and_scores(fen_run: Path, labelled) -> None:  # noqa: ANN001
     assert np.allclose(pred.discrete["loss"].sum(1), 1, atol=1e-5)
     assert set(pred.fingerprints) == set(frame["model_id"]) and pred.fingerprints["HR"].shape == (3, 32, 32)
     assert 0.0 <= detection_auc(pred) <= 1.0
-    s1 = parsing_scores(pred, table, schema, 1)
-    s10 = parsing_scores(pred, table, schema, 10)
+    s1 = parsing_scores(pred, table, schema, n_images=1)
+    s10 = parsing_scores(pred, table, schema, n_images=10)
     assert s1["n_chunks"] == 6 * 6 and s10["n_chunks"] == 6  # 6 test images per model: one chunk each
     for key in ("l1", "f1_discrete", "f1_coarse", "f1_fine"):
         assert 0.0 <= s1[key] <= 1.0
@@ -89,7 +93,8 @@ def test_load_errors(tmp_path: Path) -> None:
 def test_cross_validation_with_baselines(labelled, tmp_path: Path) -> None:  # noqa: ANN001
     ds, table, schema = labelled
     cfg = FenPnConfig(**{**TINY_FEN.__dict__, "epochs": 1, "max_per_model": 3})
-    res = run_fen_cv(ds.root, ds.frame, table, schema, tmp_path / "cv", cfg, n_folds=2, n_shuffles=2, aggregate=(1, 10))
+    res = run_fen_cv(ds.root, ds.frame, table, schema=schema, out=tmp_path / "cv", cfg=cfg, n_folds=2, n_shuffles=2,
+                     aggregate=(1, 10))
     assert set(res["variants"]) == {"fen", "nofp", "randomgt"}
     assert len(res["variants"]["randomgt"]["runs"]) == 2 * 2 and len(res["variants"]["fen"]["runs"]) == 2
     assert sorted(m for f in res["folds"] for m in f) == sorted(table["model_id"])
@@ -157,11 +162,13 @@ def test_killed_run_resumes_only_with_its_own_settings(labelled, tmp_path: Path,
 
     monkeypatch.setattr(pn, "atomic_write_json", killed)  # dies after the last epoch's checkpoint
     with pytest.raises(KeyboardInterrupt):
-        train_fen_pn(ds.root, ds.frame, table, schema, train, out, TINY_FEN, quiet=True)
+        train_fen_pn(ds.root, ds.frame, table, schema=schema, train_models=train, out=out, cfg=TINY_FEN, quiet=True)
     monkeypatch.undo()
     assert (out / "state.pt").is_file() and not (out / "fenpn.json").exists()
     with pytest.raises(SrprintError, match=r"config\.epochs differ"):
-        train_fen_pn(ds.root, ds.frame, table, schema, train, out, dataclasses.replace(TINY_FEN, epochs=3))
-    train_fen_pn(ds.root, ds.frame, table, schema, train, out, TINY_FEN, quiet=True)  # resumes: nothing left
+        train_fen_pn(ds.root, ds.frame, table, schema=schema, train_models=train, out=out,
+                     cfg=dataclasses.replace(TINY_FEN, epochs=3))
+    train_fen_pn(ds.root, ds.frame, table, schema=schema, train_models=train, out=out, cfg=TINY_FEN,
+                 quiet=True)  # resumes: nothing left
     record = json.loads((out / "fenpn.json").read_text())
     assert [h["epoch"] for h in record["history"]] == [1, 2] and not (out / "state.pt").exists()

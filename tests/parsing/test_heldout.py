@@ -18,12 +18,12 @@ from .conftest import IMPORTED, TINY_CLASSIFIER, _FakeEngine
 
 def test_holdout_split_trains_without_and_tests_with_the_value(parsing_render: Path) -> None:
     frame = RenderedDataset.open(parsing_render).frame
-    s = heldout_split(frame, "scale", "arch", "RCAN")
+    s = heldout_split(frame, "scale", "arch", value="RCAN")
     assert set(s.train["arch"]) == {"EDSR", "RDN"} and set(s.test["arch"]) == {"RCAN"}
     assert set(s.train["split"]) == {"train"} and set(s.val["split"]) == {"val"} and set(s.test["split"]) == {"test"}
     assert "HR" not in set(s.train["model_id"]) and IMPORTED[0] not in set(s.train["model_id"])
     assert s.classes == ["2", "4"]
-    assert len(heldout_split(frame, "scale", "arch", "RCAN", test_split="all").test) == 2 * 24
+    assert len(heldout_split(frame, "scale", "arch", value="RCAN", test_split="all").test) == 2 * 24
 
 
 def test_dataset_parser_excludes_seed_2_and_3() -> None:
@@ -45,19 +45,19 @@ def test_dataset_parser_excludes_seed_2_and_3() -> None:
 def test_holdout_errors_are_clear(parsing_render: Path) -> None:
     frame = RenderedDataset.open(parsing_render).frame
     with pytest.raises(HoldoutError, match="no model .*has arch 'SwinIR'; values: EDSR, RCAN, RDN"):
-        heldout_split(frame, "scale", "arch", "SwinIR")
+        heldout_split(frame, "scale", "arch", value="SwinIR")
     with pytest.raises(HoldoutError, match="meaningless"):
-        heldout_split(frame, "scale", "scale", "2")
+        heldout_split(frame, "scale", "scale", value="2")
     with pytest.raises(HoldoutError, match="nothing left to train"):
-        heldout_split(frame, "scale", "dataset", "skimage")
+        heldout_split(frame, "scale", "dataset", value="skimage")
     with pytest.raises(HoldoutError, match="single class|at least two classes"):
-        heldout_split(frame, "dataset", "arch", "RCAN")
+        heldout_split(frame, "dataset", "arch", value="RCAN")
     with pytest.raises(HoldoutError, match="KEY=VALUE"):
         parse_holdout("RCAN")
     with pytest.raises(HoldoutError, match="unknown key"):
         parse_holdout("colour=red")
     with pytest.raises(HoldoutError, match="unknown parser target"):
-        heldout_split(frame, "colour", "arch", "RCAN")
+        heldout_split(frame, "colour", "arch", value="RCAN")
 
 
 def test_default_holdouts_follow_the_study(parsing_render: Path) -> None:
@@ -94,7 +94,7 @@ def test_loss_family_of_third_party_labels() -> None:
 def test_parse_table_grid_skips_meaningless_cells(
     parsing_render: Path, tmp_path: Path, fake_engine: _FakeEngine
 ) -> None:
-    table = heldout.parse_table(parsing_render, tmp_path / "t", TINY_CLASSIFIER, "cpu")
+    table = heldout.parse_table(parsing_render, tmp_path / "t", TINY_CLASSIFIER, device="cpu")
     cells = {(c["target"], c["holdout"]): c for c in table["cells"]}
     assert ("loss", "loss=L1") not in cells and ("arch", "arch=RCAN") not in cells  # meaningless
     assert cells[("scale", "arch=EDSR")]["accuracy"] == 1.0 and cells[("scale", "arch=EDSR")]["chance"] == 0.5
@@ -107,14 +107,14 @@ def test_parse_table_grid_skips_meaningless_cells(
     assert "| scale | arch=EDSR | 100.0 | 50.0 | 99-100 |" in md
     # a rerun reuses every finished cell
     n = len(fake_engine.trained)
-    heldout.parse_table(parsing_render, tmp_path / "t", TINY_CLASSIFIER, "cpu")
+    heldout.parse_table(parsing_render, tmp_path / "t", TINY_CLASSIFIER, device="cpu")
     assert len(fake_engine.trained) == n
 
 
 def test_imported_table_distributions_and_summary(
     parsing_render: Path, tmp_path: Path, fake_engine: _FakeEngine
 ) -> None:
-    table = imported.imported_table(parsing_render, tmp_path / "imp", TINY_CLASSIFIER, "cpu", split="all")
+    table = imported.imported_table(parsing_render, tmp_path / "imp", TINY_CLASSIFIER, device="cpu", split="all")
     info = table["models"][IMPORTED[0]]
     assert info["n_images"] == 24 and info["scale"] == 2 and info["loss"] == "L1"
     assert info["predictions"]["scale"] == {"2": 1.0, "4": 0.0}
@@ -156,7 +156,7 @@ def test_cli_parse_train_and_bad_holdout(parsing_render: Path, tmp_path: Path, f
 def test_scale_parser_with_an_arch_held_out_beats_chance(parsing_render: Path, tmp_path: Path) -> None:
     # trained on EDSR and RCAN only, tested on every RDN image (never seen): x2 vs x4, chance 0.5
     res = heldout.train_heldout(
-        parsing_render, "scale", "arch=RDN", tmp_path / "p", TINY_CLASSIFIER, test_split="all"
+        parsing_render, "scale", "arch=RDN", out=tmp_path / "p", cfg=TINY_CLASSIFIER, test_split="all"
     )
     assert res["n_test"] == 2 * 24 and res["chance"] == pytest.approx(0.5)
     assert res["accuracy"] >= 0.8
@@ -164,7 +164,7 @@ def test_scale_parser_with_an_arch_held_out_beats_chance(parsing_render: Path, t
     state = tmp_path / "p" / "state.pt"
     before = state.stat().st_mtime_ns
     centre = heldout.train_heldout(
-        parsing_render, "scale", "arch=RDN", tmp_path / "p", TINY_CLASSIFIER, test_split="all", tiles=1
+        parsing_render, "scale", "arch=RDN", out=tmp_path / "p", cfg=TINY_CLASSIFIER, test_split="all", tiles=1
     )
     assert (res["tiles"], centre["tiles"]) == (3, 1) and centre["n_test"] == res["n_test"]
     assert state.stat().st_mtime_ns == before

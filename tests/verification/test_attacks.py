@@ -17,7 +17,7 @@ def test_prune_tensor_exact_count_with_ties():
 
 def test_prune_attack_removes_exactly_p_percent_per_layer(tiny_zoo, tmp_path):
     src = ZooEntry.load(tiny_zoo / "EDSR-tiny-x2-s1")
-    out = attack_model(src, "prune", tmp_path / "pruned", {"percent": 10.0})
+    out = attack_model(src, "prune", tmp_path / "pruned", params={"percent": 10.0})
     before, after = load_weights(src.weights_path), load_weights(out.weights_path)
     n_layers = 0
     for k, w in before.items():
@@ -47,12 +47,12 @@ def test_quantize_at_most_256_values_per_tensor(tiny_zoo, tmp_path):
 
 def test_finetune_changes_weights_and_reports_psnr(tiny_zoo, tmp_path):
     src = ZooEntry.load(tiny_zoo / "EDSR-tiny-x2-s1")
-    out = attack_model(src, "finetune", tmp_path / "ft", {"iters": 3, "patch": 24, "batch": 2})
+    out = attack_model(src, "finetune", tmp_path / "ft", params={"iters": 3, "patch": 24, "batch": 2})
     a, b = load_weights(src.weights_path), load_weights(out.weights_path)
     assert any(not torch.equal(a[k], b[k]) for k in a)
     m = out.metrics
     assert m["psnr_change"] == pytest.approx(m["heldout_psnr_after"] - m["heldout_psnr_before"])
-    again = attack_model(src, "finetune", tmp_path / "ft", {"iters": 3, "patch": 24, "batch": 2})
+    again = attack_model(src, "finetune", tmp_path / "ft", params={"iters": 3, "patch": 24, "batch": 2})
     assert again.metrics == m  # already done: reused
 
 
@@ -94,7 +94,7 @@ def test_attack_refuses_to_replace_another_model_or_fill_an_unrelated_folder(tin
     from srprint.errors import SrprintError
 
     src = ZooEntry.load(tiny_zoo / "EDSR-tiny-x2-s1")
-    first = attack_model(src, "prune", tmp_path / "out", {"percent": 5.0})
+    first = attack_model(src, "prune", tmp_path / "out", params={"percent": 5.0})
     with pytest.raises(SrprintError, match="already holds another model"):
         attack_model(src, "quantize", tmp_path / "out")
     assert ZooEntry.load(tmp_path / "out").id == first.id  # untouched
@@ -113,5 +113,5 @@ def test_quantize_refuses_bits_out_of_range(tiny_zoo, tmp_path, bits):
     from srprint.errors import SrprintError
 
     with pytest.raises(SrprintError, match="bits must be in"):
-        attack_model(tiny_zoo / "EDSR-tiny-x2-s1", "quantize", tmp_path / "q", {"bits": bits})
+        attack_model(tiny_zoo / "EDSR-tiny-x2-s1", "quantize", tmp_path / "q", params={"bits": bits})
     assert not (tmp_path / "q").exists()

@@ -24,8 +24,8 @@ def pop(tmp_path):
 
 def test_permuted_and_rescaled_copy_is_a_copy(pop, tmp_path):
     root, e = pop
-    perm = attack_model(e["s1"], "permute", tmp_path / "perm", {"seed": 3})
-    both = attack_model(perm, "rescale", tmp_path / "perm_rescale", {"seed": 4})
+    perm = attack_model(e["s1"], "permute", tmp_path / "perm", params={"seed": 3})
+    both = attack_model(perm, "rescale", tmp_path / "perm_rescale", params={"seed": 4})
     assert abs(perm.metrics["psnr_change"]) < 1e-4 and abs(both.metrics["psnr_change"]) < 1e-4
     v = ownership.verify_models(e["s1"], both, load=load_entry_model, references=list(e.values()))
     assert v.verdict == "copy", v.explanation
@@ -54,14 +54,14 @@ def test_another_architecture_falls_through_to_the_functional_stage(pop):
 
 def test_calibration_never_receives_the_test_pair_or_its_copies(pop, tmp_path, monkeypatch):
     _, e = pop
-    copy_of_suspect = attack_model(e["s2"], "noise", tmp_path / "s2noise", {"sigma": 0.01})
+    copy_of_suspect = attack_model(e["s2"], "noise", tmp_path / "s2noise", params={"sigma": 0.01})
     seen = []
     real = ownership.lineage_null
 
     def spy(cap, model, refs, load, n_random=ownership.N_RANDOM, **kw):
         refs = list(refs)
         seen.extend(r.id for r in refs)
-        return real(cap, model, refs, load, n_random, **kw)
+        return real(cap, model, refs, load=load, n_random=n_random, **kw)
 
     monkeypatch.setattr(ownership, "lineage_null", spy)
     refs = [*e.values(), copy_of_suspect]

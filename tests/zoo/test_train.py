@@ -132,9 +132,9 @@ def test_training_set_helpers(tmp_path: Path) -> None:
     files = [tmp_path / f"{i:02d}.png" for i in range(9)]
     assert quarter_subset(files) == [files[0], files[4], files[8]]
     ts = load_training_set("skimage", 48)
-    a = sample_batch(ts, 2, 48, 4, seed=1, iteration=7)
-    b = sample_batch(ts, 2, 48, 4, seed=1, iteration=7)
-    c = sample_batch(ts, 2, 48, 4, seed=1, iteration=8)
+    a = sample_batch(ts, 2, 48, batch_size=4, seed=1, iteration=7)
+    b = sample_batch(ts, 2, 48, batch_size=4, seed=1, iteration=7)
+    c = sample_batch(ts, 2, 48, batch_size=4, seed=1, iteration=8)
     assert a[0].shape == (4, 3, 24, 24) and a[1].shape == (4, 3, 48, 48)
     assert torch.equal(a[1], b[1]) and not torch.equal(a[1], c[1])
 

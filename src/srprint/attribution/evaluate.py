@@ -67,7 +67,7 @@ def seed_groups(frame: pd.DataFrame, classes: list[str]) -> dict[str, list[str]]
 
 
 def attribution_tables(
-    frame: pd.DataFrame, classes: list[str], scores: np.ndarray, label: str = "model_id"
+    frame: pd.DataFrame, classes: list[str], scores: np.ndarray, *, label: str = "model_id"
 ) -> dict[str, Any]:
     """Every table of one evaluation; ``frame`` rows align with ``scores`` rows.
 
@@ -224,7 +224,7 @@ def open_run_dataset(run: Path, data: Path | None = None, where: str | None = No
 
 
 def split_known(
-    frame: pd.DataFrame, classes: list[str], label: str, holdout: str | None
+    frame: pd.DataFrame, classes: list[str], label: str, *, holdout: str | None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(known rows, unknown rows): unknown = held-out models or labels the classifier never saw."""
     unknown = pd.Series(~frame[label].astype(str).isin(classes), index=frame.index)
@@ -237,7 +237,7 @@ def get_calibration(
     clf: Classifier,
     ds: RenderedDataset,
     device: str = "cpu",
-    per_class: int = 32,
+    *, per_class: int = 32,
     tpr: float = 0.95,
     tiles: int = DEFAULT_TILES,
 ) -> OpenSetCalibration:
@@ -248,8 +248,8 @@ def get_calibration(
         return cal
     label = clf.meta["label"]
     holdout = clf.meta.get("holdout_models")
-    train, _ = split_known(ds.split("train"), clf.classes, label, holdout)
-    val, _ = split_known(ds.split("val"), clf.classes, label, holdout)
+    train, _ = split_known(ds.split("train"), clf.classes, label, holdout=holdout)
+    val, _ = split_known(ds.split("val"), clf.classes, label, holdout=holdout)
     if val.empty:
         val = train
     train = pd.concat([g.head(per_class) for _, g in train.groupby(train[label].astype(str))])
@@ -271,7 +271,7 @@ def evaluate_run(
     run: str | Path,
     split: str = "test",
     perturb: bool = False,
-    device: str = "cpu",
+    *, device: str = "cpu",
     data: Path | None = None,
     figures: bool = True,
     tiles: int = DEFAULT_TILES,
@@ -287,9 +287,9 @@ def evaluate_run(
     frame = ds.split(split)
     if frame.empty:
         raise DatasetError(f"split {split!r} of {ds.root} is empty (after the run's filter)")
-    known, unknown = split_known(frame, clf.classes, label, clf.meta.get("holdout_models"))
+    known, unknown = split_known(frame, clf.classes, label, holdout=clf.meta.get("holdout_models"))
     pred = predict_frame(clf, ds.root, known, device=device, tiles=tiles)
-    result = attribution_tables(known, clf.classes, pred.probs, label)
+    result = attribution_tables(known, clf.classes, pred.probs, label=label)
     result.update({"run": str(run), "split": split, "method": f"cnn:{clf.cfg.backbone}", "tiles": tiles})
     if perturb:
         result["perturb"] = {}
@@ -306,7 +306,8 @@ def evaluate_run(
     try:
         if figures:
             result["figures"] = write_figures(
-                run, split, known, clf.classes, pred.probs, pred.features, label, result
+                run, split, known, classes=clf.classes, scores=pred.probs, features=pred.features, label=label,
+                tables=result
             )
         atomic_write_json(run / f"eval_{split}.json", result)
     except OSError as exc:
@@ -321,7 +322,7 @@ def write_figures(
     run: Path,
     split: str,
     frame: pd.DataFrame,
-    classes: list[str],
+    *, classes: list[str],
     scores: np.ndarray,
     features: np.ndarray | None,
     label: str,
@@ -334,7 +335,7 @@ def write_figures(
                 np.asarray(tables["confusion"]["matrix"]),
                 classes,
                 run / f"confusion_{split}.png",
-                f"{tables.get('method', '')} {split}: {100 * tables['overall_acc']:.1f} %",
+                title=f"{tables.get('method', '')} {split}: {100 * tables['overall_acc']:.1f} %",
             )
         )
     }
@@ -356,9 +357,9 @@ def write_figures(
                     emb,
                     models,
                     groups,
-                    group_acc,
-                    run / f"tsne_{split}.png",
-                    f"t-SNE of penultimate features ({split})",
+                    group_acc=group_acc,
+                    path=run / f"tsne_{split}.png",
+                    title=f"t-SNE of penultimate features ({split})",
                 )
             )
     return figs
@@ -368,7 +369,7 @@ def embed_dataset(
     run: str | Path,
     data: Path,
     where: str | None = None,
-    split: str | None = "test",
+    *, split: str | None = "test",
     device: str = "cpu",
     tiles: int = DEFAULT_TILES,
 ) -> dict[str, Any]:
@@ -387,7 +388,7 @@ def embed_dataset(
     if new.empty:
         raise DatasetError(f"no images in split {split!r} of {data}")
     own_ds = open_run_dataset(run)
-    own, _ = split_known(own_ds.split("test"), clf.classes, label, clf.meta.get("holdout_models"))
+    own, _ = split_known(own_ds.split("test"), clf.classes, label, holdout=clf.meta.get("holdout_models"))
     p_new = predict_frame(clf, new_ds.root, new, device=device, label="model_id", tiles=tiles)
     p_own = predict_frame(clf, own_ds.root, own, device=device, label="model_id", tiles=tiles)
     cal = get_calibration(clf, own_ds, device, tiles=tiles)
@@ -418,8 +419,8 @@ def embed_dataset(
                 emb,
                 labels,
                 is_new,
-                run / f"embed_{name}.png",
-                f"unseen models of {name} among the training models",
+                path=run / f"embed_{name}.png",
+                title=f"unseen models of {name} among the training models",
             )
         )
     atomic_write_json(run / f"embed_{name}.json", out)

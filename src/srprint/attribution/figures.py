@@ -19,7 +19,7 @@ def _save(fig: plt.Figure, path: Path) -> Path:
     return path
 
 
-def plot_confusion(cm: np.ndarray, classes: list[str], path: Path, title: str = "") -> Path:
+def plot_confusion(cm: np.ndarray, classes: list[str], path: Path, *, title: str = "") -> Path:
     """Row-normalised confusion matrix (rows: true class, columns: predicted)."""
     n = len(classes)
     norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
@@ -66,7 +66,7 @@ def plot_tsne_panels(
     emb: np.ndarray,
     models: list[str],
     groups: list[str],
-    group_acc: dict[str, float],
+    *, group_acc: dict[str, float],
     path: Path,
     title: str = "",
 ) -> Path:
@@ -105,7 +105,7 @@ def plot_tsne_panels(
 
 
 def plot_embedding(
-    emb: np.ndarray, labels: list[str], is_new: np.ndarray, path: Path, title: str = ""
+    emb: np.ndarray, labels: list[str], is_new: np.ndarray, *, path: Path, title: str = ""
 ) -> Path:
     """Known models as small grey/coloured dots, never-seen models as large labelled markers."""
     fig, ax = plt.subplots(figsize=(7, 6))

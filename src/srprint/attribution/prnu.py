@@ -121,7 +121,7 @@ def cached_residual(job: tuple[str, str, int]) -> np.ndarray:
 
 
 def residuals(
-    root: Path, frame: pd.DataFrame, cfg: PRNUConfig, executor: str = "local", jobs: int = 1
+    root: Path, frame: pd.DataFrame, cfg: PRNUConfig, *, executor: str = "local", jobs: int = 1
 ) -> np.ndarray:
     """Residuals ``[N, crop*crop*3]`` of every row (fan-out through the executor)."""
     job_list = [(str(Path(root) / p), cfg.denoiser, cfg.crop) for p in frame["path"]]
@@ -198,7 +198,7 @@ def fit_prnu(data: str | Path, out: str | Path, cfg: PRNUConfig, *, label: str =
             ]
         ).sort_index()
         labels = train[label].astype(str)
-    res = residuals(ds.root, train, cfg, executor, jobs)
+    res = residuals(ds.root, train, cfg, executor=executor, jobs=jobs)
     fp = np.stack([res[(labels == c).to_numpy()].mean(0) for c in classes]).astype(np.float32)
 
     def write(tmp: Path) -> None:
@@ -253,7 +253,7 @@ def evaluate_prnu(
     run: str | Path,
     split: str = "test",
     metric: str | None = None,
-    executor: str = "local",
+    *, executor: str = "local",
     jobs: int = 1,
     figures: bool = True,
 ) -> dict[str, Any]:
@@ -261,14 +261,15 @@ def evaluate_prnu(
     run = Path(run)
     cfg, data, classes, fp = load_prnu(run)
     ds = RenderedDataset.open(data["data"], where=data.get("where"))
-    known, _ = split_known(ds.split(split), classes, data["label"], None)
+    known, _ = split_known(ds.split(split), classes, data["label"], holdout=None)
     if known.empty:
         raise DatasetError(f"no {split} images of the fitted classes in {ds.root}")
     m = metric or cfg.metric
-    scores = prnu_scores(residuals(ds.root, known, cfg, executor, jobs), fp, m)
-    result = attribution_tables(known, classes, scores, data["label"])
+    scores = prnu_scores(residuals(ds.root, known, cfg, executor=executor, jobs=jobs), fp, m)
+    result = attribution_tables(known, classes, scores, label=data["label"])
     result.update({"run": str(run), "split": split, "method": f"prnu:{cfg.denoiser}:{m}"})
     if figures:
-        result["figures"] = write_figures(run, split, known, classes, scores, None, data["label"], result)
+        result["figures"] = write_figures(run, split, known, classes=classes, scores=scores, features=None,
+                                          label=data["label"], tables=result)
     atomic_write_json(run / f"eval_{split}.json", result)
     return result

@@ -123,7 +123,7 @@ def reference_residual(img: np.ndarray, scale: int, settings: TraceSettings) -> 
                         border=settings.border).residual
 
 
-def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, use_cache: bool = True) -> list[float]:
+def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_cache: bool = True) -> list[float]:
     """Residual ratios ``entry`` reaches on the calibration photos (cached by weights sha256 and settings)."""
     from ..io.atomic import atomic_write_json
     from ..io.checkpoints import sha256_file

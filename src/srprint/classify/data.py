@@ -18,7 +18,7 @@ from .tiles import pad_to
 DECODED_CACHE_BYTES = 1 << 30
 
 
-def crop_array(arr: np.ndarray, size: int, rng: np.random.Generator | None, align: int = 1) -> np.ndarray:
+def crop_array(arr: np.ndarray, size: int, rng: np.random.Generator | None, *, align: int = 1) -> np.ndarray:
     """Random crop (``rng`` given) or centre crop of ``size x size``, padding small images first.
 
     With ``align > 1`` the crop's corner lies on multiples of ``align`` (8: the JPEG block grid, which
@@ -94,7 +94,7 @@ class CropDataset(torch.utils.data.Dataset):
             from .perturb import jpeg
 
             img = to_uint8(jpeg(img, int(rng.integers(self.jpeg_quality_min, 101))))
-        return crop_array(img, self.crop, rng, self.align), self.targets[i]
+        return crop_array(img, self.crop, rng, align=self.align), self.targets[i]
 
 
 def collate(items: list[tuple[np.ndarray, int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -107,7 +107,7 @@ def labels_of(df: pd.DataFrame, label: str) -> list[str]:
     return [str(v) for v in df[label].tolist()]
 
 
-def cap_per_class(df: pd.DataFrame, label: str, cap: int | None, seed: int) -> pd.DataFrame:
+def cap_per_class(df: pd.DataFrame, label: str, cap: int | None, *, seed: int) -> pd.DataFrame:
     if not cap:
         return df
     parts = [g.sample(n=min(cap, len(g)), random_state=seed) for _, g in df.groupby(df[label].astype(str))]

@@ -108,7 +108,7 @@ class ClassifierNet(nn.Module):
 
 
 def create_classifier_net(
-    backbone: str, num_classes: int, input_kind: str, crop: int, eps: float = DCT_EPS
+    backbone: str, num_classes: int, input_kind: str, *, crop: int, eps: float = DCT_EPS
 ) -> ClassifierNet:
     """A fresh (randomly initialised, nothing downloaded) backbone behind ``input_kind``."""
     return ClassifierNet(create_backbone(backbone, num_classes), input_kind, crop, eps)

@@ -53,7 +53,7 @@ def class_means(features: np.ndarray, labels: list[str], classes: list[str]) -> 
     return np.stack([f[lab == c].mean(0) if (lab == c).any() else np.zeros(f.shape[1]) for c in classes])
 
 
-def known_score(method: str, probs: np.ndarray, features: np.ndarray, means: np.ndarray | None) -> np.ndarray:
+def known_score(method: str, probs: np.ndarray, features: np.ndarray, *, means: np.ndarray | None) -> np.ndarray:
     """Per-image known-ness score (higher = more like a known class)."""
     if method == "msp":
         return probs.max(1)
@@ -75,7 +75,7 @@ class OpenSetCalibration:
     tiles: int = 1
 
     def score(self, probs: np.ndarray, features: np.ndarray, method: str | None = None) -> np.ndarray:
-        return known_score(method or self.method, probs, features, self.means)
+        return known_score(method or self.method, probs, features, means=self.means)
 
     def is_unknown(self, probs: np.ndarray, features: np.ndarray, method: str | None = None) -> np.ndarray:
         m = method or self.method
@@ -115,7 +115,7 @@ def calibrate(
     val_probs: np.ndarray,
     val_features: np.ndarray,
     means: np.ndarray,
-    tpr: float = 0.95,
+    *, tpr: float = 0.95,
     method: str = "distance",
     tiles: int = 1,
 ) -> OpenSetCalibration:
@@ -123,7 +123,7 @@ def calibrate(
     if len(val_probs) == 0:
         raise SrprintError("open-set calibration needs validation images of the known models")
     thresholds = {
-        m: float(np.quantile(known_score(m, val_probs, val_features, means), 1.0 - tpr)) for m in SCORES
+        m: float(np.quantile(known_score(m, val_probs, val_features, means=means), 1.0 - tpr)) for m in SCORES
     }
     return OpenSetCalibration(thresholds, tpr, means, method, tiles)
 

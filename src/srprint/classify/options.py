@@ -47,7 +47,7 @@ def classifier_config(
     backbone: str,
     input_kind: str,
     crop: int,
-    batch_size: int,
+    *, batch_size: int,
     head_epochs: int,
     epochs: int,
     lr: float,

@@ -73,7 +73,7 @@ def load_classifier(run: str | Path, device: str = "cpu", require_complete: bool
     run = Path(run)
     data, cfg, classes, state = read_run(run, require_complete=require_complete)
     dev = resolve_device(device)
-    module = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop, cfg.dct_eps)
+    module = create_classifier_net(cfg.backbone, len(classes), cfg.input, crop=cfg.crop, eps=cfg.dct_eps)
     weights = state.get("best_model") or state.get("model")
     try:
         module.load_state_dict(weights, strict=True)
@@ -89,7 +89,7 @@ def predict_frame(
     run_or_classifier: str | Path | Classifier,
     root: Path,
     df: pd.DataFrame,
-    device: str = "cpu",
+    *, device: str = "cpu",
     batch_size: int = 32,
     transform: Callable[[np.ndarray], np.ndarray] | None = None,
     skip_errors: bool = False,
@@ -131,7 +131,7 @@ def predict_frame(
             crops, counts, idx = [], [], []
             for i in range(b * batch_size, min(len(paths), (b + 1) * batch_size)):
                 try:
-                    image_crops = tile_crops(ds.load(i), clf.cfg.crop, tiles, clf.cfg.crop_align)
+                    image_crops = tile_crops(ds.load(i), clf.cfg.crop, tiles, align=clf.cfg.crop_align)
                     crops.extend(image_crops)
                     counts.append(len(image_crops))
                     idx.append(i)

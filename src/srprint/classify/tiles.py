@@ -30,7 +30,7 @@ def pad_to(arr: np.ndarray, size: int) -> np.ndarray:
     return np.pad(arr, ((ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2), (0, 0)), mode="symmetric")
 
 
-def tile_positions(length: int, size: int, tiles: int, align: int = 1) -> list[int]:
+def tile_positions(length: int, size: int, tiles: int, *, align: int = 1) -> list[int]:
     """Start offsets of ``tiles`` crops of ``size`` spread evenly over ``length`` (1 tile: centred).
 
     Offsets lie on multiples of ``align`` (as in :func:`srprint.classify.data.crop_array`);
@@ -44,7 +44,7 @@ def tile_positions(length: int, size: int, tiles: int, align: int = 1) -> list[i
     return sorted({int(round(span * k / (tiles - 1))) // align * align for k in range(tiles)})
 
 
-def tile_crops(arr: np.ndarray, size: int, tiles: int = 1, align: int = 1) -> list[np.ndarray]:
+def tile_crops(arr: np.ndarray, size: int, tiles: int = 1, *, align: int = 1) -> list[np.ndarray]:
     """A ``tiles x tiles`` grid of ``size``-pixel crops spread over an image (padded when small).
 
     ``tiles=1`` is the centre crop of :func:`srprint.classify.data.crop_array`. With more tiles
@@ -55,6 +55,6 @@ def tile_crops(arr: np.ndarray, size: int, tiles: int = 1, align: int = 1) -> li
     h, w = arr.shape[:2]
     return [
         arr[top : top + size, left : left + size]
-        for top in tile_positions(h, size, tiles, align)
-        for left in tile_positions(w, size, tiles, align)
+        for top in tile_positions(h, size, tiles, align=align)
+        for left in tile_positions(w, size, tiles, align=align)
     ]

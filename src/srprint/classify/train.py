@@ -101,7 +101,7 @@ def train_classifier(
     root: Path,
     train_df: pd.DataFrame,
     val_df: pd.DataFrame,
-    label: str,
+    *, label: str,
     out: Path,
     cfg: ClassifierConfig,
     device: str = "cpu",
@@ -149,7 +149,7 @@ def train_classifier(
         raise DatasetError(
             f"the training data has a single {label} class ({classes[0]!r}); attribution needs at least two"
         )
-    train_df = cap_per_class(train_df, label, cfg.max_per_class, cfg.seed)
+    train_df = cap_per_class(train_df, label, cfg.max_per_class, seed=cfg.seed)
     train_labels = labels_of(train_df, label)
     if not val_df.empty:
         val_labels = labels_of(val_df, label)
@@ -201,7 +201,7 @@ def train_classifier(
     if cfg.init:
         model = _init_from(classes, cfg, dev)  # keeps the source run's spectrum statistics
     else:
-        model = create_classifier_net(cfg.backbone, len(classes), cfg.input, cfg.crop, cfg.dct_eps)
+        model = create_classifier_net(cfg.backbone, len(classes), cfg.input, crop=cfg.crop, eps=cfg.dct_eps)
         if state is None:
             model.fit_input_stats(_stat_batches(train_ds))
     model.to(dev)
@@ -373,7 +373,7 @@ def train_run(
     val = frame[frame["split"] == "val"].reset_index(drop=True)
     meta = {"data": str(Path(data).resolve()), "where": where, "holdout_models": holdout_models}
     return train_classifier(
-        ds.root, train, val, label, Path(out), cfg, device=device, meta=meta, stop_after=stop_after
+        ds.root, train, val, label=label, out=Path(out), cfg=cfg, device=device, meta=meta, stop_after=stop_after
     )
 
 

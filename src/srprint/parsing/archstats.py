@@ -190,7 +190,7 @@ def arch_stats(module: nn.Module, input_size: int = 16, trace: bool = True) -> A
 _ARCH_CACHE: dict[str, ArchStats] = {}
 
 
-def stats_for_arch(arch: str, scale: int, size: str = "tiny", config: dict[str, Any] | None = None) -> ArchStats:
+def stats_for_arch(arch: str, scale: int, size: str = "tiny", *, config: dict[str, Any] | None = None) -> ArchStats:
     """:class:`ArchStats` of a registered architecture (random init; weights do not matter)."""
     import json
 

@@ -37,7 +37,8 @@ def parse_train(
     """Train a held-out parser of TARGET on the models without KEY=VALUE; test it on the models with it."""
     from .heldout import train_heldout
 
-    res = train_heldout(data, target, holdout, out, classifier, device, where, test_split, tiles)
+    res = train_heldout(data, target, holdout, out=out, cfg=classifier, device=device, where=where,
+                        test_split=test_split, tiles=tiles)
     if printed_as_json(res, as_json):
         return
     stdout.print(
@@ -63,7 +64,8 @@ def parse_table_cmd(
     from .heldout import TARGETS, parse_table
 
     table = parse_table(
-        data, out, classifier, device, tuple(target or TARGETS), holdout or None, where, test_split, tiles
+        data, out, classifier, device=device, targets=tuple(target or TARGETS), holdouts=holdout or None, where=where,
+        test_split=test_split, tiles=tiles
     )
     print_markdown_or_json(table, out / "table.md", as_json=as_json)
 
@@ -114,15 +116,15 @@ def parse_imported(
     from .imported import imported_table
 
     if family_folds is None:
-        table = imported_table(data, out, classifier, device, tuple(target or ("scale", "loss", "arch")),
-                               split, tiles)
+        table = imported_table(data, out, classifier, device=device, targets=tuple(target or ("scale", "loss", "arch")),
+                               split=split, tiles=tiles)
         md = out / "imported.md"
     else:
         bad = set(target or ()) - set(CROSSFIT_TARGETS)
         if bad:
             raise SrprintError(f"--family-folds parses {', '.join(CROSSFIT_TARGETS)} only, not {', '.join(bad)}")
-        table = imported_crossfit(data, out, classifier, device, family_folds, per_model,
-                                  tuple(target or CROSSFIT_TARGETS), classifier.seed, tiles)
+        table = imported_crossfit(data, out, classifier, device=device, folds=family_folds, per_model=per_model,
+                                  targets=tuple(target or CROSSFIT_TARGETS), seed=classifier.seed, tiles=tiles)
         md = out / "crossfit.md"
     print_markdown_or_json(table, md, as_json=as_json)
 
@@ -262,7 +264,8 @@ def fen_train(
     cfg = dataclasses.replace(fen, fingerprint_losses=not no_fingerprint)
     ds = RenderedDataset.open(data, where)
     run = train_fen_pn(
-        ds.root, ds.frame, table, schema, models, out, cfg, device, label_shuffle_seed=shuffle_seed
+        ds.root, ds.frame, table, schema=schema, train_models=models, out=out, cfg=cfg, device=device,
+        label_shuffle_seed=shuffle_seed
     )
     if printed_as_json({"run": str(run), "train_models": models}, as_json):
         return
@@ -293,12 +296,12 @@ def fen_eval(
         (frame["model_id"].isin(unseen))
         | ((frame["split"] == split) & (frame["model_id"].isin(trained) | (frame["model_id"] == REAL_CLASS)))
     ]
-    pred = fenpn_train.predict_fen_pn(loaded, ds.root, rows, device)
+    pred = fenpn_train.predict_fen_pn(loaded, ds.root, rows, device=device)
     res: dict[str, Any] = {"run": str(run), "unseen_models": sorted(unseen)}
     for name, models in (("unseen", unseen), ("seen", trained)):
         sub = fenpn_eval._subset(pred, pred.frame["model_id"].isin(models).to_numpy())
         if len(sub.frame):
-            res[name] = {str(n): fenpn_eval.parsing_scores(sub, table, loaded.schema, n) for n in (1, 10, 100)}
+            res[name] = {str(n): fenpn_eval.parsing_scores(sub, table, loaded.schema, n_images=n) for n in (1, 10, 100)}
     res["detection_auc"] = fenpn_eval.detection_auc(pred)
     res["attribution_accuracy"] = fenpn_eval.attribution_accuracy(pred, loaded.attribution_classes)
     fps = {m: f for m, f in pred.fingerprints.items()}
@@ -343,12 +346,12 @@ def fen_cv(
         ds.root,
         ds.frame,
         table,
-        schema,
-        out,
-        cfg,
-        folds,
-        tuple(variant or VARIANTS),
-        shuffles,
+        schema=schema,
+        out=out,
+        cfg=cfg,
+        n_folds=folds,
+        variants=tuple(variant or VARIANTS),
+        n_shuffles=shuffles,
         device=device,
         seed=cfg.seed,
     )

@@ -86,7 +86,7 @@ def imported_crossfit(
     data: str | Path,
     out: str | Path,
     cfg: Any = None,
-    device: str = "cpu",
+    *, device: str = "cpu",
     folds: int = 4,
     per_model: int | None = 40,
     targets: tuple[str, ...] = CROSSFIT_TARGETS,
@@ -150,7 +150,7 @@ def imported_crossfit(
             run = out / f"fold{k}" / target
             meta = {"data": str(Path(data).resolve()), "target": target, "task": "imported-crossfit", "fold": k,
                     "test_families": table["folds"][-1]}
-            train_classifier(ds.root, train, val, target, run, ccfg, device=device, meta=meta)
+            train_classifier(ds.root, train, val, label=target, out=run, cfg=ccfg, device=device, meta=meta)
             pred = predict_frame(run, ds.root, test_rows, device=device, label=None, tiles=tiles)
             for m, shares in prediction_shares(pred, test_rows).items():
                 table["models"][m]["predictions"][target] = shares

@@ -36,7 +36,7 @@ from .schema import HyperparamSchema, SchemaError
 
 # ---------------------------------------------------------------------------------------------- evaluation
 def parsing_scores(
-    pred: FenPnPredictions, table: pd.DataFrame, schema: HyperparamSchema, n_images: int = 1, seed: int = 0
+    pred: FenPnPredictions, table: pd.DataFrame, schema: HyperparamSchema, *, n_images: int = 1, seed: int = 0
 ) -> dict[str, Any]:
     """L1 (continuous), macro F1 (discrete / coarse loss / fine loss) over chunks of ``n_images`` images
     of each labelled generated model in ``pred.frame`` (mean / majority vote within a chunk)."""
@@ -102,7 +102,7 @@ def attribution_accuracy(pred: FenPnPredictions, classes: list[str]) -> float:
     return M.accuracy(truth, pred.attribution[mask].argmax(1))
 
 
-def model_folds(table: pd.DataFrame, n_folds: int, seed: int = 0, key: str = "model_id") -> list[list[str]]:
+def model_folds(table: pd.DataFrame, n_folds: int, seed: int = 0, *, key: str = "model_id") -> list[list[str]]:
     """Leave-models-out folds; models equal but for the seed stay in the same fold."""
     if n_folds < 2:
         raise SrprintError("leave-models-out cross-validation needs at least 2 folds")
@@ -125,7 +125,7 @@ def run_fen_cv(
     root: str | Path,
     frame: pd.DataFrame,
     table: pd.DataFrame,
-    schema: HyperparamSchema,
+    *, schema: HyperparamSchema,
     out: str | Path,
     cfg: FenPnConfig | None = None,
     n_folds: int = 3,
@@ -146,7 +146,7 @@ def run_fen_cv(
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         raise SrprintError(f"unknown FEN+PN variant(s) {unknown}; known: {', '.join(VARIANTS)}")
-    folds = model_folds(table, n_folds, seed, schema.key)
+    folds = model_folds(table, n_folds, seed, key=schema.key)
     results: dict[str, Any] = {"config": dataclasses.asdict(cfg), "folds": folds, "variants": {}}
     for variant in variants:
         runs: list[dict[str, Any]] = []
@@ -164,11 +164,11 @@ def run_fen_cv(
                     root,
                     frame,
                     table,
-                    schema,
-                    train_models,
-                    sub,
-                    vcfg,
-                    device,
+                    schema=schema,
+                    train_models=train_models,
+                    out=sub,
+                    cfg=vcfg,
+                    device=device,
                     label_shuffle_seed=None if s is None else 1000 + 17 * f + s,
                     quiet=True,
                 )
@@ -177,12 +177,13 @@ def run_fen_cv(
                     | ((frame["model_id"] == REAL_CLASS) & (frame["split"] == "test"))
                     | (frame["model_id"].isin(train_models) & (frame["split"] == "test"))
                 ]
-                pred = predict_fen_pn(run, root, test, device)
+                pred = predict_fen_pn(run, root, test, device=device)
                 held = _subset(pred, pred.frame["model_id"].isin(test_models).to_numpy())
                 scores = {
                     "fold": f,
                     "shuffle": s,
-                    "aggregate": {str(n): parsing_scores(held, table, schema, n, seed) for n in aggregate},
+                    "aggregate": {str(n): parsing_scores(held, table, schema, n_images=n,
+                                                         seed=seed) for n in aggregate},
                     "detection_auc": detection_auc(
                         _subset(
                             pred,
@@ -301,7 +302,7 @@ def predict_folder(run: str | Path, target: str | Path, device: str = "cpu") -> 
         raise ImageError(f"no readable image in {target}")
     loaded = load_fen_pn(run, device)
     frame = pd.DataFrame({"path": [str(f.relative_to(root)) for f in good], "model_id": "?"})
-    pred = predict_fen_pn(loaded, root, frame, device)
+    pred = predict_fen_pn(loaded, root, frame, device=device)
     schema = loaded.schema
     cont = schema.denormalise(pred.continuous) if schema.continuous else np.zeros((len(good), 0))
     images = []

@@ -101,7 +101,7 @@ def train_fen_pn(
     root: str | Path,
     frame: pd.DataFrame,
     table: pd.DataFrame,
-    schema: HyperparamSchema,
+    *, schema: HyperparamSchema,
     train_models: list[str],
     out: str | Path,
     cfg: FenPnConfig | None = None,
@@ -135,7 +135,7 @@ def train_fen_pn(
     if not train_models:
         raise DatasetError("FEN+PN training: no training models")
     if label_shuffle_seed is not None:
-        table = shuffle_labels(table, train_models, label_shuffle_seed, schema.key)
+        table = shuffle_labels(table, train_models, label_shuffle_seed, key=schema.key)
     rows = frame[
         (frame["split"] == "train")
         & (frame["model_id"].isin(train_models) | ((frame["model_id"] == REAL_CLASS) & cfg.detection))
@@ -295,7 +295,7 @@ def predict_fen_pn(
     run: FenPnRun | str | Path,
     root: str | Path,
     frame: pd.DataFrame,
-    device: str = "cpu",
+    *, device: str = "cpu",
     batch_size: int = 32,
     quiet: bool = True,
 ) -> FenPnPredictions:

@@ -95,7 +95,7 @@ class HeldoutSplit:
         }
 
 
-def heldout_split(frame: pd.DataFrame, target: str, key: str, value: str, test_split: str = "test") -> HeldoutSplit:
+def heldout_split(frame: pd.DataFrame, target: str, key: str, *, value: str, test_split: str = "test") -> HeldoutSplit:
     """Train / val rows of the models without ``key=value``; test rows of the models with it.
 
     ``test_split`` selects the held-out models' images (``test``, ``val``, ``train`` or ``all``).
@@ -173,7 +173,7 @@ def _classifier_config(cfg: Any) -> Any:
 
 
 def evaluate_parser(
-    run: str | Path, root: str | Path, test: pd.DataFrame, target: str, device: str = "cpu", tiles: int = 1
+    run: str | Path, root: str | Path, test: pd.DataFrame, *, target: str, device: str = "cpu", tiles: int = 1
 ) -> dict[str, Any]:
     """Test accuracy of a parser run on ``test`` rows (``tiles`` crops per side), chance and counts."""
     from ..classify.predict import load_classifier, predict_frame
@@ -206,7 +206,7 @@ def train_heldout(
     data: str | Path,
     target: str,
     holdout: str,
-    out: str | Path,
+    *, out: str | Path,
     cfg: Any = None,
     device: str = "cpu",
     where: str | None = None,
@@ -239,7 +239,7 @@ def train_heldout(
             return previous
     key, value = parse_holdout(holdout)
     ds = RenderedDataset.open(data, where)
-    split = heldout_split(ds.frame, target, key, value, test_split)
+    split = heldout_split(ds.frame, target, key, value=value, test_split=test_split)
     ccfg = _classifier_config(cfg)
     meta = {
         "data": str(Path(data).resolve()),
@@ -249,12 +249,12 @@ def train_heldout(
         "test_split": test_split,
         "task": "heldout-parser",
     }
-    train_classifier(ds.root, split.train, split.val, target, out, ccfg, device=device, meta=meta)
+    train_classifier(ds.root, split.train, split.val, label=target, out=out, cfg=ccfg, device=device, meta=meta)
     result = {
         "target": target,
         "holdout": f"{key}={value}",
         **split.sizes(),
-        **evaluate_parser(out, ds.root, split.test, target, device, tiles),
+        **evaluate_parser(out, ds.root, split.test, target=target, device=device, tiles=tiles),
         "config": asdict(ccfg),
     }
     atomic_write_json(done, result)
@@ -290,7 +290,7 @@ def parse_table(
     data: str | Path,
     out: str | Path,
     cfg: Any = None,
-    device: str = "cpu",
+    *, device: str = "cpu",
     targets: tuple[str, ...] = TARGETS,
     holdouts: list[str] | None = None,
     where: str | None = None,
@@ -317,11 +317,12 @@ def parse_table(
             if key == target:
                 continue  # meaningless cell: not part of the table
             try:
-                heldout_split(ds.frame, target, key, value, test_split)
+                heldout_split(ds.frame, target, key, value=value, test_split=test_split)
             except HoldoutError as exc:
                 cells.append({**cell, "status": "skipped", "reason": str(exc)})
                 continue
-            res = train_heldout(data, target, h, out / f"{target}__{h}", cfg, device, where, test_split, tiles)
+            res = train_heldout(data, target, h, out=out / f"{target}__{h}", cfg=cfg, device=device, where=where,
+                                test_split=test_split, tiles=tiles)
             cells.append(
                 {
                     **cell,

@@ -39,7 +39,7 @@ def imported_table(
     data: str | Path,
     out: str | Path,
     cfg: Any = None,
-    device: str = "cpu",
+    *, device: str = "cpu",
     targets: tuple[str, ...] = ("scale", "loss", "arch"),
     split: str = "test",
     tiles: int = DEFAULT_TILES,
@@ -77,7 +77,7 @@ def imported_table(
             continue
         run = out / f"{target}__all"
         meta = {"data": str(Path(data).resolve()), "target": target, "holdout": None, "task": "zoo-parser"}
-        train_classifier(ds.root, train, val, target, run, ccfg, device=device, meta=meta)
+        train_classifier(ds.root, train, val, label=target, out=run, cfg=ccfg, device=device, meta=meta)
         pred = predict_frame(run, ds.root, imported, device=device, label=None, tiles=tiles)
         for m, shares in prediction_shares(pred, imported).items():
             table["models"][m]["predictions"][target] = shares

@@ -117,7 +117,7 @@ def group_indices(target: Target) -> list[list[int]]:
 
 
 def hierarchical_probs(
-    coarse_logits: torch.Tensor, fine_logits: torch.Tensor, groups: list[list[int]], multilabel: bool = False
+    coarse_logits: torch.Tensor, fine_logits: torch.Tensor, groups: list[list[int]], *, multilabel: bool = False
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Coarse and fine probabilities of a hierarchical head.
 
@@ -190,7 +190,7 @@ class ParsingNetwork(nn.Module):
         for t in self.schema.multilabel:
             logits = self.multilabel[t.name](feat)
             if t.hierarchy:
-                coarse, fine = hierarchical_probs(self.coarse[t.name](feat), logits, group_indices(t), True)
+                coarse, fine = hierarchical_probs(self.coarse[t.name](feat), logits, group_indices(t), multilabel=True)
                 out["coarse"][t.name], out["multilabel"][t.name] = coarse, fine
             else:
                 out["multilabel"][t.name] = torch.sigmoid(logits)
@@ -244,7 +244,7 @@ class ParsingLoss:
 
 
 # ---------------------------------------------------------------------------------------------- data
-def shuffle_labels(table: pd.DataFrame, models: list[str], seed: int, key: str = "model_id") -> pd.DataFrame:
+def shuffle_labels(table: pd.DataFrame, models: list[str], seed: int, *, key: str = "model_id") -> pd.DataFrame:
     """Random ground truth: permute the label rows among ``models`` (every other column moves with the
     row, so each target keeps exactly its distribution over those models)."""
     out = table.copy().reset_index(drop=True)

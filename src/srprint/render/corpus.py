@@ -205,7 +205,7 @@ def prepare_image(img: np.ndarray, long_side: int, blur_sigma: float) -> np.ndar
 
 
 def tile_image(img: np.ndarray, tile: int, max_tiles: int | None = None,
-               min_std: float = 0.0) -> list[tuple[str, np.ndarray]]:
+               *, min_std: float = 0.0) -> list[tuple[str, np.ndarray]]:
     """Non-overlapping centred ``tile x tile`` crops as ``[("r0c1", crop), ...]``.
 
     Tiles whose standard deviation is below ``min_std`` (flat background) are dropped; with
@@ -228,7 +228,7 @@ def tile_image(img: np.ndarray, tile: int, max_tiles: int | None = None,
 
 
 def prepare_corpus(sources: list[str], out: str | Path, config: PrepareConfig | None = None,
-                   name: str | None = None) -> Corpus:
+                   *, name: str | None = None) -> Corpus:
     """Prepare an HR corpus from image files, folders or pseudo-sources (see module docstring).
 
     Unreadable or too-small images are skipped with a one-line :class:`CorpusWarning`; grey /
@@ -309,7 +309,7 @@ def _prepare_images(sources: list[str], out: Path, cfg: PrepareConfig) -> list[C
         prepared = prepare_image(img, cfg.long_side, cfg.blur_sigma)
         parts = [("", prepared)]
         if cfg.tile:
-            tiles = tile_image(prepared, cfg.tile, cfg.max_tiles, cfg.min_tile_std)
+            tiles = tile_image(prepared, cfg.tile, cfg.max_tiles, min_std=cfg.min_tile_std)
             parts = [(f"_{t}", crop) for t, crop in tiles]
             if not parts:
                 warnings.warn(f"skipped {source}: no {cfg.tile}x{cfg.tile} tile fits (or all are flat)",

@@ -183,7 +183,7 @@ def render_dataset(
     zoo_root: str | Path,
     corpus_root: str | Path,
     out: str | Path | None = None,
-    models: str | None = None,
+    *, models: str | None = None,
     cfg: RenderConfig | None = None,
     device: str = "auto",
     executor: str = "local",

@@ -145,7 +145,7 @@ def heldout_photos(size: int = 96) -> list[np.ndarray]:
     return crops
 
 
-def task_psnr(model: Any, images: list[np.ndarray], task: str, device: str = "cpu", seed: int = 0) -> float:
+def task_psnr(model: Any, images: list[np.ndarray], task: str, *, device: str = "cpu", seed: int = 0) -> float:
     """Mean RGB PSNR of ``model(D_task(x))`` against ``x`` (fixed noise), quantised to 8 bits."""
     from ..zoo.quality import psnr_rgb
 
@@ -159,7 +159,7 @@ def task_psnr(model: Any, images: list[np.ndarray], task: str, device: str = "cp
 
             y_in = bicubic_downscale(x, scale, quantize=True)
         else:
-            y_in = apply_degradation(task, x, scale, None, gen).clamp(0, 1)
+            y_in = apply_degradation(task, x, scale, params=None, generator=gen).clamp(0, 1)
         out = model.infer(y_in)
         if out.shape != x.shape:
             raise SrprintError(f"model output {tuple(out.shape)} does not match task {task} input {tuple(x.shape)}")
@@ -229,7 +229,8 @@ def _finetune(
 
             y_in = bicubic_downscale(hr, scale, quantize=True)
         else:
-            y_in = apply_degradation(entry.task if entry.task in _tasks() else "denoise", hr, 1, None, gen).clamp(0, 1)
+            y_in = apply_degradation(entry.task if entry.task in _tasks() else "denoise", hr, 1, params=None,
+                                     generator=gen).clamp(0, 1)
         loss = (model(y_in) - hr).abs().mean()
         if not torch.isfinite(loss):
             raise SrprintError(f"fine-tuning {entry.id}: non-finite loss")
@@ -333,7 +334,7 @@ def attack_model(
     model_ref: ZooEntry | str | Path,
     name: str,
     out: str | Path,
-    params: dict[str, Any] | None = None,
+    *, params: dict[str, Any] | None = None,
     device: str = "cpu",
     psnr_size: int = 96,
     overwrite: bool = False,
@@ -371,7 +372,7 @@ def attack_model(
     state = load_weights(src.weights_path)
     new_state = get_attack(name).fn(src, state, params, device)
     photos = heldout_photos(psnr_size)
-    before = task_psnr(load_model(src, device=device), photos, src.task, device)
+    before = task_psnr(load_model(src, device=device), photos, src.task, device=device)
     new_state = {k: v.contiguous() for k, v in new_state.items()}
     entry = dataclasses.replace(
         src,
@@ -382,7 +383,7 @@ def attack_model(
         timings={},
         versions=library_versions(),
     )
-    after = task_psnr(build_model(entry, new_state, device=device), photos, src.task, device)
+    after = task_psnr(build_model(entry, new_state, device=device), photos, src.task, device=device)
     entry.metrics = {"heldout_psnr_before": before, "heldout_psnr_after": after, "psnr_change": after - before}
     entry.timings = {"attack_seconds": round(time.perf_counter() - t0, 2)}
     if not math.isfinite(after):

@@ -59,7 +59,7 @@ def ipguard_fingerprint(model: Any, settings: Any, device: str) -> tuple[list[np
     opt = torch.optim.Adam([z], lr=settings.lr)
     first = last = float("nan")
     for it in range(settings.iters + 1):
-        y = restore(model, torch.sigmoid(z), settings.task, settings.task_params, settings.seed)
+        y = restore(model, torch.sigmoid(z), settings.task, params=settings.task_params, seed=settings.seed)
         loss = _boundary_loss(classify_logits(y, settings.method, settings.seed), ij)
         if not torch.isfinite(loss):
             from ..errors import SrprintError
@@ -73,21 +73,21 @@ def ipguard_fingerprint(model: Any, settings: Any, device: str) -> tuple[list[np
         loss.backward()
         opt.step()
     images = [np.round(i * 255) / 255 for i in torch.sigmoid(z).detach().cpu().numpy().transpose(0, 2, 3, 1)]
-    labels = predict_labels(model, images, settings, device)
+    labels = predict_labels(model, images, settings, device=device)
     return images, {"labels": labels, "pairs": ij.cpu().tolist()}, {"initial": first, "final": last}
 
 
 @torch.no_grad()
-def predict_labels(model: Any, images: list[np.ndarray], settings: Any, device: str) -> list[int]:
+def predict_labels(model: Any, images: list[np.ndarray], settings: Any, *, device: str) -> list[int]:
     freeze(model)
     x = torch.from_numpy(np.stack([i.transpose(2, 0, 1) for i in images]).astype(np.float32)).to(device)
-    y = restore(model, x, settings.task, settings.task_params, settings.seed)
+    y = restore(model, x, settings.task, params=settings.task_params, seed=settings.seed)
     return classify_logits(y, settings.method, settings.seed).argmax(dim=1).cpu().tolist()
 
 
 def match_verdict(source_fp: Any, suspect_model: Any, device: str = "cpu") -> dict[str, Any]:
     """IPGuard matching rate of a suspect model on the source's boundary points."""
-    labels = predict_labels(suspect_model, source_fp.float_images(), source_fp.settings, device)
+    labels = predict_labels(suspect_model, source_fp.float_images(), source_fp.settings, device=device)
     ref = source_fp.extra["labels"]
     matches = int(sum(a == b for a, b in zip(labels, ref, strict=True)))
     n = len(ref)

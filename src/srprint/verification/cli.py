@@ -235,7 +235,7 @@ def verify_pair(
                     Path(source).is_file() else Path("verify.png"))
     # the verdict is the result; the side-by-side picture is a side file: print first, warn if unwritable
     try:
-        v.image = str(side_by_side(fps[0], fps[1], v, img))
+        v.image = str(side_by_side(fps[0], fps[1], v, path=img))
     except OSError as exc:
         v.image = None
         image_warning = f"warning: side-by-side image not written ({exc.strerror or exc}: {img})"
@@ -270,7 +270,7 @@ def verify_matrix(
     if len(tasks) > 1:
         raise SrprintError(f"models have different tasks ({', '.join(sorted(tasks))}); pass --task")
     settings = _settings(task, size, iters, lam, lr, k, seed, "critical", tasks.pop())
-    res = verification_matrix(entries, settings, out, DEFAULT_ATTACKS if attacks else (), device)
+    res = verification_matrix(entries, settings, out, attacks=DEFAULT_ATTACKS if attacks else (), device=device)
     if printed_as_json(res, as_json):
         return
     stdout.print(f"{len(entries)} models, {res['false_matches']} independent pairs matched; "
@@ -294,7 +294,7 @@ def _run_attack(name: str, params: dict[str, Any], *, model: str, out: Path, zoo
                 as_json: bool, replace: bool = False) -> None:
     from .attacks import attack_model
 
-    e = attack_model(_entry(model, zoo), name, out, params, device=device, overwrite=replace)
+    e = attack_model(_entry(model, zoo), name, out, params=params, device=device, overwrite=replace)
     if printed_as_json({"id": e.id, "path": str(e.path), "labels": e.labels, "metrics": e.metrics}, as_json):
         return
     m = e.metrics

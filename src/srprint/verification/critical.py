@@ -65,11 +65,11 @@ def check_task_fits(model: Any, task: str, size: int) -> None:
         raise SrprintError(f"--size {size} too small (minimum 8)")
 
 
-def restore(model: Any, x: torch.Tensor, task: str, params: dict[str, Any], seed: int) -> torch.Tensor:
+def restore(model: Any, x: torch.Tensor, task: str, *, params: dict[str, Any], seed: int) -> torch.Tensor:
     """``M(D(x))`` with a fixed noise realisation; checks the output has the size the task implies."""
     scale = int(getattr(model, "scale", 1))
     gen = torch.Generator(device=x.device).manual_seed(seed + 1)
-    y_in = apply_degradation(task, x, scale, params, gen)
+    y_in = apply_degradation(task, x, scale, params=params, generator=gen)
     out = model(y_in)
     if tuple(out.shape[-2:]) != tuple(x.shape[-2:]):
         ratio = output_ratio(task, scale)
@@ -97,7 +97,7 @@ def critical_objective(lam: float, maximize: bool = False) -> ObjectiveFn:
 
 
 def optimise_input(
-    model: Any, task: str, size: int = 128, iters: int = 5000, lr: float = 0.1, k: int = 1, seed: int = 0,
+    model: Any, task: str, size: int = 128, *, iters: int = 5000, lr: float = 0.1, k: int = 1, seed: int = 0,
     objective: ObjectiveFn | None = None, params: dict[str, Any] | None = None, device: str = "cpu",
     trace_every: int | None = None, callback: Callable[[int], None] | None = None,
 ) -> CriticalResult:
@@ -122,7 +122,7 @@ def optimise_input(
     t0 = time.perf_counter()
     for it in range(iters + 1):
         x = torch.sigmoid(z)
-        restored = restore(model, x, task, params, seed)
+        restored = restore(model, x, task, params=params, seed=seed)
         loss = objective(x, restored)
         if not torch.isfinite(loss):
             bad = "output" if not torch.isfinite(restored).all() else "objective"
@@ -142,10 +142,11 @@ def optimise_input(
     return CriticalResult(imgs, trace, time.perf_counter() - t0)
 
 
-def critical_images(model: Any, task: str = "sr", size: int = 128, iters: int = 5000, lam: float = 1e-3,
+def critical_images(model: Any, task: str = "sr", size: int = 128, *, iters: int = 5000, lam: float = 1e-3,
                     lr: float = 0.1, k: int = 1, seed: int = 0, maximize: bool = False,
                     params: dict[str, Any] | None = None, device: str = "cpu",
                     callback: Callable[[int], None] | None = None) -> CriticalResult:
     """Solve for ``k`` critical images of ``model`` (an :class:`~srprint.zoo.model.SRModel`) for ``task``."""
-    return optimise_input(model, task, size, iters, lr, k, seed, critical_objective(lam, maximize), params,
-                          device, callback=callback)
+    return optimise_input(model, task, size, iters=iters, lr=lr, k=k, seed=seed,
+                          objective=critical_objective(lam, maximize), params=params, device=device,
+                          callback=callback)

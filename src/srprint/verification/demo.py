@@ -31,9 +31,9 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
     torch.set_num_threads(1)  # one thread is much faster than two on a busy 2-core machine for these tiny nets
     try:
         src, other = zoo.get(SOURCE), zoo.get(INDEPENDENT)
-        pruned = attack_model(src, "prune", out / "attacked" / f"{SOURCE}+prune5", {"percent": 5.0},
+        pruned = attack_model(src, "prune", out / "attacked" / f"{SOURCE}+prune5", params={"percent": 5.0},
                               device=ctx.device)
-        permuted = attack_model(src, "permute", out / "attacked" / f"{SOURCE}+permute", {"seed": 0},
+        permuted = attack_model(src, "permute", out / "attacked" / f"{SOURCE}+permute", params={"seed": 0},
                                 device=ctx.device)
         references = zoo.entries()
         rows = []

@@ -106,7 +106,7 @@ def to_grey(img: np.ndarray) -> np.ndarray:
     return rgb_to_luma(_check_image(img))
 
 
-def lgp_histogram(img: np.ndarray, p: int = LGP_P, r: float = LGP_R, u0: int = LGP_U0) -> np.ndarray:
+def lgp_histogram(img: np.ndarray, p: int = LGP_P, r: float = LGP_R, *, u0: int = LGP_U0) -> np.ndarray:
     """``P + 2`` values: the normalised LGP^riu2 histogram of an RGB image (or a 2-D grey image)."""
     grey = np.asarray(img, dtype=np.float64) if np.ndim(img) == 2 else to_grey(img)
     codes = lgp_riu2_codes(lgp_bits(grey, p, r), u0)

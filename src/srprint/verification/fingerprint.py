@@ -176,7 +176,7 @@ def cache_dir() -> Path:
 
 
 def fingerprint_model(model_ref: Any, settings: FingerprintSettings | None = None, device: str = "cpu",
-                      use_cache: bool = True, callback: Any = None) -> Fingerprint:
+                      *, use_cache: bool = True, callback: Any = None) -> Fingerprint:
     """Fingerprint a zoo entry (``ZooEntry`` or entry folder) with ``settings``.
 
     Cached under :func:`cache_dir` by ``(settings, weights sha256)``: the same model and settings
@@ -207,8 +207,9 @@ def fingerprint_model(model_ref: Any, settings: FingerprintSettings | None = Non
     else:
         from .critical import critical_images
 
-        res = critical_images(model, settings.task, settings.size, settings.iters, settings.lam, settings.lr,
-                              settings.k, settings.seed, maximize=settings.method == "maxobj",
+        res = critical_images(model, settings.task, settings.size, iters=settings.iters, lam=settings.lam,
+                              lr=settings.lr,
+                              k=settings.k, seed=settings.seed, maximize=settings.method == "maxobj",
                               params=settings.task_params, device=dev, callback=callback)
         images_f, extra = list(res.images), {}
         obj = {"initial": res.initial_objective, "final": res.final_objective}

@@ -239,7 +239,7 @@ def _standardise(a: np.ndarray) -> np.ndarray:
 
 
 def match_channels(a: np.ndarray, b: np.ndarray, tie_a: np.ndarray | None = None,
-                   tie_b: np.ndarray | None = None) -> np.ndarray:
+                   *, tie_b: np.ndarray | None = None) -> np.ndarray:
     """Permutation ``p`` with ``b[p]`` aligned to ``a``: Hungarian matching of activation correlations.
 
     ``a``, ``b``: ``(channels, positions)`` activations of the two models on the same probe.
@@ -295,10 +295,10 @@ def compare_layers(la: Layer, lb: Layer) -> float:
     if same_in:
         cols_a = ca.transpose(1, 0, 2).reshape(ca.shape[1], -1)
         cols_b = cb[p_out].transpose(1, 0, 2).reshape(cb.shape[1], -1)
-        p_in = match_channels(la.in_act, lb.in_act, cols_a, cols_b)
+        p_in = match_channels(la.in_act, lb.in_act, cols_a, tie_b=cols_b)
     if same_out:
         p_out = match_channels(la.out_act, lb.out_act, ca.reshape(ca.shape[0], -1),
-                               cb[:, p_in].reshape(cb.shape[0], -1))
+                               tie_b=cb[:, p_in].reshape(cb.shape[0], -1))
     m = np.sqrt(_importance(la.weight))[:, :, None]
     return _cosine(ca * m, cb[p_out][:, p_in] * m)
 
@@ -357,7 +357,7 @@ def randomised_copy(net: nn.Module, seed: int) -> nn.Module:
     return out
 
 
-def random_init_similarities(source: Capture, suspect_model: Any, n: int = 8, seed: int = 1000,
+def random_init_similarities(source: Capture, suspect_model: Any, n: int = 8, *, seed: int = 1000,
                              size: int = PROBE_SIZE) -> list[float]:
     """``S`` between the source and ``n`` random re-initialisations of the suspect's architecture."""
     base = suspect_model.float().cpu().eval()

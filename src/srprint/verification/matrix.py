@@ -40,7 +40,7 @@ def heatmap(ratios: np.ndarray, labels: list[str], path: Path) -> None:
 
 
 def verification_matrix(entries: list[ZooEntry], settings: FingerprintSettings, out: str | Path,
-                        attacks: tuple[str, ...] | list[str] = (), device: str = "cpu") -> dict[str, Any]:
+                        *, attacks: tuple[str, ...] | list[str] = (), device: str = "cpu") -> dict[str, Any]:
     """Fingerprint every model, write ``matrix.png`` (pairwise d/eta), ``matrix.json`` and, with
     ``attacks``, ``attacks.md`` (verified or not for each model x attack, with the PSNR change)."""
     out = Path(out)
@@ -59,7 +59,7 @@ def verification_matrix(entries: list[ZooEntry], settings: FingerprintSettings, 
     for e, fp in zip(entries, fps, strict=True):
         for name in attacks:
             params = attack_params(name, {"percent": 10.0} if name == "prune" and e.task == "denoise" else None)
-            ae = attack_model(e, name, out / "attacked" / attacked_id(e.id, name, params), params, device=device)
+            ae = attack_model(e, name, out / "attacked" / attacked_id(e.id, name, params), params=params, device=device)
             v = verify_fingerprints(fp, fingerprint_model(ae, settings, device))
             rows.append({"model": e.id, "attack": name, "psnr_change": ae.metrics.get("psnr_change"),
                          "d_over_eta": v.ratio, "verified": v.is_copy})

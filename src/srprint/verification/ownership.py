@@ -98,7 +98,7 @@ def lineage_ancestors(entry: Any) -> set[str]:
 
 
 def select_references(candidates: Iterable[Any], source: Any, suspect: Any,
-                      limit: int = MAX_REFERENCES) -> list[Any]:
+                      *, limit: int = MAX_REFERENCES) -> list[Any]:
     """Reference models for the null: same task as the suspect, not an attacked copy, and sharing no
     lineage label with the source or the suspect (neither the pair nor a copy of either is ever used)."""
     related = lineage_ancestors(source) | lineage_ancestors(suspect)
@@ -115,7 +115,7 @@ def select_references(candidates: Iterable[Any], source: Any, suspect: Any,
 
 
 def lineage_null(source_capture: lin.Capture, suspect_model: Any, references: Iterable[Any],
-                 load: Callable[[Any], Any], n_random: int = N_RANDOM,
+                 *, load: Callable[[Any], Any], n_random: int = N_RANDOM,
                  min_coverage: float = lin.MIN_COVERAGE) -> dict[str, Any]:
     """Null sample of ``S`` for this source: ``n_random`` re-initialisations of the suspect's
     architecture, and every reference model whose layers pair up with the source's (coverage >=
@@ -134,7 +134,7 @@ def lineage_null(source_capture: lin.Capture, suspect_model: Any, references: It
 
 
 def decide_lineage(result: lin.LineageResult, test: dict[str, Any], alpha: float = ALPHA,
-                   copy_max_distance: float = COPY_MAX_DISTANCE) -> str:
+                   *, copy_max_distance: float = COPY_MAX_DISTANCE) -> str:
     """copy | shared parent | independent from the lineage statistic and its p-value (module docstring)."""
     if test["p_value"] >= alpha or test["p_bound"] >= alpha or result.similarity <= test["null_max"]:
         return "independent"
@@ -146,7 +146,7 @@ def decide_lineage(result: lin.LineageResult, test: dict[str, Any], alpha: float
 FUNCTIONAL_PHOTOS = 2  # source outputs the suspect must reproduce (crops of the demo's held-out photo)
 
 
-def functional_inversion(source: Any, suspect: Any, load: Callable[[Any], Any], alpha: float = ALPHA,
+def functional_inversion(source: Any, suspect: Any, load: Callable[[Any], Any], *, alpha: float = ALPHA,
                          settings: Any = None) -> dict[str, Any]:
     """Does ``suspect`` reproduce ``source``'s 8-bit outputs exactly? (the functional stage)
 
@@ -185,7 +185,7 @@ def functional_inversion(source: Any, suspect: Any, load: Callable[[Any], Any], 
             "p_value": max((r["p_value"] for r in rows if r["p_value"] is not None), default=None)}
 
 
-def explain(verdict: str, src: str, sus: str, lineage: dict[str, Any] | None,
+def explain(verdict: str, src: str, sus: str, *, lineage: dict[str, Any] | None,
             functional: dict[str, Any] | None) -> str:
     """One plain-language line a person can repeat."""
     if lineage and "p_value" in lineage and verdict in ("copy", "shared parent", "independent"):
@@ -254,10 +254,10 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
     func = None
     if result.coverage >= lin.MIN_COVERAGE:
         refs = select_references(references, source, suspect)
-        null = lineage_null(cap_src, sus_model, refs, load, n_random)
+        null = lineage_null(cap_src, sus_model, refs, load=load, n_random=n_random)
         test = lin.lineage_p_value(result.similarity, null["similarities"])
         lineage.update(test, null_models=null["models"], alpha=alpha, copy_max_distance=copy_max_distance)
-        verdict = decide_lineage(result, test, alpha, copy_max_distance)
+        verdict = decide_lineage(result, test, alpha, copy_max_distance=copy_max_distance)
         if len(null["models"]) == n_random:
             notes.append("no reference model of this architecture: the null holds only random initialisations, "
                          "which are farther apart than independently trained models")
@@ -267,7 +267,8 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             func = functional()
             if func and func.get("method") == "inversion" and func.get("reproduces"):
                 verdict = "copy"
-    return OwnershipVerdict(verdict, explain(verdict, source.id, suspect.id, lineage, func), _who(source),
+    return OwnershipVerdict(verdict, explain(verdict, source.id, suspect.id, lineage=lineage, functional=func),
+                            _who(source),
                             _who(suspect), lineage, func, round(time.perf_counter() - t0, 2), notes)
 
 
@@ -334,7 +335,8 @@ def check_registered(registered: list[tuple[str, Any]], suspect: Any, *, load: C
                 continue
             who = {"id": fp.model.get("id"), "arch": fp.model.get("arch"), "scale": fp.model.get("scale"),
                    "task": fp.model.get("task"), "attack": fp.model.get("attack"), "path": None}
-            v = OwnershipVerdict("undecided", explain("undecided", str(who["id"]), suspect.id, None, func), who,
+            v = OwnershipVerdict("undecided", explain("undecided", str(who["id"]), suspect.id, lineage=None,
+                                                      functional=func), who,
                                  _who(suspect), None, func,
                                  notes=["the registered model's weights are not on disk: only the critical-image "
                                         "evidence is available"])

@@ -36,7 +36,7 @@ DEGRADATIONS: Registry[Degradation] = Registry("task", error=SpecError, unique=F
 
 
 def register_degradation(name: str, defaults: dict[str, Any] | None = None, upscales: bool = False,
-                         description: str = "") -> Callable[[DegradationFn], DegradationFn]:
+                         *, description: str = "") -> Callable[[DegradationFn], DegradationFn]:
     """Decorator adding a degradation operator to the registry under ``name``."""
     return DEGRADATIONS.decorator(name, lambda fn: Degradation(name, fn, dict(defaults or {}), upscales,
                                                                description))
@@ -57,7 +57,7 @@ def degradation_params(name: str, overrides: dict[str, Any] | None = None) -> di
     return params
 
 
-def apply_degradation(name: str, x: torch.Tensor, scale: int = 1, params: dict[str, Any] | None = None,
+def apply_degradation(name: str, x: torch.Tensor, scale: int = 1, *, params: dict[str, Any] | None = None,
                       generator: torch.Generator | None = None) -> torch.Tensor:
     """Apply task ``name``'s operator to ``x`` (see module docstring)."""
     deg = get_degradation(name)

@@ -86,7 +86,7 @@ def check_comparable(a: Fingerprint, b: Fingerprint) -> None:
 
 
 def verify_fingerprints(source: Fingerprint, suspect: Fingerprint, sigma: float = SIGMA,
-                        p: float = P_LEVEL) -> Verdict:
+                        *, p: float = P_LEVEL) -> Verdict:
     """Verdict for two critical-image fingerprints (same settings required)."""
     check_comparable(source, suspect)
     if source.settings.method in ("projcl", "poolcl"):
@@ -124,7 +124,7 @@ def _who(fp: Fingerprint) -> dict[str, Any]:
     return {k: fp.model.get(k) for k in ("id", "sha256", "arch", "scale", "task", "attack")}
 
 
-def side_by_side(source: Fingerprint, suspect: Fingerprint, verdict: Verdict, path: str | Path) -> Path:
+def side_by_side(source: Fingerprint, suspect: Fingerprint, verdict: Verdict, *, path: str | Path) -> Path:
     """Write a PNG with the two (first) critical images and the verdict."""
     import matplotlib
 

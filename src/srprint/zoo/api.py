@@ -63,7 +63,7 @@ def _run_train_job(job: TrainJob) -> dict[str, Any]:
 
 
 def train_specs(
-    specs: list[ModelSpec], zoo_root: str | Path, cfg: TrainConfig, device: str = "auto", executor: str = "local",
+    specs: list[ModelSpec], zoo_root: str | Path, cfg: TrainConfig, *, device: str = "auto", executor: str = "local",
     jobs: int = 1, **executor_kwargs: Any,
 ) -> list[JobResult]:
     """Train every spec into ``zoo_root`` through an executor; finished models are skipped.
@@ -116,7 +116,7 @@ def list_zoo(zoo_root: str | Path) -> list[ZooEntry]:
     return Zoo(zoo_root).entries()
 
 
-def eval_zoo(zoo_root: str | Path, images: str | Path, device: str = "auto", models: list[str] | None = None,
+def eval_zoo(zoo_root: str | Path, images: str | Path, device: str = "auto", *, models: list[str] | None = None,
              limit: int | None = None) -> list[dict[str, Any]]:
     """PSNR/SSIM of every SR model of a zoo on the HR images of a folder, against bicubic."""
     dev = resolve_device(device)

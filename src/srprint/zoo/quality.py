@@ -48,7 +48,7 @@ def evaluate_sr(
     model: SRModel,
     images: Iterable[tuple[str, np.ndarray]],
     device: str = "cpu",
-    downscale: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
+    *, downscale: Callable[[torch.Tensor, int], torch.Tensor] | None = None,
 ) -> dict[str, object]:
     """PSNR/SSIM (Y, border = scale) of ``model`` and of bicubic on each HR image, plus means.
 

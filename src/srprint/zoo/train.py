@@ -96,7 +96,7 @@ def train_model(
     spec: ModelSpec,
     zoo_root: str | Path,
     cfg: TrainConfig,
-    device: str = "cpu",
+    *, device: str = "cpu",
     progress: ProgressFn | None = None,
     stop_after: int | None = None,
 ) -> ZooEntry:
@@ -188,7 +188,8 @@ def _train_locked(
     t0 = time.perf_counter()
     i = start
     for i in range(start, cfg.iters):
-        lr_img, hr_img = sample_batch(ts, spec.scale, cfg.hr_crop(spec.scale), cfg.batch_size, spec.seed, i)
+        lr_img, hr_img = sample_batch(ts, spec.scale, cfg.hr_crop(spec.scale), batch_size=cfg.batch_size,
+                                      seed=spec.seed, iteration=i)
         lr_img, hr_img = lr_img.to(device), hr_img.to(device)
         with torch.autocast(dev_type, dtype=torch.bfloat16, enabled=autocast):
             sr = net(lr_img)

@@ -148,7 +148,7 @@ def load_training_set(name: str, min_size: int, extra: dict[str, str] | None = N
 
 
 def sample_batch(
-    ts: TrainingSet, scale: int, hr_patch: int, batch_size: int, seed: int, iteration: int
+    ts: TrainingSet, scale: int, hr_patch: int, *, batch_size: int, seed: int, iteration: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Seeded (LR, HR) batch for one iteration: random HR crops, flips, 90-degree rotations.
 

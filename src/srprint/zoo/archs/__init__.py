@@ -38,7 +38,7 @@ def register_arch(
     name: str,
     presets: dict[str, dict[str, Any]],
     scales: tuple[int, ...] = (2, 3, 4),
-    reference: str = "",
+    *, reference: str = "",
     tags: tuple[str, ...] = (),
 ) -> Callable[[Callable[..., nn.Module]], Callable[..., nn.Module]]:
     """Decorator registering ``builder(scale, **config)`` under ``name``."""
@@ -64,7 +64,7 @@ def arch_config(name: str, size: str = "tiny", **overrides: Any) -> dict[str, An
     return {**info.presets[size], **overrides}
 
 
-def create_arch(name: str, scale: int, size: str = "tiny", config: dict[str, Any] | None = None) -> nn.Module:
+def create_arch(name: str, scale: int, size: str = "tiny", *, config: dict[str, Any] | None = None) -> nn.Module:
     """Build architecture ``name`` for ``scale`` from a preset or an explicit config."""
     info = get_arch(name)
     if scale not in info.scales:

@@ -72,7 +72,7 @@ def fits(arch: str, scale: int, config: dict[str, Any], sd: StateDict) -> bool:
     return ref.keys() == sd.keys() and all(ref[k].shape == sd[k].shape for k in ref)
 
 
-def port_detection(arch: str, scale: int | None, config: dict[str, Any], sd: StateDict, notes: list[str],
+def port_detection(arch: str, scale: int | None, config: dict[str, Any], *, sd: StateDict, notes: list[str],
                    evidence_key: str, input_range: tuple[float, float] = (0.0, 1.0)) -> Detection | None:
     if scale is None or not fits(arch, scale, config, sd):
         return None

@@ -224,7 +224,7 @@ def _write_entry(zoo: Zoo, entry: ZooEntry, state: StateDict, replace: bool) -> 
 
 
 def import_file(
-    path: str | Path, zoo: str | Path, name: str | None = None, arch: str | None = None, scale: int | None = None,
+    path: str | Path, zoo: str | Path, name: str | None = None, *, arch: str | None = None, scale: int | None = None,
     loss: str | None = None, task: str | None = None, replace: bool = False, allow_pickle: bool = False,
     manifest_row: dict[str, Any] | None = None, skip_existing: bool = False, sigma: int | None = None,
 ) -> list[ZooEntry]:
@@ -341,7 +341,7 @@ def import_file(
 
 
 def import_checkpoint(
-    path: str | Path, zoo: str | Path, name: str | None = None, arch: str | None = None, scale: int | None = None,
+    path: str | Path, zoo: str | Path, name: str | None = None, *, arch: str | None = None, scale: int | None = None,
     loss: str | None = None, task: str | None = None, replace: bool = False, allow_pickle: bool = False,
     sigma: int | None = None,
 ) -> ZooEntry:
@@ -369,7 +369,7 @@ def _manifest_task(text: str) -> str | None:
 
 
 def import_manifest(
-    manifest: str | Path, zoo: str | Path, replace: bool = False, allow_pickle: bool = False,
+    manifest: str | Path, zoo: str | Path, replace: bool = False, *, allow_pickle: bool = False,
     only: list[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Import every row of a manifest CSV (``id,file[,arch,task,scale,loss,framework,...]``).

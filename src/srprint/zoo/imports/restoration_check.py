@@ -22,7 +22,7 @@ def _grey(img: np.ndarray) -> np.ndarray:
     return np.repeat(y[..., None], 3, axis=2).astype(np.float32)
 
 
-def add_gaussian_noise(img: np.ndarray, sigma: float, seed: int, grey: bool = False) -> np.ndarray:
+def add_gaussian_noise(img: np.ndarray, sigma: float, seed: int, *, grey: bool = False) -> np.ndarray:
     """AWGN of std ``sigma/255`` (not clipped, as in the DnCNN protocol); same noise on all channels if grey."""
     rng = np.random.default_rng(seed)
     shape = img.shape[:2] + ((1,) if grey else (3,))
@@ -31,7 +31,7 @@ def add_gaussian_noise(img: np.ndarray, sigma: float, seed: int, grey: bool = Fa
 
 
 def evaluate_restoration(
-    model: SRModel, hr_images: Iterable[tuple[str, np.ndarray]], entry: ZooEntry, device: str = "cpu"
+    model: SRModel, hr_images: Iterable[tuple[str, np.ndarray]], entry: ZooEntry, *, device: str = "cpu"
 ) -> dict[str, Any]:
     """PSNR/SSIM of a denoiser at its noise level vs the noisy input.
 
@@ -96,7 +96,7 @@ def _keys_cubic(d: np.ndarray, a: float) -> np.ndarray:
     )
 
 
-def downscale_no_antialias(x: torch.Tensor, scale: int, a: float = -0.75, quantize: bool = True) -> torch.Tensor:
+def downscale_no_antialias(x: torch.Tensor, scale: int, a: float = -0.75, *, quantize: bool = True) -> torch.Tensor:
     """Bicubic downscale *without* antialiasing (4 taps, half-pixel centres, clamped edges), ``(C, H, W)``.
 
     ``a = -0.75`` is ``cv2.resize(..., INTER_CUBIC)`` (equal to ``torch`` ``antialias=False``);
@@ -135,7 +135,7 @@ LR_DEGRADATIONS: dict[str, tuple[str, Callable[[torch.Tensor, int], torch.Tensor
 
 
 def evaluate_sr_degradation(
-    model: SRModel, images: Iterable[tuple[str, np.ndarray]], degradation: str, device: str = "cpu"
+    model: SRModel, images: Iterable[tuple[str, np.ndarray]], degradation: str, *, device: str = "cpu"
 ) -> dict[str, Any]:
     """Like :func:`srprint.zoo.quality.evaluate_sr` (Y-PSNR/SSIM, border = scale, vs bicubic upscaling of
     the same LR), but with the LR made by ``LR_DEGRADATIONS[degradation]`` instead of srprint's

@@ -13,5 +13,5 @@ def detect_bsrn(raw: StateDict) -> Detection | None:
         return None
     cfg = {"num_feat": int(sd["fea_conv.pw.weight"].shape[0]), "num_block": count_indices(sd, r"B(\d+)\.cw$")}
     key = "upsampler.upsampleOneStep.0.weight"
-    return port_detection("BSRN", pixelshuffle_scale(sd[key].shape[0]), cfg, sd, notes, key)
+    return port_detection("BSRN", pixelshuffle_scale(sd[key].shape[0]), cfg, sd=sd, notes=notes, evidence_key=key)
 

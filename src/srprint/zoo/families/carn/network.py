@@ -118,6 +118,6 @@ class CARNM(nn.Module):
 @register_arch("CARN-M", presets={"paper": {"channels": 64, "group": 4, "head_scales": [2, 3, 4]}},
                reference="Ahn et al., Fast, Accurate, and Lightweight Super-Resolution with Cascading Residual "
                          "Network, ECCV 2018 (CARN-M)", tags=("port", "pixelshuffle", "multiscale"))
-def carn_m(scale: int, channels: int = 64, group: int = 4, head_scales: list[int] | tuple[int, ...] = (2, 3, 4)
+def carn_m(scale: int, channels: int = 64, group: int = 4, *, head_scales: list[int] | tuple[int, ...] = (2, 3, 4)
            ) -> nn.Module:
     return CARNM(scale, channels, group, tuple(head_scales))

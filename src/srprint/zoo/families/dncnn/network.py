@@ -31,5 +31,5 @@ class DnCNNBN(nn.Module):
                                     "blind": {"depth": 20, "channels": 1, "features": 64}},
                scales=(1,), reference="Zhang et al., Beyond a Gaussian Denoiser: Residual Learning of Deep CNN "
                                       "for Image Denoising, TIP 2017", tags=("port", "denoise", "residual"))
-def dncnn_bn(scale: int, depth: int = 17, channels: int = 1, features: int = 64) -> nn.Module:
+def dncnn_bn(scale: int, depth: int = 17, channels: int = 1, *, features: int = 64) -> nn.Module:
     return DnCNNBN(depth, channels, features)

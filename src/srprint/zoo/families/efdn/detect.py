@@ -13,5 +13,6 @@ def detect_efdn(raw: StateDict) -> Detection | None:
             "tail.0.weight"} <= sd.keys():
         return None
     cfg = {"n_feats": int(sd["head.weight"].shape[0])}
-    return port_detection("EFDN", pixelshuffle_scale(sd["tail.0.weight"].shape[0]), cfg, sd, notes, "tail.0.weight")
+    return port_detection("EFDN", pixelshuffle_scale(sd["tail.0.weight"].shape[0]), cfg, sd=sd, notes=notes,
+                          evidence_key="tail.0.weight")
 

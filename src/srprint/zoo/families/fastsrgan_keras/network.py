@@ -72,6 +72,6 @@ class FastSRGANKeras(nn.Module):
 
 @register_arch("FastSRGAN-Keras", presets={"paper": {"filters": 32, "n_blocks": 6, "expansion": 6, "eps": 1e-3}},
                scales=(2, 4, 8), reference=_REF, tags=("port", "gan"))
-def fastsrgan_keras(scale: int, filters: int = 32, n_blocks: int = 6, expansion: int = 6,
+def fastsrgan_keras(scale: int, filters: int = 32, n_blocks: int = 6, *, expansion: int = 6,
                     eps: float = 1e-3) -> nn.Module:
     return FastSRGANKeras(scale, filters, n_blocks, expansion, eps)

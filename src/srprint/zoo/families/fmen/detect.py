@@ -17,6 +17,7 @@ def detect_fmen(raw: StateDict) -> Detection | None:
     cfg = {"n_feats": int(sd["head.weight"].shape[0]), "mid_feats": int(sd["hfabs.0.squeeze.weight"].shape[0]),
            "down_blocks": down, "up_blocks": up, "warmup_mid": int(sd["warmup.1.squeeze.weight"].shape[0])}
     notes = [*notes, "expects input in [0,255] (NTIRE 2022 test_demo data_range=255)"]
-    return port_detection("FMEN", pixelshuffle_scale(sd["tail.0.weight"].shape[0]), cfg, sd, notes, "tail.0.weight",
-                          (0.0, 255.0))
+    return port_detection("FMEN", pixelshuffle_scale(sd["tail.0.weight"].shape[0]), cfg, sd=sd, notes=notes,
+                          evidence_key="tail.0.weight",
+                          input_range=(0.0, 255.0))
 

@@ -72,6 +72,6 @@ class FMEN(nn.Module):
 @register_arch("FMEN", presets={"paper": {"n_feats": 50, "mid_feats": 16, "down_blocks": 4,
                                           "up_blocks": [2, 1, 1, 1, 1], "warmup_mid": 12}},
                scales=(2, 3, 4), reference=_REF, tags=("port",))
-def fmen(scale: int, n_feats: int = 50, mid_feats: int = 16, down_blocks: int = 4,
+def fmen(scale: int, n_feats: int = 50, mid_feats: int = 16, *, down_blocks: int = 4,
          up_blocks: tuple[int, ...] | list[int] = (2, 1, 1, 1, 1), warmup_mid: int = 12) -> nn.Module:
     return FMEN(scale, n_feats, mid_feats, down_blocks, tuple(up_blocks), warmup_mid)

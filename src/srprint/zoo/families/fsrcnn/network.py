@@ -40,6 +40,6 @@ _PRESETS = {"paper": {"d": 56, "s": 12, "m": 4}, "small": {"d": 32, "s": 5, "m":
 
 
 @register_arch("FSRCNN", presets=_PRESETS, scales=(2, 3, 4), reference=_REF, tags=("port", "grey"))
-def fsrcnn(scale: int, d: int = 56, s: int = 12, m: int = 4, feature_kernel: int = 5, map_kernel: int = 3,
+def fsrcnn(scale: int, d: int = 56, s: int = 12, *, m: int = 4, feature_kernel: int = 5, map_kernel: int = 3,
            up_kernel: int = 1) -> nn.Module:
     return FSRCNN(scale, d, s, m, feature_kernel, map_kernel, up_kernel)

@@ -67,6 +67,6 @@ class LapSRN(nn.Module):
 @register_arch("LapSRN", presets={"paper": {"channels": 64, "depth": 9, "up_kernel": 4, "slope": 0.2,
                                             "level_input": "residual"}},
                scales=(2, 4, 8), reference=_REF, tags=("port", "grey"))
-def lapsrn(scale: int, channels: int = 64, depth: int = 9, up_kernel: int = 4, slope: float = 0.2,
+def lapsrn(scale: int, channels: int = 64, depth: int = 9, *, up_kernel: int = 4, slope: float = 0.2,
            level_input: str = "residual") -> nn.Module:
     return LapSRN(scale, channels, depth, up_kernel, slope, level_input)

@@ -60,11 +60,11 @@ class FFDNet(nn.Module):
 @register_arch("DnCNN-MCN", presets={"paper": {"colours": 3, "features": 64, "depth": 20},
                                      "grey": {"colours": 1, "features": 64, "depth": 20}},
                scales=(1,), reference=_DNCNN_REF, tags=("port", "denoise"))
-def dncnn_mcn(scale: int, colours: int = 3, features: int = 64, depth: int = 20) -> nn.Module:
+def dncnn_mcn(scale: int, colours: int = 3, features: int = 64, *, depth: int = 20) -> nn.Module:
     return DnCNN(colours, features, depth)
 
 
 @register_arch("FFDNet", presets={"paper": {"colours": 3, "features": 96, "depth": 12, "sigma": 25.0}},
                scales=(1,), reference=_FFDNET_REF, tags=("port", "denoise"))
-def ffdnet(scale: int, colours: int = 3, features: int = 96, depth: int = 12, sigma: float = 25.0) -> nn.Module:
+def ffdnet(scale: int, colours: int = 3, features: int = 96, *, depth: int = 12, sigma: float = 25.0) -> nn.Module:
     return FFDNet(colours, features, depth, sigma)

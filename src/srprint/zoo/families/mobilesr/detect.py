@@ -24,5 +24,5 @@ def detect_mobilesr(raw: StateDict) -> Detection | None:
     cfg = {"n_feats": n_feats, "n_heads": 8, "window": 8, "ratios": ratios}
     notes = [*notes, "attention heads (8) and window (8) are not visible in the weights: release defaults"]
     key = "upsapling.2.weight" if "upsapling.2.weight" in sd else "upsapling.0.weight"
-    return port_detection("MobileSR", scale, cfg, sd, notes, key)
+    return port_detection("MobileSR", scale, cfg, sd=sd, notes=notes, evidence_key=key)
 

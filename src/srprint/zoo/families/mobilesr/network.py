@@ -116,6 +116,6 @@ class MobileSR(nn.Module):
 
 @register_arch("MobileSR", presets={"paper": {"n_feats": 40, "n_heads": 8, "window": 8, "ratios": [4, 2, 2, 2, 4]}},
                scales=(2, 3, 4), reference=_REF, tags=("port",))
-def mobilesr(scale: int, n_feats: int = 40, n_heads: int = 8, window: int = 8,
+def mobilesr(scale: int, n_feats: int = 40, n_heads: int = 8, *, window: int = 8,
              ratios: tuple[int, ...] | list[int] = (4, 2, 2, 2, 4)) -> nn.Module:
     return MobileSR(scale, n_feats, n_heads, window, tuple(ratios))

@@ -14,6 +14,6 @@ def detect_safmn_ntire23(raw: StateDict) -> Detection | None:
     dim = int(sd["to_feat.weight"].shape[0])
     cfg = {"dim": dim, "n_blocks": count_indices(sd, r"feats\.(\d+)\.safm\."),
            "ffn_scale": float(sd["feats.0.ccm.ccm.0.weight"].shape[0]) / dim}
-    return port_detection("SAFMN-NTIRE23", pixelshuffle_scale(sd["to_img.0.weight"].shape[0]), cfg, sd, notes,
-                          "to_img.0.weight")
+    return port_detection("SAFMN-NTIRE23", pixelshuffle_scale(sd["to_img.0.weight"].shape[0]), cfg, sd=sd, notes=notes,
+                          evidence_key="to_img.0.weight")
 

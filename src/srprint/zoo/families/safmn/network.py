@@ -91,5 +91,5 @@ class SAFMN(nn.Module):
 
 @register_arch("SAFMN-NTIRE23", presets={"paper": {"dim": 36, "n_blocks": 8, "ffn_scale": 2.0}},
                scales=(2, 3, 4), reference=_REF, tags=("port",))
-def safmn_ntire23(scale: int, dim: int = 36, n_blocks: int = 8, ffn_scale: float = 2.0) -> nn.Module:
+def safmn_ntire23(scale: int, dim: int = 36, n_blocks: int = 8, *, ffn_scale: float = 2.0) -> nn.Module:
     return SAFMN(scale, dim, n_blocks, ffn_scale)

@@ -13,6 +13,7 @@ def detect_span_reparam(raw: StateDict) -> Detection | None:
             "upsampler.0.weight"} <= sd.keys() or "conv_1.sk.weight" in sd:
         return None
     cfg = {"feature_channels": int(sd["conv_1.eval_conv.weight"].shape[0])}
-    return port_detection("SPAN-NTIRE24", pixelshuffle_scale(sd["upsampler.0.weight"].shape[0]), cfg, sd, notes,
-                          "upsampler.0.weight")
+    return port_detection("SPAN-NTIRE24", pixelshuffle_scale(sd["upsampler.0.weight"].shape[0]), cfg, sd=sd,
+                          notes=notes,
+                          evidence_key="upsampler.0.weight")
 

@@ -39,5 +39,5 @@ class VDSR(nn.Module):
 @register_arch("VDSR", presets={"paper": {"depth": 20, "features": 64, "channels": 1}}, scales=(2, 3, 4),
                reference="Kim et al., Accurate Image Super-Resolution Using Very Deep Convolutional Networks, "
                          "CVPR 2016", tags=("port", "preupsample", "residual"))
-def vdsr(scale: int, depth: int = 20, features: int = 64, channels: int = 1) -> nn.Module:
+def vdsr(scale: int, depth: int = 20, features: int = 64, *, channels: int = 1) -> nn.Module:
     return VDSR(scale, depth, features, channels)
