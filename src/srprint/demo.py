@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from .config import resolve_device, srprint_home
+from .io.atomic import atomic_write_json
 from .progress import console
+from .report.collect import SUMMARY_FILE
+from .report.html import write_report
 
 # (summary key, "module:function"); later stages read earlier summaries from ctx.results by key
 STAGES = (
@@ -60,5 +63,11 @@ def run_demo(out: Path | None = None, device: str = "auto") -> dict[str, Any]:
         ctx.results[name] = fn(ctx)
         ctx.results[name]["seconds"] = round(time.perf_counter() - ts, 1)
     ctx.results["total_seconds"] = round(time.perf_counter() - t0, 1)
+    # the summaries feed the report (verdicts and traces live nowhere else); the report is rewritten
+    # with every run because it is the demo's own output
+    atomic_write_json(out / SUMMARY_FILE, ctx.results)
+    report = write_report(out, out / "report.html", zoo=ctx.zoo_dir, title="srprint demo study")
+    ctx.results["report"] = str(report)
     console.rule(f"[bold green]demo finished in {ctx.results['total_seconds']:.0f}s; outputs in {out}")
+    console.print(f"report: {report}", highlight=False)
     return ctx.results

@@ -1,0 +1,201 @@
+"""Read a study folder into the sections of the report; a missing stage is a section marked "not run"."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import SrprintError
+
+SUMMARY_FILE = "demo.json"  # the per-stage summaries `srprint demo` writes at its end
+
+
+@dataclass
+class Section:
+    """One part of the report: its title, whether its stage ran, and what it shows."""
+
+    key: str
+    title: str
+    ran: bool
+    command: str = ""  # the command that produces the stage, shown when it did not run
+    tables: list[dict[str, Any]] = field(default_factory=list)  # {"caption", "columns", "rows"}
+    figures: list[dict[str, Any]] = field(default_factory=list)  # {"caption", "path" or "png" bytes}
+    facts: list[tuple[str, str]] = field(default_factory=list)  # (label, value) lines
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None  # half-written or foreign: the section says so instead of crashing
+
+
+def _pct(x: Any) -> str:
+    return f"{100 * x:.1f} %" if isinstance(x, (int, float)) else "-"
+
+
+def _db(x: Any) -> str:
+    return f"{x:.2f}" if isinstance(x, (int, float)) else "-"
+
+
+def population_section(zoo: Path | None) -> Section:
+    """The model population: one row per zoo entry, PSNR/SSIM against bicubic."""
+    sec = Section("population", "Model population", ran=False,
+                  command="srprint zoo train --preset demo  (or: srprint demo)")
+    records = sorted(zoo.glob("*/model.json")) if zoo is not None and zoo.is_dir() else []
+    rows = []
+    for rec in records:
+        data = _read_json(rec)
+        if not isinstance(data, dict):
+            sec.notes.append(f"unreadable record {rec}")
+            continue
+        labels, m = data.get("labels") or {}, data.get("metrics") or {}
+        rows.append([data.get("id", rec.parent.name), data.get("arch", ""), labels.get("scale", data.get("scale")),
+                     labels.get("loss", ""), labels.get("dataset", ""), labels.get("seed", ""),
+                     _db(m.get("psnr")), _db(m.get("bicubic_psnr")), _db(m.get("psnr_gain")),
+                     _db(m.get("ssim")), _db(m.get("bicubic_ssim"))])
+    if rows:
+        sec.ran = True
+        sec.tables.append({"caption": f"{len(rows)} models of {zoo}, PSNR (dB) and SSIM on the held-out photo",
+                           "columns": ["model", "arch", "scale", "loss", "dataset", "seed", "PSNR", "bicubic PSNR",
+                                       "gain", "SSIM", "bicubic SSIM"], "rows": rows})
+        worse = [r[0] for r in rows if r[8] != "-" and float(r[8]) <= 0]
+        if worse:
+            sec.notes.append(f"{len(worse)} of {len(rows)} models do not beat bicubic on the held-out photo: "
+                             + ", ".join(worse))
+    return sec
+
+
+def _eval_tables(ev: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    tables = []
+    per = ev.get("per_class") or []
+    if per:
+        tables.append({"caption": f"{name}: accuracy per class ({ev.get('split', 'test')} split)",
+                       "columns": ["class", "images", "accuracy"],
+                       "rows": [[r.get("class"), r.get("n"), _pct(r.get("acc"))] for r in per]})
+    for key, rows in (ev.get("grouped") or {}).items():
+        rows = [r for r in rows if r.get("value") not in ("", None)]
+        if rows:
+            tables.append({"caption": f"{name}: accuracy by {key}", "columns": [key, "images", "accuracy"],
+                           "rows": [[r.get("value"), r.get("n"), _pct(r.get("acc"))] for r in rows]})
+    groups = (ev.get("seed_groups") or {}).get("groups") or []
+    if groups:
+        tables.append({"caption": f"{name}: seed groups (models that differ only in their seed)",
+                       "columns": ["group", "models", "images", "accuracy", "chance"],
+                       "rows": [[g.get("group"), len(g.get("models", [])), g.get("n"), _pct(g.get("acc")),
+                                 _pct(g.get("chance"))] for g in groups]})
+    return tables
+
+
+def attribution_section(study: Path) -> Section:
+    """The CNN classifier and the PRNU baseline on the test split, side by side."""
+    sec = Section("attribution", "Attribution: which model made this image?", ran=False,
+                  command="srprint attribute train --data RENDER -o RUN && srprint attribute eval RUN")
+    runs = [("CNN", study / "attribution" / "cnn"), ("PRNU", study / "attribution" / "prnu")]
+    for name, run in runs:
+        ev = _read_json(run / "eval_test.json")
+        if not isinstance(ev, dict):
+            sec.notes.append(f"{name}: not run (no {run / 'eval_test.json'})")
+            continue
+        sec.ran = True
+        sec.facts.append((f"{name} ({ev.get('method', '')})",
+                          f"{_pct(ev.get('overall_acc'))} on {ev.get('n', '?')} test images of "
+                          f"{ev.get('n_classes', '?')} classes (chance {_pct(ev.get('chance'))})"))
+        sg = (ev.get("seed_groups") or {}).get("mean_acc")
+        if sg is not None:
+            sec.facts.append((f"{name} seed groups", _pct(sg)))
+        sec.tables += _eval_tables(ev, name)
+        for fig, caption in (("confusion", "confusion matrix"), ("tsne", "t-SNE of the penultimate features")):
+            path = run / f"{fig}_test.png"
+            if path.is_file():
+                sec.figures.append({"caption": f"{name}: {caption} (test split)", "path": str(path)})
+    return sec
+
+
+def verification_section(summary: dict[str, Any] | None) -> Section:
+    """The ownership verdicts the demo printed, each against the verdict it should be."""
+    sec = Section("verification", "Ownership verification: is this suspect a copy?", ran=False,
+                  command="srprint verify SOURCE SUSPECT  (or: srprint demo)")
+    ver = (summary or {}).get("verification") or {}
+    rows = ver.get("verdicts") or []
+    if rows:
+        sec.ran = True
+        sec.tables.append({"caption": f"verdicts of the {ver.get('method', '')} test",
+                           "columns": ["source", "suspect", "verdict", "expected", "right", "similarity",
+                                       "coverage", "p-value"],
+                           "rows": [[r.get("source"), r.get("suspect"), r.get("verdict"), r.get("expected"),
+                                     "yes" if r.get("verdict") == r.get("expected") else "NO",
+                                     _db(r.get("similarity")), _db(r.get("coverage")),
+                                     f"{r['p_value']:.2g}" if isinstance(r.get("p_value"), float) else "-"]
+                                    for r in rows]})
+        if "prune_psnr_change" in ver:
+            sec.facts.append(("PSNR cost of the 5 % pruning copy", f"{ver['prune_psnr_change']:+.3f} dB"))
+    return sec
+
+
+def trace_section(summary: dict[str, Any] | None) -> Section:
+    """Tracing by model inversion: which candidate reproduces the image down to its quantisation."""
+    sec = Section("trace", "Tracing by model inversion", ran=False, command="srprint trace IMAGE --zoo ZOO")
+    tr = (summary or {}).get("trace") or {}
+    rows = tr.get("traces") or []
+    if rows:
+        sec.ran = True
+        columns = [k for k in rows[0] if not isinstance(rows[0][k], (dict, list))]
+        sec.tables.append({"caption": "traced images", "columns": columns,
+                           "rows": [[r.get(c) for c in columns] for r in rows]})
+    return sec
+
+
+def provenance_section(summary: dict[str, Any] | None) -> Section:
+    """Versions, machine and the wall time of every stage."""
+    from ..zoo.entry import library_versions
+
+    sec = Section("provenance", "Provenance", ran=True)
+    import os
+    import platform
+
+    import torch
+
+    sec.facts += [("machine", f"{platform.platform()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads"),
+                  *[(k, str(v)) for k, v in library_versions().items()]]
+    stages = [[k, v.get("seconds")] for k, v in (summary or {}).items() if isinstance(v, dict) and "seconds" in v]
+    if stages:
+        sec.tables.append({"caption": "wall time per stage (s)", "columns": ["stage", "seconds"], "rows": stages})
+    return sec
+
+
+def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[Section]:
+    """Every section of the report of the study folder ``study``.
+
+    Parameters
+    ----------
+    study : str or Path
+        A study folder (what ``srprint demo`` writes: ``attribution/``, ``render/``, ``demo.json``).
+    zoo : str or Path, optional
+        The zoo of the population table; default: the ``zoo`` recorded in ``demo.json``.
+
+    Raises
+    ------
+    SrprintError
+        If ``study`` is not a folder.
+    """
+    study = Path(study)
+    if not study.is_dir():
+        raise SrprintError(f"study folder not found: {study}")
+    summary = _read_json(study / SUMMARY_FILE)
+    summary = summary if isinstance(summary, dict) else None
+    if zoo is None and summary is not None:
+        zoo = (summary.get("zoo") or {}).get("zoo")
+    sections = [population_section(Path(zoo) if zoo else None), attribution_section(study),
+                trace_section(summary), verification_section(summary), provenance_section(summary)]
+    if (study / "render").is_dir():
+        from .figures import population_figure
+
+        png = population_figure(study / "render")
+        if png is not None:
+            sections[0].figures.append({"caption": "the same test crop rendered by each model, with its "
+                                                   "log-magnitude spectrum", "png": png})
+    return sections
