@@ -48,11 +48,46 @@ def _load_stage(spec: str):  # noqa: ANN202
     return getattr(mod, fn_name, None)
 
 
+RECIPE_FILE = "demo_recipe.json"
+
+
+def _retire_stale(folder: Path, recipe: str) -> None:
+    """Move aside a demo folder made with another training recipe, so no stale model or render mixes in.
+
+    Models keep their ids when the recipe changes, and cached stages skip what exists, so outputs of
+    the old models would be reused. The old folder is renamed, never deleted.
+    """
+    import json
+
+    marker = folder / RECIPE_FILE
+    if folder.is_dir() and any(folder.iterdir()):
+        try:
+            found = json.loads(marker.read_text()).get("train_key")
+        except (OSError, ValueError, AttributeError):
+            found = None
+        if found != recipe:
+            aside = folder.with_name(f"{folder.name}.recipe-{found or 'old'}")
+            n = 1
+            while aside.exists():
+                n += 1
+                aside = folder.with_name(f"{folder.name}.recipe-{found or 'old'}-{n}")
+            folder.rename(aside)
+            console.print(f"{folder} was made with another demo training recipe; moved it to {aside}",
+                          highlight=False)
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(marker, {"train_key": recipe})
+
+
 def run_demo(out: Path | None = None, device: str = "auto") -> dict[str, Any]:
     """Run every available demo stage; returns the merged summary."""
+    from .zoo.api import preset_train_config
+
     out = Path(out) if out else srprint_home() / "demo"
-    out.mkdir(parents=True, exist_ok=True)
-    ctx = DemoContext(out=out, device=resolve_device(device), zoo_dir=srprint_home() / "zoos" / "demo")
+    zoo_dir = srprint_home() / "zoos" / "demo"
+    recipe = preset_train_config("demo").key()
+    for folder in (zoo_dir, out):
+        _retire_stale(folder, recipe)
+    ctx = DemoContext(out=out, device=resolve_device(device), zoo_dir=zoo_dir)
     t0 = time.perf_counter()
     for name, spec in STAGES:
         fn = _load_stage(spec)

@@ -142,7 +142,7 @@ def demo_grid() -> Grid:
         ModelSpec("EDSR", "skimage", 4, "L1", 1),
         ModelSpec("RDN", "skimage", 4, "VGG+Adv", 1),
     ]
-    return Grid("demo", specs, iters=150, description="Demo grid (5 tiny models on scikit-image photos)")
+    return Grid("demo", specs, iters=500, description="Demo grid (5 tiny models on scikit-image photos)")
 
 
 PRESETS = {"paper": paper_grid, "mini": mini_grid, "demo": demo_grid}
