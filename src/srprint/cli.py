@@ -27,6 +27,7 @@ from .errors import expected_failure_message
 from .parsing import cli as parsing_cli
 from .render import cli as render_cli
 from .report import cli as report_cli
+from .study import cli as study_cli
 from .verification import cli as verification_cli
 from .zoo.cli import zoo_app
 
@@ -88,7 +89,7 @@ def demo_command(
 
 # the stage apps, in the order `srprint --help` lists them
 app.add_typer(zoo_app, name="zoo")
-for _stage in (render_cli, attribution_cli, parsing_cli, verification_cli, report_cli):
+for _stage in (render_cli, attribution_cli, parsing_cli, verification_cli, report_cli, study_cli):
     _stage.register(app)
 
 
