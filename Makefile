@@ -8,7 +8,7 @@ STAMP := $(VENV)/.srprint-installed
 TCMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4))
 RUN_ENV := $(if $(TCMALLOC),LD_PRELOAD=$(TCMALLOC),)
 
-.PHONY: demo test install lint bench clean-venv
+.PHONY: demo test install lint bench clean-venv browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,11 +23,20 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(RUN_ENV) $(BIN)/srprint demo
 
-test: $(STAMP)
+# the report's browser test needs Debian's chromium: installed here when missing (a failed install only
+# warns; the test then skips, or fails under CI=true)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { command -v apt-get >/dev/null 2>&1 && \
+	    { apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1 || \
+	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; }; } \
+	  || echo "warning: could not install chromium; the browser test needs it"; }
+
+test: $(STAMP) browser
 	$(RUN_ENV) $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench scripts
 
 clean-venv:
 	rm -rf $(VENV)

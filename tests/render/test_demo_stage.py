@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from srprint.demo import DemoContext
 from srprint.render import demo as render_mod
 from srprint.render.manifest import REAL_CLASS, RenderedDataset
+from srprint.study.run import DemoContext
 
 
 def test_demo_stage_renders_the_zoo_on_bundled_photo_tiles_and_reruns_instantly(
