@@ -149,6 +149,23 @@ def trace_section(summary: dict[str, Any] | None) -> Section:
     return sec
 
 
+def claims_section(study: Path, summary: dict[str, Any] | None) -> Section:
+    """Each headline claim of the reference studies against this study's number."""
+    from .claims import claims_rows
+
+    data = {"cnn": _read_json(study / "attribution" / "cnn" / "eval_test.json"),
+            "prnu": _read_json(study / "attribution" / "prnu" / "eval_test.json"),
+            "verdicts": ((summary or {}).get("verification") or {}).get("verdicts"),
+            "traces": ((summary or {}).get("trace") or {}).get("traces")}
+    data = {k: v for k, v in data.items() if v}
+    sec = Section("claims", "Claims of the reference studies", ran=True)
+    sec.tables.append({"caption": "each claim, the rule that decides it (fixed before the numbers), our number",
+                       "columns": ["study", "claim", "rule", "our number", "verdict"], "rows": claims_rows(data)})
+    sec.notes.append("A claim is tested only by the stages this study ran; the demo's small population shows the "
+                     "method works, not the papers' effect sizes (bench/results holds the larger protocols).")
+    return sec
+
+
 def provenance_section(summary: dict[str, Any] | None) -> Section:
     """Versions, machine and the wall time of every stage."""
     from ..zoo.entry import library_versions
@@ -190,7 +207,8 @@ def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[S
     if zoo is None and summary is not None:
         zoo = (summary.get("zoo") or {}).get("zoo")
     sections = [population_section(Path(zoo) if zoo else None), attribution_section(study),
-                trace_section(summary), verification_section(summary), provenance_section(summary)]
+                trace_section(summary), verification_section(summary), claims_section(study, summary),
+                provenance_section(summary)]
     if (study / "render").is_dir():
         from .figures import population_figure
 

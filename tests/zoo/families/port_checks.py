@@ -71,3 +71,21 @@ def model_of(rr: ReadResult) -> SRModel:
     net = create_arch(d.arch, d.scale, config=d.arch_config)
     net.load_state_dict(rr.state, strict=True)
     return SRModel(net, d.scale, d.task, d.input_range, d.grey, d.residual).eval()
+
+
+def imported_port_test(checkpoints: list[tuple[str, str, int, float]]) -> Any:
+    """The test of a family's published checkpoints, ``(file under pretrained/, arch, scale, min gain dB)``.
+
+    Each file must import as its arch, beat bicubic by the gain on the photo crop, and round-trip.
+    """
+    import pytest
+
+    @pytest.mark.shared
+    @pytest.mark.parametrize(("rel", "arch", "scale", "min_gain"), checkpoints, ids=[c[1] for c in checkpoints])
+    def test_published_checkpoint_imports_beats_bicubic_and_round_trips(
+            rel: str, arch: str, scale: int, min_gain: float, pretrained_dir: Path,
+            set5_crop: tuple[str, np.ndarray], tmp_path: Path) -> None:
+        check_imported_port(pretrained_dir / rel, tmp_path / "zoo", set5_crop, arch=arch, scale=scale,
+                            min_gain=min_gain)
+
+    return test_published_checkpoint_imports_beats_bicubic_and_round_trips

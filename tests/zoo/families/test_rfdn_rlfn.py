@@ -15,7 +15,7 @@ from srprint.zoo.imports import import_checkpoint
 from srprint.zoo.model import load_model
 from srprint.zoo.quality import evaluate_sr
 
-from .port_checks import check_imported_port
+from .port_checks import imported_port_test
 
 # (file under pretrained/, arch, scale, minimum PSNR gain over bicubic on the crop in dB)
 CHECKPOINTS = [
@@ -25,13 +25,7 @@ CHECKPOINTS = [
     ("rlfn-ntire_official/rlfn_ntire_x4.pth", "RLFN_ntire", 4, 1.0),
 ]
 
-
-@pytest.mark.shared
-@pytest.mark.parametrize(("rel", "arch", "scale", "min_gain"), CHECKPOINTS, ids=[c[1] for c in CHECKPOINTS])
-def test_published_checkpoint_imports_beats_bicubic_and_round_trips(
-        rel: str, arch: str, scale: int, min_gain: float, pretrained_dir: Path, set5_crop: tuple[str, np.ndarray],
-        tmp_path: Path) -> None:
-    check_imported_port(pretrained_dir / rel, tmp_path / "zoo", set5_crop, arch=arch, scale=scale, min_gain=min_gain)
+test_published_checkpoint_imports_beats_bicubic_and_round_trips = imported_port_test(CHECKPOINTS)
 
 
 @pytest.mark.parametrize("arch", ["RFDN", "RLFN", "RLFN_S", "RLFN_ntire"])
