@@ -79,7 +79,13 @@ def positive_float(*, allow_zero: bool = False, maximum: float | None = None) ->
 
 
 def resolve_model_arg(model: str, zoo: Path | None) -> Path:
-    """A model given as an entry folder, or as an id inside ``--zoo``."""
+    """A model given as an entry folder, or as an id inside ``--zoo``.
+
+    Raises
+    ------
+    SrprintError
+        On: "model … is not a zoo entry folder; pass --zoo DIR to look it up by id".
+    """
     p = Path(model)
     if p.is_dir():
         return p

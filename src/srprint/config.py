@@ -39,7 +39,14 @@ def shared_data_dir() -> Path:
 
 
 def resolve_device(device: str = "auto") -> str:
-    """Map ``auto|cpu|cuda[:N]`` to a concrete torch device string."""
+    """Map ``auto|cpu|cuda[:N]`` to a concrete torch device string.
+
+    Raises
+    ------
+    SrprintError
+        On: "--device … requested but CUDA is not available on this machine"; or "unknown device …: use auto,
+        cpu or cuda[:N]".
+    """
     if device == "cpu":  # no torch import: a command's option checks stay fast
         return device
     import torch
@@ -62,7 +69,13 @@ def config_hash(obj: Any, length: int = 12) -> str:
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping with a clear error for missing / malformed files."""
+    """Read a YAML mapping with a clear error for missing / malformed files.
+
+    Raises
+    ------
+    SrprintError
+        On: "config file not found: …"; or "invalid YAML (…)".
+    """
     p = Path(path)
     if not p.is_file():
         raise SrprintError(f"config file not found: {p}")
@@ -77,7 +90,13 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 
 def dataclass_from_dict(cls: type[T], data: dict[str, Any], where: str = "config") -> T:
-    """Build dataclass ``cls`` from ``data``, rejecting unknown keys with a clear message."""
+    """Build dataclass ``cls`` from ``data``, rejecting unknown keys with a clear message.
+
+    Raises
+    ------
+    SrprintError
+        On: "unknown key(s) …; allowed: …".
+    """
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(data) - names)
     if unknown:

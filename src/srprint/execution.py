@@ -119,7 +119,13 @@ _EXECUTORS: dict[str, Callable[..., Executor]] = {"local": LocalExecutor, "ray":
 
 
 def get_executor(name: str = "local", jobs: int = 1, **kwargs: Any) -> Executor:
-    """``local`` (process pool of ``jobs`` workers) or ``ray`` (``address=`` for a cluster)."""
+    """``local`` (process pool of ``jobs`` workers) or ``ray`` (``address=`` for a cluster).
+
+    Raises
+    ------
+    SrprintError
+        On: "unknown executor …; known: …".
+    """
     if name == "local":
         return LocalExecutor(jobs=jobs, **kwargs)
     if name == "ray":

@@ -30,7 +30,14 @@ DEMO_PRNU = PRNUConfig(denoiser="wavelet", crop=64, metric="ncc", max_per_class=
 
 
 def demo_stage(ctx: Any) -> dict[str, Any]:
-    """Train (or reuse) the demo classifier and PRNU fingerprints; evaluate both on the test split."""
+    """Train (or reuse) the demo classifier and PRNU fingerprints; evaluate both on the test split.
+
+    Raises
+    ------
+    SrprintError
+        On: "the attribution demo needs the render stage's dataset (ctx.results['render']['render']); run the
+        render stage first".
+    """
     render = (ctx.results.get("render") or {}).get("render")
     if not render or not (Path(render) / "manifest.parquet").is_file():
         raise SrprintError(

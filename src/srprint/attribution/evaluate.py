@@ -73,6 +73,13 @@ def attribution_tables(
 
     Returns a JSON-able dict with ``n``, ``overall_acc``, ``per_class``, ``grouped`` (column ->
     rows of value/n/acc), ``seed_groups`` (only for ``label == "model_id"``) and ``confusion``.
+
+    Raises
+    ------
+    ValueError
+        On: "rows but … score rows".
+    DatasetError
+        On: "no evaluation images (empty split after filtering)".
     """
     if len(frame) != len(scores):
         raise ValueError(f"{len(frame)} rows but {len(scores)} score rows")
@@ -211,7 +218,13 @@ def _pct(v: float | None) -> str:
 
 
 def open_run_dataset(run: Path, data: Path | None = None, where: str | None = None) -> RenderedDataset:
-    """The dataset a run was trained on (``config.yaml``'s ``data`` + ``where``), or ``data`` if given."""
+    """The dataset a run was trained on (``config.yaml``'s ``data`` + ``where``), or ``data`` if given.
+
+    Raises
+    ------
+    DatasetError
+        On: "config.yaml records no dataset; pass --data".
+    """
     from ..classify.run_folder import read_run_config
 
     cfg = read_run_config(run)
@@ -279,6 +292,11 @@ def evaluate_run(
     """Every table and figure of a CNN run on ``split``; written to ``RUN/eval_<split>.json``.
 
     ``tiles`` crops per side are scored and averaged per image (1: the study's centre crop).
+
+    Raises
+    ------
+    DatasetError
+        On: "split … of … is empty (after the run's filter)".
     """
     run = Path(run)
     clf = load_classifier(run, device)
@@ -377,6 +395,11 @@ def embed_dataset(
 
     Writes ``RUN/embed_<name>.png`` / ``.json``: per new model, the known class it is most often
     attributed to and its mean open-set score.
+
+    Raises
+    ------
+    DatasetError
+        On: "no images in split … of …".
     """
     from .figures import plot_embedding
 

@@ -31,6 +31,11 @@ def predict_images(
     log-probability. Unreadable files are skipped with a warning. The open-set verdict ``unknown``
     uses the run's calibration (computed on the val split on first use) when the run's dataset is
     still available; otherwise it is omitted.
+
+    Raises
+    ------
+    DatasetError
+        On: "not an image file (…)"; or "image or folder not found: …".
     """
     from ..io.images import IMAGE_SUFFIXES, list_images
 

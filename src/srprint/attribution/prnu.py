@@ -65,7 +65,13 @@ def wavelet_denoise(img: np.ndarray) -> np.ndarray:
 
 @register_denoiser("bm3d")
 def bm3d_denoise(img: np.ndarray, sigma: float = 0.02) -> np.ndarray:
-    """BM3D (``bm3d`` package, non-commercial licence), per colour image with a fixed noise sigma."""
+    """BM3D (``bm3d`` package, non-commercial licence), per colour image with a fixed noise sigma.
+
+    Raises
+    ------
+    SrprintError
+        On: "the bm3d denoiser needs the bm3d package: pip install 'srprint[bm3d]'".
+    """
     try:
         import bm3d
     except ImportError as exc:
@@ -123,7 +129,13 @@ def cached_residual(job: tuple[str, str, int]) -> np.ndarray:
 def residuals(
     root: Path, frame: pd.DataFrame, cfg: PRNUConfig, *, executor: str = "local", jobs: int = 1
 ) -> np.ndarray:
-    """Residuals ``[N, crop*crop*3]`` of every row (fan-out through the executor)."""
+    """Residuals ``[N, crop*crop*3]`` of every row (fan-out through the executor).
+
+    Raises
+    ------
+    SrprintError
+        On: "residual of … failed: …".
+    """
     job_list = [(str(Path(root) / p), cfg.denoiser, cfg.crop) for p in frame["path"]]
     out: list[np.ndarray | None] = [None] * len(job_list)
     with make_progress() as prog:
@@ -142,7 +154,13 @@ def _zscore(x: np.ndarray) -> np.ndarray:
 
 
 def prnu_scores(res: np.ndarray, fingerprints: np.ndarray, metric: str = "euclidean") -> np.ndarray:
-    """``[N, C]`` scores (higher = closer): negative Euclidean distance or normalised correlation."""
+    """``[N, C]`` scores (higher = closer): negative Euclidean distance or normalised correlation.
+
+    Raises
+    ------
+    SrprintError
+        On: "unknown PRNU metric …; use euclidean or ncc".
+    """
     if metric == "euclidean":
         d2 = (res**2).sum(1)[:, None] - 2 * res @ fingerprints.T + (fingerprints**2).sum(1)[None]
         return -np.sqrt(np.maximum(d2, 0))
@@ -153,7 +171,18 @@ def prnu_scores(res: np.ndarray, fingerprints: np.ndarray, metric: str = "euclid
 
 def fit_prnu(data: str | Path, out: str | Path, cfg: PRNUConfig, *, label: str = "model_id",
              where: str | None = None, executor: str = "local", jobs: int = 1) -> Path:
-    """Fingerprint of every class = mean residual over its training images (skips a complete run)."""
+    """Fingerprint of every class = mean residual over its training images (skips a complete run).
+
+    Raises
+    ------
+    SrprintError
+        On: "unknown PRNU metric …; use euclidean or ncc".
+    DatasetError
+        On: "no training images in …"; or "label column … not in the manifest".
+    RunError
+        On: "holds a different PRNU run; choose another --out"; or "is not empty and holds no run config.yaml;
+        choose another --out".
+    """
     out = Path(out)
     ds = RenderedDataset.open(data, where=where)
     if cfg.metric not in ("euclidean", "ncc"):
@@ -257,7 +286,13 @@ def evaluate_prnu(
     jobs: int = 1,
     figures: bool = True,
 ) -> dict[str, Any]:
-    """The same tables as the CNN (:func:`attribution_tables`) for a PRNU run; ``RUN/eval_<split>.json``."""
+    """The same tables as the CNN (:func:`attribution_tables`) for a PRNU run; ``RUN/eval_<split>.json``.
+
+    Raises
+    ------
+    DatasetError
+        On: "no … images of the fitted classes in …".
+    """
     run = Path(run)
     cfg, data, classes, fp = load_prnu(run)
     ds = RenderedDataset.open(data["data"], where=data.get("where"))

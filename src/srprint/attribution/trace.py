@@ -100,7 +100,13 @@ def candidates(entries: Iterable[Any], shape: tuple[int, ...], *, models: str | 
 
 
 def calibration_photos(n: int, size: int) -> list[np.ndarray]:
-    """``n`` photo crops of ``size`` px (corners and centres of :data:`CALIBRATION_PHOTOS`)."""
+    """``n`` photo crops of ``size`` px (corners and centres of :data:`CALIBRATION_PHOTOS`).
+
+    Raises
+    ------
+    SrprintError
+        On: "only … calibration crops are available, … asked".
+    """
     from ..io.images import skimage_photos
 
     photos = skimage_photos()
@@ -149,7 +155,13 @@ def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_c
 
 
 def null_test(ratio: float, null: list[float]) -> dict[str, float]:
-    """Lower-tail t-predictive p-value of ``log ratio`` under the null sample ``log null``."""
+    """Lower-tail t-predictive p-value of ``log ratio`` under the null sample ``log null``.
+
+    Raises
+    ------
+    SrprintError
+        On: "a calibration needs at least 3 residuals, got …".
+    """
     z0 = np.log(np.maximum(np.asarray(null, dtype=np.float64), 1e-30))
     m = z0.size
     if m < 3:

@@ -51,7 +51,13 @@ def _shortlists(run: Path, files: list[Path], top: int) -> dict[str, set[str]]:
 
 def trace_files(files: list[Path], entries: list[Any], *, shortlists: dict[str, set[str]] | None = None,
                 models: str | None = None, settings: Any = None, alpha: float = 1e-3) -> dict[str, Any]:
-    """Trace every file; unreadable files and files no candidate fits are skipped with a reason."""
+    """Trace every file; unreadable files and files no candidate fits are skipped with a reason.
+
+    Raises
+    ------
+    SrprintError
+        On: "nothing traced:".
+    """
     from ..errors import ImageError
     from ..progress import make_progress
     from ..verification.fingerprint import load_entry_model

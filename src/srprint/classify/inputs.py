@@ -61,7 +61,13 @@ class ClassifierNet(nn.Module):
             self.register_buffer("in_std", torch.ones(3, crop, crop))
 
     def spectrum(self, x: torch.Tensor) -> torch.Tensor:
-        """Unstandardised log-magnitude DCT of ``x`` (``B, C, crop, crop``)."""
+        """Unstandardised log-magnitude DCT of ``x`` (``B, C, crop, crop``).
+
+        Raises
+        ------
+        SrprintError
+            On: "classifier expects …x… crops, got …".
+        """
         if x.shape[-2:] != (self.crop, self.crop):
             raise SrprintError(f"classifier expects {self.crop}x{self.crop} crops, got {tuple(x.shape[-2:])}")
         return torch.log(torch.abs(self.dct @ x.float() @ self.dct.T) + self.eps)
@@ -73,7 +79,13 @@ class ClassifierNet(nn.Module):
 
     @torch.no_grad()
     def fit_input_stats(self, batches: list[torch.Tensor]) -> None:
-        """Fit the per-coefficient mean / std of the representation on training crops."""
+        """Fit the per-coefficient mean / std of the representation on training crops.
+
+        Raises
+        ------
+        SrprintError
+            On: "need at least two training crops to fit the spectrum statistics".
+        """
         if self.input_kind == "rgb":
             return
         n = 0

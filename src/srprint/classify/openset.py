@@ -54,7 +54,14 @@ def class_means(features: np.ndarray, labels: list[str], classes: list[str]) -> 
 
 
 def known_score(method: str, probs: np.ndarray, features: np.ndarray, *, means: np.ndarray | None) -> np.ndarray:
-    """Per-image known-ness score (higher = more like a known class)."""
+    """Per-image known-ness score (higher = more like a known class).
+
+    Raises
+    ------
+    SrprintError
+        On: "the distance open-set score needs class means (calibrate first)"; or "unknown open-set score …;
+        known: …".
+    """
     if method == "msp":
         return probs.max(1)
     if method == "distance":
@@ -119,7 +126,13 @@ def calibrate(
     method: str = "distance",
     tiles: int = 1,
 ) -> OpenSetCalibration:
-    """Thresholds accepting a fraction ``tpr`` of the known validation images, for every score."""
+    """Thresholds accepting a fraction ``tpr`` of the known validation images, for every score.
+
+    Raises
+    ------
+    SrprintError
+        On: "open-set calibration needs validation images of the known models".
+    """
     if len(val_probs) == 0:
         raise SrprintError("open-set calibration needs validation images of the known models")
     thresholds = {

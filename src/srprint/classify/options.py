@@ -59,7 +59,13 @@ def classifier_config(
     jpeg_augment: float | None = None,
     jpeg_quality_min: int | None = None,
 ) -> ClassifierConfig:
-    """A :class:`ClassifierConfig` from command-line values, checked before any work starts."""
+    """A :class:`ClassifierConfig` from command-line values, checked before any work starts.
+
+    Raises
+    ------
+    SrprintError
+        On: "unknown --input …; known: …".
+    """
     from ..errors import SrprintError
     from .backbones import get_backbone
     from .inputs import INPUT_KINDS

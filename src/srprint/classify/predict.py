@@ -105,6 +105,11 @@ def predict_frame(
     ``transform`` perturbs each decoded image first (JPEG, resize). With ``skip_errors`` unreadable
     images are skipped with a warning (listed in ``Predictions.skipped``) instead of raising.
     ``label`` defaults to the run's label column; labels are returned when ``df`` has it.
+
+    Raises
+    ------
+    ImageError
+        On: "no readable image to predict".
     """
     clf = (
         run_or_classifier

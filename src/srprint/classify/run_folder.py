@@ -86,7 +86,13 @@ def _run_file(run: Path, name: str, missing: str) -> Path:
 
 
 def read_run_config(run: Path) -> dict[str, Any]:
-    """``config.yaml`` of a run, validated (clear error for missing / foreign / half-written runs)."""
+    """``config.yaml`` of a run, validated (clear error for missing / foreign / half-written runs).
+
+    Raises
+    ------
+    RunError
+        On: "run folder not found: …"; or "corrupt config (…)".
+    """
     run = Path(run)
     if not run.is_dir():
         raise RunError(f"run folder not found: {run}")

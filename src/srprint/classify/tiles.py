@@ -35,6 +35,11 @@ def tile_positions(length: int, size: int, tiles: int, *, align: int = 1) -> lis
 
     Offsets lie on multiples of ``align`` (as in :func:`srprint.classify.data.crop_array`);
     duplicates are dropped, so a side shorter than ``tiles`` crops yields fewer (at least one).
+
+    Raises
+    ------
+    SrprintError
+        On: "tiles (--tiles) must be at least 1 crop per side; got …".
     """
     if tiles < 1:
         raise SrprintError(f"tiles (--tiles) must be at least 1 crop per side; got {tiles}")

@@ -359,6 +359,11 @@ def train_run(
     ``holdout_models`` is a filter naming models excluded from training and validation (they are the
     "unknown" models of the open-set evaluation). Everything is recorded in ``config.yaml``, so
     :func:`rerun_from_config` re-creates the run from that file alone.
+
+    Raises
+    ------
+    DatasetError
+        On: "--holdout-models … matches no image in …".
     """
     from ..render.manifest import RenderedDataset, apply_where
 
@@ -378,7 +383,13 @@ def train_run(
 
 
 def rerun_from_config(config_yaml: str | Path, out: str | Path | None = None, device: str = "cpu") -> Path:
-    """Re-create a run from its ``config.yaml`` alone (into ``out``, default: the file's folder)."""
+    """Re-create a run from its ``config.yaml`` alone (into ``out``, default: the file's folder).
+
+    Raises
+    ------
+    RunError
+        On: "expected a run's …, got …"; or "records no dataset (run trained from frames); cannot re-create it".
+    """
     path = Path(config_yaml)
     data = read_run_config(path.parent) if path.name == CONFIG_FILE else None
     if data is None:

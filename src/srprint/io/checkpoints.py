@@ -38,7 +38,13 @@ def save_weights(path: str | Path, state: dict[str, torch.Tensor], metadata: dic
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
-    """Load one of our own safetensors files, with a clear error when it is missing or corrupt."""
+    """Load one of our own safetensors files, with a clear error when it is missing or corrupt.
+
+    Raises
+    ------
+    CheckpointError
+        On: "checkpoint not found: …"; or "corrupt or truncated safetensors file (…)".
+    """
     p = Path(path)
     if not p.is_file():
         raise CheckpointError(f"checkpoint not found: {p}")
@@ -49,7 +55,13 @@ def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def check_checkpoint_file(p: Path) -> None:
-    """Refuse a missing, folder or empty checkpoint path with a :class:`CheckpointError`."""
+    """Refuse a missing, folder or empty checkpoint path with a :class:`CheckpointError`.
+
+    Raises
+    ------
+    CheckpointError
+        On: "checkpoint not found: …"; or "expected a checkpoint file, got a directory: …".
+    """
     if not p.exists():
         raise CheckpointError(f"checkpoint not found: {p}")
     if p.is_dir():
@@ -98,7 +110,13 @@ def load_torch_file(path: str | Path, allow_pickle: bool = False) -> Any:
 
 
 def load_state_dict(path: str | Path, allow_pickle: bool = False) -> dict[str, Any]:
-    """Load weights from ``.safetensors`` or a torch file, safely (see :func:`load_torch_file`)."""
+    """Load weights from ``.safetensors`` or a torch file, safely (see :func:`load_torch_file`).
+
+    Raises
+    ------
+    CheckpointError
+        On: "expected a state dict, found …".
+    """
     p = Path(path)
     check_checkpoint_file(p)
     if p.suffix == ".safetensors":

@@ -251,6 +251,11 @@ def skimage_photos() -> dict[str, np.ndarray]:
     """The colour photographs bundled inside scikit-image (no download), as RGB float arrays.
 
     Used by the demo and by tests; every file here ships in the scikit-image wheel.
+
+    Raises
+    ------
+    ImageError
+        On: "scikit-image's bundled photographs are unavailable".
     """
     from skimage import data
 

@@ -46,7 +46,13 @@ def import_family(model_id: str) -> str:
 
 def family_folds(model_ids: list[str], folds: int) -> list[list[str]]:
     """Split models into ``folds`` groups of whole families (sklearn ``GroupKFold``: deterministic,
-    balanced by model count). Returns the model ids of each fold's test side."""
+    balanced by model count). Returns the model ids of each fold's test side.
+
+    Raises
+    ------
+    HoldoutError
+        On: "cannot split … imported families into … folds".
+    """
     from sklearn.model_selection import GroupKFold
 
     ids = sorted(model_ids)
@@ -115,6 +121,11 @@ def imported_crossfit(
     dict
         ``models`` (per imported model: arch, scale, loss, family, fold, prediction distribution per
         target), ``folds`` (test families per fold) and ``summary`` (scale and loss-family accuracy).
+
+    Raises
+    ------
+    HoldoutError
+        On: "no imported-model images to predict"; or "fold …: target … has a single class in training".
     """
     from ..classify.predict import predict_frame
     from ..classify.train import train_classifier

@@ -39,7 +39,13 @@ def parsing_scores(
     pred: FenPnPredictions, table: pd.DataFrame, schema: HyperparamSchema, *, n_images: int = 1, seed: int = 0
 ) -> dict[str, Any]:
     """L1 (continuous), macro F1 (discrete / coarse loss / fine loss) over chunks of ``n_images`` images
-    of each labelled generated model in ``pred.frame`` (mean / majority vote within a chunk)."""
+    of each labelled generated model in ``pred.frame`` (mean / majority vote within a chunk).
+
+    Raises
+    ------
+    DatasetError
+        On: "no labelled generated images to score".
+    """
     frame = pred.frame
     keep = np.flatnonzero(frame["model_id"].isin(table[schema.key]).to_numpy())
     if keep.size == 0:
@@ -103,7 +109,13 @@ def attribution_accuracy(pred: FenPnPredictions, classes: list[str]) -> float:
 
 
 def model_folds(table: pd.DataFrame, n_folds: int, seed: int = 0, *, key: str = "model_id") -> list[list[str]]:
-    """Leave-models-out folds; models equal but for the seed stay in the same fold."""
+    """Leave-models-out folds; models equal but for the seed stay in the same fold.
+
+    Raises
+    ------
+    SrprintError
+        On: "leave-models-out cross-validation needs at least 2 folds"; or "model groups cannot fill … folds".
+    """
     if n_folds < 2:
         raise SrprintError("leave-models-out cross-validation needs at least 2 folds")
     group_cols = [c for c in ("arch", "dataset", "scale", "loss") if c in table.columns]
@@ -140,6 +152,11 @@ def run_fen_cv(
     Each fold trains on the other folds' models and scores the held-out models (all their images),
     aggregated over 1 / 10 / 100 images. Also: detection AUC (test-split HR vs held-out models),
     attribution accuracy (test split of the training models). ``randomgt`` averages ``n_shuffles``.
+
+    Raises
+    ------
+    SrprintError
+        On: "unknown FEN+PN variant(s) …; known: …".
     """
     cfg = cfg or FenPnConfig()
     out = Path(out)
@@ -280,7 +297,15 @@ __all__ = [
 
 def predict_folder(run: str | Path, target: str | Path, device: str = "cpu") -> dict[str, Any]:
     """Parse one image or a folder assumed to come from one model: per-image predictions and the
-    aggregate (mean of continuous values in the table's units, majority vote of discrete ones)."""
+    aggregate (mean of continuous values in the table's units, majority vote of discrete ones).
+
+    Raises
+    ------
+    SrprintError
+        On: "no such image or folder: …".
+    ImageError
+        On: "no readable image in …".
+    """
     from ..errors import ImageError
     from ..io.images import list_images, read_image
 

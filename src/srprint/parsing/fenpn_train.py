@@ -123,6 +123,12 @@ def train_fen_pn(
         Random-ground-truth baseline: shuffle the labels among the training models with this seed.
 
     Returns the run folder; finished runs are returned at once, killed ones resume per epoch.
+
+    Raises
+    ------
+    DatasetError
+        On: "FEN+PN training: no training models"; or "FEN+PN training: no train-split images for the training
+        models".
     """
     cfg = cfg or FenPnConfig()
     root, out = Path(root), Path(out)
@@ -250,7 +256,13 @@ class FenPnRun:
 
 
 def load_fen_pn(run: str | Path, device: str = "cpu") -> FenPnRun:
-    """Load a finished FEN+PN run folder (clear error for missing / half-written / foreign folders)."""
+    """Load a finished FEN+PN run folder (clear error for missing / half-written / foreign folders).
+
+    Raises
+    ------
+    SrprintError
+        On: "not a finished FEN+PN run (no …): …"; or "corrupt or foreign run record (…)".
+    """
     run = Path(run)
     rec_path = run / RUN_FILE
     if not rec_path.is_file():

@@ -48,7 +48,14 @@ class HoldoutError(DatasetError):
 
 
 def parse_holdout(expr: str) -> tuple[str, str]:
-    """``"arch=RCAN"`` -> ``("arch", "RCAN")``."""
+    """``"arch=RCAN"`` -> ``("arch", "RCAN")``.
+
+    Raises
+    ------
+    HoldoutError
+        On: "--holdout …: expected KEY=VALUE, e.g. arch=RCAN or loss=L1"; or "--holdout …: unknown key …; use
+        one of …".
+    """
     if "=" not in expr:
         raise HoldoutError(f"--holdout {expr!r}: expected KEY=VALUE, e.g. arch=RCAN or loss=L1")
     key, value = (s.strip() for s in expr.split("=", 1))
@@ -302,6 +309,11 @@ def parse_table(
     Writes ``out/<target>__<key>=<value>/`` (one parser run each), ``out/table.json`` and
     ``out/table.md`` with a chance column and the study's reference values. Finished cells are
     reused, so an interrupted table resumes.
+
+    Raises
+    ------
+    HoldoutError
+        On: "no held-out value applies (need several losses, archs, datasets or seeds)".
     """
     out = Path(out)
     ds = RenderedDataset.open(data, where)

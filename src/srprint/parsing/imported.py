@@ -50,6 +50,11 @@ def imported_table(
     Also scores the imported models whose truth is known: scale accuracy (when the scale is among the
     parser's classes) and pixel-vs-adversarial loss-family accuracy. Each image is scored on
     ``tiles x tiles`` crops.
+
+    Raises
+    ------
+    HoldoutError
+        On: "no imported-model images (… split) to predict".
     """
     from ..classify.predict import predict_frame
     from ..classify.train import train_classifier

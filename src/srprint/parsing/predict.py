@@ -17,7 +17,13 @@ def predict_images(
 ) -> dict[str, Any]:
     """Predictions of a parser run for one image or every image of a folder (unreadable ones skipped),
     plus the folder's aggregate (mean probability and majority vote). Each image is scored on
-    ``tiles x tiles`` crops."""
+    ``tiles x tiles`` crops.
+
+    Raises
+    ------
+    SrprintError
+        On: "no such image or folder: …".
+    """
     from ..classify.predict import load_classifier, predict_frame
     from ..io.images import list_images
 

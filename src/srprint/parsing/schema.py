@@ -154,7 +154,13 @@ class HyperparamSchema:
 
     # -- validation + fitting ----------------------------------------------------------------
     def validate(self, table: pd.DataFrame, where: str = "label table") -> None:
-        """Check that ``table`` fits the schema; raise :class:`SchemaError` naming the problem."""
+        """Check that ``table`` fits the schema; raise :class:`SchemaError` naming the problem.
+
+        Raises
+        ------
+        SchemaError
+            On: "no key column … (columns: …)"; or "the table has no rows".
+        """
         if self.key not in table.columns:
             raise SchemaError(f"{where}: no key column {self.key!r} (columns: {', '.join(map(str, table.columns))})")
         if table.empty:
@@ -217,7 +223,13 @@ class HyperparamSchema:
         return HyperparamSchema(out, key=self.key)
 
     def encode(self, table: pd.DataFrame) -> EncodedLabels:
-        """Encode ``table`` with this (fitted) schema; unseen discrete values raise :class:`SchemaError`."""
+        """Encode ``table`` with this (fitted) schema; unseen discrete values raise :class:`SchemaError`.
+
+        Raises
+        ------
+        SchemaError
+            On: "schema is not fitted (call fit(table) first)"; or "target …: value(s) … not among classes …".
+        """
         n = len(table)
         cont = np.zeros((n, len(self.continuous)), dtype=np.float32)
         for j, t in enumerate(self.continuous):

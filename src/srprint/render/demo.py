@@ -19,6 +19,11 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
     Six bundled photos give too few source images for a classifier, so each prepared photo is cut
     into non-overlapping 128x128 tiles (at most 12 per photo, flat tiles dropped), ids like
     ``skimage_astronaut_r0c1``. Rendering is idempotent, so a second demo run only verifies.
+
+    Raises
+    ------
+    SrprintError
+        On: "demo render: … model(s) failed: …".
     """
 
     corpus_dir = ctx.out / "render_corpus"

@@ -97,6 +97,11 @@ def assign_splits(image_ids: list[str], seed: int = 0,
     """Seeded train/val/test split of source images (a permutation of the sorted ids).
 
     Every non-zero fraction gets at least one image once there are enough images.
+
+    Raises
+    ------
+    DatasetError
+        On: "split fractions must be three non-negative numbers, got …".
     """
     if len(fractions) != 3 or any(f < 0 for f in fractions) or sum(fractions) <= 0:
         raise DatasetError(f"split fractions must be three non-negative numbers, got {fractions}")

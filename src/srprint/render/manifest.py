@@ -46,7 +46,13 @@ _COND = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|>=|<=|=|>|<)\s*(.*?)\s*$
 
 
 def parse_where(expr: str | None) -> list[tuple[str, str, str]]:
-    """Parse ``"scale=4,loss!=L1"`` into ``[(column, op, value), ...]``."""
+    """Parse ``"scale=4,loss!=L1"`` into ``[(column, op, value), ...]``.
+
+    Raises
+    ------
+    DatasetError
+        On: "cannot parse filter condition … (use key=value, key!=value, key>=n, ...)".
+    """
     if not expr or not expr.strip():
         return []
     out = []
@@ -59,7 +65,13 @@ def parse_where(expr: str | None) -> list[tuple[str, str, str]]:
 
 
 def apply_where(df: pd.DataFrame, expr: str | None) -> pd.DataFrame:
-    """Rows of ``df`` matching the filter expression (see module docstring)."""
+    """Rows of ``df`` matching the filter expression (see module docstring).
+
+    Raises
+    ------
+    DatasetError
+        On: "unknown column … in filter; columns: …"; or "filter …: … is numeric".
+    """
     mask = pd.Series(True, index=df.index)
     for col, op, val in parse_where(expr):
         if col not in df.columns:

@@ -146,7 +146,13 @@ def heldout_photos(size: int = 96) -> list[np.ndarray]:
 
 
 def task_psnr(model: Any, images: list[np.ndarray], task: str, *, device: str = "cpu", seed: int = 0) -> float:
-    """Mean RGB PSNR of ``model(D_task(x))`` against ``x`` (fixed noise), quantised to 8 bits."""
+    """Mean RGB PSNR of ``model(D_task(x))`` against ``x`` (fixed noise), quantised to 8 bits.
+
+    Raises
+    ------
+    SrprintError
+        On: "model output … does not match task … input …".
+    """
     from ..zoo.quality import psnr_rgb
 
     vals = []
@@ -344,6 +350,12 @@ def attack_model(
     The new record copies the source's, with ``labels['attack']``, ``labels['attack_params']`` and
     ``labels['parent']`` set, and ``metrics`` holding the held-out PSNR before/after and its change.
     An existing complete ``out`` made by the same attack is returned as is (unless ``overwrite``).
+
+    Raises
+    ------
+    SrprintError
+        On: "refusing to overwrite the source model folder …"; or "already holds another model (…); choose
+        another -o or pass --replace".
     """
     from ..zoo.entry import RECORD_FILE, WEIGHTS_FILE, write_entry_folder
     from ..zoo.model import build_model

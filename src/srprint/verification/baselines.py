@@ -32,7 +32,13 @@ def _projection(dim: int, seed: int, device: str) -> torch.Tensor:
 
 
 def classify_logits(y: torch.Tensor, method: str, seed: int) -> torch.Tensor:
-    """``(B, 100)`` logits of a restored image batch ``y`` under ``projcl`` / ``poolcl``."""
+    """``(B, 100)`` logits of a restored image batch ``y`` under ``projcl`` / ``poolcl``.
+
+    Raises
+    ------
+    ValueError
+        On: "not a classification baseline: …".
+    """
     if method == "projcl":
         flat = (y - 0.5).flatten(1)
         return 100.0 * flat @ _projection(flat.shape[1], seed, str(y.device))
@@ -50,7 +56,13 @@ def _boundary_loss(z: torch.Tensor, ij: torch.Tensor) -> torch.Tensor:
 
 def ipguard_fingerprint(model: Any, settings: Any, device: str) -> tuple[list[np.ndarray], dict[str, Any],
                                                                         dict[str, float]]:
-    """``settings.k`` boundary points of ``model`` under ``settings.method``; returns images, extra, objective."""
+    """``settings.k`` boundary points of ``model`` under ``settings.method``; returns images, extra, objective.
+
+    Raises
+    ------
+    SrprintError
+        On: "non-finite output at iteration … of the boundary-point search".
+    """
     check_task_fits(model, settings.task, settings.size)
     freeze(model)
     gen = torch.Generator().manual_seed(int(settings.seed))

@@ -52,7 +52,14 @@ def tv_l1(x: torch.Tensor) -> torch.Tensor:
 
 
 def check_task_fits(model: Any, task: str, size: int) -> None:
-    """Refuse sizes the task cannot use (e.g. an SR size not divisible by the model's scale)."""
+    """Refuse sizes the task cannot use (e.g. an SR size not divisible by the model's scale).
+
+    Raises
+    ------
+    SrprintError
+        On: "does not fit task …: it is a same-size (x1, task …) model but … needs an upscaling model"; or "--
+        size … is not divisible by the model's scale x… (task …)".
+    """
     get_degradation(task)
     scale = int(getattr(model, "scale", 1))
     name = getattr(model, "name", "") or "the model"
@@ -66,7 +73,13 @@ def check_task_fits(model: Any, task: str, size: int) -> None:
 
 
 def restore(model: Any, x: torch.Tensor, task: str, *, params: dict[str, Any], seed: int) -> torch.Tensor:
-    """``M(D(x))`` with a fixed noise realisation; checks the output has the size the task implies."""
+    """``M(D(x))`` with a fixed noise realisation; checks the output has the size the task implies.
+
+    Raises
+    ------
+    SrprintError
+        On: "does not fit task …: it maps a …x… input to …x… (x…) but task … needs x… (model task …, scale x…)".
+    """
     scale = int(getattr(model, "scale", 1))
     gen = torch.Generator(device=x.device).manual_seed(seed + 1)
     y_in = apply_degradation(task, x, scale, params=params, generator=gen)

@@ -67,7 +67,13 @@ def _bilinear(grey: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
 
 
 def lgp_bits(grey: np.ndarray, p: int = LGP_P, r: float = LGP_R) -> np.ndarray:
-    """``(H', W', P)`` LGP bits of every pixel whose circle fits inside the image (``H' = H - 2 ceil(R)``)."""
+    """``(H', W', P)`` LGP bits of every pixel whose circle fits inside the image (``H' = H - 2 ceil(R)``).
+
+    Raises
+    ------
+    ImageError
+        On: "image …x… too small for LGP radius …".
+    """
     g = np.asarray(grey, dtype=np.float64)
     m = int(np.ceil(r))
     h, w = g.shape
@@ -114,7 +120,13 @@ def lgp_histogram(img: np.ndarray, p: int = LGP_P, r: float = LGP_R, *, u0: int 
 
 
 def fingerprint_features(images: list[np.ndarray] | np.ndarray) -> np.ndarray:
-    """The ``L = 30`` feature vector of one critical image, or the mean over several."""
+    """The ``L = 30`` feature vector of one critical image, or the mean over several.
+
+    Raises
+    ------
+    ImageError
+        On: "no critical images to compute features of".
+    """
     imgs = [images] if isinstance(images, np.ndarray) and images.ndim == 3 else list(images)
     if not imgs:
         raise ImageError("no critical images to compute features of")

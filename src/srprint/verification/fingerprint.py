@@ -138,7 +138,13 @@ class Fingerprint:
 
 
 def load_fingerprint(path: str | Path) -> Fingerprint:
-    """Read a fingerprint JSON file; a missing, truncated or foreign file raises :class:`FingerprintError`."""
+    """Read a fingerprint JSON file; a missing, truncated or foreign file raises :class:`FingerprintError`.
+
+    Raises
+    ------
+    FingerprintError
+        On: "fingerprint file not found: …"; or "corrupt fingerprint file (…)".
+    """
     p = Path(path)
     if p.is_dir():
         p = p / "fingerprint.json"

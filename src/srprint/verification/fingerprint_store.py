@@ -88,7 +88,14 @@ class Registry:
                 raise
 
     def add(self, name: str, fp: Fingerprint, replace: bool = False) -> None:
-        """Register ``fp`` under ``name`` (refuses an existing name unless ``replace``)."""
+        """Register ``fp`` under ``name`` (refuses an existing name unless ``replace``).
+
+        Raises
+        ------
+        SrprintError
+            On: "registry name must not be empty"; or "registry already has a fingerprint named … (use
+            --replace)".
+        """
         if not name.strip():
             raise SrprintError("registry name must not be empty")
         with self._write() as con:

@@ -245,6 +245,11 @@ def match_channels(a: np.ndarray, b: np.ndarray, tie_a: np.ndarray | None = None
     ``a``, ``b``: ``(channels, positions)`` activations of the two models on the same probe.
     ``tie_a``, ``tie_b``: optional ``(channels, features)`` rows (weights) whose cosine, weighted by
     :data:`TIE_WEIGHT`, breaks ties between channels the probe leaves constant (dead after a ReLU).
+
+    Raises
+    ------
+    LineageError
+        On: "activations of different shapes … vs …".
     """
     if a.shape != b.shape:
         raise LineageError(f"activations of different shapes {a.shape} vs {b.shape}")

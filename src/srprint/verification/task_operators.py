@@ -47,7 +47,13 @@ get_degradation = DEGRADATIONS.lookup  # the entry, or a clear error naming the 
 
 
 def degradation_params(name: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The task's default parameters updated with ``overrides`` (unknown keys are refused)."""
+    """The task's default parameters updated with ``overrides`` (unknown keys are refused).
+
+    Raises
+    ------
+    SpecError
+        On: "task … has no parameter … (has: …)".
+    """
     deg = get_degradation(name)
     params = dict(deg.defaults)
     for k, v in (overrides or {}).items():

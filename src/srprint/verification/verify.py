@@ -33,14 +33,26 @@ P_LEVEL = 0.05
 
 
 def eta_threshold(length: int = FEATURE_LENGTH, sigma: float = SIGMA, p: float = P_LEVEL) -> float:
-    """``eta = sigma^2 * chi2.ppf(p, L) / L`` (see the module docstring)."""
+    """``eta = sigma^2 * chi2.ppf(p, L) / L`` (see the module docstring).
+
+    Raises
+    ------
+    FingerprintError
+        On: "bad threshold parameters L=…, sigma=…, p=…".
+    """
     if length < 1 or sigma <= 0 or not 0 < p < 1:
         raise FingerprintError(f"bad threshold parameters L={length}, sigma={sigma}, p={p}")
     return float(sigma**2 * chi2.ppf(p, length) / length)
 
 
 def feature_distance(h1: np.ndarray, h2: np.ndarray) -> float:
-    """``d = ||h1 - h2||^2 / L``."""
+    """``d = ||h1 - h2||^2 / L``.
+
+    Raises
+    ------
+    FingerprintError
+        On: "feature vectors of different shapes … vs …".
+    """
     a, b = np.asarray(h1, dtype=np.float64), np.asarray(h2, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1:
         raise FingerprintError(f"feature vectors of different shapes {a.shape} vs {b.shape}")
@@ -79,7 +91,13 @@ class Verdict:
 
 
 def check_comparable(a: Fingerprint, b: Fingerprint) -> None:
-    """Refuse fingerprints made with different settings or tasks, naming what differs."""
+    """Refuse fingerprints made with different settings or tasks, naming what differs.
+
+    Raises
+    ------
+    FingerprintError
+        On: "cannot compare fingerprints made with different settings:".
+    """
     diff = a.settings.differences(b.settings)
     if diff:
         raise FingerprintError("cannot compare fingerprints made with different settings: " + ", ".join(diff))
@@ -87,7 +105,13 @@ def check_comparable(a: Fingerprint, b: Fingerprint) -> None:
 
 def verify_fingerprints(source: Fingerprint, suspect: Fingerprint, sigma: float = SIGMA,
                         *, p: float = P_LEVEL) -> Verdict:
-    """Verdict for two critical-image fingerprints (same settings required)."""
+    """Verdict for two critical-image fingerprints (same settings required).
+
+    Raises
+    ------
+    FingerprintError
+        On: "method … verifies against a model, not a fingerprint; give the suspect as a model".
+    """
     check_comparable(source, suspect)
     if source.settings.method in ("projcl", "poolcl"):
         raise FingerprintError(f"method {source.settings.method} verifies against a model, not a fingerprint; "

@@ -255,7 +255,13 @@ class Zoo:
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.has(p.name))
 
     def entries(self, strict: bool = False) -> list[ZooEntry]:
-        """All complete entries. Corrupt records are skipped (or raised with ``strict``)."""
+        """All complete entries. Corrupt records are skipped (or raised with ``strict``).
+
+        Raises
+        ------
+        SrprintError
+            On: "zoo folder not found: …".
+        """
         if not self.root.is_dir():
             raise SrprintError(f"zoo folder not found: {self.root}")
         out = []

@@ -57,7 +57,14 @@ def wrap_descriptor(desc: Any) -> SpandrelNet:
 
 
 def load_spandrel_entry(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.Module:
-    """Rebuild a spandrel-detected model from the weights stored in the zoo."""
+    """Rebuild a spandrel-detected model from the weights stored in the zoo.
+
+    Raises
+    ------
+    CheckpointError
+        On: "zoo entry …: spandrel cannot rebuild … (…: …)"; or "zoo entry …: spandrel detects …, the record
+        says …".
+    """
     try:
         desc = load_descriptor(state)
     except Exception as exc:  # noqa: BLE001

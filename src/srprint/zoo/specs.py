@@ -164,6 +164,11 @@ def load_grid(path: str | Path) -> Grid:
         iters: 500
         datasets: {mine: /data/my_photos}
         product: {arch: [EDSR, RCAN], dataset: [mine], scale: [2], loss: [L1], seed: [1, 2]}
+
+    Raises
+    ------
+    SpecError
+        On: "unknown grid key(s) …"; or "product needs …".
     """
     data = load_yaml(path)
     allowed = {"name", "size", "iters", "datasets", "models", "product", "description"}

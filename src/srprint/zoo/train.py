@@ -119,6 +119,11 @@ def train_model(
     -------
     ZooEntry
         The complete record (or the partial one when ``stop_after`` stopped early).
+
+    Raises
+    ------
+    SrprintError
+        On: "already holds a …-size …; use another zoo for size …".
     """
     zoo = Zoo(zoo_root)
     folder = zoo.entry_dir(spec.id)

@@ -83,7 +83,14 @@ def shared_images(sets: tuple[str, ...], splits: tuple[str, ...] | None = None) 
 
 
 def dataset_files(name: str, extra: dict[str, str] | None = None) -> list[Path] | None:
-    """Image files of training set ``name`` (``None`` for the in-memory ``skimage`` set)."""
+    """Image files of training set ``name`` (``None`` for the in-memory ``skimage`` set).
+
+    Raises
+    ------
+    DatasetError
+        On: "quarter-skimage is not supported (too few images)"; or "training set … not found: put its HR images
+        in … or set SRPRINT_DATASET_…".
+    """
     extra = extra or {}
     if name.startswith("quarter-"):
         files = dataset_files(name[len("quarter-") :], extra)
@@ -109,7 +116,13 @@ def dataset_files(name: str, extra: dict[str, str] | None = None) -> list[Path] 
 
 
 def quarter_subset(files: list[Path]) -> list[Path]:
-    """Deterministic quarter: every 4th file of the sorted list (stable, independent of seeds)."""
+    """Deterministic quarter: every 4th file of the sorted list (stable, independent of seeds).
+
+    Raises
+    ------
+    DatasetError
+        On: "training set too small for a quarter subset".
+    """
     files = sorted(files)
     sub = files[::4]
     if not sub:
@@ -154,6 +167,11 @@ def sample_batch(
 
     Depends only on ``(seed, iteration)``, so a resumed run samples exactly what an uninterrupted
     one would.
+
+    Raises
+    ------
+    DatasetError
+        On: "HR patch … is not divisible by scale …".
     """
     g = np.random.default_rng([seed, iteration])
     if hr_patch % scale:

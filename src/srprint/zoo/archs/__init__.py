@@ -57,7 +57,13 @@ def get_arch(name: str) -> ArchInfo:
 
 
 def arch_config(name: str, size: str = "tiny", **overrides: Any) -> dict[str, Any]:
-    """The constructor config of ``name`` at size preset ``size`` (plus overrides)."""
+    """The constructor config of ``name`` at size preset ``size`` (plus overrides).
+
+    Raises
+    ------
+    SpecError
+        On: "architecture … has no size preset …; known: …".
+    """
     info = get_arch(name)
     if size not in info.presets:
         raise SpecError(f"architecture {name} has no size preset {size!r}; known: {', '.join(info.presets)}")
@@ -65,7 +71,13 @@ def arch_config(name: str, size: str = "tiny", **overrides: Any) -> dict[str, An
 
 
 def create_arch(name: str, scale: int, size: str = "tiny", *, config: dict[str, Any] | None = None) -> nn.Module:
-    """Build architecture ``name`` for ``scale`` from a preset or an explicit config."""
+    """Build architecture ``name`` for ``scale`` from a preset or an explicit config.
+
+    Raises
+    ------
+    SpecError
+        On: "architecture … does not support scale x…; supported: …".
+    """
     info = get_arch(name)
     if scale not in info.scales:
         raise SpecError(f"architecture {name} does not support scale x{scale}; supported: {info.scales}")

@@ -61,7 +61,13 @@ def _stub_class(module: str, name: str) -> type:
 
 def load_trusted_pickle(p: Path) -> Any:
     """Full unpickling (``--allow-pickle``): runs code from the file. Classes whose modules are not
-    installed (e.g. a repo's ``vdsr.Net``) become stub modules, so their weights can be read."""
+    installed (e.g. a repo's ``vdsr.Net``) become stub modules, so their weights can be read.
+
+    Raises
+    ------
+    CheckpointError
+        On: "could not be loaded even with --allow-pickle (…: …)".
+    """
     import pickle
     import types
 
@@ -377,6 +383,11 @@ def import_manifest(
     ``file`` is relative to the manifest's folder. Rows already imported from the same file are
     skipped (so a rerun resumes). Returns one result dict per row: ``id``, ``file``, ``ok``,
     ``entries`` (ids), ``skipped``, ``arch``, ``detected_by``, ``error``.
+
+    Raises
+    ------
+    DatasetError
+        On: "manifest not found: …"; or "not a UTF-8 text file (byte …); save it as UTF-8 CSV".
     """
     mpath = Path(manifest)
     if not mpath.is_file():

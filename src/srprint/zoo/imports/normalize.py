@@ -32,6 +32,11 @@ def unwrap(obj: Any, where: str = "checkpoint") -> tuple[dict[str, torch.Tensor]
     -------
     state, notes
         The tensors (non-tensor entries such as ``epoch`` dropped) and the unwrapping steps.
+
+    Raises
+    ------
+    CheckpointError
+        On: "expected a state dict, found …"; or "no tensors found (top-level keys: …)".
     """
     notes: list[str] = []
     for _ in range(4):

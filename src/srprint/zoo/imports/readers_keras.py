@@ -136,7 +136,13 @@ def read_fastsrgan_h5(path: Path, f: Any) -> tuple[dict[str, Any], int, StateDic
 
 @register_reader(".h5", ".hdf5", ".keras")
 def read_keras_h5(path: Path) -> ReadResult:
-    """Read a Keras HDF5 Fast-SRGAN generator into a native ``FastSRGAN-Keras`` state dict."""
+    """Read a Keras HDF5 Fast-SRGAN generator into a native ``FastSRGAN-Keras`` state dict.
+
+    Raises
+    ------
+    CheckpointError
+        On: "mapped weights do not fit … (…)".
+    """
     path = Path(path)
     with _open_h5(path) as f:
         config, scale, state = read_fastsrgan_h5(path, f)

@@ -145,7 +145,14 @@ def read_matconvnet_layers(layers: list[dict[str, Any]], path: Path) -> Detectio
 
 @register_reader(".mat")
 def read_matconvnet(path: Path) -> ReadResult:
-    """Read a MatConvNet v7.3 ``.mat`` DnCNN / FFDNet into a native state dict."""
+    """Read a MatConvNet v7.3 ``.mat`` DnCNN / FFDNet into a native state dict.
+
+    Raises
+    ------
+    CheckpointError
+        On: "is a directory, expected a .mat file"; or "not a MATLAB v7.3 (HDF5) file; older .mat versions are
+        not supported (…)".
+    """
     import h5py
 
     path = Path(path)

@@ -51,7 +51,13 @@ _DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64, 19: np.float1
 
 
 def load_graphdef(path: str | Path) -> Any:
-    """Parse a binary GraphDef; :class:`CheckpointError` if the file is not one."""
+    """Parse a binary GraphDef; :class:`CheckpointError` if the file is not one.
+
+    Raises
+    ------
+    CheckpointError
+        On: "reading .pb files needs the 'tensorboard' package"; or "is a directory, expected a .pb file".
+    """
     try:
         from tensorboard.compat.proto import graph_pb2
     except ImportError as exc:  # pragma: no cover
@@ -70,7 +76,13 @@ def load_graphdef(path: str | Path) -> Any:
 
 
 def check_ops(graph: Any, path: str | Path = "<graph>") -> None:
-    """Refuse a graph using an op outside :data:`SUPPORTED_OPS`, naming the op and its node."""
+    """Refuse a graph using an op outside :data:`SUPPORTED_OPS`, naming the op and its node.
+
+    Raises
+    ------
+    CheckpointError
+        On: "unsupported TensorFlow op … (node …); supported: …".
+    """
     for node in graph.node:
         if node.op not in SUPPORTED_OPS:
             raise CheckpointError(
@@ -80,7 +92,13 @@ def check_ops(graph: Any, path: str | Path = "<graph>") -> None:
 
 
 def const_array(node: Any) -> np.ndarray:
-    """The value of a ``Const`` node (``tensor_content`` bytes, or repeated ``*_val`` fields)."""
+    """The value of a ``Const`` node (``tensor_content`` bytes, or repeated ``*_val`` fields).
+
+    Raises
+    ------
+    CheckpointError
+        On: "Const node …: unsupported dtype enum …".
+    """
     t = node.attr["value"].tensor
     if t.dtype not in _DTYPES:
         raise CheckpointError(f"Const node {node.name!r}: unsupported dtype enum {t.dtype}")
@@ -166,6 +184,12 @@ def run_graphdef(graph: Any, x: torch.Tensor, output: str | None = None) -> torc
     """Evaluate a GraphDef (ops in :data:`SUPPORTED_OPS`) on an NCHW tensor, computing in NCHW.
 
     The trailing NHWC->NCHW ``Transpose`` of the export is therefore the identity here.
+
+    Raises
+    ------
+    CheckpointError
+        On: "Conv2D …: only stride 1 is supported"; or "Transpose …: only the NHWC->NCHW output transpose is
+        supported".
     """
     g = graph if isinstance(graph, Graph) else Graph(graph)
     vals: dict[str, torch.Tensor] = {}
@@ -367,7 +391,14 @@ def _map_lapsrn(g: Graph) -> tuple[str, dict[str, Any], int, StateDict]:
 
 
 def map_graph(graph: Any, path: str | Path = "<graph>") -> tuple[str, dict[str, Any], int, StateDict]:
-    """Identify the architecture of a checked GraphDef and map its constants onto the native port."""
+    """Identify the architecture of a checked GraphDef and map its constants onto the native port.
+
+    Raises
+    ------
+    CheckpointError
+        On: "graph has no DepthToSpace upsampling: not a known SR export"; or "GraphDef layout matches none of
+        FSRCNN, ESPCN, LapSRN".
+    """
     g = graph if isinstance(graph, Graph) else Graph(graph)
     ops = {g.nodes[n].op for n in g.order}
     n_d2s = len(g.ops("DepthToSpace"))
