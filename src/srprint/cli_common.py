@@ -153,7 +153,7 @@ def config_options(param: str, options: dict[str, tuple[Any, Any]], build: Calla
 
     def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(command)
-        own = [p for p in inspect.signature(command, eval_str=False).parameters.values() if p.name != param]
+        own = [p for p in sig.parameters.values() if p.name != param]
         added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=opt, annotation=kind)
                  for name, (kind, opt) in options.items()]
 

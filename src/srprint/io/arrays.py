@@ -61,3 +61,15 @@ def read_json(path: str | Path) -> Any:
         raise DatasetError(f"{p}: file not found") from exc
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DatasetError(f"{p}: corrupt JSON file ({exc})") from exc
+
+
+def read_json_or_none(path: str | Path) -> Any:
+    """Parse an optional JSON file; ``None`` when it is missing, unreadable, not UTF-8 or corrupt.
+
+    For markers and summaries whose absence means "not done yet" (a killed writer leaves them
+    half-written), where :func:`read_json`'s error would be wrong.
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # ValueError: JSONDecodeError and UnicodeDecodeError
+        return None

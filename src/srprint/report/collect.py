@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
+from ..io.arrays import read_json_or_none
 
 SUMMARY_FILE = "demo.json"  # the per-stage summaries `srprint demo` writes at its end
 
@@ -26,13 +26,6 @@ class Section:
     notes: list[str] = field(default_factory=list)
 
 
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None  # half-written or foreign: the section says so instead of crashing
-
-
 def _pct(x: Any) -> str:
     return f"{100 * x:.1f} %" if isinstance(x, (int, float)) else "-"
 
@@ -46,9 +39,9 @@ def population_section(zoo: Path | None) -> Section:
     sec = Section("population", "Model population", ran=False,
                   command="srprint zoo train --preset demo  (or: srprint demo)")
     records = sorted(zoo.glob("*/model.json")) if zoo is not None and zoo.is_dir() else []
-    rows = []
+    rows, worse = [], []
     for rec in records:
-        data = _read_json(rec)
+        data = read_json_or_none(rec)
         if not isinstance(data, dict):
             sec.notes.append(f"unreadable record {rec}")
             continue
@@ -57,12 +50,13 @@ def population_section(zoo: Path | None) -> Section:
                      labels.get("loss", ""), labels.get("dataset", ""), labels.get("seed", ""),
                      _db(m.get("psnr")), _db(m.get("bicubic_psnr")), _db(m.get("psnr_gain")),
                      _db(m.get("ssim")), _db(m.get("bicubic_ssim"))])
+        if isinstance(m.get("psnr_gain"), (int, float)) and m["psnr_gain"] <= 0:
+            worse.append(rows[-1][0])
     if rows:
         sec.ran = True
         sec.tables.append({"caption": f"{len(rows)} models of {zoo}, PSNR (dB) and SSIM on the held-out photo",
                            "columns": ["model", "arch", "scale", "loss", "dataset", "seed", "PSNR", "bicubic PSNR",
                                        "gain", "SSIM", "bicubic SSIM"], "rows": rows})
-        worse = [r[0] for r in rows if r[8] != "-" and float(r[8]) <= 0]
         if worse:
             sec.notes.append(f"{len(worse)} of {len(rows)} models do not beat bicubic on the held-out photo: "
                              + ", ".join(worse))
@@ -90,14 +84,25 @@ def _eval_tables(ev: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return tables
 
 
-def attribution_section(study: Path) -> Section:
+ATTRIBUTION_RUNS = (("CNN", "cnn"), ("PRNU", "prnu"))  # (name, run folder under <study>/attribution)
+
+
+def read_evaluations(study: Path) -> dict[str, dict[str, Any] | None]:
+    """The test-split evaluation of each attribution run, by run folder name (None: not run)."""
+    out = {}
+    for _, folder in ATTRIBUTION_RUNS:
+        ev = read_json_or_none(study / "attribution" / folder / "eval_test.json")
+        out[folder] = ev if isinstance(ev, dict) else None
+    return out
+
+
+def attribution_section(study: Path, evaluations: dict[str, dict[str, Any] | None]) -> Section:
     """The CNN classifier and the PRNU baseline on the test split, side by side."""
     sec = Section("attribution", "Attribution: which model made this image?", ran=False,
                   command="srprint attribute train --data RENDER -o RUN && srprint attribute eval RUN")
-    runs = [("CNN", study / "attribution" / "cnn"), ("PRNU", study / "attribution" / "prnu")]
-    for name, run in runs:
-        ev = _read_json(run / "eval_test.json")
-        if not isinstance(ev, dict):
+    for name, folder in ATTRIBUTION_RUNS:
+        run, ev = study / "attribution" / folder, evaluations[folder]
+        if ev is None:
             sec.notes.append(f"{name}: not run (no {run / 'eval_test.json'})")
             continue
         sec.ran = True
@@ -149,12 +154,11 @@ def trace_section(summary: dict[str, Any] | None) -> Section:
     return sec
 
 
-def claims_section(study: Path, summary: dict[str, Any] | None) -> Section:
+def claims_section(evaluations: dict[str, dict[str, Any] | None], summary: dict[str, Any] | None) -> Section:
     """Each headline claim of the reference studies against this study's number."""
     from .claims import claims_rows
 
-    data = {"cnn": _read_json(study / "attribution" / "cnn" / "eval_test.json"),
-            "prnu": _read_json(study / "attribution" / "prnu" / "eval_test.json"),
+    data = {**evaluations,
             "verdicts": ((summary or {}).get("verification") or {}).get("verdicts"),
             "traces": ((summary or {}).get("trace") or {}).get("traces")}
     data = {k: v for k, v in data.items() if v}
@@ -202,12 +206,13 @@ def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[S
     study = Path(study)
     if not study.is_dir():
         raise SrprintError(f"study folder not found: {study}")
-    summary = _read_json(study / SUMMARY_FILE)
+    summary = read_json_or_none(study / SUMMARY_FILE)
     summary = summary if isinstance(summary, dict) else None
     if zoo is None and summary is not None:
         zoo = (summary.get("zoo") or {}).get("zoo")
-    sections = [population_section(Path(zoo) if zoo else None), attribution_section(study),
-                trace_section(summary), verification_section(summary), claims_section(study, summary),
+    evaluations = read_evaluations(study)
+    sections = [population_section(Path(zoo) if zoo else None), attribution_section(study, evaluations),
+                trace_section(summary), verification_section(summary), claims_section(evaluations, summary),
                 provenance_section(summary)]
     if (study / "render").is_dir():
         from .figures import population_figure

@@ -9,7 +9,6 @@ study resumes where it stopped. The stages themselves also reuse their cached ar
 from __future__ import annotations
 
 import importlib
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from ..config import resolve_device, srprint_home
 from ..errors import SrprintError
+from ..io.arrays import read_json_or_none
 from ..io.atomic import atomic_write_json
 from ..progress import console
 from ..report.collect import SUMMARY_FILE
@@ -74,10 +74,8 @@ def retire_stale(folder: Path, recipe: str) -> None:
     """
     marker = folder / RECIPE_FILE
     if folder.is_dir() and any(folder.iterdir()):
-        try:
-            found = json.loads(marker.read_text()).get("train_key")
-        except (OSError, ValueError, AttributeError):
-            found = None
+        record = read_json_or_none(marker)
+        found = record.get("train_key") if isinstance(record, dict) else None
         if found != recipe:
             aside = folder.with_name(f"{folder.name}.recipe-{found or 'old'}")
             n = 1
@@ -92,10 +90,7 @@ def retire_stale(folder: Path, recipe: str) -> None:
 
 
 def _finished(out: Path, name: str) -> dict[str, Any] | None:
-    try:
-        data = json.loads((out / STAGES_DIR / f"{name}.json").read_text())
-    except (OSError, ValueError):
-        return None  # not run, or half-written by a killed run: run it again
+    data = read_json_or_none(out / STAGES_DIR / f"{name}.json")  # None: not run, or cut short by a kill
     return data if isinstance(data, dict) else None
 
 
@@ -150,8 +145,8 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
                           highlight=False)
             ctx.results[name] = done
             continue
-        fn = _load_stage(spec)
-        if fn is None or name in skip:
+        fn = None if name in skip else _load_stage(spec)  # a skipped stage's module is not even imported
+        if fn is None:
             continue
         console.rule(f"[bold]{preset}: {name}")
         ts = time.perf_counter()
