@@ -40,17 +40,30 @@ NOT_YET = {
     "paper": "the paper preset's stages are not built yet (it also needs DIV2K under $SRPRINT_SHARED/data)",
 }
 STAGES_DIR = "stages"
+TABLES_DIR = "tables"
 RECIPE_FILE = "demo_recipe.json"
 
 
 @dataclass
-class DemoContext:
-    """What every stage of a study receives: its output folder, device, zoo and earlier summaries."""
+class StudyContext:
+    """What every stage of a study receives: its output folder, device, zoo and earlier summaries.
+
+    A stage writes its result tables to ``tables_dir`` (``<out>/tables/<name>.json`` and ``.md``,
+    through :func:`srprint.study.tables.write_table`, the same files as ``bench/results/<name>.*``),
+    and reads what earlier stages returned from ``results`` (e.g. ``results["render"]["render"]``).
+    """
 
     out: Path
     device: str
     zoo_dir: Path
     results: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def tables_dir(self) -> Path:
+        return self.out / TABLES_DIR
+
+
+DemoContext = StudyContext  # the demo stages' name for it
 
 
 def _load_stage(spec: str | StageFn) -> StageFn | None:
