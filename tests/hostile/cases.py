@@ -279,8 +279,8 @@ CASES: list[Case] = [
          r"(not writable|Permission denied)", setup=_readonly, unprivileged=True),
     Case("report-of-a-half-run-folder", lambda ws, out: ["report", str(ws.p("half_run")), "-o",
                                                          str(out / "r.html")], 0),
-    Case("study-preset-not-built", lambda ws, out: ["study", "--preset", "paper", "-o", str(out / "s")], 2,
-         r"not built yet", no_output=True),
+    Case("study-paper-without-div2k", lambda ws, out: ["study", "--preset", "paper", "-o", str(out / "s")], 2,
+         r"needs data that is missing: DIV2K", no_output=True),
     Case("study-unknown-stage", lambda ws, out: ["study", "--skip", "nope", "-o", str(out / "s")], 2,
          r"unknown stage", no_output=True),
     # --- the CLI itself

@@ -54,7 +54,9 @@ class _Stages:
 
 
 def _preset(monkeypatch: pytest.MonkeyPatch, stages: _Stages) -> None:
-    monkeypatch.setitem(run_module.PRESETS, "demo", tuple((n, stages.stage(n)) for n in ("a", "b", "c")))
+    preset = run_module.Preset(stages=tuple(run_module.Stage(n, stages.stage(n), 1.0) for n in ("a", "b", "c")),
+                               recipe_guard=True)
+    monkeypatch.setitem(run_module.PRESETS, "demo", preset)
 
 
 def test_a_killed_study_resumes_with_the_same_numbers_and_redoes_no_finished_stage(
@@ -81,10 +83,44 @@ def test_a_killed_study_resumes_with_the_same_numbers_and_redoes_no_finished_sta
 
 
 def test_unknown_presets_and_stages_are_refused_before_anything_starts(tmp_path: Path) -> None:
-    with pytest.raises(SrprintError, match="not built yet"):
+    with pytest.raises(SrprintError, match=r"'paper' needs data that is missing: DIV2K .*expected at .*datasets/div2k"):
         run_study("paper", out=tmp_path / "p")
     with pytest.raises(SrprintError, match="unknown study preset"):
         run_study("nope", out=tmp_path / "n")
     with pytest.raises(SrprintError, match="unknown stage"):
         run_study("demo", out=tmp_path / "d", skip=("render", "nope"))
     assert not any(tmp_path.iterdir())
+
+
+def test_a_preset_needing_absent_data_names_each_missing_item_and_starts_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SRPRINT_SHARED", str(tmp_path / "no-shared"))
+    with pytest.raises(SrprintError) as err:
+        run_study("mini", out=tmp_path / "m")
+    msg = str(err.value)
+    assert "\n" not in msg and "render corpus" in msg and str(tmp_path / "no-shared" / "data" / "images") in msg
+    assert not (tmp_path / "m").exists()
+
+
+def test_with_the_data_in_place_the_paper_preset_passes_its_check(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    for name in ("div2k", "flickr2k"):
+        (home / "datasets" / name).mkdir(parents=True)
+    monkeypatch.setenv("SRPRINT_HOME", str(home))
+    assert run_module.missing_data("paper") == []
+    assert [s.name for s in run_module.check_preset("paper").stages][:2] == ["zoo", "render"]
+
+
+def test_every_preset_stage_names_an_importable_function() -> None:
+    for preset in run_module.PRESETS.values():
+        for st in preset.stages:
+            assert callable(run_module._load_stage(st.fn)), st.fn
+
+
+def test_the_stage_banner_sums_what_is_left_scaled_by_this_machines_speed() -> None:
+    stages = [run_module.Stage("a", "m:f", 60.0), run_module.Stage("b", "m:f", 7200.0)]
+    line = run_module.stage_banner("mini", 0, stages, 2.0)
+    assert line.startswith("mini: a (about 120 s); 2 stage(s) to go, about 4.0 h left")
+    unknown = run_module.stage_banner("paper", 0, [run_module.Stage("z", "m:f", None), *stages], 1.0)
+    assert "z (about unknown)" in unknown and "about unknown left" in unknown

@@ -8,9 +8,12 @@ import typer
 
 from ..cli_common import DeviceOpt, JsonOpt, printed_as_json
 
+PRESET_HELP = ("demo (bundled photos, ~8 min) | mini (mini zoo + shared data: the bench/results tables, hours) "
+               "| paper (needs DIV2K, Flickr2K)")
+
 
 def study_command(
-    preset: str = typer.Option("demo", "--preset", help="demo (bundled photos; mini and paper are not built yet)"),
+    preset: str = typer.Option("demo", "--preset", help=PRESET_HELP),
     out: Path | None = typer.Option(None, "-o", "--out", help="Study folder (default $SRPRINT_HOME/<preset>)"),
     skip: list[str] = typer.Option(None, "--skip", help="A stage not to run (repeatable), e.g. --skip trace"),
     device: str = DeviceOpt,

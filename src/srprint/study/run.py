@@ -24,20 +24,61 @@ from ..report.collect import SUMMARY_FILE
 from ..report.html import write_report
 
 StageFn = Callable[[Any], dict[str, Any]]
-# (summary key, "module:function" or the function); later stages read earlier summaries by key
-PRESETS: dict[str, tuple[tuple[str, str | StageFn], ...]] = {
-    "demo": (
-        ("zoo", "srprint.zoo.demo:demo_stage"),
-        ("render", "srprint.render.demo:demo_stage"),
-        ("attribution", "srprint.attribution.demo:demo_stage"),
-        ("trace", "srprint.attribution.trace_demo:demo_stage"),
-        ("verification", "srprint.verification.demo:demo_stage"),
-    ),
-}
-# presets the issue asks for that need stage functions not written yet, and what they need
-NOT_YET = {
-    "mini": "the mini preset's stages are not built yet; run the bench/ scripts on the mini zoo",
-    "paper": "the paper preset's stages are not built yet (it also needs DIV2K under $SRPRINT_SHARED/data)",
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a preset: its summary key, its function, and how long it took when measured.
+
+    ``estimate_s`` is the wall time measured on 2 CPU cores (the reference machine); the study prints
+    it before the stage and sums the pending ones into the time left.
+    """
+
+    name: str
+    fn: str | StageFn  # "module:function", imported only when the stage runs
+    estimate_s: float | None  # None: never measured here
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A study preset: its stages in order, and the data it needs before anything starts."""
+
+    stages: tuple[Stage, ...]
+    needs: tuple[tuple[str, str], ...] = ()  # (what, "shared:REL" or "home:REL" path) that must exist
+    recipe_guard: bool = False  # move aside a study made with another training recipe (demo only)
+
+
+_MINI_STAGES = (
+    # measured on 2 cores: zoo = prebuilt copy + 48 imports + quality table; render = 100 models x 142
+    # photos at 192 px; the rest from the timings recorded in bench/results/*.json (sessions 2-14)
+    Stage("zoo", "srprint.zoo.study:mini_stage", 600),
+    Stage("render", "srprint.render.study:study_stage", 3 * 3600),
+    Stage("attribution", "srprint.attribution.protocol:mini_stage", 2 * 3600),
+    Stage("backbones", "srprint.attribution.protocol:backbones_stage", 3600),
+    Stage("parsing", "srprint.parsing.protocol:mini_stage", 5 * 3600),
+    Stage("verification", "srprint.verification.protocol:mini_stage", 1204),
+    Stage("trace", "srprint.attribution.trace_protocol:mini_stage", 2072),
+)
+PRESETS: dict[str, Preset] = {
+    "demo": Preset(stages=(
+        # measured: a fresh `srprint demo` on 2 cores (session 23)
+        Stage("zoo", "srprint.zoo.demo:demo_stage", 330),
+        Stage("render", "srprint.render.demo:demo_stage", 40),
+        Stage("attribution", "srprint.attribution.demo:demo_stage", 60),
+        Stage("trace", "srprint.attribution.trace_demo:demo_stage", 15),
+        Stage("verification", "srprint.verification.demo:demo_stage", 25),
+    ), recipe_guard=True),
+    "mini": Preset(stages=_MINI_STAGES, needs=(
+        ("the render corpus (BSDS500 val, Kodak24, Set5, Set14)", "shared:data/images/images.csv"),
+        ("the mini zoo's training photos (BSDS500), or the prebuilt mini zoo", "shared:data/images/BSDS500"),
+    )),
+    # the reference study's grid: 180 paper-size models, a GPU cluster's work
+    "paper": Preset(stages=(Stage("zoo", "srprint.zoo.study:paper_stage", None),
+                            *_MINI_STAGES[1:]), needs=(
+        ("DIV2K (800 HR training photos)", "home:datasets/div2k"),
+        ("Flickr2K (2650 HR training photos)", "home:datasets/flickr2k"),
+        ("the render corpus (BSDS500 val, Kodak24, Set5, Set14)", "shared:data/images/images.csv"),
+    )),
 }
 STAGES_DIR = "stages"
 TABLES_DIR = "tables"
@@ -66,17 +107,11 @@ class StudyContext:
 DemoContext = StudyContext  # the demo stages' name for it
 
 
-def _load_stage(spec: str | StageFn) -> StageFn | None:
+def _load_stage(spec: str | StageFn) -> StageFn:
     if callable(spec):
         return spec
     mod_name, fn_name = spec.split(":")
-    try:
-        mod = importlib.import_module(mod_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == mod_name:
-            return None
-        raise
-    return getattr(mod, fn_name, None)
+    return getattr(importlib.import_module(mod_name), fn_name)
 
 
 def retire_stale(folder: Path, recipe: str) -> None:
@@ -107,6 +142,66 @@ def _finished(out: Path, name: str) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
+def missing_data(preset: str) -> list[str]:
+    """What ``preset`` needs that is not there, one "what (expected at PATH)" line each."""
+    from ..config import shared_data_dir
+
+    out = []
+    for what, where in PRESETS[preset].needs:
+        kind, rel = where.split(":", 1)
+        base = shared_data_dir().parent if kind == "shared" else srprint_home()
+        path = base / rel
+        if not path.exists():
+            out.append(f"{what} (expected at {path})")
+    return out
+
+
+def check_preset(preset: str, skip: tuple[str, ...] = ()) -> Preset:
+    """The preset ``preset`` after checking, before anything starts, that it can run.
+
+    Raises
+    ------
+    SrprintError
+        For an unknown preset, an unknown stage in ``skip``, or data the preset needs that is missing
+        (one line naming each missing item and where to put it).
+    """
+    if preset not in PRESETS:
+        raise SrprintError(f"unknown study preset {preset!r}; known: {', '.join(PRESETS)}")
+    spec = PRESETS[preset]
+    names = [st.name for st in spec.stages]
+    unknown = set(skip) - set(names)
+    if unknown:
+        raise SrprintError(f"unknown stage(s) to skip: {', '.join(sorted(unknown))}; "
+                           f"the {preset} stages are {', '.join(names)}")
+    missing = missing_data(preset)
+    if missing:
+        raise SrprintError(f"study preset {preset!r} needs data that is missing: {'; '.join(missing)}")
+    return spec
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def stage_banner(preset: str, index: int, stages: list[Stage], speed: float) -> str:
+    """The line shown before ``stages[index]``: its estimate and the time left for it and the stages after it.
+
+    Times are the measured estimates times ``speed``.
+    ``speed`` is this run's measured/estimated ratio over the stages it finished (1.0 before any),
+    so the time left follows the machine the study actually runs on.
+    """
+    st = stages[index]
+    rest = [s.estimate_s for s in stages[index:]]
+    left = None if any(r is None for r in rest) else speed * sum(r for r in rest if r is not None)
+    est = None if st.estimate_s is None else speed * st.estimate_s
+    return (f"{preset}: {st.name} (about {_duration(est)}); {len(rest)} stage(s) to go, "
+            f"about {_duration(left)} left (estimates measured on 2 CPU cores)")
+
+
 def run_study(preset: str = "demo", *, out: str | Path | None = None, device: str = "auto",
               skip: tuple[str, ...] = ()) -> dict[str, Any]:
     """Run every stage of ``preset`` not finished before, then write the report.
@@ -114,7 +209,9 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
     Parameters
     ----------
     preset : str
-        ``demo`` (scikit-image's bundled photos, no shared data).
+        ``demo`` (scikit-image's bundled photos, no shared data), ``mini`` (the 60-model mini zoo,
+        the shared photos and published checkpoints: the tables of ``bench/results``), or ``paper``
+        (the reference grid; needs DIV2K and Flickr2K).
     out : str or Path, optional
         The study folder (default ``$SRPRINT_HOME/<preset>``).
     device : str
@@ -130,43 +227,42 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
     Raises
     ------
     SrprintError
-        For an unknown or not yet available preset, or an unknown stage in ``skip``, before anything
-        starts.
+        For an unknown preset, an unknown stage in ``skip``, or missing data, before anything starts.
     """
-    if preset in NOT_YET:
-        raise SrprintError(f"study preset {preset!r}: {NOT_YET[preset]}")
-    if preset not in PRESETS:
-        raise SrprintError(f"unknown study preset {preset!r}; known: {', '.join([*PRESETS, *NOT_YET])}")
-    stages = PRESETS[preset]
-    unknown = set(skip) - {name for name, _ in stages}
-    if unknown:
-        raise SrprintError(f"unknown stage(s) to skip: {', '.join(sorted(unknown))}; "
-                           f"the {preset} stages are {', '.join(n for n, _ in stages)}")
-    from ..zoo.api import preset_train_config
-
+    spec = check_preset(preset, skip)
     out = Path(out) if out else srprint_home() / preset
     zoo_dir = srprint_home() / "zoos" / preset
-    recipe = preset_train_config(preset).key()
-    for folder in (zoo_dir, out):
-        retire_stale(folder, recipe)
-    ctx = DemoContext(out=out, device=resolve_device(device), zoo_dir=zoo_dir)
+    if spec.recipe_guard:
+        from ..zoo.api import preset_train_config
+
+        recipe = preset_train_config(preset).key()
+        for folder in (zoo_dir, out):
+            retire_stale(folder, recipe)
+    out.mkdir(parents=True, exist_ok=True)
+    ctx = StudyContext(out=out, device=resolve_device(device), zoo_dir=zoo_dir)
+    stages = list(spec.stages)
     t0 = time.perf_counter()
-    for name, spec in stages:
-        done = _finished(out, name)
+    measured = estimated = 0.0
+    for i, st in enumerate(stages):
+        done = _finished(out, st.name)
         if done is not None:
-            console.print(f"{preset}: {name} finished before ({done.get('seconds', '?')} s); skipped",
+            console.print(f"{preset}: {st.name} finished before ({done.get('seconds', '?')} s); skipped",
                           highlight=False)
-            ctx.results[name] = done
+            ctx.results[st.name] = done
             continue
-        fn = None if name in skip else _load_stage(spec)  # a skipped stage's module is not even imported
-        if fn is None:
+        if st.name in skip:
             continue
-        console.rule(f"[bold]{preset}: {name}")
+        fn = _load_stage(st.fn)  # imported only now: a skipped stage's module is never imported
+        speed = measured / estimated if estimated else 1.0
+        pending = [s for s in stages[i:] if s.name not in skip and _finished(out, s.name) is None]
+        console.rule(f"[bold]{stage_banner(preset, 0, pending, speed)}", style="blue")
         ts = time.perf_counter()
         result = fn(ctx)
         result["seconds"] = round(time.perf_counter() - ts, 1)
-        ctx.results[name] = result
-        atomic_write_json(out / STAGES_DIR / f"{name}.json", result)
+        if st.estimate_s:
+            measured, estimated = measured + result["seconds"], estimated + st.estimate_s
+        ctx.results[st.name] = result
+        atomic_write_json(out / STAGES_DIR / f"{st.name}.json", result)
     ctx.results["total_seconds"] = round(time.perf_counter() - t0, 1)
     # the summaries feed the report (verdicts and traces live nowhere else); the report is the
     # study's own output, rewritten with every run

@@ -70,7 +70,8 @@ def markdown_header(machine: dict[str, Any]) -> str:
     """The one-line italic provenance header every result table carries under its title."""
     m = machine
     start, end = m.get("load_average_at_start") or [0.0], m.get("load_average_at_end") or [0.0]
-    return (f"_commit {m.get('git_commit')}{' plus uncommitted changes to src/ or bench/' if m.get('git_dirty') else ''}, "
+    dirty = " plus uncommitted changes to src/ or bench/" if m.get("git_dirty") else ""
+    return (f"_commit {m.get('git_commit')}{dirty}, "
             f"{m.get('date')}, {m.get('cpu')} ({m.get('cpu_count')} cores, {m.get('torch_threads')} torch threads), "
             f"torch {m.get('torch')}, load average {start[0]:.1f} at start / {end[0]:.1f} at end_\n\n")
 
