@@ -49,15 +49,17 @@ class Preset:
 
 
 _MINI_STAGES = (
-    # measured on 2 cores: zoo = prebuilt copy + 48 imports + quality table; render = 100 models x 142
-    # photos at 192 px; the rest from the timings recorded in bench/results/*.json (sessions 2-14)
-    Stage("zoo", "srprint.zoo.study:mini_stage", 600),
-    Stage("render", "srprint.render.study:study_stage", 3 * 3600),
+    # estimates on 2 cores: zoo and render measured by this preset (session 23: the prebuilt copy, 47
+    # imports and the quality table; 100 models + HR x 142 photos at 192 px); the others are the
+    # timings recorded in bench/results/*.json. The cheap stages come first, so a study stopped early
+    # has the most tables.
+    Stage("zoo", "srprint.zoo.study:mini_stage", 120),
+    Stage("render", "srprint.render.study:study_stage", 1800),
+    Stage("verification", "srprint.verification.protocol:mini_stage", 1204),
+    Stage("trace", "srprint.attribution.trace_protocol:mini_stage", 2072),
     Stage("attribution", "srprint.attribution.protocol:mini_stage", 2 * 3600),
     Stage("backbones", "srprint.attribution.protocol:backbones_stage", 3600),
     Stage("parsing", "srprint.parsing.protocol:mini_stage", 5 * 3600),
-    Stage("verification", "srprint.verification.protocol:mini_stage", 1204),
-    Stage("trace", "srprint.attribution.trace_protocol:mini_stage", 2072),
 )
 PRESETS: dict[str, Preset] = {
     "demo": Preset(stages=(
