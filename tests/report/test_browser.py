@@ -18,6 +18,7 @@ from PIL import Image
 from srprint.report.html import write_report
 
 from .test_report import _tiny_study
+from .test_tables import tables_study
 
 SIZE = (1280, 1600)
 
@@ -52,6 +53,13 @@ def test_report_renders_in_headless_chromium_without_console_messages(tmp_path: 
     assert img.size == SIZE
     # the page is drawn: not a blank canvas (text, tables and the figure put many shades on it)
     assert len(set(img.convert("L").getdata())) > 20
+
+
+def test_the_report_of_result_tables_renders_without_console_messages(tmp_path: Path) -> None:
+    page = write_report(tables_study(tmp_path / "mini"), tmp_path / "tables.html")
+    png = tmp_path / "tables.png"
+    assert screenshot(page, png, tmp_path / "profile") == []
+    assert len(set(Image.open(png).convert("L").getdata())) > 20
 
 
 def test_the_console_check_sees_a_page_error(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from srprint.errors import SrprintError
 from srprint.report.figures import log_spectrum, population_figure
 from srprint.report.html import write_report
 
-SECTIONS = ("population", "attribution", "trace", "verification", "claims", "provenance")
+SECTIONS = ("population", "attribution", "trace", "parsing", "verification", "claims", "provenance")
 
 
 def _png(path: Path) -> None:
@@ -67,10 +67,10 @@ def test_report_of_a_tiny_study_has_every_section_and_only_embedded_images(tmp_p
     assert "M0+prune" in html and "75.0 %" in html
     assert "1 of 2 models do not beat bicubic" in html  # the population table says which
     claims = html.split('<section id="claims">')[1].split("</section>")[0]
-    # attribution (30/40 at chance 1/2) and the verdict reproduce; 3/4 in the seed group is above chance
-    # but too few images to show it; no PRNU, trace or parsing stage ran
+    # attribution (30/40 at chance 1/2) and the copy verdict reproduce; 3/4 in the seed group is above
+    # chance but too few images to show it; no PRNU, independent pair, trace or parsing stage ran
     counts = [claims.count(v) for v in ("reproduced", "refuted", "not shown", "not tested")]
-    assert counts == [2, 0, 1, 3]
+    assert counts == [2, 0, 1, 5]
     trace = html.split('<section id="trace">')[1].split("</section>")[0]
     assert "Not run" in trace and "srprint trace" in trace
 
@@ -82,7 +82,7 @@ def test_report_of_an_empty_folder_marks_every_stage_not_run(tmp_path: Path) -> 
     sections, images = _sections_and_images(html)
     assert sections == set(SECTIONS) and not images
     assert html.count("Not run") == len(SECTIONS) - 2  # claims and provenance are always there
-    assert html.count("not tested") == 6  # no stage ran: no claim is tested
+    assert html.count("not tested") == 8  # no stage ran: no claim is tested
 
 
 def test_missing_study_is_a_clear_error(tmp_path: Path) -> None:

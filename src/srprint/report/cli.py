@@ -11,7 +11,7 @@ from ..cli_common import ForceOpt, JsonOpt, printed_as_json, stdout
 
 def report_command(
     study: Path | None = typer.Argument(None, help="Study folder (default: $SRPRINT_HOME/demo, what srprint "
-                                        "demo writes)"),
+                                        "demo writes), or a folder of result tables such as bench/results"),
     out: Path = typer.Option(..., "-o", "--out", help="The HTML file to write (images embedded, opens from disk)"),
     zoo: Path | None = typer.Option(None, "--zoo", help="Zoo of the population table (default: the study's)"),
     force: bool = ForceOpt,

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import SrprintError
 from ..io.arrays import read_json_or_none
+from .tables import ResultTables, find_tables_folder, read_tables
 
 SUMMARY_FILE = "demo.json"  # the per-stage summaries `srprint demo` writes at its end
 
@@ -96,14 +97,19 @@ def read_evaluations(study: Path) -> dict[str, dict[str, Any] | None]:
     return out
 
 
-def attribution_section(study: Path, evaluations: dict[str, dict[str, Any] | None]) -> Section:
-    """The CNN classifier and the PRNU baseline on the test split, side by side."""
+def attribution_section(study: Path, evaluations: dict[str, dict[str, Any] | None], *,
+                        note_missing: bool = True) -> Section:
+    """The CNN classifier and the PRNU baseline on the test split, side by side.
+
+    ``note_missing=False`` leaves out the notes on missing run folders (when result tables stand in).
+    """
     sec = Section("attribution", "Attribution: which model made this image?", ran=False,
                   command="srprint attribute train --data RENDER -o RUN && srprint attribute eval RUN")
     for name, folder in ATTRIBUTION_RUNS:
         run, ev = study / "attribution" / folder, evaluations[folder]
         if ev is None:
-            sec.notes.append(f"{name}: not run (no {run / 'eval_test.json'})")
+            if note_missing:
+                sec.notes.append(f"{name}: not run (no {run / 'eval_test.json'})")
             continue
         sec.ran = True
         sec.facts.append((f"{name} ({ev.get('method', '')})",
@@ -154,24 +160,37 @@ def trace_section(summary: dict[str, Any] | None) -> Section:
     return sec
 
 
-def claims_section(evaluations: dict[str, dict[str, Any] | None], summary: dict[str, Any] | None) -> Section:
-    """Each headline claim of the reference studies against this study's number."""
-    from .claims import claims_rows
+def claims_section(evaluations: dict[str, dict[str, Any] | None], summary: dict[str, Any] | None,
+                   tables: ResultTables | None = None) -> Section:
+    """Each headline claim of the reference studies against this study's number.
+
+    The numbers of the result tables (the ``mini`` study's) take the place of the demo's where both exist.
+    """
+    from .claims import claims_rows, table_claims_data
 
     data = {**evaluations,
             "verdicts": ((summary or {}).get("verification") or {}).get("verdicts"),
             "traces": ((summary or {}).get("trace") or {}).get("traces")}
     data = {k: v for k, v in data.items() if v}
+    if tables is not None:
+        data.update(table_claims_data(tables.data))
     sec = Section("claims", "Claims of the reference studies", ran=True)
     sec.tables.append({"caption": "each claim, the rule that decides it (fixed before the numbers), our number",
-                       "columns": ["study", "claim", "rule", "our number", "verdict"], "rows": claims_rows(data)})
-    sec.notes.append("A claim is tested only by the stages this study ran; the demo's small population shows the "
-                     "method works, not the papers' effect sizes (bench/results holds the larger protocols).")
+                       "columns": ["study", "claim", "rule", "our number", "verdict"], "rows": claims_rows(data),
+                       "wrap": True})
+    if tables is not None:
+        sec.notes.append(f"Claims are tested on the result tables of {tables.folder} where they hold the stage's "
+                         "numbers; the mini zoo is a small population, so an effect shown here is the method "
+                         "working at that scale, not the papers' effect sizes.")
+    else:
+        sec.notes.append("A claim is tested only by the stages this study ran; the demo's small population shows "
+                         "the method works, not the papers' effect sizes (bench/results holds the larger "
+                         "protocols).")
     return sec
 
 
-def provenance_section(summary: dict[str, Any] | None) -> Section:
-    """Versions, machine and the wall time of every stage."""
+def provenance_section(summary: dict[str, Any] | None, tables: ResultTables | None = None) -> Section:
+    """Versions, machine and the wall time of every stage; the machine record of every result table."""
     from ..zoo.entry import library_versions
 
     sec = Section("provenance", "Provenance", ran=True)
@@ -180,12 +199,35 @@ def provenance_section(summary: dict[str, Any] | None) -> Section:
 
     import torch
 
-    sec.facts += [("machine", f"{platform.platform()}, {os.cpu_count()} CPUs, {torch.get_num_threads()} torch threads"),
+    sec.facts += [("report made on", f"{platform.platform()}, {os.cpu_count()} CPUs, "
+                                     f"{torch.get_num_threads()} torch threads"),
                   *[(k, str(v)) for k, v in library_versions().items()]]
     stages = [[k, v.get("seconds")] for k, v in (summary or {}).items() if isinstance(v, dict) and "seconds" in v]
     if stages:
         sec.tables.append({"caption": "wall time per stage (s)", "columns": ["stage", "seconds"], "rows": stages})
+    if tables is not None:
+        from .sections_attribution import ATTRIBUTION_TABLES, POPULATION_TABLES
+        from .sections_results import PARSING_TABLES, provenance_from_tables
+
+        provenance_from_tables(sec, tables, shown=(*POPULATION_TABLES, *ATTRIBUTION_TABLES, *PARSING_TABLES,
+                                                   "verification", "trace"))
     return sec
+
+
+def add_table_sections(sections: dict[str, Section], tables: ResultTables) -> None:
+    """Fill ``sections`` (by key) from the result tables; a section still not run gets the tables' command."""
+    from .sections_attribution import ATTRIBUTION_TABLES, attribution_from_tables, population_from_tables
+    from .sections_results import trace_from_tables, verification_from_tables
+    from .tables import command_for
+
+    population_from_tables(sections["population"], tables)
+    attribution_from_tables(sections["attribution"], tables)
+    verification_from_tables(sections["verification"], tables)
+    trace_from_tables(sections["trace"], tables)
+    for key, names in (("population", ("zoo_quality",)), ("attribution", ATTRIBUTION_TABLES),
+                       ("verification", ("verification",)), ("trace", ("trace",))):
+        if not sections[key].ran:
+            sections[key].command = command_for(*names)
 
 
 def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[Section]:
@@ -194,7 +236,9 @@ def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[S
     Parameters
     ----------
     study : str or Path
-        A study folder (what ``srprint demo`` writes: ``attribution/``, ``render/``, ``demo.json``).
+        A study folder (what ``srprint demo`` writes: ``attribution/``, ``render/``, ``demo.json``; what
+        ``srprint study --preset mini`` writes adds ``tables/*.json``), or a folder of result tables
+        itself (``bench/results``).
     zoo : str or Path, optional
         The zoo of the population table; default: the ``zoo`` recorded in ``demo.json``.
 
@@ -211,14 +255,26 @@ def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[S
     if zoo is None and summary is not None:
         zoo = (summary.get("zoo") or {}).get("zoo")
     evaluations = read_evaluations(study)
-    sections = [population_section(Path(zoo) if zoo else None), attribution_section(study, evaluations),
-                trace_section(summary), verification_section(summary), claims_section(evaluations, summary),
-                provenance_section(summary)]
-    if (study / "render").is_dir():
+    folder = find_tables_folder(study)
+    tables = read_tables(folder) if folder is not None else None
+    from .sections_results import parsing_section
+
+    has_attribution = tables is not None and tables.get("attribution_mini") is not None
+    sections = [population_section(Path(zoo) if zoo else None),
+                attribution_section(study, evaluations, note_missing=not has_attribution),
+                trace_section(summary), parsing_section(tables), verification_section(summary),
+                claims_section(evaluations, summary, tables), provenance_section(summary, tables)]
+    if tables is not None:
+        add_table_sections({s.key: s for s in sections}, tables)
+    render = study / "render"
+    if not render.is_dir() and isinstance((summary or {}).get("render"), dict):
+        render = Path(str(summary["render"].get("render") or study / "render"))  # the mini study's render
+    if render.is_dir():
         from .figures import population_figure
 
-        png = population_figure(study / "render")
+        png = population_figure(render)
         if png is not None:
+            sections[0].ran = True
             sections[0].figures.append({"caption": "the same test crop rendered by each model, with its "
                                                    "log-magnitude spectrum", "png": png})
     return sections

@@ -22,7 +22,8 @@ def population_figure(render: str | Path, *, max_models: int = MAX_MODELS) -> by
     """PNG bytes of the population figure of a rendered dataset, or None when there is nothing to show.
 
     The image is the first test image every shown model rendered; each column is one model (the
-    real photo first), the top row its centre crop and the bottom row that crop's log spectrum.
+    real photo first), the top row its centre crop and the bottom row that crop's log spectrum. A
+    population larger than ``max_models`` is shown by models spread evenly over its sorted ids.
     """
     import matplotlib
 
@@ -40,7 +41,12 @@ def population_figure(render: str | Path, *, max_models: int = MAX_MODELS) -> by
     test = frame[frame["split"] == "test"] if "split" in frame else frame
     if test.empty:
         return None
-    models = sorted(test["model_id"].unique(), key=lambda m: (m != "HR", m))[:max_models]
+    ids = sorted(test["model_id"].unique())
+    real, others = [m for m in ids if m == "HR"], [m for m in ids if m != "HR"]
+    keep = max(max_models - len(real), 1)
+    if len(others) > keep:  # a large population: models spread over the sorted ids (archs, scales, losses)
+        others = [others[i] for i in np.linspace(0, len(others) - 1, keep).round().astype(int)]
+    models = real + others
     shared = set.intersection(*(set(test.loc[test["model_id"] == m, "image_id"]) for m in models))
     if not shared:
         return None

@@ -29,7 +29,7 @@ def embed_figures(sections: list[Section]) -> list[dict[str, Any]]:
                 except OSError:
                     sec.notes.append(f"figure missing: {fig.get('path')}")
                     continue
-            figures.append({"caption": fig["caption"], "src": _data_uri(png)})
+            figures.append({"caption": fig["caption"], "src": _data_uri(png), "size": fig.get("size", "full")})
         out.append({**sec.__dict__, "figures": figures})
     return out
 
@@ -70,7 +70,13 @@ def write_report(study: str | Path, out: str | Path, *, zoo: str | Path | None =
 
     study = Path(study)
     sections = collect_study(study, zoo=zoo)
-    page = render_html(sections, title=title or f"srprint study: {study.name}")
+    if title is None:
+        from .tables import find_tables_folder
+
+        bare = find_tables_folder(study) == study  # a folder of result tables itself (bench/results)
+        title = f"srprint result tables: {study.resolve().parent.name}/{study.name}" if bare else \
+            f"srprint study: {study.name}"
+    page = render_html(sections, title=title)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, page)
