@@ -281,6 +281,9 @@ CASES: list[Case] = [
                                                          str(out / "r.html")], 0),
     Case("study-paper-without-div2k", lambda ws, out: ["study", "--preset", "paper", "-o", str(out / "s")], 2,
          r"needs data that is missing: DIV2K", no_output=True),
+    Case("study-paper-home-without-div2k", lambda ws, out: ["study", "--preset", "paper", "--home", str(out / "h"),
+                                                            "-o", str(out / "s")], 2,
+         r"expected at \S*/h/datasets/div2k", no_output=True),
     Case("study-unknown-stage", lambda ws, out: ["study", "--skip", "nope", "-o", str(out / "s")], 2,
          r"unknown stage", no_output=True),
     # --- the CLI itself

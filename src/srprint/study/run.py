@@ -100,6 +100,8 @@ class StudyContext:
     device: str
     zoo_dir: Path
     results: dict[str, Any] = field(default_factory=dict)
+    # where stages that fan out (zoo training, rendering) run: executor=, jobs= and, for Ray, address=
+    run_on: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tables_dir(self) -> Path:
@@ -205,7 +207,7 @@ def stage_banner(preset: str, index: int, stages: list[Stage], speed: float) -> 
 
 
 def run_study(preset: str = "demo", *, out: str | Path | None = None, device: str = "auto",
-              skip: tuple[str, ...] = ()) -> dict[str, Any]:
+              skip: tuple[str, ...] = (), run_on: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every stage of ``preset`` not finished before, then write the report.
 
     Parameters
@@ -220,6 +222,9 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
         Torch device (``auto``: CUDA when available).
     skip : tuple of str
         Stages not to run (they show as "not run" in the report).
+    run_on : dict, optional
+        The executor of the stages that fan out (``executor``, ``jobs``, Ray's ``address``);
+        default: the local pool with one job.
 
     Returns
     -------
@@ -241,7 +246,7 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
         for folder in (zoo_dir, out):
             retire_stale(folder, recipe)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = StudyContext(out=out, device=resolve_device(device), zoo_dir=zoo_dir)
+    ctx = StudyContext(out=out, device=resolve_device(device), zoo_dir=zoo_dir, run_on=dict(run_on or {}))
     stages = list(spec.stages)
     t0 = time.perf_counter()
     measured = estimated = 0.0

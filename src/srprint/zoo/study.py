@@ -159,7 +159,8 @@ def study_stage(ctx: Any, preset: str) -> dict[str, Any]:
     if copied:
         console.print(f"copied {copied} prebuilt models from {prebuilt} to {zoo}", highlight=False)
     grid = resolve_grid(preset)
-    results = train_specs(grid.specs, zoo, preset_train_config(preset), device=ctx.device)
+    results = train_specs(grid.specs, zoo, preset_train_config(preset), device=ctx.device,
+                          **getattr(ctx, "run_on", {}))
     failed = [r for r in results if not r.ok]
     if failed:
         raise SrprintError(f"{preset} zoo: {len(failed)} model(s) failed to train: {failed[0].error}")
