@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .collect import Section
-from .tables import ResultTables, add_guarded, as_dict, as_list, dict_rows, fixed, num, pct
+from .tables import ResultTables, add_guarded, add_table, as_dict, as_list, dict_rows, fixed, num, pct
 
 POPULATION_TABLES = ("zoo_quality",)
 ATTRIBUTION_TABLES = ("attribution_mini", "attribution_backbones")
@@ -82,11 +82,7 @@ def _zoo_quality(part: Section, data: dict[str, Any]) -> None:
 
 def population_from_tables(sec: Section, tables: ResultTables) -> None:
     """Add the zoo-quality table (``zoo_quality.json``) to the population section ``sec``."""
-    data = tables.get("zoo_quality")
-    if data is None:
-        sec.notes.append(tables.absent_note("zoo_quality") or "")
-        return
-    add_guarded(sec, "zoo_quality", lambda part: _zoo_quality(part, data))
+    add_table(sec, tables, "zoo_quality", _zoo_quality)
 
 
 # --- attribution ------------------------------------------------------------------------------------

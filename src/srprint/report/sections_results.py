@@ -14,6 +14,7 @@ from .collect import Section
 from .tables import (
     ResultTables,
     add_guarded,
+    add_table,
     as_dict,
     as_list,
     command_for,
@@ -224,11 +225,7 @@ def _verification(part: Section, ver: dict[str, Any]) -> None:
 
 def verification_from_tables(sec: Section, tables: ResultTables) -> None:
     """Add the ``verification`` table (copies by attack, pair verdicts, heat map) to ``sec``."""
-    ver = tables.get("verification")
-    if ver is None:
-        sec.notes.append(tables.absent_note("verification") or "")
-        return
-    add_guarded(sec, "verification", lambda part: _verification(part, ver))
+    add_table(sec, tables, "verification", _verification)
 
 
 # --- trace ------------------------------------------------------------------------------------------
@@ -264,11 +261,7 @@ def _trace(part: Section, tr: dict[str, Any]) -> None:
 
 def trace_from_tables(sec: Section, tables: ResultTables) -> None:
     """Add the ``trace`` table's headline and per-image rows to ``sec``."""
-    tr = tables.get("trace")
-    if tr is None:
-        sec.notes.append(tables.absent_note("trace") or "")
-        return
-    add_guarded(sec, "trace", lambda part: _trace(part, tr))
+    add_table(sec, tables, "trace", _trace)
 
 
 # --- provenance -------------------------------------------------------------------------------------

@@ -251,3 +251,15 @@ def add_guarded(sec: Any, name: str, build: Any) -> bool:
     for attr in ("tables", "figures", "facts", "notes"):
         getattr(sec, attr).extend(getattr(part, attr))
     return True
+
+
+def add_table(sec: Any, tables: ResultTables, name: str, build: Any) -> bool:
+    """Add what ``build(part, data)`` makes of the table ``name`` to ``sec`` (see :func:`add_guarded`).
+
+    A missing or unusable table adds its note (what is wrong, the command that makes it) instead.
+    """
+    data = tables.get(name)
+    if data is None:
+        sec.notes.append(tables.absent_note(name) or "")
+        return False
+    return add_guarded(sec, name, lambda part: build(part, data))
