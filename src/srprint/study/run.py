@@ -54,7 +54,7 @@ _MINI_STAGES = (
     # timings recorded in bench/results/*.json. The cheap stages come first, so a study stopped early
     # has the most tables.
     Stage("zoo", "srprint.zoo.study:mini_stage", 120),
-    Stage("render", "srprint.render.study:study_stage", 1800),
+    Stage("render", "srprint.render.study:study_stage", 1200),
     Stage("verification", "srprint.verification.protocol:mini_stage", 1204),
     Stage("trace", "srprint.attribution.trace_protocol:mini_stage", 2072),
     Stage("attribution", "srprint.attribution.protocol:mini_stage", 2 * 3600),
