@@ -63,12 +63,12 @@ _MINI_STAGES = (
 )
 PRESETS: dict[str, Preset] = {
     "demo": Preset(stages=(
-        # measured: a fresh `srprint demo` on 2 cores (session 23)
-        Stage("zoo", "srprint.zoo.demo:demo_stage", 330),
-        Stage("render", "srprint.render.demo:demo_stage", 40),
-        Stage("attribution", "srprint.attribution.demo:demo_stage", 60),
-        Stage("trace", "srprint.attribution.trace_demo:demo_stage", 15),
-        Stage("verification", "srprint.verification.demo:demo_stage", 25),
+        # measured: `make demo` from a fresh clone on 2 cores, nothing else running (session 23: 223 s)
+        Stage("zoo", "srprint.zoo.demo:demo_stage", 135),
+        Stage("render", "srprint.render.demo:demo_stage", 7),
+        Stage("attribution", "srprint.attribution.demo:demo_stage", 9),
+        Stage("trace", "srprint.attribution.trace_demo:demo_stage", 70),
+        Stage("verification", "srprint.verification.demo:demo_stage", 4),
     ), recipe_guard=True),
     "mini": Preset(stages=_MINI_STAGES, needs=(
         ("the render corpus (BSDS500 val, Kodak24, Set5, Set14)", "shared:data/images/images.csv"),
