@@ -121,6 +121,6 @@ def test_every_preset_stage_names_an_importable_function() -> None:
 def test_the_stage_banner_sums_what_is_left_scaled_by_this_machines_speed() -> None:
     stages = [run_module.Stage("a", "m:f", 60.0), run_module.Stage("b", "m:f", 7200.0)]
     line = run_module.stage_banner("mini", 0, stages, 2.0)
-    assert line.startswith("mini: a (about 120 s); 2 stage(s) to go, about 4.0 h left")
+    assert line.startswith("mini: a (about 2 min); 2 stage(s) to go, about 4.0 h left")
     unknown = run_module.stage_banner("paper", 0, [run_module.Stage("z", "m:f", None), *stages], 1.0)
     assert "z (about unknown)" in unknown and "about unknown left" in unknown
