@@ -255,3 +255,16 @@ def test_the_population_figure_spreads_a_large_population(tiny_render: Path) -> 
     few, all_models = population_figure(tiny_render, max_models=3), population_figure(tiny_render)
     assert few is not None and all_models is not None
     assert Image.open(io.BytesIO(few)).size[0] < Image.open(io.BytesIO(all_models)).size[0]
+
+
+def test_roc_curves_are_drawn_from_stored_points_and_absent_points_draw_nothing() -> None:
+    from PIL import Image
+
+    from srprint.report.table_figures import roc_figure
+
+    with_points = {"openset": {"msp": {"auroc": 0.9, "roc": {"fpr": [0, 0.1, 1], "tpr": [0, 0.8, 1]}},
+                               "n_known": 5}}
+    png = roc_figure([("CNN", with_points)])
+    assert png is not None and Image.open(io.BytesIO(png)).size[0] > 100
+    assert roc_figure([("CNN", {"openset": {"msp": {"auroc": 0.9}}})]) is None
+    assert roc_figure([("CNN", {"openset": {"msp": {"roc": {"fpr": [0, 1], "tpr": [0]}}}})]) is None  # bad shape

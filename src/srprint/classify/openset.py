@@ -151,6 +151,23 @@ def auroc_known_vs_unknown(known: np.ndarray, unknown: np.ndarray) -> float:
     return float(roc_auc_score(y, np.r_[known, unknown]))
 
 
+def roc_points(known: np.ndarray, unknown: np.ndarray, *, max_points: int = 101) -> dict[str, list[float]] | None:
+    """The ROC curve of separating known (positive, high score) from unknown images, thinned to ``max_points``.
+
+    ``fpr`` is the share of unknown images accepted as known, ``tpr`` the share of known images
+    accepted, both at every threshold; None when either side is empty. Thinning keeps the first and
+    last point, so the curve still runs from (0, 0) to (1, 1).
+    """
+    from sklearn.metrics import roc_curve
+
+    if len(known) == 0 or len(unknown) == 0:
+        return None
+    y = np.r_[np.ones(len(known)), np.zeros(len(unknown))]
+    fpr, tpr, _ = roc_curve(y, np.r_[known, unknown])
+    keep = np.unique(np.linspace(0, len(fpr) - 1, min(max_points, len(fpr))).round().astype(int))
+    return {"fpr": [round(float(v), 4) for v in fpr[keep]], "tpr": [round(float(v), 4) for v in tpr[keep]]}
+
+
 def openset_report(
     cal: OpenSetCalibration, known: tuple[np.ndarray, np.ndarray], unknown: tuple[np.ndarray, np.ndarray]
 ) -> dict[str, Any]:
@@ -160,6 +177,7 @@ def openset_report(
         sk, su = cal.score(*known, method=m), cal.score(*unknown, method=m)
         out[m] = {
             "auroc": auroc_known_vs_unknown(sk, su),
+            "roc": roc_points(sk, su),
             "threshold": cal.thresholds[m],
             "known_flagged_unknown": float(np.mean(sk < cal.thresholds[m])) if len(sk) else None,
             "unknown_flagged_unknown": float(np.mean(su < cal.thresholds[m])) if len(su) else None,

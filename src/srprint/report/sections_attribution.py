@@ -154,7 +154,7 @@ def _grouped(part: Section, evs: list[tuple[str, str, dict[str, Any]]]) -> None:
 
 
 def _robustness(part: Section, evs: list[tuple[str, str, dict[str, Any]]]) -> None:
-    from .table_figures import openset_figure, perturb_points, robustness_figure
+    from .table_figures import openset_figure, perturb_points, robustness_figure, roc_figure
 
     with_perturb = [(label, ev) for _, label, ev in evs if perturb_points(ev)]
     settings = list(dict.fromkeys(s for _, ev in with_perturb for s in as_dict(ev.get("perturb"))))
@@ -191,11 +191,14 @@ def _robustness(part: Section, evs: list[tuple[str, str, dict[str, Any]]]) -> No
                                         "unknown rejected", "known / unknown images"], "rows": rows})
         if unknown:
             part.notes.append("open-set unknown models (held out of training): " + ", ".join(map(str, unknown)))
+        roc = roc_figure(with_openset)
+        if roc is not None:
+            part.figures.append({"caption": "open set: ROC curve of each score (known images are the positives)",
+                                 "png": roc})
         png = openset_figure(with_openset)
         if png is not None:
             part.figures.append({"caption": "open set: AUROC of each score, and the share of known and unknown "
-                                            "images rejected at the score's threshold (the tables hold no ROC "
-                                            "points)", "png": png})
+                                            "images rejected at the score's threshold", "png": png})
 
 
 def _embed(part: Section, data: dict[str, Any]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .tables import as_dict, dict_rows, num
+from .tables import as_dict, as_list, dict_rows, num
 
 DPI = 110
 _PERTURB = re.compile(r"^(jpeg|resize)([0-9]*\.?[0-9]+)$")
@@ -102,8 +102,8 @@ OPENSET_SCORES = ("msp", "distance")
 def openset_figure(evaluations: list[tuple[str, dict[str, Any]]]) -> bytes | None:
     """Open-set detection: AUROC per score, and the share of known / unknown images rejected.
 
-    The tables hold no ROC points, only each score's AUROC and its rates at the threshold that keeps
-    the target share of known images, so the figure is bar charts of those.
+    Bar charts of each score's AUROC and of its rates at the threshold that keeps the target share of
+    known images (tables made before the evaluation stored ROC points have only these).
 
     Returns
     -------
@@ -146,6 +146,39 @@ def openset_figure(evaluations: list[tuple[str, dict[str, Any]]]) -> bytes | Non
             ylabel="images rejected as unknown (%)", ylim=(0, 125), xticks=x, yticks=np.arange(0, 101, 20))
     ax2.set_xticklabels([f"{a}\n{b}" for a, b in pairs], fontsize=7)
     ax2.legend(fontsize=8, loc="upper center", ncol=2)
+    fig.tight_layout()
+    return _png(fig)
+
+
+def roc_figure(evaluations: list[tuple[str, dict[str, Any]]]) -> bytes | None:
+    """Open-set ROC curves: known images accepted against unknown images accepted, one curve per score.
+
+    Returns
+    -------
+    bytes or None
+        The PNG, or None when no evaluation's ``openset`` scores hold ``roc`` points.
+    """
+    curves = []  # (label, fpr, tpr)
+    for label, ev in evaluations:
+        op = as_dict(ev.get("openset"))
+        for score, d in op.items():
+            roc = as_dict(d.get("roc")) if isinstance(d, dict) else {}
+            fpr, tpr = as_list(roc.get("fpr")), as_list(roc.get("tpr"))
+            if fpr and len(fpr) == len(tpr):
+                auroc = num(d.get("auroc"))
+                name = f"{label}, {score}" + (f" (AUROC {auroc:.3f})" if auroc is not None else "")
+                curves.append((name, [float(v) for v in fpr], [float(v) for v in tpr]))
+    if not curves:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    for name, fpr, tpr in curves:
+        ax.plot(fpr, tpr, label=name, linewidth=1.5)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="chance")
+    ax.set(title="Open set: ROC of telling known from unknown models",
+           xlabel="unknown images accepted as known (false positive rate)",
+           ylabel="known images accepted (true positive rate)", xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     return _png(fig)
 
