@@ -34,7 +34,7 @@ from typing import Any
 
 from ..config import srprint_home
 from ..errors import SrprintError
-from ..progress import console
+from ..progress import console, make_progress
 from . import lineage as lin
 from .ownership import ALPHA, COPY_MAX_DISTANCE, COPY_MIN_COVERAGE, N_RANDOM, decide_lineage, lineage_ancestors
 
@@ -160,19 +160,29 @@ class _Lineage:
         self.ents: dict[str, Any] = {}
         self.pops: dict[str, str] = {}
         self.failed: dict[str, str] = {}
-        for pop, e in sources:
-            try:
-                self.caps[e.id] = lin.capture_model(load_entry_model(e))
-                self.ents[e.id], self.pops[e.id] = e, pop
-            except Exception as exc:  # noqa: BLE001 - a source that does not load or run is reported, not fatal
-                self.failed[e.id] = f"{type(exc).__name__}: {exc}"
-        self.ids = sorted(self.caps)
-        # one statistic per ordered pair of the same task: the null of a pair is the source's
-        self.pair: dict[tuple[str, str], lin.LineageResult] = {
-            (x, y): lin.compare_captures(self.caps[x], self.caps[y])
-            for x, y in itertools.permutations(self.ids, 2) if self.ents[x].task == self.ents[y].task}
-        self.rand = {x: lin.random_init_similarities(self.caps[x], load_entry_model(self.ents[x]), n_random)
-                     for x in self.ids}
+        with make_progress() as prog:
+            task = prog.add_task("capturing sources", total=len(sources))
+            for pop, e in sources:
+                try:
+                    self.caps[e.id] = lin.capture_model(load_entry_model(e))
+                    self.ents[e.id], self.pops[e.id] = e, pop
+                except Exception as exc:  # noqa: BLE001 - a source that does not load or run is reported, not fatal
+                    self.failed[e.id] = f"{type(exc).__name__}: {exc}"
+                prog.advance(task)
+            self.ids = sorted(self.caps)
+            # one statistic per ordered pair of the same task: the null of a pair is the source's
+            pairs = [(x, y) for x, y in itertools.permutations(self.ids, 2)
+                     if self.ents[x].task == self.ents[y].task]
+            task = prog.add_task("comparing ordered pairs", total=len(pairs))
+            self.pair: dict[tuple[str, str], lin.LineageResult] = {}
+            for x, y in pairs:
+                self.pair[(x, y)] = lin.compare_captures(self.caps[x], self.caps[y])
+                prog.advance(task)
+            task = prog.add_task("random-init nulls", total=len(self.ids))
+            self.rand: dict[str, Any] = {}
+            for x in self.ids:
+                self.rand[x] = lin.random_init_similarities(self.caps[x], load_entry_model(self.ents[x]), n_random)
+                prog.advance(task)
         self.tags = {x: lineage_ancestors(self.ents[x]) for x in self.ids}
 
     def null_for(self, src: str, sus_tags: set[str]) -> list[float]:
