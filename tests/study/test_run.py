@@ -118,9 +118,10 @@ def test_every_preset_stage_names_an_importable_function() -> None:
             assert callable(run_module._load_stage(st.fn)), st.fn
 
 
-def test_the_stage_banner_sums_what_is_left_scaled_by_this_machines_speed() -> None:
+def test_the_stage_banner_sums_the_estimates_of_what_is_left() -> None:
     stages = [run_module.Stage("a", "m:f", 60.0), run_module.Stage("b", "m:f", 7200.0)]
-    line = run_module.stage_banner("mini", 0, stages, 2.0)
-    assert line.startswith("mini: a (about 2 min); 2 stage(s) to go, about 4.0 h left")
-    unknown = run_module.stage_banner("paper", 0, [run_module.Stage("z", "m:f", None), *stages], 1.0)
+    line = run_module.stage_banner("mini", 0, stages)
+    assert line.startswith("mini: a (about 60 s); 2 stage(s) to go, about 2.0 h left")
+    assert run_module.stage_banner("mini", 1, stages).startswith("mini: b (about 2.0 h); 1 stage(s) to go, about 2.0 h")
+    unknown = run_module.stage_banner("paper", 0, [run_module.Stage("z", "m:f", None), *stages])
     assert "z (about unknown)" in unknown and "about unknown left" in unknown

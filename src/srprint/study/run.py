@@ -191,18 +191,17 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
-def stage_banner(preset: str, index: int, stages: list[Stage], speed: float) -> str:
+def stage_banner(preset: str, index: int, stages: list[Stage]) -> str:
     """The line shown before ``stages[index]``: its estimate and the time left for it and the stages after it.
 
-    Times are the measured estimates times ``speed``.
-    ``speed`` is this run's measured/estimated ratio over the stages it finished (1.0 before any),
-    so the time left follows the machine the study actually runs on.
+    The estimates are wall times measured on 2 CPU cores. They are not rescaled by how fast this run's
+    earlier stages went: a stage resumed after a kill finishes in a fraction of its estimate, which
+    says nothing about the next one.
     """
     st = stages[index]
     rest = [s.estimate_s for s in stages[index:]]
-    left = None if any(r is None for r in rest) else speed * sum(r for r in rest if r is not None)
-    est = None if st.estimate_s is None else speed * st.estimate_s
-    return (f"{preset}: {st.name} (about {_duration(est)}); {len(rest)} stage(s) to go, "
+    left = None if any(r is None for r in rest) else sum(r for r in rest if r is not None)
+    return (f"{preset}: {st.name} (about {_duration(st.estimate_s)}); {len(rest)} stage(s) to go, "
             f"about {_duration(left)} left (estimates measured on 2 CPU cores)")
 
 
@@ -249,7 +248,6 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
     ctx = StudyContext(out=out, device=resolve_device(device), zoo_dir=zoo_dir, run_on=dict(run_on or {}))
     stages = list(spec.stages)
     t0 = time.perf_counter()
-    measured = estimated = 0.0
     for i, st in enumerate(stages):
         done = _finished(out, st.name)
         if done is not None:
@@ -260,14 +258,11 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
         if st.name in skip:
             continue
         fn = _load_stage(st.fn)  # imported only now: a skipped stage's module is never imported
-        speed = measured / estimated if estimated else 1.0
         pending = [s for s in stages[i:] if s.name not in skip and _finished(out, s.name) is None]
-        console.rule(f"[bold]{stage_banner(preset, 0, pending, speed)}", style="blue")
+        console.rule(f"[bold]{stage_banner(preset, 0, pending)}", style="blue")
         ts = time.perf_counter()
         result = fn(ctx)
         result["seconds"] = round(time.perf_counter() - ts, 1)
-        if st.estimate_s:
-            measured, estimated = measured + result["seconds"], estimated + st.estimate_s
         ctx.results[st.name] = result
         atomic_write_json(out / STAGES_DIR / f"{st.name}.json", result)
     ctx.results["total_seconds"] = round(time.perf_counter() - t0, 1)
