@@ -42,6 +42,14 @@ def _readonly(ws: Workspace, out: Path) -> None:
     (out / "ro").chmod(0o555)
 
 
+def _broken_tables(ws: Workspace, out: Path) -> None:
+    tables = out / "study" / "tables"
+    tables.mkdir(parents=True)
+    (tables / "attribution_mini.json").write_text('{"cnn": {"overall_acc": 0.9')  # cut short by a kill
+    (tables / "verification.json").write_text('["not", "a", "table"]')
+    (tables / "trace.json").write_text('{"top1_made_by": "ten of ten"}')  # wrong shapes
+
+
 def _file_parent(ws: Workspace, out: Path) -> None:
     (out / "afile").write_text("x")
 
@@ -279,6 +287,8 @@ CASES: list[Case] = [
          r"(not writable|Permission denied)", setup=_readonly, unprivileged=True),
     Case("report-of-a-half-run-folder", lambda ws, out: ["report", str(ws.p("half_run")), "-o",
                                                          str(out / "r.html")], 0),
+    Case("report-of-broken-tables", lambda ws, out: ["report", str(out / "study"), "-o", str(out / "r.html")], 0,
+         setup=_broken_tables),
     Case("study-paper-without-div2k", lambda ws, out: ["study", "--preset", "paper", "-o", str(out / "s")], 2,
          r"needs data that is missing: DIV2K", no_output=True),
     Case("study-paper-home-without-div2k", lambda ws, out: ["study", "--preset", "paper", "--home", str(out / "h"),
