@@ -65,7 +65,7 @@ def test_report_of_a_tiny_study_has_every_section_and_only_embedded_images(tmp_p
         Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).verify()
     assert not re.search(r'(src|href)="(https?:)?//', html), "the page fetches something from the network"
     assert "M0+prune" in html and "75.0 %" in html
-    assert "1 of 2 models do not beat bicubic" in html  # the population table says which
+    assert "1 of 2 pixel-loss models do not beat bicubic: M1" in html  # the population table says which
     claims = html.split('<section id="claims">')[1].split("</section>")[0]
     # attribution (30/40 at chance 1/2) and the copy verdict reproduce; 3/4 in the seed group is above
     # chance but too few images to show it; no PRNU, independent pair, trace or parsing stage ran
@@ -114,3 +114,31 @@ def test_cli_refuses_to_overwrite_and_reports_the_path(tmp_path: Path) -> None:
     again = CliRunner().invoke(app, ["report", str(study), "-o", str(out)])
     assert again.exit_code != 0
     assert CliRunner().invoke(app, ["report", str(study), "-o", str(out), "--force"]).exit_code == 0
+
+
+def test_a_killed_study_reports_the_stages_it_finished(tmp_path: Path) -> None:
+    study = _tiny_study(tmp_path)
+    summary = json.loads((study / "demo.json").read_text())
+    (study / "demo.json").unlink()  # written only when a study ends
+    (study / "stages").mkdir()
+    for name, data in summary.items():
+        (study / "stages" / f"{name}.json").write_text(json.dumps(data))
+    (study / "stages" / "trace.json").write_text('{"tra')  # cut short by the kill
+    html = write_report(study, tmp_path / "k.html").read_text()
+    assert "M0+prune" in html  # the verification stage's verdicts
+    assert "2 models of" in html  # the zoo named by the zoo stage's summary
+
+
+def test_adversarial_models_below_bicubic_are_told_apart_from_pixel_loss_ones(tmp_path: Path) -> None:
+    from srprint.report.collect import population_section
+
+    zoo = tmp_path / "zoo"
+    for name, loss in (("A", "L1"), ("G", "VGG+Adv")):
+        (zoo / name).mkdir(parents=True)
+        (zoo / name / "model.json").write_text(json.dumps({
+            "id": name, "labels": {"loss": loss}, "metrics": {"psnr_gain": -0.5, "eval_set": "set5"}}))
+    sec = population_section(zoo)
+    assert sec.notes[0] == "1 of 2 pixel-loss models do not beat bicubic: A"
+    assert sec.notes[1].startswith("1 adversarially trained models score below bicubic")
+    assert sec.notes[1].endswith(": G")
+    assert "set5" in sec.tables[0]["caption"]

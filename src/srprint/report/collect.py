@@ -40,7 +40,7 @@ def population_section(zoo: Path | None) -> Section:
     sec = Section("population", "Model population", ran=False,
                   command="srprint zoo train --preset demo  (or: srprint demo)")
     records = sorted(zoo.glob("*/model.json")) if zoo is not None and zoo.is_dir() else []
-    rows, worse = [], []
+    rows, worse, eval_sets = [], [], set()
     for rec in records:
         data = read_json_or_none(rec)
         if not isinstance(data, dict):
@@ -49,18 +49,26 @@ def population_section(zoo: Path | None) -> Section:
         labels, m = data.get("labels") or {}, data.get("metrics") or {}
         rows.append([data.get("id", rec.parent.name), data.get("arch", ""), labels.get("scale", data.get("scale")),
                      labels.get("loss", ""), labels.get("dataset", ""), labels.get("seed", ""),
-                     _db(m.get("psnr")), _db(m.get("bicubic_psnr")), _db(m.get("psnr_gain")),
+                     m.get("eval_set", "-"), _db(m.get("psnr")), _db(m.get("bicubic_psnr")), _db(m.get("psnr_gain")),
                      _db(m.get("ssim")), _db(m.get("bicubic_ssim"))])
+        if m.get("eval_set"):
+            eval_sets.add(str(m["eval_set"]))
         if isinstance(m.get("psnr_gain"), (int, float)) and m["psnr_gain"] <= 0:
-            worse.append(rows[-1][0])
+            worse.append((rows[-1][0], "Adv" in str(labels.get("loss", ""))))
     if rows:
         sec.ran = True
-        sec.tables.append({"caption": f"{len(rows)} models of {zoo}, PSNR (dB) and SSIM on the held-out photo",
-                           "columns": ["model", "arch", "scale", "loss", "dataset", "seed", "PSNR", "bicubic PSNR",
-                                       "gain", "SSIM", "bicubic SSIM"], "rows": rows})
-        if worse:
-            sec.notes.append(f"{len(worse)} of {len(rows)} models do not beat bicubic on the held-out photo: "
-                             + ", ".join(worse))
+        sets = ", ".join(sorted(eval_sets)) or "its evaluation set"
+        sec.tables.append({"caption": f"{len(rows)} models of {zoo}, PSNR (dB) and SSIM against bicubic on {sets} "
+                                      "(never trained on)", "collapsed": len(rows) > 20,
+                           "columns": ["model", "arch", "scale", "loss", "dataset", "seed", "evaluated on", "PSNR",
+                                       "bicubic PSNR", "gain", "SSIM", "bicubic SSIM"], "rows": rows})
+        pixel = [m for m, adv in worse if not adv]
+        adversarial = [m for m, adv in worse if adv]
+        if pixel:
+            sec.notes.append(f"{len(pixel)} of {len(rows)} pixel-loss models do not beat bicubic: " + ", ".join(pixel))
+        if adversarial:
+            sec.notes.append(f"{len(adversarial)} adversarially trained models score below bicubic in PSNR (they "
+                             "trade PSNR for texture, as GAN-trained SR models do): " + ", ".join(adversarial))
     return sec
 
 
@@ -230,6 +238,20 @@ def add_table_sections(sections: dict[str, Section], tables: ResultTables) -> No
             sections[key].command = command_for(*names)
 
 
+def read_study_summary(study: Path) -> dict[str, Any] | None:
+    """The stage summaries of a study: ``demo.json`` (written when a study ends), completed by the
+    per-stage ``stages/<name>.json`` files, so a study that is still running or was killed reports
+    every stage it finished; None when there is neither."""
+    summary = read_json_or_none(study / SUMMARY_FILE)
+    summary = dict(summary) if isinstance(summary, dict) else {}
+    stages = study / "stages"
+    for rec in sorted(stages.glob("*.json")) if stages.is_dir() else []:
+        data = read_json_or_none(rec)  # None: cut short by a kill
+        if isinstance(data, dict):
+            summary.setdefault(rec.stem, data)
+    return summary or None
+
+
 def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[Section]:
     """Every section of the report of the study folder ``study``.
 
@@ -250,8 +272,7 @@ def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[S
     study = Path(study)
     if not study.is_dir():
         raise SrprintError(f"study folder not found: {study}")
-    summary = read_json_or_none(study / SUMMARY_FILE)
-    summary = summary if isinstance(summary, dict) else None
+    summary = read_study_summary(study)
     if zoo is None and summary is not None:
         zoo = (summary.get("zoo") or {}).get("zoo")
     evaluations = read_evaluations(study)
