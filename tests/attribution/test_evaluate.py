@@ -79,7 +79,8 @@ def test_eval_run_tables_figures_and_openset(tiny_run: Path) -> None:
     assert o["unknown_models"] == UNKNOWN and o["n_unknown"] == 5
     # the default score (feature distance to class means) ranks the unseen model's images as less "known"
     assert o["distance"]["auroc"] > 0.8
-    assert set(o["distance"]) == {"auroc", "threshold", "known_flagged_unknown", "unknown_flagged_unknown"}
+    assert set(o["distance"]) == {"auroc", "roc", "threshold", "known_flagged_unknown", "unknown_flagged_unknown"}
+    assert o["distance"]["roc"]["fpr"][0] == 0.0 and o["distance"]["roc"]["tpr"][-1] == 1.0
     assert json.loads((tiny_run / "eval_test.json").read_text())["overall_acc"] == res["overall_acc"]
 
 

@@ -29,6 +29,11 @@ from .test_report import SECTIONS, _sections_and_images, _tiny_study
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "results"
 REAL = ("zoo_quality", "attribution_mini", "attribution_backbones", "parsing_mini_table", "parsing_mini_fen",
         "parsing_mini_imported", "trace")
+# the committed results are the fixtures: the expected values are read from them, so a regenerated table
+# changes no test
+ATT = json.loads((BENCH / "attribution_mini.json").read_text())
+TRACE = json.loads((BENCH / "trace.json").read_text())
+HAS_ROC = any(isinstance(v, dict) and "roc" in v for v in ATT["cnn"].get("openset", {}).values())
 
 
 def _verification() -> dict:
@@ -84,8 +89,9 @@ def test_every_section_is_filled_from_the_tables_and_every_image_decodes(page: s
     assert sections == set(SECTIONS)
     for key in SECTIONS:
         assert "Not run" not in _section(page, key), key
-    # zoo quality bar chart, the 4 figures attribution_mini lists, robustness, open set, verdict heat map
-    assert len(images) == 8
+    # zoo quality bar chart, the 4 figures attribution_mini lists, robustness, open set (and its ROC
+    # curve when the table stores ROC points), verdict heat map
+    assert len(images) == 8 + HAS_ROC
     for src in images:
         assert src.startswith("data:image/png;base64,")
         img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
@@ -102,12 +108,12 @@ def test_every_section_is_filled_from_the_tables_and_every_image_decodes(page: s
                      "imported (published) models, never trained on", "classifier backbones", "convnext_atto",
                      "robustness: accuracy against JPEG quality", "open set: AUROC of each score",
                      "CNN: confusion matrix", "PRNU: confusion matrix", "t-SNE"]),
-    ("trace", ["tracing 10 images", "each traced image", "made by"]),
+    ("trace", [f"tracing {TRACE['images']} images", "each traced image", "made by"]),
     ("parsing", ["held-out parsers", "study (Table 5) %", "94-99", "FEN+PN against the no-fingerprint",
                  "randomgt", "the study&#39;s Figure 6", "predicted arch", "zoo + other families"]),
     ("verification", ["copies by attack", "permute+rescale", "PSNR change range", "verdict heat map",
                       "false-match rate", "verdicts on pairs of different models", "mini/published"]),
-    ("provenance", ["result tables of", "abc1234", "1bba84f", "torch threads"]),
+    ("provenance", ["result tables of", "abc1234", str(ATT["machine"]["git_commit"]), "torch threads"]),
 ])
 def test_each_section_shows_its_tables_and_figures(page: str, key: str, needles: list[str]) -> None:
     sec = _section(page, key)
@@ -119,7 +125,7 @@ def test_claims_use_the_tables(page: str) -> None:
     claims = _section(page, "claims")
     assert "not tested" not in claims  # every claim has its table
     assert "3 of 4 copies verified" in claims and "0 of 3 independent pairs called a copy" in claims
-    assert "CNN 99.6 % vs PRNU 71.7 %" in claims
+    assert f"CNN {100 * ATT['cnn']['overall_acc']:.1f} % vs PRNU {100 * ATT['prnu']['overall_acc']:.1f} %" in claims
 
 
 def test_the_cli_reads_a_folder_that_holds_the_tables_itself(study: Path, tmp_path: Path) -> None:
@@ -131,7 +137,7 @@ def test_the_cli_reads_a_folder_that_holds_the_tables_itself(study: Path, tmp_pa
     html = out.read_text()
     assert "srprint result tables:" in html
     sections, images = _sections_and_images(html)
-    assert sections == set(SECTIONS) and len(images) == 8
+    assert sections == set(SECTIONS) and len(images) == 8 + HAS_ROC
     assert html.count('class="notrun"') == 0
 
 
@@ -167,7 +173,7 @@ def test_broken_tables_and_figures_are_reported_not_crashed(tmp_path: Path) -> N
     assert sections == set(SECTIONS)
     # robustness (the centre-crop evaluation's perturbations are intact) and open set; the listed
     # figures are outside the folder, not a PNG, or not a path
-    assert len(images) == 2
+    assert len(images) == 2 + HAS_ROC
     assert "figure confusion (../../outside.png) missing or not a PNG" in html
     assert "figure prnu_confusion" in html and "figure embed" in html
     assert "attribution_backbones: malformed JSON" in html
