@@ -18,22 +18,8 @@ def find_mini_render() -> Path | None:
     return max(cands, key=lambda p: (p / "manifest.parquet").stat().st_mtime) if cands else None
 
 
-def machine_info() -> dict[str, Any]:
-    """The environment a result is made in (commit, machine, versions, threads, load): the library's record."""
-    from srprint.study.tables import run_environment
-
-    return run_environment()
-
-
 def write_results(name: str, data: dict[str, Any], markdown: str) -> tuple[Path, Path]:
     """Write ``bench/results/<name>.json`` and ``.md`` through the same writer as ``srprint study``."""
     from srprint.study.tables import write_table
 
     return write_table(RESULTS, name, data, markdown)
-
-
-def classifier_config(args: Any, **fields: Any) -> Any:
-    """The engine's ClassifierConfig of a bench's command-line arguments, updated with ``fields`` (the library's)."""
-    from srprint.attribution.protocol import classifier_config as from_options
-
-    return from_options(args, **fields)

@@ -32,7 +32,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_results  # noqa: E402
-from srprint.config import resolve_device, shared_data_dir, srprint_home  # noqa: E402
+from srprint.config import resolve_device, shared_data_dir  # noqa: E402
 from srprint.errors import SrprintError  # noqa: E402
 from srprint.io.atomic import atomic_write_json  # noqa: E402
 from srprint.io.images import center_crop, list_images, read_image  # noqa: E402
@@ -42,6 +42,7 @@ from srprint.zoo.imports.core import summarize  # noqa: E402
 from srprint.zoo.imports.restoration_check import LR_DEGRADATIONS, evaluate_sr_degradation  # noqa: E402
 from srprint.zoo.model import load_model  # noqa: E402
 from srprint.zoo.quality import evaluate_sr  # noqa: E402
+from srprint.zoo.study import pretrained_zoo_dir  # noqa: E402
 
 SETS = ("Set5", "Set14")
 METRICS = ("psnr", "ssim", "bicubic_psnr", "bicubic_ssim", "psnr_gain")
@@ -96,7 +97,7 @@ def reference_psnr(notes: str, scale: int) -> dict[str, float] | None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--manifest", type=Path, default=shared_data_dir() / "pretrained" / "models.csv")
-    ap.add_argument("--zoo", type=Path, default=srprint_home() / "bench" / "pretrained_zoo")
+    ap.add_argument("--zoo", type=Path, default=pretrained_zoo_dir())
     ap.add_argument("--device", default="auto")
     ap.add_argument("--crop", type=int, default=120,
                     help="evaluate on centre crops of this size (multiple of 24; 0: full images)")

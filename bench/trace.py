@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import write_results  # noqa: E402
 from srprint.attribution.trace_protocol import TraceOptions, run_trace_protocol, trace_markdown  # noqa: E402
-from srprint.config import srprint_home  # noqa: E402
+from srprint.zoo.study import pretrained_zoo_dir  # noqa: E402
 
 
 def _csv(text: str) -> list[str]:
@@ -26,7 +26,7 @@ def _csv(text: str) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    ap.add_argument("--zoo", type=Path, default=srprint_home() / "bench" / "pretrained_zoo")
+    ap.add_argument("--zoo", type=Path, default=pretrained_zoo_dir())
     ap.add_argument("--photos", type=int, default=1)
     ap.add_argument("--crop", type=int, default=48)
     ap.add_argument("--coarse-steps", type=int, default=40)

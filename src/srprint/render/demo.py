@@ -31,8 +31,7 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
                             PrepareConfig(long_side=960, blur_sigma=0.5, tile=DEMO_TILE,
                                           max_tiles=DEMO_MAX_TILES, min_tile_std=0.03), name="skimage-tiles")
     out = ctx.out / "render"
-    summary = render_dataset(ctx.zoo_dir, corpus_dir, out, cfg=RenderConfig(), device=ctx.device,
-                             **getattr(ctx, "run_on", {}))
+    summary = render_dataset(ctx.zoo_dir, corpus_dir, out, cfg=RenderConfig(), device=ctx.device, **ctx.run_on)
     if summary.failures:
         raise SrprintError(f"demo render: {len(summary.failures)} model(s) failed: "
                            f"{next(iter(summary.failures.values()))}")

@@ -34,7 +34,7 @@ def study_stage(ctx: Any) -> dict[str, Any]:
     corpus = prepare_corpus(["mini:"], corpus_dir, PrepareConfig(), name="mini")
     cfg = RenderConfig(hr_crop=STUDY_HR_CROP)
     out = default_render_dir(ctx.zoo_dir, corpus, cfg)
-    summary = render_dataset(ctx.zoo_dir, corpus_dir, out, cfg=cfg, device=ctx.device, **getattr(ctx, "run_on", {}))
+    summary = render_dataset(ctx.zoo_dir, corpus_dir, out, cfg=cfg, device=ctx.device, **ctx.run_on)
     if summary.failures:
         raise SrprintError(f"render: {len(summary.failures)} model(s) failed (rerun to retry them): "
                            f"{next(iter(summary.failures.values()))}")

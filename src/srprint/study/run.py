@@ -247,9 +247,10 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
     out.mkdir(parents=True, exist_ok=True)
     ctx = StudyContext(out=out, device=resolve_device(device), zoo_dir=zoo_dir, run_on=dict(run_on or {}))
     stages = list(spec.stages)
+    finished = {st.name: _finished(out, st.name) for st in stages}
     t0 = time.perf_counter()
     for i, st in enumerate(stages):
-        done = _finished(out, st.name)
+        done = finished[st.name]
         if done is not None:
             console.print(f"{preset}: {st.name} finished before ({done.get('seconds', '?')} s); skipped",
                           highlight=False)
@@ -258,7 +259,7 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
         if st.name in skip:
             continue
         fn = _load_stage(st.fn)  # imported only now: a skipped stage's module is never imported
-        pending = [s for s in stages[i:] if s.name not in skip and _finished(out, s.name) is None]
+        pending = [s for s in stages[i:] if s.name not in skip and finished[s.name] is None]
         console.rule(f"[bold]{stage_banner(preset, 0, pending)}", style="blue")
         ts = time.perf_counter()
         result = fn(ctx)

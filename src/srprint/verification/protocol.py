@@ -62,7 +62,10 @@ def default_attacked_dir() -> Path:
 
 def default_zoos() -> dict[str, Path]:
     """The bench's zoos by population: the imported published checkpoints and the mini zoo."""
-    return {PUBLISHED: srprint_home() / "bench" / "pretrained_zoo", "mini": srprint_home() / "zoos" / "mini"}
+    from ..zoo.entry import default_zoo_dir
+    from ..zoo.study import pretrained_zoo_dir
+
+    return {PUBLISHED: pretrained_zoo_dir(), "mini": default_zoo_dir("mini")}
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from .training_sets import SKIMAGE_HOLDOUT
 def demo_stage(ctx: Any) -> dict[str, Any]:
     grid = demo_grid()
     cfg = preset_train_config("demo")
-    results = train_specs(grid.specs, ctx.zoo_dir, cfg, device=ctx.device, **getattr(ctx, "run_on", {}))
+    results = train_specs(grid.specs, ctx.zoo_dir, cfg, device=ctx.device, **ctx.run_on)
     failed = [r for r in results if not r.ok]
     if failed:
         raise SrprintError(f"demo zoo: {len(failed)} model(s) failed: {failed[0].error}")

@@ -30,6 +30,15 @@ def pretrained_zoo_dir() -> Path:
     return srprint_home() / "bench" / "pretrained_zoo"
 
 
+def _copy_entry(entry: Path, zoo: Path) -> None:
+    """Copy the entry folder ``entry`` into ``zoo``: to a hidden temporary folder, then renamed into place,
+    so a kill never leaves a half-copied entry that later stages would take for a finished model."""
+    tmp = zoo / f".{entry.name}.copying"
+    shutil.rmtree(tmp, ignore_errors=True)  # a copy an earlier kill cut short
+    shutil.copytree(entry, tmp)
+    tmp.rename(zoo / entry.name)
+
+
 def copy_prebuilt_zoo(src: str | Path, dst: str | Path) -> int:
     """Copy every entry of the zoo ``src`` missing from ``dst``; return how many were copied.
 
@@ -45,14 +54,9 @@ def copy_prebuilt_zoo(src: str | Path, dst: str | Path) -> int:
     dst.mkdir(parents=True, exist_ok=True)
     copied = 0
     for entry in sorted(p for p in src.iterdir() if (p / "model.json").is_file()):
-        target = dst / entry.name
-        if target.exists():
-            continue
-        tmp = dst / f".{entry.name}.copying"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(entry, tmp)
-        tmp.rename(target)
-        copied += 1
+        if not (dst / entry.name).exists():
+            _copy_entry(entry, dst)
+            copied += 1
     return copied
 
 
@@ -66,13 +70,9 @@ def link_imported_sr(pretrained: Path, zoo: Path) -> int:
         data = read_json_or_none(rec)
         labels = (data or {}).get("labels") or {}
         scale = labels.get("scale", (data or {}).get("scale"))
-        if not isinstance(scale, int) or scale < 2 or (zoo / rec.parent.name).exists():
-            continue
-        tmp = zoo / f".{rec.parent.name}.copying"
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(rec.parent, tmp)
-        tmp.rename(zoo / rec.parent.name)
-        n += 1
+        if isinstance(scale, int) and scale >= 2 and not (zoo / rec.parent.name).exists():
+            _copy_entry(rec.parent, zoo)
+            n += 1
     return n
 
 
@@ -159,8 +159,7 @@ def study_stage(ctx: Any, preset: str) -> dict[str, Any]:
     if copied:
         console.print(f"copied {copied} prebuilt models from {prebuilt} to {zoo}", highlight=False)
     grid = resolve_grid(preset)
-    results = train_specs(grid.specs, zoo, preset_train_config(preset), device=ctx.device,
-                          **getattr(ctx, "run_on", {}))
+    results = train_specs(grid.specs, zoo, preset_train_config(preset), device=ctx.device, **ctx.run_on)
     failed = [r for r in results if not r.ok]
     if failed:
         raise SrprintError(f"{preset} zoo: {len(failed)} model(s) failed to train: {failed[0].error}")
