@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from srprint.cli import app
 from srprint.errors import SrprintError
+from srprint.report.collect import LEGACY_SUMMARY_FILE, SUMMARY_FILE
 from srprint.report.figures import log_spectrum, population_figure
 from srprint.report.html import write_report
 
@@ -42,7 +43,7 @@ def _tiny_study(root: Path) -> Path:
         "seed_groups": {"mean_acc": 0.75, "groups": [{"group": "EDSR", "models": ["M0", "M1"], "n": 4,
                                                         "acc": 0.75, "chance": 0.5}]}}))
     _png(cnn / "confusion_test.png")
-    (study / "demo.json").write_text(json.dumps({
+    (study / SUMMARY_FILE).write_text(json.dumps({
         "zoo": {"zoo": str(zoo), "seconds": 1.0},
         "verification": {"method": "lineage", "seconds": 2.0, "prune_psnr_change": -0.01, "verdicts": [
             {"source": "M0", "suspect": "M0+prune", "verdict": "copy", "expected": "copy", "similarity": 0.99,
@@ -77,7 +78,7 @@ def test_report_of_a_tiny_study_has_every_section_and_only_embedded_images(tmp_p
 
 def test_report_of_an_empty_folder_marks_every_stage_not_run(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
-    (tmp_path / "empty" / "demo.json").write_text("{half-written")
+    (tmp_path / "empty" / SUMMARY_FILE).write_text("{half-written")
     html = write_report(tmp_path / "empty", tmp_path / "report.html").read_text()
     sections, images = _sections_and_images(html)
     assert sections == set(SECTIONS) and not images
@@ -118,8 +119,8 @@ def test_cli_refuses_to_overwrite_and_reports_the_path(tmp_path: Path) -> None:
 
 def test_a_killed_study_reports_the_stages_it_finished(tmp_path: Path) -> None:
     study = _tiny_study(tmp_path)
-    summary = json.loads((study / "demo.json").read_text())
-    (study / "demo.json").unlink()  # written only when a study ends
+    summary = json.loads((study / SUMMARY_FILE).read_text())
+    (study / SUMMARY_FILE).unlink()  # written only when a study ends
     (study / "stages").mkdir()
     for name, data in summary.items():
         (study / "stages" / f"{name}.json").write_text(json.dumps(data))
@@ -127,6 +128,13 @@ def test_a_killed_study_reports_the_stages_it_finished(tmp_path: Path) -> None:
     html = write_report(study, tmp_path / "k.html").read_text()
     assert "M0+prune" in html  # the verification stage's verdicts
     assert "2 models of" in html  # the zoo named by the zoo stage's summary
+
+
+def test_a_study_folder_from_before_the_summary_was_renamed_still_reports(tmp_path: Path) -> None:
+    study = _tiny_study(tmp_path)
+    (study / SUMMARY_FILE).rename(study / LEGACY_SUMMARY_FILE)
+    html = write_report(study, tmp_path / "old.html").read_text()
+    assert "M0+prune" in html and "2 models of" in html
 
 
 def test_adversarial_models_below_bicubic_are_told_apart_from_pixel_loss_ones(tmp_path: Path) -> None:

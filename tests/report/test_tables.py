@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from srprint.cli import app
 from srprint.report.claims import claims_rows, table_claims_data
+from srprint.report.collect import SUMMARY_FILE
 from srprint.report.html import write_report
 from srprint.report.table_figures import perturb_points, verdict_matrix
 from srprint.report.tables import find_tables_folder, read_tables
@@ -248,7 +249,7 @@ def test_a_mini_study_shows_the_crops_of_the_render_its_summary_names(tiny_rende
     study = tmp_path / "mini"
     (study / "tables").mkdir(parents=True)
     shutil.copy(BENCH / "zoo_quality.json", study / "tables" / "zoo_quality.json")
-    (study / "demo.json").write_text(json.dumps({"render": {"render": str(tiny_render), "seconds": 3.0}}))
+    (study / SUMMARY_FILE).write_text(json.dumps({"render": {"render": str(tiny_render), "seconds": 3.0}}))
     html = write_report(study, tmp_path / "r.html").read_text()
     population = _section(html, "population")
     assert "the same test crop rendered by each model" in population and "zoo quality: 10 models" in population

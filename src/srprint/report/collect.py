@@ -10,7 +10,8 @@ from ..errors import SrprintError
 from ..io.arrays import read_json_or_none
 from .tables import ResultTables, find_tables_folder, read_tables
 
-SUMMARY_FILE = "demo.json"  # the per-stage summaries `srprint demo` writes at its end
+SUMMARY_FILE = "study.json"  # the per-stage summaries `srprint study` writes at its end
+LEGACY_SUMMARY_FILE = "demo.json"  # its name before every preset wrote one; old study folders still have it
 
 
 @dataclass
@@ -239,10 +240,12 @@ def add_table_sections(sections: dict[str, Section], tables: ResultTables) -> No
 
 
 def read_study_summary(study: Path) -> dict[str, Any] | None:
-    """The stage summaries of a study: ``demo.json`` (written when a study ends), completed by the
-    per-stage ``stages/<name>.json`` files, so a study that is still running or was killed reports
-    every stage it finished; None when there is neither."""
+    """The stage summaries of a study: ``study.json`` (written when a study ends; ``demo.json`` in
+    folders made before it was renamed), completed by the per-stage ``stages/<name>.json`` files, so a
+    study that is still running or was killed reports every stage it finished; None when there is none."""
     summary = read_json_or_none(study / SUMMARY_FILE)
+    if summary is None:
+        summary = read_json_or_none(study / LEGACY_SUMMARY_FILE)
     summary = dict(summary) if isinstance(summary, dict) else {}
     stages = study / "stages"
     for rec in sorted(stages.glob("*.json")) if stages.is_dir() else []:
@@ -258,11 +261,11 @@ def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[S
     Parameters
     ----------
     study : str or Path
-        A study folder (what ``srprint demo`` writes: ``attribution/``, ``render/``, ``demo.json``; what
+        A study folder (what ``srprint demo`` writes: ``attribution/``, ``render/``, ``study.json``; what
         ``srprint study --preset mini`` writes adds ``tables/*.json``), or a folder of result tables
         itself (``bench/results``).
     zoo : str or Path, optional
-        The zoo of the population table; default: the ``zoo`` recorded in ``demo.json``.
+        The zoo of the population table; default: the ``zoo`` recorded in ``study.json``.
 
     Raises
     ------
