@@ -5,6 +5,7 @@ Usage::
 
     python bench/attribution_mini.py                    # newest $SRPRINT_HOME/renders/mini-* render
     python bench/attribution_mini.py --data RENDER --name attribution_demo_render  # another render
+    python bench/attribution_mini.py --published        # the published checkpoints, as the mini study
 
 Writes ``bench/results/<name>.json`` / ``.md`` and copies the figures to ``bench/results/<name>/``.
 Runs live under ``$SRPRINT_HOME/bench/<name>/`` and are resumed / reused on a rerun (``srprint study
@@ -23,6 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, find_mini_render, write_results  # noqa: E402
 from srprint.attribution.protocol import (  # noqa: E402
     DEFAULT_HOLDOUT,
+    MINI_PUBLISHED_PROTOCOL,
+    PUBLISHED_TABLE,
     AttributionProtocol,
     attribution_markdown,
     run_attribution_protocol,
@@ -62,12 +65,20 @@ def main() -> int:
     ap.add_argument("--device", default="auto")
     ap.add_argument("--jobs", type=int, default=1, help="PRNU residual processes")
     ap.add_argument("--note", default="", help="A line printed under the title (what this render is)")
+    ap.add_argument("--published", action="store_true",
+                    help="The mini study's published-checkpoints protocol (attribution_pretrained); no other option")
     args = ap.parse_args()
+    if args.published:
+        free = ("published", "data", "device")
+        changed = [k for k in vars(args) if k not in free and getattr(args, k) != ap.get_default(k)]
+        if changed:
+            ap.error(f"--published runs the study's options; drop --{changed[0].replace('_', '-')}")
+        args.name = PUBLISHED_TABLE
 
-    opts = {k: v for k, v in vars(args).items() if k not in ("data", "name", "device", "no_perturb")}
+    opts = {k: v for k, v in vars(args).items() if k not in ("data", "name", "device", "no_perturb", "published")}
     opts["init"] = str(args.init) if args.init else None
     opts["prnu_extra_crops"] = tuple(int(v) for v in args.prnu_extra_crops.split(",") if v.strip())
-    protocol = AttributionProtocol(**opts, perturb=not args.no_perturb)
+    protocol = MINI_PUBLISHED_PROTOCOL if args.published else AttributionProtocol(**opts, perturb=not args.no_perturb)
     try:
         result = run_attribution_protocol(
             args.data or find_mini_render(), protocol=protocol, device=args.device,

@@ -15,6 +15,7 @@ from srprint.attribution.protocol import (
     attribution_markdown,
     backbones_stage,
     mini_stage,
+    published_stage,
     run_attribution_protocol,
 )
 from srprint.errors import DatasetError, SrprintError
@@ -106,12 +107,28 @@ def test_mini_stage_writes_the_table_and_reuses_the_bench_runs(bench_run: dict[s
     assert md.startswith("# Attribution benchmark: attribution_mini\n\n_commit ") and "| overall |" in md
 
 
+def test_published_stage_writes_its_own_table_or_is_skipped(tiny_render: Path, tmp_path: Path) -> None:
+    ctx = StudyContext(out=tmp_path / "study", device="cpu", zoo_dir=tmp_path / "zoo",
+                       results={"render": {"render": str(tiny_render)}})
+    # the tiny render has no published checkpoint: skipped, not run on every row of the render
+    skipped = published_stage(ctx)
+    assert "source=imported" in skipped["skipped"] and not ctx.tables_dir.exists()
+    summary = published_stage(ctx, protocol=TINY)  # a filter the render has: the protocol runs
+    data = json.loads((ctx.tables_dir / "attribution_pretrained.json").read_text())
+    assert data["name"] == "attribution_pretrained" and summary["cnn_acc"] == data["summary"]["cnn_acc"]
+    assert not (ctx.tables_dir / "attribution_mini.json").exists()
+    for rel in data["figures"].values():
+        assert rel.startswith("attribution_pretrained/") and (ctx.tables_dir / rel).is_file()
+
+
 def test_missing_render_is_one_line_error(tmp_path: Path, tiny_render: Path) -> None:
     ctx = StudyContext(out=tmp_path, device="cpu", zoo_dir=tmp_path, results={})
     with pytest.raises(SrprintError, match="run the render stage first"):
         mini_stage(ctx)
     with pytest.raises(SrprintError, match="run the render stage first"):
         backbones_stage(ctx)
+    with pytest.raises(SrprintError, match="run the render stage first"):
+        published_stage(ctx)
     with pytest.raises(DatasetError, match="no manifest.parquet"):
         run_attribution_protocol(tmp_path, figures_dir=tmp_path / "f")
     with pytest.raises(DatasetError, match="matches no image"):

@@ -28,12 +28,13 @@ from srprint.report.tables import find_tables_folder, read_tables
 from .test_report import SECTIONS, _sections_and_images, _tiny_study
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "results"
-REAL = ("zoo_quality", "attribution_mini", "attribution_backbones", "parsing_mini_table", "parsing_mini_fen",
-        "parsing_mini_imported", "trace")
+REAL = ("zoo_quality", "attribution_mini", "attribution_pretrained", "attribution_backbones", "parsing_mini_table",
+        "parsing_mini_fen", "parsing_mini_imported", "trace")
 # the committed results are the fixtures: the expected values are read from them, so a regenerated table
 # changes no test
 ATT = json.loads((BENCH / "attribution_mini.json").read_text())
 TRACE = json.loads((BENCH / "trace.json").read_text())
+PUBLISHED = json.loads((BENCH / "attribution_pretrained.json").read_text())
 HAS_ROC = any(isinstance(v, dict) and "roc" in v for v in ATT["cnn"].get("openset", {}).values())
 
 
@@ -108,7 +109,9 @@ def test_every_section_is_filled_from_the_tables_and_every_image_decodes(page: s
                      "accuracy on perturbed test images", "jpeg90", "resize0.5", "open set: images of models",
                      "imported (published) models, never trained on", "classifier backbones", "convnext_atto",
                      "robustness: accuracy against JPEG quality", "open set: AUROC of each score",
-                     "CNN: confusion matrix", "PRNU: confusion matrix", "t-SNE"]),
+                     "CNN: confusion matrix", "PRNU: confusion matrix", "t-SNE",
+                     "published checkpoints (trained by others", f"{100 * PUBLISHED['cnn']['overall_acc']:.1f} %",
+                     "published checkpoints: accuracy per model", *PUBLISHED["cnn"]["openset"]["unknown_models"]]),
     ("trace", [f"tracing {TRACE['images']} images", "each traced image", "made by"]),
     ("parsing", ["held-out parsers", "study (Table 5) %", "94-99", "FEN+PN against the no-fingerprint",
                  "randomgt", "the study&#39;s Figure 6", "predicted arch", "zoo + other families"]),

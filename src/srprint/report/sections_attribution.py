@@ -2,7 +2,8 @@
 
 ``zoo_quality`` gives the population its quality table; ``attribution_mini`` gives the CNN vs PRNU
 headline, the grouped and seed-group tables, the perturbation and open-set results, the imported
-models' embedding and the figures it lists; ``attribution_backbones`` the backbone table.
+models' embedding and the figures it lists; ``attribution_pretrained`` the same protocol on the published
+checkpoints (the numbers that count); ``attribution_backbones`` the backbone table.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from .collect import Section
 from .tables import ResultTables, add_guarded, add_table, as_dict, as_list, dict_rows, fixed, num, pct
 
 POPULATION_TABLES = ("zoo_quality",)
-ATTRIBUTION_TABLES = ("attribution_mini", "attribution_backbones")
+ATTRIBUTION_TABLES = ("attribution_mini", "attribution_pretrained", "attribution_backbones")
 QUALITY_SETS = ("Set5", "Set14")
 # the evaluations of attribution_mini, in column order
 EVALUATIONS = ("cnn", "cnn_centre_crop", "prnu", "prnu_ncc")
@@ -130,17 +131,7 @@ def _grouped(part: Section, evs: list[tuple[str, str, dict[str, Any]]]) -> None:
             part.tables.append({"caption": f"accuracy by {key} of the generating model",
                                 "columns": [key, "images", *cols],
                                 "rows": [[v, images[v], *accs] for v, accs in values.items()]})
-    per_class: dict[str, list[str]] = {}
-    n_class: dict[str, Any] = {}
-    for i, (_, _, ev) in enumerate(evs):
-        for r in dict_rows(ev.get("per_class")):
-            c = str(r.get("class"))
-            per_class.setdefault(c, [""] * len(evs))[i] = pct(r.get("acc"))
-            n_class.setdefault(c, r.get("n"))
-    if per_class:
-        part.tables.append({"caption": f"accuracy per model ({len(per_class)} classes)", "collapsed": True,
-                            "columns": ["model", "images", *cols],
-                            "rows": [[c, n_class[c], *accs] for c, accs in per_class.items()]})
+    _per_class(part, evs, "accuracy per model")
     groups: dict[str, list[Any]] = {}
     for i, (_, _, ev) in enumerate(evs):
         for g in dict_rows(as_dict(ev.get("seed_groups")).get("groups")):
@@ -151,6 +142,48 @@ def _grouped(part: Section, evs: list[tuple[str, str, dict[str, Any]]]) -> None:
         part.tables.append({"caption": "seed groups: models that differ only in their training seed, told apart "
                                        "within the group", "columns": ["group", "models", "images", "chance", *cols],
                             "rows": [[g, *row] for g, row in groups.items()]})
+
+
+def _per_class(part: Section, evs: list[tuple[str, str, dict[str, Any]]], caption: str) -> None:
+    per_class: dict[str, list[str]] = {}
+    n_class: dict[str, Any] = {}
+    for i, (_, _, ev) in enumerate(evs):
+        for r in dict_rows(ev.get("per_class")):
+            c = str(r.get("class"))
+            per_class.setdefault(c, [""] * len(evs))[i] = pct(r.get("acc"))
+            n_class.setdefault(c, r.get("n"))
+    if per_class:
+        part.tables.append({"caption": f"{caption} ({len(per_class)} classes)", "collapsed": True,
+                            "columns": ["model", "images", *[label for _, label, _ in evs]],
+                            "rows": [[c, n_class[c], *accs] for c, accs in per_class.items()]})
+
+
+def _published(part: Section, data: dict[str, Any]) -> None:
+    """``attribution_pretrained``: the attribution protocol on the published checkpoints alone."""
+    evs = _evaluations(data)
+    if not evs:
+        return
+    rows = [["overall accuracy", *[pct(ev.get("overall_acc")) for _, _, ev in evs]],
+            ["test images / classes", *[f"{ev.get('n', '-')} / {ev.get('n_classes', '-')}" for _, _, ev in evs]],
+            ["chance", *[pct(ev.get("chance")) for _, _, ev in evs]]]
+    for score in ("msp", "distance"):
+        rows.append([f"open-set AUROC ({score})",
+                     *[fixed(as_dict(as_dict(ev.get("openset")).get(score)).get("auroc"), 3) for _, _, ev in evs]])
+    for crop, by_metric in as_dict(data.get("prnu_by_crop")).items():
+        by_metric = as_dict(by_metric)
+        rows.append([f"PRNU at {crop} px crops", *[
+            pct(by_metric.get(str(ev.get("method", "")).rsplit(":", 1)[-1])) if k.startswith("prnu") else ""
+            for k, _, ev in evs]])
+    unknown = as_list(as_dict(evs[0][2].get("openset")).get("unknown_models"))
+    part.tables.append({"caption": "published checkpoints (trained by others, fully): the same protocol on their "
+                                   "renders alone" + (f"; held out as unknowns: {', '.join(map(str, unknown))}"
+                                                      if unknown else ""),
+                        "columns": ["measure", *[label for _, label, _ in evs]], "rows": rows})
+    _, label, ev = evs[0]
+    part.facts.append(("published checkpoints", f"{label} names {pct(ev.get('overall_acc'))} of the test images "
+                                                f"of {ev.get('n_classes', '?')} published models (chance "
+                                                f"{pct(ev.get('chance'))})"))
+    _per_class(part, evs, "published checkpoints: accuracy per model")
 
 
 def _robustness(part: Section, evs: list[tuple[str, str, dict[str, Any]]]) -> None:
@@ -241,7 +274,7 @@ def _backbones(part: Section, data: dict[str, Any]) -> None:
 
 
 def attribution_from_tables(sec: Section, tables: ResultTables) -> None:
-    """Add ``attribution_mini`` and ``attribution_backbones`` to the attribution section ``sec``."""
+    """Add ``attribution_mini``, ``attribution_pretrained`` and ``attribution_backbones`` to the section ``sec``."""
     data = tables.get("attribution_mini")
     if data is not None:
         def build(part: Section) -> None:
@@ -254,6 +287,9 @@ def attribution_from_tables(sec: Section, tables: ResultTables) -> None:
             _figures(part, tables, data)
 
         add_guarded(sec, "attribution_mini", build)
+    published = tables.get("attribution_pretrained")
+    if published is not None:
+        add_guarded(sec, "attribution_pretrained", lambda part: _published(part, published))
     backbones = tables.get("attribution_backbones")
     if backbones is not None:
         add_guarded(sec, "attribution_backbones", lambda part: _backbones(part, backbones))

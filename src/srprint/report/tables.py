@@ -20,6 +20,7 @@ STUDY_COMMAND = "srprint study --preset mini"
 BENCH_COMMANDS: dict[str, str] = {
     "zoo_quality": "python bench/zoo_quality.py",
     "attribution_mini": "python bench/attribution_mini.py",
+    "attribution_pretrained": "python bench/attribution_mini.py --published",
     "attribution_backbones": "python bench/attribution_backbones.py",
     "parsing_mini_table": "python bench/parsing_mini.py --name parsing_mini_table --skip fen imported",
     "parsing_mini_fen": "python bench/parsing_mini.py --name parsing_mini_fen --skip table imported",

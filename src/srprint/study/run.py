@@ -49,16 +49,17 @@ class Preset:
 
 
 _MINI_STAGES = (
-    # estimates on 2 cores: zoo and render measured by this preset (session 23: the prebuilt copy, 47
-    # imports and the quality table; 100 models + HR x 142 photos at 192 px); the others are the
-    # timings recorded in bench/results/*.json. The cheap stages come first, so a study stopped early
-    # has the most tables.
+    # estimates: wall times of this preset's stages on 2 idle cores (sessions 23-24: the prebuilt copy,
+    # 47 imports and the quality table; 100 models + HR x 142 photos at 192 px; verification less the
+    # 14 min it was suspended); `published` is scaled from attribution by its share of the images.
+    # The cheap stages come first, so a study stopped early has the most tables.
     Stage("zoo", "srprint.zoo.study:mini_stage", 120),
     Stage("render", "srprint.render.study:study_stage", 1200),
-    Stage("verification", "srprint.verification.protocol:mini_stage", 1204),
-    Stage("trace", "srprint.attribution.trace_protocol:mini_stage", 2072),
-    Stage("attribution", "srprint.attribution.protocol:mini_stage", 2 * 3600),
-    Stage("backbones", "srprint.attribution.protocol:backbones_stage", 3600),
+    Stage("verification", "srprint.verification.protocol:mini_stage", 1450),
+    Stage("trace", "srprint.attribution.trace_protocol:mini_stage", 1330),
+    Stage("attribution", "srprint.attribution.protocol:mini_stage", 1060),
+    Stage("published", "srprint.attribution.protocol:published_stage", 700),
+    Stage("backbones", "srprint.attribution.protocol:backbones_stage", 350),
     Stage("parsing", "srprint.parsing.protocol:mini_stage", 5 * 3600),
 )
 PRESETS: dict[str, Preset] = {
