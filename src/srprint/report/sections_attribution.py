@@ -89,18 +89,29 @@ def population_from_tables(sec: Section, tables: ResultTables) -> None:
 # --- attribution ------------------------------------------------------------------------------------
 
 
-def _headline(part: Section, data: dict[str, Any], evs: list[tuple[str, str, dict[str, Any]]]) -> None:
-    cols = [label for _, label, _ in evs]
-    rows = [["overall accuracy", *[pct(ev.get("overall_acc")) for _, _, ev in evs]],
-            ["seed groups (mean accuracy)",
-             *[pct(as_dict(ev.get("seed_groups")).get("mean_acc")) for _, _, ev in evs]],
-            ["test images / classes", *[f"{ev.get('n', '-')} / {ev.get('n_classes', '-')}" for _, _, ev in evs]],
+def _size_rows(evs: list[tuple[str, str, dict[str, Any]]]) -> list[list[Any]]:
+    """The test images and classes, and chance, of each evaluation (rows of a headline table)."""
+    return [["test images / classes", *[f"{ev.get('n', '-')} / {ev.get('n_classes', '-')}" for _, _, ev in evs]],
             ["chance", *[pct(ev.get("chance")) for _, _, ev in evs]]]
+
+
+def _prnu_crop_rows(data: dict[str, Any], evs: list[tuple[str, str, dict[str, Any]]]) -> list[list[Any]]:
+    """PRNU's overall accuracy at each further crop (``prnu_by_crop``), in the column of its metric."""
+    rows = []
     for crop, by_metric in as_dict(data.get("prnu_by_crop")).items():
         by_metric = as_dict(by_metric)
         rows.append([f"PRNU at {crop} px crops", *[
             pct(by_metric.get(str(ev.get("method", "")).rsplit(":", 1)[-1])) if k.startswith("prnu") else ""
             for k, _, ev in evs]])
+    return rows
+
+
+def _headline(part: Section, data: dict[str, Any], evs: list[tuple[str, str, dict[str, Any]]]) -> None:
+    cols = [label for _, label, _ in evs]
+    rows = [["overall accuracy", *[pct(ev.get("overall_acc")) for _, _, ev in evs]],
+            ["seed groups (mean accuracy)",
+             *[pct(as_dict(ev.get("seed_groups")).get("mean_acc")) for _, _, ev in evs]],
+            *_size_rows(evs), *_prnu_crop_rows(data, evs)]
     part.tables.append({"caption": "CNN vs PRNU on the test split (the same images for every method)",
                         "columns": ["measure", *cols], "rows": rows})
     for _, label, ev in evs:
@@ -163,17 +174,11 @@ def _published(part: Section, data: dict[str, Any]) -> None:
     evs = _evaluations(data)
     if not evs:
         return
-    rows = [["overall accuracy", *[pct(ev.get("overall_acc")) for _, _, ev in evs]],
-            ["test images / classes", *[f"{ev.get('n', '-')} / {ev.get('n_classes', '-')}" for _, _, ev in evs]],
-            ["chance", *[pct(ev.get("chance")) for _, _, ev in evs]]]
-    for score in ("msp", "distance"):
-        rows.append([f"open-set AUROC ({score})",
-                     *[fixed(as_dict(as_dict(ev.get("openset")).get(score)).get("auroc"), 3) for _, _, ev in evs]])
-    for crop, by_metric in as_dict(data.get("prnu_by_crop")).items():
-        by_metric = as_dict(by_metric)
-        rows.append([f"PRNU at {crop} px crops", *[
-            pct(by_metric.get(str(ev.get("method", "")).rsplit(":", 1)[-1])) if k.startswith("prnu") else ""
-            for k, _, ev in evs]])
+    rows = [["overall accuracy", *[pct(ev.get("overall_acc")) for _, _, ev in evs]], *_size_rows(evs),
+            *[[f"open-set AUROC ({score})",
+               *[fixed(as_dict(as_dict(ev.get("openset")).get(score)).get("auroc"), 3) for _, _, ev in evs]]
+              for score in ("msp", "distance")],
+            *_prnu_crop_rows(data, evs)]
     unknown = as_list(as_dict(evs[0][2].get("openset")).get("unknown_models"))
     part.tables.append({"caption": "published checkpoints (trained by others, fully): the same protocol on their "
                                    "renders alone" + (f"; held out as unknowns: {', '.join(map(str, unknown))}"
