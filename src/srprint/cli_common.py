@@ -14,16 +14,16 @@ from typing import Any
 import typer
 from rich.console import Console
 
+from .config import resolves_device
 from .errors import SrprintError
 
 # soft_wrap: piped output is never broken mid-sentence at 80 columns (the terminal wraps, not rich)
 stdout = Console(soft_wrap=True)
 
-def _resolve_device_option(value: str) -> str:
-    """The one place a command's ``--device`` is resolved: commands receive ``cpu`` or ``cuda[:N]``."""
-    from .config import resolve_device
-
-    return resolve_device(value)
+@resolves_device
+def _resolve_device_option(device: str) -> str:
+    """A command's ``--device``, resolved by the one device rule: commands receive ``cpu`` or ``cuda[:N]``."""
+    return device
 
 
 DeviceOpt = typer.Option("auto", "--device", callback=_resolve_device_option,

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import inspect
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import yaml
 
 from .errors import SrprintError
 
 T = TypeVar("T")
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def srprint_home() -> Path:
@@ -39,13 +44,25 @@ def shared_data_dir() -> Path:
 
 
 def resolve_device(device: str = "auto") -> str:
-    """Map ``auto|cpu|cuda[:N]`` to a concrete torch device string.
+    """Map ``auto|cpu|cuda[:N]`` to a concrete torch device string: srprint's one device rule.
+
+    Called only by :func:`resolves_device` (a test checks it): functions take ``device`` and are
+    decorated, so the rule is applied at one place.
+
+    Parameters
+    ----------
+    device : str
+        ``auto`` (CUDA when available, else CPU), ``cpu`` or ``cuda[:N]``.
+
+    Returns
+    -------
+    str
+        ``cpu`` or ``cuda[:N]``.
 
     Raises
     ------
     SrprintError
-        On: "--device … requested but CUDA is not available on this machine"; or "unknown device …: use auto,
-        cpu or cuda[:N]".
+        If CUDA is asked for but is not available on this machine, or ``device`` names no device.
     """
     if device == "cpu":  # no torch import: a command's option checks stay fast
         return device
@@ -58,6 +75,52 @@ def resolve_device(device: str = "auto") -> str:
     if device != "cpu" and not device.startswith("cuda"):
         raise SrprintError(f"unknown device {device!r}: use auto, cpu or cuda[:N]")
     return device
+
+
+def resolves_device(fn: Callable[P, R]) -> Callable[P, R]:
+    """Decorator: ``fn``'s ``device`` argument arrives resolved by :func:`resolve_device`.
+
+    This is the one place a device name is resolved: every public function and every library
+    function that touches torch takes ``device="auto"|"cpu"|"cuda[:N]"`` and is decorated, so a
+    resolved name passes through unchanged and ``auto`` means the same thing everywhere.
+
+    Parameters
+    ----------
+    fn : callable
+        A function with a ``device`` parameter.
+
+    Returns
+    -------
+    callable
+        ``fn``, with ``device`` resolved before the call (same signature and docstring).
+
+    Raises
+    ------
+    TypeError
+        If ``fn`` has no ``device`` parameter.
+
+    Examples
+    --------
+    >>> @resolves_device
+    ... def where(*, device: str = "auto") -> str:
+    ...     return device
+    >>> where(device="cpu")
+    'cpu'
+    >>> where() in ("cpu", "cuda")
+    True
+    """
+    sig = inspect.signature(fn)
+    if "device" not in sig.parameters:
+        raise TypeError(f"{fn.__qualname__} has no device parameter")
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        bound = sig.bind(*args, **kwargs)
+        bound.apply_defaults()
+        bound.arguments["device"] = resolve_device(bound.arguments["device"])
+        return fn(*bound.args, **bound.kwargs)
+
+    return wrapper
 
 
 def config_hash(obj: Any, length: int = 12) -> str:

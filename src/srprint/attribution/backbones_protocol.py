@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from ..config import resolves_device
 from ..progress import console
 from .protocol_common import classifier_config, require_render, stage_render
 
@@ -41,6 +42,7 @@ class BackbonesProtocol:
     note: str = ""
 
 
+@resolves_device
 def run_backbones_protocol(
     data: str | Path,
     *,
@@ -86,11 +88,10 @@ def run_backbones_protocol(
     from ..attribution.evaluate import evaluate_run
     from ..classify.backbones import create_backbone
     from ..classify.train import train_run
-    from ..config import config_hash, resolve_device, srprint_home
+    from ..config import config_hash, srprint_home
     from ..render.manifest import RenderedDataset
 
     data = require_render(data, "the backbone comparison")
-    device = resolve_device(device)
     ds = RenderedDataset.open(data, where=protocol.where)  # DatasetError when the subset is empty
     root = Path(work) if work is not None else srprint_home() / "bench" / name
     result: dict[str, Any] = {

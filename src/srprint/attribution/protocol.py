@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..classify.tiles import DEFAULT_TILES
+from ..config import resolves_device
 from ..errors import DatasetError
 from ..progress import console
 from .backbones_protocol import backbones_stage
@@ -141,6 +142,7 @@ def _targets(cnn: dict[str, Any], best_prnu: float, sg: float | None) -> dict[st
     }
 
 
+@resolves_device
 def run_attribution_protocol(
     data: str | Path,
     *,
@@ -185,10 +187,9 @@ def run_attribution_protocol(
     from ..attribution.evaluate import embed_dataset, evaluate_run
     from ..attribution.prnu import PRNUConfig, evaluate_prnu, fit_prnu
     from ..classify.train import train_run
-    from ..config import config_hash, resolve_device, srprint_home
+    from ..config import config_hash, srprint_home
 
     data = require_render(data, "the attribution benchmark")
-    device = resolve_device(device)
     where, holdout, full = _filters(data, protocol)
     cfg = classifier_config(protocol, init=str(Path(protocol.init).resolve()) if protocol.init else None)
     # the key the bench script always used: runs made before this module existed are reused

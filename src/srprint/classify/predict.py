@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..config import resolve_device
+from ..config import resolves_device
 from ..errors import ImageError
 from ..progress import make_progress
 from .data import CropDataset, labels_of, to_input
@@ -62,6 +62,7 @@ class Predictions:
         return float(np.mean([p == t for p, t in zip(self.pred, self.labels, strict=True)]))
 
 
+@resolves_device
 def load_classifier(run: str | Path, device: str = "cpu", require_complete: bool = True) -> Classifier:
     """Load the best weights of a run.
 
@@ -72,7 +73,7 @@ def load_classifier(run: str | Path, device: str = "cpu", require_complete: bool
     """
     run = Path(run)
     data, cfg, classes, state = read_run(run, require_complete=require_complete)
-    dev = resolve_device(device)
+    dev = device
     module = create_classifier_net(cfg.backbone, len(classes), cfg.input, crop=cfg.crop, eps=cfg.dct_eps)
     weights = state.get("best_model") or state.get("model")
     try:
@@ -85,6 +86,7 @@ def load_classifier(run: str | Path, device: str = "cpu", require_complete: bool
     return Classifier(module, classes, cfg, run, {k: v for k, v in data.items() if k != "classifier"}, dev)
 
 
+@resolves_device
 def predict_frame(
     run_or_classifier: str | Path | Classifier,
     root: Path,
@@ -119,7 +121,7 @@ def predict_frame(
     dev = (
         clf.device
         if isinstance(run_or_classifier, Classifier) and device == "cpu"
-        else resolve_device(device)
+        else device
     )
     clf.module.to(dev).eval()
     label = label or clf.meta.get("label")

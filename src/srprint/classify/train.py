@@ -15,7 +15,7 @@ import torch
 import yaml
 from torch import nn
 
-from ..config import resolve_device
+from ..config import resolves_device
 from ..errors import DatasetError, SrprintError
 from ..io.atomic import atomic_save, atomic_write_json, atomic_write_text
 from ..progress import make_progress
@@ -97,6 +97,7 @@ def _init_from(model_classes: list[str], cfg: ClassifierConfig, device: str) -> 
     return module
 
 
+@resolves_device
 def train_classifier(
     root: Path,
     train_df: pd.DataFrame,
@@ -140,7 +141,7 @@ def train_classifier(
         ``out`` holds a different run (other config, label or classes) or a corrupt checkpoint.
     """
     root, out = Path(root), Path(out)
-    dev = resolve_device(device)
+    dev = device
     if train_df.empty:
         raise DatasetError("no training images (the train split is empty after filtering)")
     train_labels = labels_of(train_df, label)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from ..classify.tiles import DEFAULT_TILES
+from ..config import resolves_device
 from ..errors import DatasetError, SrprintError
 from .protocol_sections import CROSSFIT_PROTOCOLS, TARGETS, fen_section, imported_section, table_section
 
@@ -189,6 +190,7 @@ def default_work(name: str) -> Path:
     return srprint_home() / "bench" / name
 
 
+@resolves_device
 def run_parsing_protocol(
     data: str | Path | None,
     *,
@@ -230,14 +232,12 @@ def run_parsing_protocol(
         value or family fold that does not apply).
     """
     from ..classify.run_folder import ClassifierConfig
-    from ..config import resolve_device
     from ..render.manifest import RenderedDataset
     from .pn import FenPnConfig
 
     if data is None:
         raise DatasetError("no render to parse: pass the folder of a rendered dataset (srprint render ...)")
     protocol = protocol or ParsingProtocol()
-    device = resolve_device(device)
     prof = protocol.settings()
     work = Path(work) if work is not None else default_work(name)
     ds = RenderedDataset.open(data, where=protocol.where)

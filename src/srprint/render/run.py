@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import config_hash, resolve_device, srprint_home
+from ..config import config_hash, resolves_device, srprint_home
 from ..errors import DatasetError, SrprintError
 from ..execution import JobResult, get_executor
 from ..io.atomic import atomic_write_json
@@ -179,6 +179,7 @@ def rebuild_manifest(out: str | Path, splits: dict[str, str] | None = None,
     return len(rows)
 
 
+@resolves_device
 def render_dataset(
     zoo_root: str | Path,
     corpus_root: str | Path,
@@ -208,7 +209,7 @@ def render_dataset(
     cfg = cfg or RenderConfig()
     if cfg.hr_crop is not None and cfg.hr_crop < 4:
         raise DatasetError(f"--hr-crop {cfg.hr_crop} is too small")
-    dev = resolve_device(device)
+    dev = device
     corpus = Corpus.open(corpus_root)
     zoo = Zoo(zoo_root)
     entries = select_entries(zoo.entries(), models)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import resolve_device, srprint_home
+from ..config import resolves_device, srprint_home
 from ..errors import SrprintError
 from ..io.arrays import read_json_or_none
 from ..io.atomic import atomic_write_json
@@ -207,6 +207,7 @@ def stage_banner(preset: str, index: int, stages: list[Stage]) -> str:
             f"about {_duration(left)} left (estimates measured on 2 CPU cores)")
 
 
+@resolves_device
 def run_study(preset: str = "demo", *, out: str | Path | None = None, device: str = "auto",
               skip: tuple[str, ...] = (), run_on: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run every stage of ``preset`` not finished before, then write the report.
@@ -247,7 +248,7 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
         for folder in (zoo_dir, out):
             retire_stale(folder, recipe)
     out.mkdir(parents=True, exist_ok=True)
-    ctx = StudyContext(out=out, device=resolve_device(device), zoo_dir=zoo_dir, run_on=dict(run_on or {}))
+    ctx = StudyContext(out=out, device=device, zoo_dir=zoo_dir, run_on=dict(run_on or {}))
     stages = list(spec.stages)
     finished = {st.name: _finished(out, st.name) for st in stages}
     t0 = time.perf_counter()

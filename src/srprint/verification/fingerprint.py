@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ..config import config_hash, resolve_device, srprint_home
+from ..config import config_hash, resolves_device, srprint_home
 from ..errors import ImageError, SrprintError
 from ..io.atomic import atomic_write_json
 from ..io.images import decode_image, encode_png, write_png
@@ -181,6 +181,7 @@ def cache_dir() -> Path:
     return srprint_home() / "fingerprints" / "cache"
 
 
+@resolves_device
 def fingerprint_model(model_ref: Any, settings: FingerprintSettings | None = None, device: str = "cpu",
                       *, use_cache: bool = True, callback: Any = None) -> Fingerprint:
     """Fingerprint a zoo entry (``ZooEntry`` or entry folder) with ``settings``.
@@ -202,7 +203,7 @@ def fingerprint_model(model_ref: Any, settings: FingerprintSettings | None = Non
             return fp
         except FingerprintError:
             pass  # a corrupt cache entry is recomputed
-    dev = resolve_device(device)
+    dev = device
     model = load_entry_model(entry, dev)
     t0 = time.perf_counter()
     if settings.method in ("projcl", "poolcl"):

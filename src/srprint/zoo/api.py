@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..config import resolve_device
+from ..config import resolves_device
 from ..errors import SpecError
 from ..execution import JobResult, get_executor
 from ..io.images import list_images, read_image
@@ -65,6 +65,7 @@ def _run_train_job(job: TrainJob) -> dict[str, Any]:
             "seconds": entry.timings.get("train_seconds")}
 
 
+@resolves_device
 def train_specs(
     specs: list[ModelSpec], zoo_root: str | Path, cfg: TrainConfig, *, device: str = "auto", executor: str = "local",
     jobs: int = 1, **executor_kwargs: Any,
@@ -85,7 +86,7 @@ def train_specs(
         if spec.scale not in scales:
             raise SpecError(f"{spec.id}: architecture {spec.arch} does not support scale x{spec.scale}; "
                             f"supported: {', '.join(f'x{k}' for k in scales)}")
-    dev = resolve_device(device)
+    dev = device
     zoo = Zoo(zoo_root)
     todo = [s for s in specs if not zoo.has(s.id)]
     results: list[JobResult] = [JobResult(-1, s.id, {"id": s.id, "skipped": True}) for s in specs if zoo.has(s.id)]
@@ -119,10 +120,11 @@ def list_zoo(zoo_root: str | Path) -> list[ZooEntry]:
     return Zoo(zoo_root).entries()
 
 
+@resolves_device
 def eval_zoo(zoo_root: str | Path, images: str | Path, device: str = "auto", *, models: list[str] | None = None,
              limit: int | None = None) -> list[dict[str, Any]]:
     """PSNR/SSIM of every SR model of a zoo on the HR images of a folder, against bicubic."""
-    dev = resolve_device(device)
+    dev = device
     entries = Zoo(zoo_root).entries()
     if models:
         entries = [e for e in entries if e.id in set(models)]

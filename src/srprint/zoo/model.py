@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..config import resolves_device
 from ..errors import CheckpointError, SrprintError
 from ..io.checkpoints import load_weights
 from ..registries import Registry
@@ -126,6 +127,7 @@ def _load_from_registry(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.M
     return net
 
 
+@resolves_device
 def load_model(entry: ZooEntry | str | Path, device: str = "cpu") -> SRModel:
     """Rebuild the network of a zoo entry (or entry folder) and wrap it as an :class:`SRModel`.
 
@@ -139,6 +141,7 @@ def load_model(entry: ZooEntry | str | Path, device: str = "cpu") -> SRModel:
     return build_model(entry, load_weights(entry.weights_path), device=device)
 
 
+@resolves_device
 def build_model(entry: ZooEntry, state: dict[str, torch.Tensor], device: str = "cpu") -> SRModel:
     """The :class:`SRModel` of ``entry``'s record with the weights ``state`` (nothing is read from disk).
 
