@@ -6,7 +6,9 @@ stage's commands live in its own ``cli`` module.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from .cli_common import (
     stdout,
 )
 from .errors import expected_failure_message
+from .io.env import check_environment
 from .parsing import cli as parsing_cli
 from .render import cli as render_cli
 from .report import cli as report_cli
@@ -102,6 +105,10 @@ INTERRUPTED = "interrupted; finished work is kept, rerun to resume"
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI: every expected failure is one line on stderr and exit 2; Ctrl-C exits 130."""
+    # a job started in the background by a non-interactive shell inherits an ignored SIGINT: restore
+    # Python's default, so Ctrl-C (or kill -INT) always stops srprint with exit 130
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     warnings.formatwarning = _format_warning  # one line per warning, no source dump
     warnings.filterwarnings("ignore", message=".*torch.meshgrid.*")
     # a file name that is not valid UTF-8 is printed escaped instead of raising UnicodeEncodeError
@@ -111,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
             reconfigure(errors="backslashreplace")
     args = rewrite_renamed_options(sys.argv[1:] if argv is None else list(argv))
     try:
+        check_environment()
         rv = app(args=args, prog_name="srprint", standalone_mode=False)
     except KeyboardInterrupt:
         _exit_interrupted()

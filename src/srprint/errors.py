@@ -31,8 +31,27 @@ class DatasetError(SrprintError):
     """A dataset / folder is missing, empty or malformed."""
 
 
+class InputError(SrprintError):
+    """An input path is not something srprint reads (a named pipe, a device, a socket)."""
+
+
 class OutputError(SrprintError):
     """An output path cannot be written without losing something the user did not name."""
+
+
+MAX_MESSAGE_CHARS = 600
+
+
+def one_line(message: str) -> str:
+    """``message`` as one line: a multi-line message (e.g. a library's, quoted inside ours) keeps its
+    first and last lines, joined by `` ... ``; whitespace runs become one space; at most
+    :data:`MAX_MESSAGE_CHARS` characters."""
+    lines = [" ".join(line.split()) for line in str(message).splitlines()]
+    lines = [line for line in lines if line]
+    if not lines:
+        return ""
+    text = lines[0] if len(lines) == 1 else f"{lines[0]} ... {lines[-1]}"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 3] + "..."
 
 
 def expected_failure_message(exc: BaseException) -> str | None:
@@ -40,7 +59,13 @@ def expected_failure_message(exc: BaseException) -> str | None:
 
     Expected: srprint's own errors, file-system errors (permissions, disk full, a file where a
     folder should be), decompression bombs, corrupt SQLite files, and running out of memory.
+    The message is always one line (:func:`one_line`).
     """
+    message = _expected_failure_message(exc)
+    return None if message is None else one_line(message)
+
+
+def _expected_failure_message(exc: BaseException) -> str | None:
     import json
     import sqlite3
 

@@ -2,7 +2,8 @@
 
 On a terminal the bar is live. Elsewhere (a pipe, a CI log, ``nohup``) rich would draw it only at
 the end, so :class:`LogLineProgress` prints one plain line per task every ``SRPRINT_PROGRESS_EVERY``
-seconds (default 30) and when the task finishes.
+seconds (default 30; a value that is not a number is an error naming the variable) and when the
+task finishes. Off a terminal, lines are soft-wrapped: never broken at 80 columns.
 """
 
 from __future__ import annotations
@@ -24,6 +25,16 @@ from rich.progress import (
 )
 
 console = Console(stderr=True)
+# a log (pipe, file, CI) gets whole lines: a long line is left to the reader's viewer, never broken at 80 columns
+console.soft_wrap = not console.is_terminal
+
+
+def heading(text: str) -> None:
+    """A section heading on stderr: a rule on a terminal, one plain line in a log."""
+    if console.is_terminal:
+        console.rule(text, style="blue")
+    else:
+        console.print(f"--- {text} ---")
 
 
 class LogLineProgress(Progress):
@@ -82,6 +93,8 @@ def make_progress(rate_unit: str | None = None) -> Progress:
         columns.append(TextColumn("{task.fields[rate]}"))
     quiet = os.environ.get("SRPRINT_QUIET") == "1"
     if not console.is_terminal:
-        every = float(os.environ.get("SRPRINT_PROGRESS_EVERY", "30") or 30)
+        from .io.env import env_number
+
+        every = env_number("SRPRINT_PROGRESS_EVERY", 30.0, minimum=0.0)
         return LogLineProgress(*columns, console=console, every_s=every, quiet=quiet)
     return Progress(*columns, console=console, disable=quiet, transient=False)

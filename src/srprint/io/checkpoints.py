@@ -6,8 +6,11 @@ Nothing here ever unpickles arbitrary objects unless the caller passes ``allow_p
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import pickle
+import re
 import warnings
 import zipfile
 from pathlib import Path
@@ -19,6 +22,7 @@ from safetensors.torch import load_file, save_file
 
 from ..errors import CheckpointError, UnsafeCheckpointError
 from .atomic import atomic_save
+from .outputs import check_input_file
 
 PICKLE_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin", ".pkl", ".pickle")
 
@@ -32,9 +36,25 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
 
 
 def save_weights(path: str | Path, state: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> None:
-    """Atomically save a flat ``name -> tensor`` dict as safetensors (contiguous CPU copies)."""
+    """Atomically save a flat ``name -> tensor`` dict as safetensors (contiguous CPU copies).
+
+    Raises
+    ------
+    OSError
+        If the file cannot be written (disk full, file too large, permissions): safetensors' own
+        error is turned back into the ``OSError`` it wraps, so callers and the CLI see one kind.
+    """
     clean = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
-    atomic_save(path, lambda tmp: save_file(clean, str(tmp), metadata=metadata))
+
+    def write(tmp: Path) -> None:
+        try:
+            save_file(clean, str(tmp), metadata=metadata)
+        except SafetensorError as exc:
+            found = re.search(r"os error (\d+)", str(exc))
+            code = int(found.group(1)) if found else errno.EIO
+            raise OSError(code, os.strerror(code), str(path)) from exc
+
+    atomic_save(path, write)
 
 
 def load_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -66,6 +86,7 @@ def check_checkpoint_file(p: Path) -> None:
         raise CheckpointError(f"checkpoint not found: {p}")
     if p.is_dir():
         raise CheckpointError(f"expected a checkpoint file, got a directory: {p}")
+    check_input_file(p, what="checkpoint")
     if p.stat().st_size == 0:
         raise CheckpointError(f"{p}: empty file")
 

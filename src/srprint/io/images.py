@@ -16,9 +16,12 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import ImageError
 from .atomic import atomic_write_bytes
+from .outputs import check_input_file
 
 DEFAULT_MAX_PIXELS = 64_000_000  # 8000 x 8000; SRPRINT_MAX_PIXELS raises it
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".avif")
+# what a decoder raises on corrupt data: Pillow's own checks, and its AVIF decoder's RuntimeError
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, RuntimeError, EOFError)
 
 
 class ImageModeWarning(UserWarning):
@@ -29,6 +32,9 @@ def _to_rgb_float(img: Image.Image, path: str) -> np.ndarray:
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         arr = np.asarray(img).astype(np.float64)
+        bad = int(np.count_nonzero(~np.isfinite(arr)))
+        if bad:
+            raise ImageError(f"{path}: {bad} of {arr.size} pixels are not finite numbers (NaN or infinity)")
         peak = 65535.0 if mode.startswith("I;16") or arr.max() > 255 else 255.0
         if mode == "F":
             peak = max(float(arr.max()), 1.0)
@@ -71,6 +77,7 @@ def read_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"image not found: {p}")
     if p.is_dir():
         raise ImageError(f"expected an image file, got a directory: {p}")
+    check_input_file(p, what="image")
     try:
         data = p.read_bytes()
     except OSError as exc:
@@ -88,19 +95,12 @@ def max_pixels() -> int:
 
     Raises
     ------
-    ImageError
+    EnvError
         If ``SRPRINT_MAX_PIXELS`` is not a positive integer.
     """
-    raw = os.environ.get("SRPRINT_MAX_PIXELS")
-    if raw is None:
-        return DEFAULT_MAX_PIXELS
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ImageError(f"SRPRINT_MAX_PIXELS={raw!r} is not a positive integer")
-    return value
+    from .env import env_number
+
+    return int(env_number("SRPRINT_MAX_PIXELS", DEFAULT_MAX_PIXELS, integer=True, minimum=1))
 
 
 def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
@@ -125,7 +125,7 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
                          "(set SRPRINT_MAX_PIXELS to raise it)") from exc
     except UnidentifiedImageError as exc:
         raise ImageError(f"{name}: not a recognised image file") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from exc
     width, height = img_file.size
     if width * height > limit:
@@ -144,7 +144,7 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
             return _to_rgb_float(img, name)
     except UnidentifiedImageError as exc:
         raise ImageError(f"{name}: not a recognised image file") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
+    except _DECODE_ERRORS as exc:
         raise ImageError(f"{name}: corrupt or truncated image ({exc})") from exc
 
 

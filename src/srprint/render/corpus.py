@@ -37,6 +37,7 @@ from ..degradation import resize_long_side
 from ..errors import DatasetError, ImageError, SrprintError
 from ..io.atomic import atomic_write_json
 from ..io.images import IMAGE_SUFFIXES, list_images, read_image, skimage_photos, write_png
+from ..io.names import MAX_NAME_CHARS, check_name, is_valid_name
 
 CORPUS_MANIFEST = "corpus.json"
 CORPUS_VERSION = 1
@@ -103,6 +104,12 @@ class Corpus:
                 raise DatasetError(f"{man}: corrupt corpus manifest ({exc})") from exc
             if not images:
                 raise DatasetError(f"corpus {root} holds no images")
+            for im in images:  # an image id becomes a file name in every render of this corpus
+                if not is_valid_name(im.image_id):
+                    try:
+                        check_name(im.image_id, what="image id", where=str(man))
+                    except SrprintError as exc:
+                        raise DatasetError(str(exc)) from None
             return cls(root, images, data.get("name") or root.name, data.get("config", {}))
         try:
             files = list_images(root)
@@ -131,7 +138,8 @@ class Corpus:
 
 
 def _safe_id(text: str) -> str:
-    return _SAFE.sub("-", text).strip("-") or "image"
+    """A file's image id: a safe name (:func:`srprint.io.names.check_name`) made from its path."""
+    return _SAFE.sub("-", text).strip("-._")[:MAX_NAME_CHARS] or "image"
 
 
 def _shared_set_files(spec: str) -> list[tuple[str, Path]]:

@@ -15,12 +15,15 @@ from typing import Any
 import numpy as np
 
 from ..errors import ImageError
+from ..io.env import env_number
 from ..io.images import center_crop, crop_to_multiple, read_image, write_png
+from ..io.names import check_name
+from ..io.outputs import check_inside
 from ..zoo.entry import ZooEntry
 from .corpus import png_ok
 from .labels import denoise_sigma
 
-_STORAGE_ERRNOS = {28, 13, 30, 122, 1}  # ENOSPC, EACCES, EROFS, EDQUOT, EPERM
+_STORAGE_ERRNOS = {28, 13, 30, 122, 1, 27}  # ENOSPC, EACCES, EROFS, EDQUOT, EPERM, EFBIG
 # Test hook: hard-exit the process (like SIGKILL) after writing this many PNGs.
 CRASH_ENV = "SRPRINT_RENDER_CRASH_AFTER"
 progress_hook: Callable[[str, int, bool], None] | None = None  # set in-process only (jobs=1) for a live bar
@@ -78,10 +81,10 @@ def render_job(job: RenderJob) -> dict[str, Any]:
     from ..zoo.model import load_model
 
     t0 = time.perf_counter()
-    out_dir = Path(job.out) / job.model_id
+    out_dir = check_inside(job.out, Path(job.out) / check_name(job.model_id, what="model id"))
     res: dict[str, Any] = {"model_id": job.model_id, "rendered": 0, "existing": 0, "bad_images": {},
                            "infer_seconds": 0.0, "load_seconds": 0.0, "storage_error": None}
-    crash_after = int(os.environ.get(CRASH_ENV, "0") or 0)
+    crash_after = int(env_number(CRASH_ENV, 0, integer=True, minimum=0))
     entry, model, scale, sigma = None, None, 1, None
     if job.entry_dir:
         entry = ZooEntry.load(job.entry_dir)
@@ -90,7 +93,7 @@ def render_job(job: RenderJob) -> dict[str, Any]:
             sigma = denoise_sigma(entry)
     todo = []
     for image_id, file, w, h in job.images:
-        target = out_dir / f"{image_id}.png"
+        target = check_inside(out_dir, out_dir / f"{check_name(image_id, what='image id')}.png")
         ow, oh = _output_size(w, h, scale, job.hr_crop)
         if png_ok(target, ow, oh):  # output size = the (cropped) HR size
             res["existing"] += 1

@@ -39,6 +39,8 @@ from ..config import config_hash, resolves_device, srprint_home
 from ..errors import DatasetError, SrprintError
 from ..execution import JobResult, get_executor
 from ..io.atomic import atomic_write_json
+from ..io.names import check_name
+from ..io.outputs import check_inside
 from ..progress import make_progress
 from ..zoo.entry import Zoo
 from . import jobs as render_jobs
@@ -213,6 +215,10 @@ def render_dataset(
     corpus = Corpus.open(corpus_root)
     zoo = Zoo(zoo_root)
     entries = select_entries(zoo.entries(), models)
+    clash = [e for e in entries if e.id == REAL_CLASS]
+    if clash:
+        raise DatasetError(f"{clash[0].path}: the model id {REAL_CLASS!r} is the class of the real photos in a "
+                           "render; change the 'id' in its model.json")
     out = Path(out) if out else default_render_dir(zoo_root, corpus, cfg)
 
     images, skipped_images = _usable_images(corpus, cfg.hr_crop)
@@ -239,6 +245,13 @@ def render_dataset(
               "corpus_name": corpus.name, "corpus_hash": corpus.content_hash,
               "zoo": str(Path(zoo_root).resolve()),
               "splits": splits}
+    labels_by_id = {e.id: model_labels(e) for e in runnable}
+    if include_real:
+        labels_by_id[REAL_CLASS] = real_labels()
+    for mid in labels_by_id:  # ids are checked names already; resolved paths are checked all the same
+        check_inside(out, out / check_name(mid, what="model id") / LABELS_FILE)
+    for im in images:
+        check_inside(out, out / REAL_CLASS / f"{check_name(im.image_id, what='image id')}.png")
     try:
         out.mkdir(parents=True, exist_ok=True)
         old = _read_json(out / RENDER_RECORD, None)
@@ -250,9 +263,6 @@ def render_dataset(
             record["splits"] = old.get("splits", splits)  # keep the recorded splits stable
             splits = record["splits"]
         atomic_write_json(out / RENDER_RECORD, record)
-        labels_by_id = {e.id: model_labels(e) for e in runnable}
-        if include_real:
-            labels_by_id[REAL_CLASS] = real_labels()
         for mid, labels in labels_by_id.items():
             atomic_write_json(out / mid / LABELS_FILE, labels)
     except OSError as exc:

@@ -19,7 +19,7 @@ from ..config import resolves_device, srprint_home
 from ..errors import SrprintError
 from ..io.arrays import read_json_or_none
 from ..io.atomic import atomic_write_json
-from ..progress import console
+from ..progress import console, heading
 from ..report.collect import SUMMARY_FILE
 from ..report.html import write_report
 
@@ -263,7 +263,7 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
             continue
         fn = _load_stage(st.fn)  # imported only now: a skipped stage's module is never imported
         pending = [s for s in stages[i:] if s.name not in skip and finished[s.name] is None]
-        console.rule(f"[bold]{stage_banner(preset, 0, pending)}", style="blue")
+        heading(f"[bold]{stage_banner(preset, 0, pending)}")
         ts = time.perf_counter()
         result = fn(ctx)
         result["seconds"] = round(time.perf_counter() - ts, 1)
@@ -275,6 +275,6 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
     atomic_write_json(out / SUMMARY_FILE, ctx.results)
     report = write_report(out, out / "report.html", zoo=zoo_dir, title=f"srprint {preset} study")
     ctx.results["report"] = str(report)
-    console.rule(f"[bold green]{preset} finished in {ctx.results['total_seconds']:.0f}s; outputs in {out}")
+    heading(f"[bold green]{preset} finished in {ctx.results['total_seconds']:.0f}s; outputs in {out}")
     console.print(f"report: {report}", highlight=False)
     return ctx.results

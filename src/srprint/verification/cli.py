@@ -162,12 +162,20 @@ def fingerprint_cmd(
     zoo: Path | None = ZooOpt, device: str = DeviceOpt, force: bool = ForceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Solve for a model's critical image(s) and save its fingerprint."""
-    from ..io.outputs import check_output_file
+    from ..io.outputs import check_output_file, check_side_files
 
-    check_output_file(out / "fingerprint.json" if out.is_dir() else out, force=force)
+    target = out / "fingerprint.json" if out.is_dir() else out
     entry = _entry(model, zoo)
+    inputs = [entry.weights_path, entry.path / "model.json"] if entry.path is not None else []
+    check_output_file(target, force=force, inputs=inputs)
+
+    def pngs(n: int) -> list[Path]:  # the critical images written next to the JSON
+        return [target.with_name(f"{target.stem}.critical{i}.png") for i in range(n)]
+
+    check_side_files(pngs(k), force=force, inputs=inputs)
     fp = _fingerprint(entry, _settings(task, size, iters, lam, lr, k, seed, method, entry.task), device)
-    path = fp.save(out)
+    check_side_files(pngs(len(fp.images)), force=force, inputs=inputs)  # a method may return more than --k
+    path = fp.save(target)
     if as_json:
         print_json({"path": str(path), "features": fp.features.tolist(), "settings": fp.settings.to_dict(),
                     "model": fp.model, "objective": fp.objective, "seconds": fp.seconds})
@@ -184,11 +192,11 @@ def verify_pair(
     source: str = typer.Argument(..., help="Source: fingerprint JSON, zoo entry folder or id"),
     suspect: str = typer.Argument(..., help="Suspect: fingerprint JSON, zoo entry folder or id"),
     image: Path | None = typer.Option(None, "--image", "-o", "--out", help="Side-by-side PNG (critical-image "
-                                      "methods; default next to the source fingerprint or ./verify.png)"),
+                                      "methods; written only when named)"),
     task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
     lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = VerifyMethodOpt,
     reference: list[Path] | None = ReferenceOpt, alpha: float = AlphaOpt,
-    zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
+    zoo: Path | None = ZooOpt, device: str = DeviceOpt, force: bool = ForceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Verdict for SOURCE vs SUSPECT: copy, shared parent, independent or undecided.
 
@@ -197,8 +205,12 @@ def verify_pair(
     per model at the default 5000 iterations on 2 cores; --iters 1000 is the reduced setting).
     Fingerprint files are compared by the critical-image rule (models are fingerprinted with
     the other side's settings)."""
+    from ..io.outputs import check_output_file
     from .verify import side_by_side, verify_fingerprints
 
+    if image is not None:  # a side file follows the main output's policy; an unwritable folder only warns
+        check_output_file(image, force=force, check_folder=False,
+                          inputs=[source, suspect, *(Path(x) / "fingerprint.json" for x in (source, suspect))])
     if method == "quan":
         method = "critical"
     sides: list[Any] = [load_fingerprint(s) if is_fingerprint_file(s) else _entry(s, zoo)
@@ -231,16 +243,15 @@ def verify_pair(
         return
     fps = [s if isinstance(s, Fingerprint) else _fingerprint(s, settings, device) for s in sides]
     v = verify_fingerprints(fps[0], fps[1])
-    img = image or (Path(source).with_suffix(".verify.png") if is_fingerprint_file(source) and
-                    Path(source).is_file() else Path("verify.png"))
-    # the verdict is the result; the side-by-side picture is a side file: print first, warn if unwritable
-    try:
-        v.image = str(side_by_side(fps[0], fps[1], v, path=img))
-    except OSError as exc:
-        v.image = None
-        image_warning = f"warning: side-by-side image not written ({exc.strerror or exc}: {img})"
-    else:
-        image_warning = None
+    # the verdict is the result; the side-by-side picture is a side file, written only when named
+    # (never a default file in the working folder): print first, warn if unwritable
+    image_warning = None
+    v.image = None
+    if image is not None:
+        try:
+            v.image = str(side_by_side(fps[0], fps[1], v, path=image))
+        except OSError as exc:
+            image_warning = f"warning: side-by-side image not written ({exc.strerror or exc}: {image})"
     if as_json:
         print_json(v.to_dict())
     else:
@@ -260,11 +271,13 @@ def verify_matrix(
     attacks: bool = typer.Option(False, "--attacks", help="Also attack each model and verify the copies"),
     task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
     lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt,
-    zoo: Path | None = ZooOpt, device: str = DeviceOpt, as_json: bool = JsonOpt,
+    zoo: Path | None = ZooOpt, device: str = DeviceOpt, force: bool = ForceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Pairwise d/eta heat-map of MODELS and (with --attacks) the table of verification under attack."""
+    from ..io.outputs import check_output_dir
     from .matrix import DEFAULT_ATTACKS, verification_matrix
 
+    check_output_dir(out, replace=force, kind_marker="matrix.json")
     entries = [_entry(m, zoo) for m in models]
     tasks = {e.task for e in entries} if task is None else {task}
     if len(tasks) > 1:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import platform
 import shutil
@@ -20,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import srprint_home
-from ..errors import CheckpointError, SrprintError
+from ..errors import CheckpointError, SpecError, SrprintError
 from ..io.atomic import atomic_write_json
+from ..io.names import check_name, is_valid_name
 from .specs import ModelSpec
 
 RECORD_VERSION = 1
@@ -107,7 +109,7 @@ class ZooEntry:
             raise CheckpointError(f"{rec}: corrupt record ({getattr(exc, 'msg', exc)})") from exc
         if not isinstance(data, dict) or "id" not in data:
             raise CheckpointError(f"{rec}: not a zoo record")
-        _check_record(data, rec)
+        check_record_fields(data, rec)
         try:
             return cls.from_dict(data, path=folder)
         except (TypeError, ValueError) as exc:
@@ -118,13 +120,59 @@ MAX_RECORD_BYTES = 1 << 20
 MAX_CONFIG_INT = 1 << 16  # no layer of an SR network has more channels, blocks or pixels than this
 
 
-def _check_record(data: dict[str, Any], rec: Path) -> None:
-    """Refuse a record whose values would make srprint build an absurd network or misread one."""
-    if not isinstance(data.get("id"), str) or not data["id"]:
-        raise CheckpointError(f"{rec}: 'id' must be a non-empty string")
+MAX_INPUT_RANGE = 1e4  # input ranges in use: [0, 1], [0, 255], [-1, 1]
+
+
+def check_record_fields(data: dict[str, Any], rec: Path | str) -> None:
+    """Refuse a record whose values would make srprint write outside a folder, build an absurd
+    network, or silently misread one (the one check of every field read from ``model.json``).
+
+    Parameters
+    ----------
+    data : dict
+        The parsed record.
+    rec : Path or str
+        Where it was read from, named in the message.
+
+    Raises
+    ------
+    CheckpointError
+        If the id is not a safe name (:func:`srprint.io.names.check_name`: it becomes a folder name
+        when rendering), the scale is outside 1-16 or is not 1 for a restoration task, ``input_range``
+        is not two finite increasing numbers, ``grey``/``residual`` are not booleans, a text field is
+        not text, or ``arch_config`` holds an implausible value.
+    """
+    try:
+        check_name(data.get("id"), what="model id")
+    except SpecError as exc:
+        raise CheckpointError(f"{rec}: {exc}") from None
+    for key in ("arch", "task", "loader", "source"):
+        if key in data and (not isinstance(data[key], str) or not data[key]):
+            raise CheckpointError(f"{rec}: {key!r} must be a non-empty string, not {data[key]!r}")
     scale = data.get("scale")
     if not isinstance(scale, int) or isinstance(scale, bool) or not 1 <= scale <= 16:
         raise CheckpointError(f"{rec}: implausible scale {scale!r} (1-16)")
+    task = data.get("task", "sr")
+    if task != "sr" and scale != 1:
+        raise CheckpointError(f"{rec}: a {task} model restores at its input size, but the record says x{scale}")
+    for key in ("grey", "residual"):
+        if key in data and not isinstance(data[key], bool):
+            raise CheckpointError(f"{rec}: {key!r} must be true or false, not {data[key]!r}")
+    if "input_range" in data:
+        rng = data["input_range"]
+        ok = (isinstance(rng, list | tuple) and len(rng) == 2
+              and all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                      and abs(v) <= MAX_INPUT_RANGE for v in rng))
+        if not ok:
+            raise CheckpointError(f"{rec}: 'input_range' must be two finite numbers [low, high], not {rng!r}")
+        if not rng[0] < rng[1]:
+            raise CheckpointError(f"{rec}: empty 'input_range' {list(rng)} (low must be below high)")
+    for key in ("labels", "train", "metrics", "timings", "versions"):
+        if key in data and not isinstance(data[key], dict):
+            raise CheckpointError(f"{rec}: {key!r} must be an object")
+    for key in ("spec", "imported"):
+        if data.get(key) is not None and not isinstance(data[key], dict):
+            raise CheckpointError(f"{rec}: {key!r} must be an object")
     config = data.get("arch_config", {})
     if not isinstance(config, dict):
         raise CheckpointError(f"{rec}: 'arch_config' must be an object")
@@ -235,11 +283,21 @@ class Zoo:
         self.root = Path(root)
 
     def entry_dir(self, model_id: str) -> Path:
-        return self.root / model_id
+        """The folder of ``model_id`` (checked to be a safe name: it never leaves the zoo).
+
+        Raises
+        ------
+        SpecError
+            If ``model_id`` is not a safe name (:func:`srprint.io.names.check_name`).
+        """
+        return self.root / check_name(model_id, what="model id")
 
     def has(self, model_id: str) -> bool:
-        d = self.entry_dir(model_id)
-        return (d / RECORD_FILE).is_file() and (d / WEIGHTS_FILE).is_file()
+        """Whether ``model_id`` is a complete entry: a record and a non-empty weights file."""
+        if not is_valid_name(model_id):
+            return False
+        d = self.root / model_id
+        return (d / RECORD_FILE).is_file() and _weights_ok(d / WEIGHTS_FILE)
 
     def get(self, model_id: str) -> ZooEntry:
         if not self.root.is_dir():
@@ -250,6 +308,7 @@ class Zoo:
         return ZooEntry.load(self.entry_dir(model_id))
 
     def ids(self) -> list[str]:
+        """The folder names of the complete entries (hidden and temporary folders are never entries)."""
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if p.is_dir() and self.has(p.name))
@@ -257,13 +316,21 @@ class Zoo:
     def entries(self, strict: bool = False) -> list[ZooEntry]:
         """All complete entries. Corrupt records are skipped (or raised with ``strict``).
 
+        An entry whose weights file is empty (a copy cut short) is skipped with a warning, never
+        listed as complete.
+
         Raises
         ------
         SrprintError
-            On: "zoo folder not found: …".
+            If the zoo folder is missing, or two entries' records claim the same id (both named).
         """
         if not self.root.is_dir():
             raise SrprintError(f"zoo folder not found: {self.root}")
+        for d in sorted(self.root.iterdir()):
+            w = d / WEIGHTS_FILE
+            if is_valid_name(d.name) and (d / RECORD_FILE).is_file() and w.is_file() and not _weights_ok(w):
+                warnings.warn(f"skipped an incomplete zoo entry: {w} is empty or cut short "
+                              f"({w.stat().st_size} bytes)", stacklevel=2)
         out = []
         for mid in self.ids():
             try:
@@ -275,4 +342,31 @@ class Zoo:
                 continue
             if e.status == "complete":
                 out.append(e)
+        check_unique_ids(out, where=f"zoo {self.root}")
         return out
+
+
+def check_unique_ids(entries: list[ZooEntry], *, where: str) -> None:
+    """Refuse two entries that claim one id: their outputs (a render class, a fingerprint) would merge.
+
+    Raises
+    ------
+    SrprintError
+        Naming the id and the folders of the first duplicate.
+    """
+    seen: dict[str, ZooEntry] = {}
+    for e in entries:
+        if e.id in seen:
+            raise SrprintError(f"{where}: two entries claim the model id {e.id!r} ({seen[e.id].path} and {e.path}); "
+                               "fix the 'id' in one model.json")
+        seen[e.id] = e
+
+
+MIN_WEIGHTS_BYTES = 8  # a safetensors file starts with its 8-byte header length
+
+
+def _weights_ok(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size >= MIN_WEIGHTS_BYTES
+    except OSError:
+        return False

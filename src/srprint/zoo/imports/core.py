@@ -23,6 +23,7 @@ from torch import nn
 
 from ...errors import CheckpointError, DatasetError, SpecError, SrprintError, UnsafeCheckpointError
 from ...io.checkpoints import check_checkpoint_file, load_state_dict, save_weights, sha256_file
+from ...io.names import check_name
 from ..archs import create_arch
 from ..detection import DETECTORS, READERS, Detection, StateDict, describe
 from ..entry import Zoo, ZooEntry, library_versions, write_entry_folder
@@ -33,7 +34,6 @@ from .spandrel_detect import detect_spandrel, wrap_descriptor
 TASKS = ("sr", "denoise")
 DEFAULT_SIGMA = 25  # noise level used for blind denoisers
 ARCH_LABELS = {"DnCNN-BN": "DnCNN"}  # registry name -> family label when no manifest/--arch label is given
-_NAME_RX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
 TORCH_SUFFIXES = (".pth", ".pt", ".ckpt", ".bin", ".pkl", ".pickle", ".safetensors", ".tar")
 
 
@@ -269,8 +269,7 @@ def import_file(
     t0 = time.perf_counter()
     row = dict(manifest_row or {})
     name = name or Path(path).stem
-    if not _NAME_RX.match(name):
-        raise SpecError(f"invalid model name {name!r}: use letters, digits, '.', '_', '+', '-'")
+    check_name(name, what="model name")
     if task is not None and task not in TASKS:
         raise SpecError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
     if scale is not None and scale < 1:
