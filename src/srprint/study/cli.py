@@ -20,6 +20,8 @@ def study_command(
     out: Path | None = typer.Option(None, "-o", "--out", help="Study folder (default $SRPRINT_HOME/<preset>)"),
     home: Path | None = typer.Option(None, "--home", help="Cache of zoos, renders and runs (sets $SRPRINT_HOME)"),
     skip: list[str] = typer.Option(None, "--skip", help="A stage not to run (repeatable), e.g. --skip trace"),
+    wait: bool = typer.Option(False, "--wait", help="If another study is running on this folder or on this "
+                              "preset of this home, wait for it to finish (default: stop at once)"),
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
     run_on: dict[str, Any] = None,  # type: ignore[assignment]  (from @executor_options)
@@ -30,7 +32,7 @@ def study_command(
     if home is not None:
         # every stage and library function finds its caches through $SRPRINT_HOME
         os.environ["SRPRINT_HOME"] = str(home.expanduser().resolve())
-    summary = run_study(preset, out=out, device=device, skip=tuple(skip or ()), run_on=run_on)
+    summary = run_study(preset, out=out, device=device, skip=tuple(skip or ()), run_on=run_on, wait=wait)
     printed_as_json(summary, as_json)
 
 

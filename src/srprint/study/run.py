@@ -19,6 +19,7 @@ from ..config import resolves_device, srprint_home
 from ..errors import SrprintError
 from ..io.arrays import read_json_or_none
 from ..io.atomic import atomic_write_json
+from ..io.locks import exclusive_lock
 from ..progress import console, heading
 from ..report.collect import SUMMARY_FILE
 from ..report.html import write_report
@@ -87,6 +88,8 @@ PRESETS: dict[str, Preset] = {
 STAGES_DIR = "stages"
 TABLES_DIR = "tables"
 RECIPE_FILE = "demo_recipe.json"
+LOCKS_DIR = "locks"  # under $SRPRINT_HOME
+STUDY_LOCK = ".study.lock"  # in the study folder (hidden: an output check ignores it)
 
 
 @dataclass
@@ -209,8 +212,12 @@ def stage_banner(preset: str, index: int, stages: list[Stage]) -> str:
 
 @resolves_device
 def run_study(preset: str = "demo", *, out: str | Path | None = None, device: str = "auto",
-              skip: tuple[str, ...] = (), run_on: dict[str, Any] | None = None) -> dict[str, Any]:
+              skip: tuple[str, ...] = (), run_on: dict[str, Any] | None = None,
+              wait: bool = False) -> dict[str, Any]:
     """Run every stage of ``preset`` not finished before, then write the report.
+
+    Two studies never run at once on one study folder, nor on one preset of one home (they would
+    share its zoo and caches): the second refuses at once, or waits with ``wait``.
 
     Parameters
     ----------
@@ -227,6 +234,8 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
     run_on : dict, optional
         The executor of the stages that fan out (``executor``, ``jobs``, Ray's ``address``);
         default: the local pool with one job.
+    wait : bool
+        When another study holds this folder or this preset's home, wait for it instead of refusing.
 
     Returns
     -------
@@ -237,17 +246,29 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
     ------
     SrprintError
         For an unknown preset, an unknown stage in ``skip``, or missing data, before anything starts.
+    LockedError
+        If another study holds the study folder or the preset's home and ``wait`` is False.
     """
     spec = check_preset(preset, skip)
     out = Path(out) if out else srprint_home() / preset
     zoo_dir = srprint_home() / "zoos" / preset
-    if spec.recipe_guard:
-        from ..zoo.api import preset_train_config
+    hint = "pass --wait to wait for it, or use another --home / -o"
+    # one study at a time per preset on a home (they share its zoo and caches), and per study folder
+    with exclusive_lock(srprint_home() / LOCKS_DIR / f"study-{preset}.lock", wait=wait, hint=hint,
+                        what=f"the {preset} study's zoo and caches in {srprint_home()}"):
+        if spec.recipe_guard:
+            from ..zoo.api import preset_train_config
 
-        recipe = preset_train_config(preset).key()
-        for folder in (zoo_dir, out):
-            retire_stale(folder, recipe)
-    out.mkdir(parents=True, exist_ok=True)
+            recipe = preset_train_config(preset).key()
+            for folder in (zoo_dir, out):
+                retire_stale(folder, recipe)
+        out.mkdir(parents=True, exist_ok=True)
+        with exclusive_lock(out / STUDY_LOCK, wait=wait, hint=hint, what=f"the study folder {out}"):
+            return _run_stages(preset, spec, out=out, zoo_dir=zoo_dir, device=device, skip=skip, run_on=run_on)
+
+
+def _run_stages(preset: str, spec: Preset, *, out: Path, zoo_dir: Path, device: str, skip: tuple[str, ...],
+                run_on: dict[str, Any] | None) -> dict[str, Any]:
     ctx = StudyContext(out=out, device=device, zoo_dir=zoo_dir, run_on=dict(run_on or {}))
     stages = list(spec.stages)
     finished = {st.name: _finished(out, st.name) for st in stages}
