@@ -109,6 +109,10 @@ def run_trace(target: Path, zoos: list[Path], *, run: Path | None, top: int, mod
     settings = TraceSettings(crop=crop, steps=steps)
     files = _files(target)
     entries = _zoo_entries(zoos)
+    pats = [p.strip() for p in (models or "").split(",") if p.strip()]
+    if pats and not any(p in e.id for e in entries for p in pats):
+        raise SrprintError(f"--models {models!r} matches no model id in {', '.join(map(str, zoos))} "
+                           f"(has: {', '.join(sorted(e.id for e in entries)[:8])})")
     shortlists = _shortlists(run, files, top) if run is not None else None
     out = trace_files(files, entries, shortlists=shortlists, models=models, settings=settings, alpha=alpha)
     if printed_as_json(out, as_json):
