@@ -26,7 +26,8 @@ from ..registries import Registry
 from ..zoo.entry import ZooEntry, library_versions
 from .task_operators import apply_degradation
 
-AttackFn = Callable[[ZooEntry, dict[str, torch.Tensor], dict[str, Any], str], dict[str, torch.Tensor]]
+AttackFn = Callable[[ZooEntry, dict[str, torch.Tensor], dict[str, Any], str],
+                    dict[str, torch.Tensor] | tuple[dict[str, torch.Tensor], dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,51 @@ def _match_keys(net_state: dict[str, torch.Tensor], file_state: dict[str, torch.
     return out
 
 
+def finetune_model(model: Any, task: str, params: dict[str, Any], device: str) -> None:
+    """Fine-tune ``model.net`` in place: ``params['iters']`` Adam steps (L1, fresh state) on the task's
+    photos (see the ``finetune`` attack); batch-norm running statistics stay frozen.
+
+    Raises
+    ------
+    SrprintError
+        If the loss becomes non-finite.
+    """
+    net = model.net
+    net.train()
+    for mod in net.modules():  # batch-norm statistics of a few small crops would wreck the model: keep them
+        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
+            mod.eval()
+    for prm in net.parameters():
+        prm.requires_grad_(True)
+    photos = list(_train_photos(str(params.get("data", "bsd68"))).values())
+    rng = np.random.default_rng(int(params["seed"]))
+    gen = torch.Generator(device=device).manual_seed(int(params["seed"]))
+    opt = torch.optim.Adam([p for p in net.parameters() if p.is_floating_point()], lr=float(params["lr"]))
+    scale, patch = model.scale, max(int(params.get("patch", 32)), 8 * max(model.scale, 1))
+    patch -= patch % max(scale, 1)
+    for _ in range(int(params["iters"])):
+        crops = []
+        for _b in range(int(params.get("batch", 4))):
+            img = photos[rng.integers(len(photos))]
+            y0, x0 = rng.integers(img.shape[0] - patch + 1), rng.integers(img.shape[1] - patch + 1)
+            crops.append(img[y0 : y0 + patch, x0 : x0 + patch].transpose(2, 0, 1))
+        hr = torch.from_numpy(np.ascontiguousarray(np.stack(crops))).float().to(device)
+        if task == "sr":
+            from ..degradation import bicubic_downscale
+
+            y_in = bicubic_downscale(hr, scale, quantize=True)
+        else:
+            y_in = apply_degradation(task if task in _tasks() else "denoise", hr, 1, params=None,
+                                     generator=gen).clamp(0, 1)
+        loss = (model(y_in) - hr).abs().mean()
+        if not torch.isfinite(loss):
+            raise SrprintError(f"fine-tuning {model.name or 'the model'}: non-finite loss")
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    net.eval()
+
+
 @register_attack(
     "finetune",
     {"iters": 500, "lr": 1e-5, "batch": 4, "patch": 32, "seed": 0, "data": "bsd68"},
@@ -209,42 +255,9 @@ def _finetune(
     from .fingerprint import load_entry_model as load_model
 
     model = load_model(entry, device=device)
-    net = model.net
-    key_map = _match_keys(net.state_dict(), state)
-    net.train()
-    for mod in net.modules():  # batch-norm statistics of a few small crops would wreck the model: keep them
-        if isinstance(mod, torch.nn.modules.batchnorm._BatchNorm):
-            mod.eval()
-    for prm in net.parameters():
-        prm.requires_grad_(True)
-    photos = list(_train_photos(str(params.get("data", "bsd68"))).values())
-    rng = np.random.default_rng(int(params["seed"]))
-    gen = torch.Generator(device=device).manual_seed(int(params["seed"]))
-    opt = torch.optim.Adam([p for p in net.parameters() if p.is_floating_point()], lr=float(params["lr"]))
-    scale, patch = model.scale, max(int(params["patch"]), 8 * max(model.scale, 1))
-    patch -= patch % max(scale, 1)
-    for _ in range(int(params["iters"])):
-        crops = []
-        for _b in range(int(params["batch"])):
-            img = photos[rng.integers(len(photos))]
-            y0, x0 = rng.integers(img.shape[0] - patch + 1), rng.integers(img.shape[1] - patch + 1)
-            crops.append(img[y0 : y0 + patch, x0 : x0 + patch].transpose(2, 0, 1))
-        hr = torch.from_numpy(np.ascontiguousarray(np.stack(crops))).float().to(device)
-        if entry.task == "sr":
-            from ..degradation import bicubic_downscale
-
-            y_in = bicubic_downscale(hr, scale, quantize=True)
-        else:
-            y_in = apply_degradation(entry.task if entry.task in _tasks() else "denoise", hr, 1, params=None,
-                                     generator=gen).clamp(0, 1)
-        loss = (model(y_in) - hr).abs().mean()
-        if not torch.isfinite(loss):
-            raise SrprintError(f"fine-tuning {entry.id}: non-finite loss")
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-    net.eval()
-    trained = net.state_dict()
+    key_map = _match_keys(model.net.state_dict(), state)
+    finetune_model(model, entry.task, params, device)
+    trained = model.net.state_dict()
     return {kf: trained[kn].detach().cpu().to(state[kf].dtype) for kf, kn in key_map.items()}
 
 
@@ -312,6 +325,48 @@ def _noise(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, An
     return out
 
 
+def _structural(name: str) -> AttackFn:
+    """An edit of :mod:`srprint.verification.edits` as an attack: the edited network's own weights, saved
+    with the ``edited`` loader and the structural operations that rebuild it."""
+
+    def attack(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
+               device: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        from .edits import EDITS
+        from .fingerprint import load_entry_model as load_model
+
+        model = load_model(entry, device="cpu")
+        model.net.float()
+        ops = EDITS[name](model, params)
+        if int(params.get("recover", 0)) > 0:  # prune-channels: recovery fine-tuning
+            finetune_model(model, entry.task, {"iters": int(params["recover"]), "lr": float(params["lr"]),
+                                               "seed": int(params["seed"])}, "cpu")
+        prior = entry.labels.get("surgery") if entry.loader == "edited" else None
+        surgery = {"base_loader": prior["base_loader"], "base_shapes": prior["base_shapes"],
+                   "ops": [*prior["ops"], *ops]} if prior else {
+            "base_loader": entry.loader, "base_shapes": {k: list(v.shape) for k, v in state.items()}, "ops": ops}
+        new = {k: v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
+        return new, {"loader": "edited", "surgery": surgery}
+
+    return attack
+
+
+_EDIT_ATTACKS: dict[str, tuple[dict[str, Any], str]] = {
+    "mix": ({"seed": 0, "cond": 1.0, "junctions": 1},
+            "mix a linear junction (residual stream) by a random invertible matrix of condition number cond "
+            "(outputs unchanged)"),
+    "signflip": ({"seed": 0}, "flip signs through linear junctions, PReLU and odd activations (outputs unchanged)"),
+    "insert-identity": ({"depth": 0.0, "kind": "conv", "seed": 0},
+                        "insert a 1x1 identity conv (kind=conv) or a zero-output residual block (kind=block) "
+                        "after the conv at relative depth 0..1 (outputs unchanged)"),
+    "widen": ({"extra": 4, "seed": 0}, "add extra hidden channels that nothing reads (outputs unchanged)"),
+    "padkernel": ({"by": 1}, "pad every conv kernel with zero taps, padding grown to match (outputs unchanged)"),
+    "prune-channels": ({"percent": 10.0, "recover": 200, "lr": 1e-4, "seed": 0},
+                       "remove the lowest-norm hidden channels of every chain, then fine-tune recover steps"),
+}
+for _name, (_defaults, _text) in _EDIT_ATTACKS.items():
+    register_attack(_name, _defaults, _text)(_structural(_name))
+
+
 def _tasks() -> list[str]:
     from .task_operators import list_degradations
 
@@ -331,7 +386,8 @@ def attack_params(name: str, overrides: dict[str, Any] | None = None) -> dict[st
 
 
 def attacked_id(entry_id: str, name: str, params: dict[str, Any]) -> str:
-    main = {"prune": "percent", "quantize": "bits", "finetune": "iters", "noise": "sigma"}.get(name)
+    main = {"prune": "percent", "quantize": "bits", "finetune": "iters", "noise": "sigma", "insert-identity": "depth",
+            "prune-channels": "percent", "widen": "extra", "mix": "cond"}.get(name)
     tag = f"{name}{params[main]:g}" if main and isinstance(params.get(main), int | float) else name
     return f"{entry_id}+{tag}"
 
@@ -383,6 +439,9 @@ def attack_model(
     torch.manual_seed(0)
     state = load_weights(src.weights_path)
     new_state = get_attack(name).fn(src, state, params, device)
+    record: dict[str, Any] = {}
+    if isinstance(new_state, tuple):  # a structural edit: the record says how to rebuild the edited network
+        new_state, record = new_state
     photos = heldout_photos(psnr_size)
     before = task_psnr(load_model(src, device=device), photos, src.task, device=device)
     new_state = {k: v.contiguous() for k, v in new_state.items()}
@@ -390,7 +449,9 @@ def attack_model(
         src,
         id=attacked_id(src.id, name, params),
         path=None,
-        labels={**src.labels, "attack": name, "attack_params": params, "parent": src.id},
+        loader=record.get("loader", src.loader),
+        labels={**src.labels, "attack": name, "attack_params": params, "parent": src.id,
+                **({"surgery": record["surgery"]} if "surgery" in record else {})},
         metrics={},
         timings={},
         versions=library_versions(),

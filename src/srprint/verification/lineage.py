@@ -67,6 +67,7 @@ class Layer:
     out_act: np.ndarray  # (out_channels, positions)
     folded_bn: str | None = None
     bias_size: int = 0
+    kernel: tuple[int, ...] = ()  # spatial kernel shape (empty for a linear layer)
 
     @property
     def key(self) -> tuple[Any, ...]:
@@ -165,6 +166,7 @@ def capture(net: nn.Module, probe: torch.Tensor) -> Capture:
         w, b, groups = _layer_weight(mod)
         lin = isinstance(mod, nn.Linear)
         rec = {"name": names.get(id(mod), "?"), "kind": type(mod).__name__, "w": w, "b": b, "groups": groups,
+               "kernel": tuple(int(k) for k in getattr(mod, "kernel_size", ())),
                "in": _as_channels(inputs[0], lin), "out": _as_channels(output, lin), "bn": None}
         records.append(rec)
         last_out["ptr"], last_out["shape"], last_out["rec"] = output.data_ptr(), tuple(output.shape), rec
@@ -208,7 +210,7 @@ def capture(net: nn.Module, probe: torch.Tensor) -> Capture:
     if not records:
         raise LineageError("the model has no convolution or linear layer to compare")
     layers = [Layer(r["name"], r["kind"], r["w"].numpy(), r["groups"], _subsample(r["in"]), _subsample(r["out"]),
-                    r["bn"], int(r["b"].numel()) if r["b"] is not None else 0) for r in records]
+                    r["bn"], int(r["b"].numel()) if r["b"] is not None else 0, r["kernel"]) for r in records]
     # parameters of the modules the forward pass ran (a multi-scale file's heads for other scales do not
     # count: they cannot shape this model's outputs); BatchNorm is folded into the layers
     total = sum(p.numel() for m in net.modules() if id(m) in called and not isinstance(m, _NORM_TYPES)

@@ -25,6 +25,7 @@ falsely matched 16 of 191 independent pairs on the 22-source benchmark).
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -75,16 +76,31 @@ def _who(entry: Any) -> dict[str, Any]:
             "attack": entry.labels.get("attack"), "path": str(entry.path) if entry.path else None}
 
 
+def strip_attack_tags(model_id: str) -> str:
+    """``model_id`` without the attack suffixes :func:`~srprint.verification.attacks.attacked_id` appends
+    (``A+prune5+finetune500`` -> ``A``); a ``+`` inside the id itself (the loss ``VGG+Adv``) is kept."""
+    from .attacks import list_attacks
+
+    tags = "|".join(sorted((re.escape(a) for a in list_attacks()), key=len, reverse=True))
+    pattern = re.compile(rf"\+(?:{tags})[0-9.eE+-]*$")
+    while True:
+        shorter = pattern.sub("", model_id)
+        if shorter == model_id:
+            return model_id
+        model_id = shorter
+
+
 def lineage_ancestors(entry: Any) -> set[str]:
     """Tags of everything the entry derives from: its id, the ids its attack labels name as a parent
-    (``A+prune5+finetune500`` -> ``A``), for a trained model its random initialisation (models of
+    (``A+prune5+finetune500`` -> ``A``, by :func:`strip_attack_tags`), for a trained model its random
+    initialisation (models of
     one architecture, size and seed start from the same weights, across scales for every layer the
     scales share: a common parent), and for an imported model its file and its (repository,
     architecture) origin (FSRCNN, IMDN and CARN-M release x3 / x4 models fine-tuned from one another)."""
-    ids = {entry.id, entry.id.split("+", 1)[0]}
+    ids = {entry.id, strip_attack_tags(entry.id)}
     parent = entry.labels.get("parent")
     if parent:
-        ids |= {parent, str(parent).split("+", 1)[0]}
+        ids |= {str(parent), strip_attack_tags(str(parent))}
     spec = entry.spec or {}
     if spec.get("seed") is not None:
         ids.add(f"init:{spec.get('arch')}-{spec.get('size')}-s{spec.get('seed')}")
@@ -114,17 +130,40 @@ def select_references(candidates: Iterable[Any], source: Any, suspect: Any,
     return out
 
 
+def comparator(method: str) -> Callable[[lin.Capture, lin.Capture], lin.LineageResult]:
+    """The lineage statistic of ``method``: ``v3`` (:func:`srprint.verification.alignment.compare_aligned`,
+    general junction maps) or ``v2`` (:func:`srprint.verification.lineage.compare_captures`, permutations
+    and positive scaling; kept to report the previous method's verdicts beside the new ones).
+
+    Raises
+    ------
+    SpecError
+        If ``method`` is neither.
+    """
+    from ..errors import SpecError
+    from .alignment import compare_aligned
+
+    methods = {"v3": compare_aligned, "v2": lin.compare_captures}
+    if method not in methods:
+        raise SpecError(f"unknown lineage method {method!r} (v3 or v2)")
+    return methods[method]
+
+
 def lineage_null(source_capture: lin.Capture, suspect_model: Any, references: Iterable[Any],
                  *, load: Callable[[Any], Any], n_random: int = N_RANDOM,
-                 min_coverage: float = lin.MIN_COVERAGE) -> dict[str, Any]:
+                 min_coverage: float = lin.MIN_COVERAGE, method: str = "v3") -> dict[str, Any]:
     """Null sample of ``S`` for this source: ``n_random`` re-initialisations of the suspect's
     architecture, and every reference model whose layers pair up with the source's (coverage >=
-    ``min_coverage``). Returns the similarities and the ids they came from."""
-    sims = lin.random_init_similarities(source_capture, suspect_model, n_random)
+    ``min_coverage``), compared by the same statistic (``method``) as the pair. Returns the
+    similarities and the ids they came from."""
+    compare = comparator(method)
+    base = suspect_model.float().cpu().eval()
+    sims = [compare(source_capture, lin.capture_model(lin.randomised_copy(base, 1000 + i))).similarity
+            for i in range(n_random)]
     used = [f"random-init-{i}" for i in range(n_random)]
     for ref in references:
         try:
-            res = lin.compare_captures(source_capture, lin.capture_model(load(ref)))
+            res = compare(source_capture, lin.capture_model(load(ref)))
         except (lin.LineageError, RuntimeError, ValueError):
             continue
         if res.coverage >= min_coverage:
@@ -136,8 +175,10 @@ def lineage_null(source_capture: lin.Capture, suspect_model: Any, references: It
 def decide_lineage(result: lin.LineageResult, test: dict[str, Any], alpha: float = ALPHA,
                    *, copy_max_distance: float = COPY_MAX_DISTANCE) -> str:
     """copy | shared parent | independent from the lineage statistic and its p-value (module docstring)."""
-    if test["p_value"] >= alpha or test["p_bound"] >= alpha or result.similarity <= test["null_max"]:
+    if test["p_value"] >= alpha or result.similarity <= test["null_max"]:
         return "independent"
+    if test["p_bound"] >= alpha:  # only the distribution-free bound fails: too few null models to say either
+        return "undecided"
     if result.coverage >= COPY_MIN_COVERAGE and 1.0 - result.similarity <= copy_max_distance:
         return "copy"
     return "shared parent"
@@ -188,7 +229,15 @@ def functional_inversion(source: Any, suspect: Any, load: Callable[[Any], Any], 
 def explain(verdict: str, src: str, sus: str, *, lineage: dict[str, Any] | None,
             functional: dict[str, Any] | None) -> str:
     """One plain-language line a person can repeat."""
-    if lineage and "p_value" in lineage and verdict in ("copy", "shared parent", "independent"):
+    func = functional or {}
+    agree = func.get("agreement_db")
+    if verdict == "copy" and func.get("decision") == "same":
+        null = (f"; independent models of this task agree with {src} at {func['null_mean_db']:.0f} dB on average "
+                f"(max {func['null_max_db']:.0f}, p = {max(func['p_value'], func['p_bound']):.1g})"
+                if "p_value" in func else f" (floor {func.get('floor_db')} dB; no reference models)")
+        return (f"{sus} computes {src}'s function: their outputs agree at {agree:.0f} dB{null}. Same function, "
+                f"whatever its weights look like.")
+    if lineage and "p_value" in lineage and verdict in ("copy", "shared parent", "independent", "undecided"):
         s, cov = lineage["similarity"], lineage["coverage"]
         p = max(lineage["p_value"], lineage["p_bound"])
         n = lineage["null_n"]
@@ -199,22 +248,30 @@ def explain(verdict: str, src: str, sus: str, *, lineage: dict[str, Any] | None,
         if verdict == "shared parent":
             return (f"{sus} and {src} share trained weights (similarity {s:.3f} over {cov:.0%} of the parameters, "
                     f"p = {p:.1g}) but differ more than a modified copy: both derive from a common parent.")
+        if verdict == "undecided":
+            return (f"inconclusive: {sus}'s aligned weights are closer to {src}'s than independent models' "
+                    f"(similarity {s:.3f}, t-predictive p = {lineage['p_value']:.2g}), but the distribution-free "
+                    f"bound ({lineage['p_bound']:.2g}) does not clear the level with a null of {n} models.")
         return (f"{sus}'s aligned weights are as unrelated to {src}'s as independent models' are "
-                f"(similarity {s:.3f}, p = {p:.2g} against {n} independent models).")
+                f"(similarity {s:.3f}, p = {lineage['p_value']:.2g} against {n} independent models).")
     cov = lineage["coverage"] if lineage else 0.0
-    if functional and functional.get("method") == "inversion":
-        if functional.get("reproduces"):
-            return (f"the architectures do not line up ({cov:.0%} of the parameters pair), but {sus} reproduces "
-                    f"{src}'s outputs down to their 8-bit quantisation (p = {functional['p_value']:.1g}): "
-                    f"the same function in another graph.")
-        return (f"the architectures do not line up ({cov:.0%} of the parameters pair) and {sus} does not reproduce "
-                f"{src}'s outputs exactly: no evidence of copying, but a distilled copy cannot be ruled out.")
-    tail = ""
-    if functional:
-        tail = (f"; the critical-image distance is {functional['d_over_eta']:.3g} eta (the paper's uncalibrated "
-                f"rule would say {functional['paper_verdict']})")
-    return (f"the two architectures do not line up ({cov:.0%} of the parameters pair), so the lineage test cannot "
-            f"decide{tail}.")
+    if func.get("reason"):
+        return (f"the architectures do not line up ({cov:.0%} of the parameters pair) and the two functions cannot "
+                f"be the same ({func['reason']}): no evidence of copying.")
+    if verdict == "independent":
+        return (f"the architectures do not line up ({cov:.0%} of the parameters pair), and {sus}'s outputs are no "
+                f"closer to {src}'s ({agree:.0f} dB) than independent models' (mean {func['null_mean_db']:.0f} dB, "
+                f"p = {func['p_value']:.2g}).")
+    inv = func.get("inversion") or {}
+    if verdict == "copy" and inv.get("reproduces"):
+        return (f"the architectures do not line up ({cov:.0%} of the parameters pair), but {sus} reproduces "
+                f"{src}'s outputs down to their 8-bit quantisation (p = {inv['p_value']:.1g}): "
+                f"the same function in another graph.")
+    why = "no reference models of this task to compare with"
+    if func.get("decision") == "closer":
+        why = "closer to the source than independent models are, yet not the same function (distilled? imitating?)"
+    return (f"the architectures do not line up ({cov:.0%} of the parameters pair) and the outputs agree at "
+            f"{agree if agree is None else round(agree)} dB: {why}; undecided.")
 
 
 def memoised(load: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -232,44 +289,87 @@ def memoised(load: Callable[[Any], Any]) -> Callable[[Any], Any]:
 
 def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], references: Iterable[Any] = (),
                   functional: Callable[[], dict[str, Any]] | None = None, alpha: float = ALPHA,
-                  n_random: int = N_RANDOM, copy_max_distance: float = COPY_MAX_DISTANCE) -> OwnershipVerdict:
-    """Verdict for two zoo entries: the lineage stage, then ``functional()`` when the layers do not line up.
+                  n_random: int = N_RANDOM, copy_max_distance: float = COPY_MAX_DISTANCE,
+                  method: str = "v3") -> OwnershipVerdict:
+    """Verdict for two zoo entries: function first, then parameter lineage, then the function's null.
 
-    ``load(entry)`` returns the entry's model; ``references`` are candidate reference models
-    (filtered by :func:`select_references`); ``functional`` returns the critical-image evidence
-    (``d_over_eta``, ``paper_verdict``, ...) and is only called when lineage cannot decide.
+    1. **Function** (:func:`srprint.verification.functional.functional_stage`): a suspect that computes
+       the source's function (agreement far beyond independent models) is a *copy*, whatever its weights.
+    2. **Lineage** (``method``: ``v3`` general junction maps, or ``v2``), when the layers pair up: *copy*,
+       *shared parent*, *independent*, or *undecided* when only the distribution-free bound fails.
+    3. Otherwise the function's null decides: *independent* when the suspect is no closer to the source
+       than independent models of the task, else ``functional()`` (legacy extra evidence, e.g. inversion),
+       else *undecided*.
+
+    Parameters
+    ----------
+    source, suspect : ZooEntry
+        The two models.
+    load : callable
+        ``load(entry)`` returns the entry's model.
+    references : iterable of ZooEntry, optional
+        Candidate reference models (filtered by :func:`select_references`) for both nulls.
+    functional : callable, optional
+        Extra evidence when neither stage decides (``{"method": "inversion", "reproduces": ...}``).
+    alpha : float, optional
+        Significance level.
+    n_random : int, optional
+        Random re-initialisations in the lineage null.
+    copy_max_distance : float, optional
+        The copy band ``1 - S`` of the lineage statistic.
+    method : str, optional
+        The lineage statistic (``v3`` or ``v2``).
+
+    Returns
+    -------
+    OwnershipVerdict
+        The verdict with the evidence of every stage that ran.
 
     Raises
     ------
     LineageError
         A model whose forward pass fails on the probe.
     """
+    from .functional import functional_stage
+
     t0 = time.perf_counter()
-    load = memoised(load)  # the functional stage and the null read the pair's models again
-    src_model, sus_model = load(source), load(suspect)
-    cap_src = lin.capture_model(src_model)
-    result = lin.compare_captures(cap_src, lin.capture_model(sus_model))
-    lineage: dict[str, Any] = {**result.to_dict(), "method": "lineage"}
+    load = memoised(load)  # the stages and the nulls read the pair's models again
+    refs = select_references(references, source, suspect)
+    func = functional_stage(source, suspect, load=load, references=refs, alpha=alpha)
     notes: list[str] = []
-    func = None
-    if result.coverage >= lin.MIN_COVERAGE:
-        refs = select_references(references, source, suspect)
-        null = lineage_null(cap_src, sus_model, refs, load=load, n_random=n_random)
-        test = lin.lineage_p_value(result.similarity, null["similarities"])
-        lineage.update(test, null_models=null["models"], alpha=alpha, copy_max_distance=copy_max_distance)
-        verdict = decide_lineage(result, test, alpha, copy_max_distance=copy_max_distance)
-        if len(null["models"]) == n_random:
-            notes.append("no reference model of this architecture: the null holds only random initialisations, "
-                         "which are farther apart than independently trained models")
+    lineage: dict[str, Any] | None = None
+    extra = None
+    if func["decision"] == "same":
+        verdict = "copy"
     else:
-        verdict = "undecided"
-        if functional is not None:
-            func = functional()
-            if func and func.get("method") == "inversion" and func.get("reproduces"):
+        src_model, sus_model = load(source), load(suspect)
+        cap_src = lin.capture_model(src_model)
+        compare = comparator(method)
+        result = compare(cap_src, lin.capture_model(sus_model))
+        lineage = {**result.to_dict(), "method": f"lineage-{method}"}
+        if result.coverage >= lin.MIN_COVERAGE:
+            null = lineage_null(cap_src, sus_model, refs, load=load, n_random=n_random, method=method)
+            test = lin.lineage_p_value(result.similarity, null["similarities"])
+            lineage.update(test, null_models=null["models"], alpha=alpha, copy_max_distance=copy_max_distance)
+            verdict = decide_lineage(result, test, alpha, copy_max_distance=copy_max_distance)
+            if len(null["models"]) == n_random:
+                notes.append("no reference model of this architecture: the lineage null holds only random "
+                             "initialisations, which are farther apart than independently trained models")
+        elif func["decision"] == "not closer":
+            verdict = "independent"
+        else:
+            verdict = "undecided"
+            extra = functional() if functional is not None else None
+            if extra and extra.get("method") == "inversion" and extra.get("reproduces"):
                 verdict = "copy"
-    return OwnershipVerdict(verdict, explain(verdict, source.id, suspect.id, lineage=lineage, functional=func),
-                            _who(source),
-                            _who(suspect), lineage, func, round(time.perf_counter() - t0, 2), notes)
+    if func.get("null_models") is not None and len(func["null_models"]) < 3 and func.get("agreement_db") is not None:
+        notes.append("fewer than 3 reference models of this task and scale: the function stage used its floor "
+                     f"({func.get('floor_db')} dB) alone")
+    v = OwnershipVerdict(verdict, explain(verdict, source.id, suspect.id, lineage=lineage, functional=func),
+                         _who(source), _who(suspect), lineage, func, round(time.perf_counter() - t0, 2), notes)
+    if extra is not None:
+        v.functional = {**func, "inversion": extra}
+    return v
 
 
 def owner_entry(fp: Any) -> Any | None:

@@ -127,6 +127,31 @@ def _load_from_registry(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.M
     return net
 
 
+@register_loader("edited")
+def _load_edited(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.Module:
+    """A structurally edited model (:mod:`srprint.zoo.surgery`): the original loader rebuilds the network
+    from zero weights of the original checkpoint's shapes, the recorded edits reshape it, the file fills it."""
+    from dataclasses import replace
+
+    from .surgery import apply_structure
+
+    surgery = entry.labels.get("surgery")
+    if not isinstance(surgery, dict) or surgery.get("base_loader") in (None, "edited"):
+        raise CheckpointError(f"zoo entry {entry.id}: an edited model's record lacks its original loader")
+    shapes = surgery.get("base_shapes")
+    if not isinstance(shapes, dict) or not all(isinstance(v, list) and all(isinstance(d, int) and 0 <= d < 2**31
+                                                                            for d in v) for v in shapes.values()):
+        raise CheckpointError(f"zoo entry {entry.id}: an edited model's record lacks valid original shapes")
+    if sum(int(np.prod(v)) for v in shapes.values()) > 2**27:
+        raise CheckpointError(f"zoo entry {entry.id}: an edited model's original shapes are implausibly large")
+    zeros = {k: torch.zeros(v) for k, v in shapes.items()}
+    base = replace(entry, loader=str(surgery["base_loader"]))
+    net = LOADERS.lookup(base.loader)(base, zeros)
+    apply_structure(net, surgery.get("ops", []))
+    net.load_state_dict(state, strict=True)
+    return net
+
+
 @resolves_device
 def load_model(entry: ZooEntry | str | Path, device: str = "cpu") -> SRModel:
     """Rebuild the network of a zoo entry (or entry folder) and wrap it as an :class:`SRModel`.

@@ -1,0 +1,206 @@
+"""Lineage v3: compare two captured models' weights in a frame an adversary cannot move for free.
+
+:mod:`srprint.verification.lineage` quotients out channel permutations and positive rescaling. A
+thief can do more without changing one output: flip signs (through a residual stream, or through
+PReLU), mix a linear junction by any invertible matrix ``M`` (writers ``M W``, readers ``W M^-1``),
+insert identity layers or residual blocks whose last convolution is zero, widen a layer with dead
+channels, pad kernels with zeros. This module compares layers in the *source's coordinates*:
+
+1. **Pair layers by what they compute**, not by shape order. For every source layer ``a`` and suspect
+   layer ``b`` seen at the same number of probe positions, ``R2(a, b)`` is the share of the variance of
+   ``a``'s output (and, separately, input) activations that a linear map of ``b``'s explains; layers are
+   paired by a monotone alignment (dynamic programming) that maximises the summed score. An inserted
+   identity layer repeats its neighbour's output but not its input, so it is left unpaired; so is a
+   zero convolution (it explains nothing).
+2. **Map each junction by a general linear map.** For a paired layer, ``P`` (least squares, ridge)
+   writes the suspect's input activations as a linear function of the source's, and ``Q`` the source's
+   output activations as a linear function of the suspect's. The suspect's kernel in the source's frame
+   is ``Q W_b P`` (per kernel tap). Any invertible mixing, signed permutation, scaling, and dead or extra
+   channels (which get zero coefficients) cancel exactly.
+3. **Canonical kernels.** Kernel borders that are zero across a whole layer are trimmed, and the
+   smaller kernel is embedded at the centre of the larger, so a zero-padded 5x5 copy of a 3x3 kernel
+   compares equal.
+4. **Compare.** The cosine between ``W_a`` and ``Q W_b P``, weighted as in v2 (near-zero source rows and
+   columns count in proportion). A layer whose output map can span every filter of its input
+   (``C_out(b) >= C_in(a) x kernel taps``, e.g. the first 3x3 convolution of an RGB network, or a 1x1
+   convolution that does not reduce) is matched by ``Q`` whatever its weights, so it carries no
+   evidence: the statistic ``S`` weights each paired layer by its parameters times
+   ``1 - C_out(b) / (C_in(a) k)`` (floored at 0).
+
+The least-squares maps make any two models look more alike than a permutation does, so the null of
+``S`` (random re-initialisations and independent reference models) must be computed the same way:
+:func:`compare_aligned` is the comparator the ownership null uses too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .lineage import Capture, Layer, LineageResult, _importance
+
+RIDGE = 1e-6  # relative ridge of the least-squares junction maps (dead channels get ~zero coefficients)
+BAND = 12  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
+ZERO_BORDER = 1e-7  # a kernel border below this share of the layer's largest |w| counts as zero padding
+
+
+def _centred(a: np.ndarray) -> np.ndarray:
+    return a - a.mean(axis=1, keepdims=True)
+
+
+class _Side:
+    """A layer's centred activations and their regularised inverse Gram matrix (computed once)."""
+
+    def __init__(self, act: np.ndarray) -> None:
+        self.x = _centred(act)
+        gram = self.x @ self.x.T
+        tr = float(np.trace(gram))
+        self.var = tr
+        lam = RIDGE * max(tr / max(gram.shape[0], 1), 1e-300)
+        self.inv = np.linalg.inv(gram + lam * np.eye(gram.shape[0]))
+
+
+def _r2(target: _Side, pred: _Side) -> float:
+    """Share of ``target``'s variance a linear map of ``pred`` explains (0 for a constant target)."""
+    if target.var <= 0 or pred.var <= 0 or target.x.shape[1] != pred.x.shape[1]:
+        return 0.0
+    cross = target.x @ pred.x.T
+    explained = float(np.einsum("ij,jk,ik->", cross, pred.inv, cross))
+    return float(min(max(explained / target.var, 0.0), 1.0))
+
+
+def _map(target: _Side, pred: _Side) -> np.ndarray:
+    """Least-squares ``M`` with ``target.x ~ M pred.x``."""
+    return (target.x @ pred.x.T) @ pred.inv
+
+
+def _kernel2d(layer: Layer, w: np.ndarray) -> np.ndarray:
+    """``(out, in, kh, kw)`` view of an ``(out, in, k)`` weight (linear layers and 1-D kernels: ``kh = 1``)."""
+    k = w.shape[2]
+    kern = layer.kernel if len(layer.kernel) == 2 and layer.kernel[0] * layer.kernel[1] == k else (1, k)
+    return w.reshape(w.shape[0], w.shape[1], *kern)
+
+
+def trim_zero_border(w: np.ndarray) -> np.ndarray:
+    """Drop kernel rows / columns that are zero on both sides across the whole layer (``(o, i, kh, kw)``)."""
+    top = float(np.abs(w).max()) if w.size else 0.0
+    if top == 0:
+        return w
+    while w.shape[2] > 2 and max(np.abs(w[:, :, 0]).max(), np.abs(w[:, :, -1]).max()) <= ZERO_BORDER * top:
+        w = w[:, :, 1:-1]
+    while w.shape[3] > 2 and max(np.abs(w[:, :, :, 0]).max(), np.abs(w[:, :, :, -1]).max()) <= ZERO_BORDER * top:
+        w = w[:, :, :, 1:-1]
+    return w
+
+
+def _embed(w: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """``w`` zero-padded at the centre of a ``kh x kw`` kernel (unchanged when already that large)."""
+    ph, pw = max(kh - w.shape[2], 0), max(kw - w.shape[3], 0)
+    if not (ph or pw):
+        return w
+    return np.pad(w, ((0, 0), (0, 0), (ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)))
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
+    return 0.0 if na == 0 or nb == 0 else float(np.dot(a.ravel(), b.ravel()) / (na * nb))
+
+
+def compare_pair(la: Layer, lb: Layer, sides: dict[tuple[int, str], _Side], ia: int, ib: int) -> tuple[float, float]:
+    """``(cosine, evidence weight)`` of two paired layers in the source's frame (module docstring, 2-4).
+
+    Grouped convolutions (depthwise and the like) have no general input map: their channels are matched
+    one to one by the output map's strongest coefficients instead. Returns ``(0, 0)`` when the two layers
+    were seen at different numbers of probe positions.
+    """
+    a_in, b_in = sides[(0, f"in{ia}")], sides[(1, f"in{ib}")]
+    a_out, b_out = sides[(0, f"out{ia}")], sides[(1, f"out{ib}")]
+    if a_in.x.shape[1] != b_in.x.shape[1] or a_out.x.shape[1] != b_out.x.shape[1]:
+        return 0.0, 0.0
+    wa, wb = _kernel2d(la, la.weight), _kernel2d(lb, lb.weight)
+    q = _map(a_out, b_out)  # (out_a, out_b)
+    if la.groups == 1 and lb.groups == 1:
+        p = _map(b_in, a_in)  # (in_b, in_a): suspect inputs from the source's
+        wb_src = np.einsum("oihw,ij->ojhw", wb, p)
+    elif la.groups == lb.groups and wa.shape[1] == wb.shape[1] and wa.shape[0] == wb.shape[0]:
+        wb_src = wb  # per-group channels: compared through the output map only
+    else:
+        return 0.0, 0.0
+    aligned = np.einsum("po,ojhw->pjhw", q, wb_src)
+    ta, tb = trim_zero_border(wa), trim_zero_border(aligned)
+    kh, kw = max(ta.shape[2], tb.shape[2]), max(ta.shape[3], tb.shape[3])
+    ta, tb = _embed(ta, kh, kw), _embed(tb, kh, kw)
+    imp = np.sqrt(_importance(ta.reshape(ta.shape[0], ta.shape[1], -1)))[:, :, None, None]
+    cos = _cosine(ta * imp, tb * imp)
+    taps = ta.shape[1] * ta.shape[2] * ta.shape[3]
+    informative = max(0.0, 1.0 - min(lb.weight.shape[0], b_out.x.shape[0]) / max(taps, 1))
+    return cos, informative
+
+
+def pair_layers(a: Capture, b: Capture, sides: dict[tuple[int, str], _Side]) -> list[tuple[int, int]]:
+    """Monotone pairing of ``a``'s and ``b``'s layers maximising the summed score (module docstring, 1)."""
+    n, m = len(a.layers), len(b.layers)
+    score = np.zeros((n, m))
+    for i in range(n):
+        centre = int(round(i * (m - 1) / max(n - 1, 1)))
+        for j in range(max(0, centre - BAND), min(m, centre + BAND + 1)):
+            score[i, j] = _r2(sides[(0, f"out{i}")], sides[(1, f"out{j}")]) + _r2(sides[(0, f"in{i}")],
+                                                                                  sides[(1, f"in{j}")])
+    best = np.zeros((n + 1, m + 1))
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            best[i, j] = max(best[i + 1, j], best[i, j + 1], score[i, j] + best[i + 1, j + 1] if score[i, j] > 0
+                             else -np.inf)
+    pairs, i, j = [], 0, 0
+    while i < n and j < m:
+        if score[i, j] > 0 and best[i, j] == score[i, j] + best[i + 1, j + 1]:
+            pairs.append((i, j))
+            i, j = i + 1, j + 1
+        elif best[i, j] == best[i + 1, j]:
+            i += 1
+        else:
+            j += 1
+    return pairs
+
+
+def _sides(a: Capture, b: Capture) -> dict[tuple[int, str], _Side]:
+    out: dict[tuple[int, str], _Side] = {}
+    for k, cap in enumerate((a, b)):
+        for i, layer in enumerate(cap.layers):
+            out[(k, f"in{i}")] = _Side(layer.in_act)
+            out[(k, f"out{i}")] = _Side(layer.out_act)
+    return out
+
+
+def compare_aligned(a: Capture, b: Capture) -> LineageResult:
+    """The v3 lineage statistic between two captured models (source ``a``, suspect ``b``).
+
+    Parameters
+    ----------
+    a, b : Capture
+        The source's and the suspect's captures (:func:`srprint.verification.lineage.capture_model`).
+
+    Returns
+    -------
+    LineageResult
+        ``similarity`` is the evidence-weighted mean cosine ``S`` over paired layers, ``coverage`` the
+        share of the source's parameters in paired layers; ``per_layer`` lists each pair.
+    """
+    sides = _sides(a, b)
+    per_layer: list[dict[str, Any]] = []
+    num = den = 0.0
+    paired = 0
+    for i, j in pair_layers(a, b, sides):
+        la, lb = a.layers[i], b.layers[j]
+        cos, informative = compare_pair(la, lb, sides, i, j)
+        weight = la.size * informative
+        per_layer.append({"source": la.name, "suspect": lb.name, "params": la.size, "cosine": cos,
+                          "evidence": informative})
+        num += cos * weight
+        den += weight
+        paired += la.size
+    total = max(a.total_params, 1)  # the share of the *source* found in the suspect (a widened copy holds it all)
+    sim = num / den if den > 0 else 0.0
+    return LineageResult(float(sim), float(min(paired / total, 1.0)), len(per_layer), len(a.layers), len(b.layers),
+                         per_layer)
