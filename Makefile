@@ -8,7 +8,7 @@ STAMP := $(VENV)/.srprint-installed
 TCMALLOC := $(firstword $(wildcard /usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 /usr/lib/aarch64-linux-gnu/libtcmalloc_minimal.so.4))
 RUN_ENV := $(if $(TCMALLOC),LD_PRELOAD=$(TCMALLOC),)
 
-.PHONY: demo test install lint bench clean-venv browser
+.PHONY: demo test docs install lint bench clean-venv browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,7 +32,14 @@ browser:
 	      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q --no-install-recommends chromium >/dev/null 2>&1; }; } \
 	  || echo "warning: could not install chromium; the browser test needs it"; }
 
-test: $(STAMP) browser
+# the documentation (docs/): Sphinx HTML with warnings as errors (the gallery runs on the demo zoo),
+# the API's doctests, and the example notebook executed; `make test` runs it first
+docs: $(STAMP)
+	$(RUN_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m sphinx -W --keep-going -q -b html -d build/docs/doctrees docs build/docs/html
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules src/srprint/api src/srprint/config.py
+	$(RUN_ENV) OMP_NUM_THREADS=1 $(BIN)/python docs/run_notebook.py
+
+test: $(STAMP) browser docs
 	$(RUN_ENV) $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
