@@ -44,8 +44,9 @@ def test_attack_and_registry_cli(tiny_zoo, tmp_path):
     r = runner.invoke(app, ["registry", "check", str(tmp_path / "pruned"), "--json", *reg])
     assert r.exit_code == 0, r.output
     res = json.loads(r.stdout)
-    # the owner's model is on disk: lineage decides, the suspect is never optimised
-    assert res[0]["name"] == "mine" and res[0]["verdict"] == "copy" and res[0]["functional"] is None
+    # the owner's model is on disk: function, then lineage, decide; the suspect is never optimised (no inversion)
+    assert res[0]["name"] == "mine" and res[0]["verdict"] == "copy"
+    assert res[0]["functional"]["method"] == "function" and "inversion" not in res[0]["functional"]
     r = runner.invoke(app, ["registry", "check", str(tmp_path / "pruned"), "--json", "--registry",
                             str(tmp_path / "typo.sqlite")])
     assert r.exit_code != 0 and "registry not found" in str(r.exception)

@@ -119,13 +119,10 @@ def _reference_entries(folders: list[Path] | None, sides: list[Any]) -> list[Any
 
 def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: float, as_json: bool) -> None:
     from .fingerprint import load_entry_model
-    from .ownership import functional_inversion, verify_models
-
-    def functional() -> dict[str, Any]:
-        return functional_inversion(src, sus, load_entry_model, alpha=alpha)
+    from .ownership import verify_models
 
     v = verify_models(src, sus, load=load_entry_model, references=_reference_entries(reference, [src, sus]),
-                      functional=functional, alpha=alpha)
+                      alpha=alpha)
     if printed_as_json(v.to_dict(), as_json):
         return
     colour = {"copy": "red", "shared parent": "yellow", "independent": "green"}.get(v.verdict, "white")
@@ -139,11 +136,13 @@ def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: flo
     else:
         stdout.print(f"  lineage: coverage {lin.get('coverage', 0):.0%}: not comparable", highlight=False)
     f = v.functional or {}
-    for k, im in enumerate(f.get("images", [])):
-        stdout.print(f"  functional: source output {k + 1} inverted through the suspect: {im['verdict']} "
-                     f"(residual {im['floor_ratio']:.3g}x the 8-bit floor, p = {im['p_value']:.2g})", highlight=False)
+    if f.get("agreement_db") is not None:
+        null = (f"independent models: mean {f['null_mean_db']:.1f} dB, max {f['null_max_db']:.1f} dB over "
+                f"{f['null_n']}, p = {f['p_value']:.3g}" if "p_value" in f else "no reference model of this task")
+        stdout.print(f"  function: outputs agree at {f['agreement_db']:.1f} dB ({null}; same function from "
+                     f"{f['floor_db']:.0f} dB): {f['decision']}", highlight=False)
     if f.get("reason"):
-        stdout.print(f"  functional: not run ({f['reason']})", highlight=False)
+        stdout.print(f"  function: not comparable ({f['reason']})", highlight=False)
     for note in v.notes:
         stdout.print(f"[yellow]note:[/] {note}", highlight=False)
 

@@ -427,8 +427,7 @@ def check_registered(registered: list[tuple[str, Any]], suspect: Any, *, load: C
     for name, fp in registered:
         owner = owner_entry(fp)
         if owner is not None and owner.task == suspect.task:
-            v = verify_models(owner, suspect, load=load, references=refs,
-                              functional=lambda owner=owner: functional_inversion(owner, suspect, load))
+            v = verify_models(owner, suspect, load=load, references=refs)
         else:
             func = functional(fp)
             if func is None:
