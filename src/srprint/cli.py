@@ -27,6 +27,7 @@ from .cli_common import (
 )
 from .errors import expected_failure_message
 from .io.env import check_environment
+from .lineage import cli as lineage_cli
 from .parsing import cli as parsing_cli
 from .render import cli as render_cli
 from .report import cli as report_cli
@@ -92,7 +93,7 @@ def demo_command(
 
 # the stage apps, in the order `srprint --help` lists them
 app.add_typer(zoo_app, name="zoo")
-for _stage in (render_cli, attribution_cli, parsing_cli, verification_cli, report_cli, study_cli):
+for _stage in (render_cli, attribution_cli, parsing_cli, verification_cli, lineage_cli, report_cli, study_cli):
     _stage.register(app)
 
 

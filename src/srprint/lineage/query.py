@@ -1,0 +1,185 @@
+"""``srprint lineage query``: which indexed model is this file, and how is it related?
+
+1. The file (an entry folder, or a checkpoint imported into a temporary zoo) is sketched.
+2. **Lookup**: the ``k`` nearest sketches of its ``(task, scale)`` group (milliseconds; timed apart).
+   A model with the same weights (content sha256) is the same model at once.
+3. **Confirmation**: the nearest ``confirm`` candidates whose entries are on disk go through
+   :func:`srprint.lineage.relate.relate` (the ownership verdict plus the function distance). The null
+   of the verdict uses indexed models of the group that are *not* near the suspect (the nearest
+   ``2 k`` are left out, as possible relatives).
+4. **Answer**: the confirmed relation with the closest function, among those whose family-wise error
+   rate over the group (Holm, every indexed model of the group a hypothesis) is below ``alpha``, or
+   that reproduce the candidate's function exactly: *same model*, *derived from X*, *X derives from it*,
+   *shares a parent with X*, or *unknown*. A declared parent (import metadata) that the weights do
+   not support is flagged.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import SrprintError
+from .build import content_sha256, resolve_inputs
+from .relate import Relation, holm, relate
+from .sketch import function_psnr, group_key, model_sketch, weight_stats
+from .store import LineageIndex, Record
+
+DEFAULT_K = 10
+DEFAULT_CONFIRM = 3
+ALPHA = 1e-3
+N_REFERENCES = 8
+
+
+def _load_entry(path: str | Path) -> Any:
+    from ..zoo.entry import ZooEntry
+
+    return ZooEntry.load(path)
+
+
+def _references(records: list[Record], exclude: set[int], n: int = N_REFERENCES) -> list[Any]:
+    """A deterministic spread of ``n`` on-disk entries of the group, none in ``exclude``."""
+    pool = [r for r in records if r.key not in exclude and r.path and Path(r.path).is_dir()]
+    if len(pool) > n:
+        step = len(pool) / n
+        pool = [pool[int(i * step)] for i in range(n)]
+    out = []
+    for r in pool:
+        try:
+            out.append(_load_entry(r.path))
+        except SrprintError:
+            continue
+    return out
+
+
+def suspect_profile(entry: Any) -> dict[str, Any]:
+    """Sketch, probe outputs, weight statistics and content hash of one zoo entry."""
+    from ..io.checkpoints import load_weights
+    from ..zoo.model import build_model
+
+    state = load_weights(entry.weights_path)
+    model = build_model(entry, state)
+    sketch, outputs = model_sketch(model, entry.task, entry.scale)
+    stats = weight_stats(state)
+    stats["sha256"] = content_sha256(state)
+    return {"entry": entry, "model": model, "sketch": sketch, "outputs": outputs, "stats": stats}
+
+
+def confirm(profile: dict[str, Any], rec: Record, distance: float, *, load: Any,
+            references: list[Any]) -> Relation | None:
+    """:func:`relate` of the suspect profile to one record (None if the record's entry is not on disk)."""
+    if not rec.path or not Path(rec.path).is_dir():
+        return None
+    cand = _load_entry(rec.path)
+    _, cand_out = model_sketch(load(cand), cand.task, cand.scale)
+    fdb = function_psnr(profile["outputs"], cand_out)
+    return relate(profile["entry"], cand, record={**rec.to_dict(), "stats": rec.stats},
+                  suspect_stats=profile["stats"], function_db=fdb, sketch_distance=distance, load=load,
+                  references=references)
+
+
+def accepted(rel: Relation, alpha: float) -> bool:
+    """A relation the answer may name: related, and its family-wise error rate below ``alpha``, or
+    decided by the verdict without a p-value (identical weights; the same function where no reference
+    model of the task gives a null)."""
+    if rel.relation == "unrelated":
+        return False
+    if rel.fwer is None:
+        return rel.verdict in ("copy", "identical weights")
+    return rel.fwer < alpha
+
+
+def _answer(best: Relation | None, suspect_id: str) -> str:
+    if best is None:
+        return f"{suspect_id}: unknown (no indexed model is related)"
+    lic = best.record.get("licence")
+    tail = f", whose licence is {lic}" if lic else ""
+    x = best.candidate
+    if best.relation == "same model":
+        edits = f" ({', '.join(best.edits)})" if best.edits else ""
+        return f"{suspect_id}: same model as {x}{edits}{tail}"
+    if best.relation == "derived":
+        return f"{suspect_id}: derived from {x}{tail}; direction: {'; '.join(best.direction_evidence)}"
+    if best.relation == "derived (direction unknown)":
+        return (f"{suspect_id}: derived from {x} or {x} from it{tail} (direction unknown: "
+                f"{'; '.join(best.direction_evidence)})")
+    if best.relation == "parent":
+        return f"{suspect_id}: {x} is derived from it ({'; '.join(best.direction_evidence)})"
+    return f"{suspect_id}: shares a parent with {x}{tail}"
+
+
+def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: int = DEFAULT_CONFIRM,
+               alpha: float = ALPHA, allow_pickle: bool = False) -> dict[str, Any]:
+    """Look ``path`` (entry folder or checkpoint file) up in the index at ``index_dir`` (module docstring).
+
+    Raises
+    ------
+    SrprintError
+        ``path`` is not one readable model, or the index is missing or corrupt.
+    """
+    from ..verification.fingerprint import load_entry_model
+    from ..verification.ownership import memoised
+
+    index = LineageIndex(index_dir)
+    p = Path(path)
+    if p.is_dir() and not (p / "model.json").is_file():
+        raise SrprintError(f"{p}: give one model (a zoo entry folder or a checkpoint file), not a folder of models")
+    tmp = Path(tempfile.mkdtemp(prefix="srprint-lineage-query-")) if p.is_file() else None
+    try:
+        entries = resolve_inputs([p], import_to=tmp, allow_pickle=allow_pickle)
+        if len(entries) != 1:
+            raise SrprintError(f"{p} holds {len(entries)} models (a multi-scale file): import it with "
+                               f"`srprint zoo import` and query one entry folder")
+        t0 = time.perf_counter()
+        prof = suspect_profile(_load_entry(entries[0]))
+        sketch_s = time.perf_counter() - t0
+        entry = prof["entry"]
+        group = group_key(entry.task, entry.scale)
+        t1 = time.perf_counter()
+        near = index.nearest(group, prof["sketch"], k)
+        lookup_ms = (time.perf_counter() - t1) * 1000
+        group_size = index.groups().get(group, 0)
+        out: dict[str, Any] = {"suspect": entry.id, "group": group, "group_size": group_size,
+                               "sketch_s": round(sketch_s, 3), "lookup_ms": round(lookup_ms, 3),
+                               "candidates": [{"id": r.model_id, "sketch_distance": d} for r, d in near]}
+        twin = index.find(sha256=prof["stats"]["sha256"], group=group)
+        relations: list[Relation] = []
+        t2 = time.perf_counter()
+        if twin is not None:
+            rel = Relation(twin.model_id, "same model", "identical weights", 0.0, float("inf"), 0.0,
+                           ["identical weights" + (" (renamed)" if twin.model_id != entry.id else "")],
+                           record={**twin.to_dict(), "stats": twin.stats})
+            relations.append(rel)
+        else:
+            load = memoised(load_entry_model)
+            refs = _references(index.records(group), {r.key for r, _ in near[:2 * max(k, n_confirm)]})
+            for rec, dist in near:
+                if len(relations) >= n_confirm:
+                    break
+                rel = confirm(prof, rec, dist, load=load, references=refs)
+                if rel is not None:
+                    relations.append(rel)
+        for rel, fw in zip(relations, holm([r.p_value for r in relations], group_size), strict=True):
+            rel.fwer = fw
+        out["confirm_s"] = round(time.perf_counter() - t2, 3)
+        ok = [r for r in relations if accepted(r, alpha)]
+        best = max(ok, key=lambda r: r.function_db) if ok else None
+        out["relations"] = [r.to_dict() for r in relations]
+        out["answer"] = best.relation if best else "unknown"
+        out["match"] = best.candidate if best else None
+        out["fwer"] = best.fwer if best else None
+        out["text"] = _answer(best, entry.id)
+        declared = (entry.labels or {}).get("declared_parent") or (
+            ((entry.imported or {}).get("manifest_row") or {}).get("parent"))
+        if declared:
+            related = {r.candidate for r in ok}
+            out["declared_parent"] = declared
+            if index.find(model_id=declared) is not None and declared not in related:
+                out["flags"] = [f"declares {declared} as its parent, but its weights are not related to {declared}"]
+        return out
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,164 @@
+"""How a suspect relates to one indexed candidate: same model, derived (which way), shared parent, unrelated.
+
+The candidate is confirmed by the ownership verdict (:func:`srprint.verification.ownership.verify_models`:
+re-parameterisation-invariant lineage, with its calibrated p-value) and by the function distance on the
+sketch probes (:func:`srprint.lineage.sketch.function_psnr`). Then:
+
+* **same model** (a re-upload): the verdict is *copy* and the two compute the same function (the
+  verdict's function stage says *same*, or they agree to :data:`SAME_FUNCTION_DB`; whatever the weights
+  look like), or the only difference is a storage grid (an fp16 cast, int8 quantisation) that one side
+  has and the other lacks;
+* **derived**: the verdict is *copy* (a fine-tune, a prune, a quantisation of a changed model); its
+  direction comes from :func:`direction` (the coarser storage grid, the larger share of exact zeros, or
+  the weight-kurtosis rule), each with its evidence;
+* **shares a parent**: the verdict is *shared parent* (significantly related, farther than a modified copy);
+* **unrelated**: anything else.
+
+:func:`holm` turns the confirmed candidates' p-values into family-wise error rates over the whole
+comparable group of the index (untested models count as hypotheses with ``p = 1``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+# the ownership verdict's floor of "same function" (verification/functional.py: fp16 copies >= 70 dB,
+# independent published pairs < 50 dB); exact re-parameterisations agree at > 120 dB
+SAME_FUNCTION_DB = 60.0
+INT8_LEVELS = 255  # a kernel with at most this many distinct values is on an 8-bit grid
+ZERO_SHARE_STEP = 0.01  # a pruned model has at least this much more exact zeros than its parent
+KURTOSIS_MARGIN = 0.2  # the kurtosis vote decides only beyond 0.5 +- this (else: direction not known)
+
+
+@dataclass
+class Relation:
+    """The relation of the suspect to one candidate, with its evidence."""
+
+    candidate: str
+    relation: str  # same model | derived | parent | shares a parent | unrelated
+    verdict: str  # the ownership verdict
+    p_value: float | None
+    function_db: float
+    sketch_distance: float
+    edits: list[str] = field(default_factory=list)
+    direction_evidence: list[str] = field(default_factory=list)
+    explanation: str = ""
+    fwer: float | None = None
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"candidate": self.candidate, "relation": self.relation, "verdict": self.verdict,
+                "p_value": self.p_value, "fwer": self.fwer, "function_db": self.function_db,
+                "sketch_distance": self.sketch_distance, "edits": self.edits,
+                "direction_evidence": self.direction_evidence, "explanation": self.explanation,
+                "licence": self.record.get("licence"), "declared_parent": self.record.get("declared_parent"),
+                "source_url": self.record.get("source_url")}
+
+
+def _int8(stats: dict[str, Any]) -> bool:
+    return 0 < int(stats.get("grid_levels", 0)) <= INT8_LEVELS
+
+
+def storage_edits(sus: dict[str, Any], cand: dict[str, Any]) -> tuple[list[str], int]:
+    """Storage differences between two models' :func:`~srprint.lineage.sketch.weight_stats`.
+
+    Returns ``(edits, side)``: ``side`` is +1 when the suspect holds the coarser grid (it was made from
+    the candidate), -1 for the reverse, 0 when neither differs.
+    """
+    if _int8(sus) and not _int8(cand):
+        return ["int8 quantised"], 1
+    if _int8(cand) and not _int8(sus):
+        return ["int8 quantised (the indexed model)"], -1
+    if sus.get("fp16") and not cand.get("fp16"):
+        return ["fp16 cast"], 1
+    if cand.get("fp16") and not sus.get("fp16"):
+        return ["fp16 cast (the indexed model)"], -1
+    return [], 0
+
+
+def kurtosis_vote(sus: dict[str, Any], cand: dict[str, Any]) -> float | None:
+    """Share of parameters (layer by layer) where the suspect's kernels are closer to Gaussian
+    (smaller ``|excess kurtosis|``) than the candidate's; None if the layers do not line up.
+
+    Fine-tuning adds many small, nearly independent updates to every weight, and the excess kurtosis
+    of a sum of independent terms lies between theirs: the child is closer to Gaussian than its parent,
+    whether the parent is heavy-tailed (trained) or light-tailed (uniform initialisation)."""
+    a, b = sus.get("layers") or [], cand.get("layers") or []
+    if not a or len(a) != len(b) or any(x[0] != y[0] for x, y in zip(a, b, strict=True)):
+        return None
+    num = sum(x[0] * (x[1] < y[1]) + 0.5 * x[0] * (x[1] == y[1]) for x, y in zip(a, b, strict=True))
+    den = sum(x[0] for x in a)
+    return num / den if den else None
+
+
+def direction(sus: dict[str, Any], cand: dict[str, Any]) -> tuple[int, list[str]]:
+    """Which of two related models was made from the other: +1 the suspect from the candidate, -1 the
+    reverse, 0 unknown; with the evidence, strongest rule first."""
+    edits, side = storage_edits(sus, cand)
+    if side:
+        return side, [f"{edits[0]}: the coarser storage grid is the copy's"]
+    dz = float(sus.get("zero_share", 0.0)) - float(cand.get("zero_share", 0.0))
+    if abs(dz) >= ZERO_SHARE_STEP:
+        who = "suspect" if dz > 0 else "indexed model"
+        return (1 if dz > 0 else -1), [f"the {who} has {abs(dz):.1%} more exactly-zero weights (pruned)"]
+    vote = kurtosis_vote(sus, cand)
+    if vote is None:
+        return 0, ["the layers do not line up for the weight-kurtosis rule"]
+    ev = f"{vote:.0%} of the parameters are closer to Gaussian in the suspect (weight-kurtosis rule)"
+    if vote >= 0.5 + KURTOSIS_MARGIN:
+        return 1, [ev]
+    if vote <= 0.5 - KURTOSIS_MARGIN:
+        return -1, [ev]
+    return 0, [ev + ": too close to call"]
+
+
+def _p(verdict: Any) -> float | None:
+    lin = verdict.lineage or {}
+    if "p_value" in lin:
+        return float(max(lin["p_value"], lin.get("p_bound", 0.0)))
+    func = verdict.functional or {}
+    return float(func["p_value"]) if func.get("p_value") is not None else None
+
+
+def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stats: dict[str, Any],
+           function_db: float, sketch_distance: float, load: Callable[[Any], Any],
+           references: Iterable[Any] = ()) -> Relation:
+    """Confirm one candidate (both zoo entries) and name the relation (module docstring)."""
+    from ..verification.ownership import verify_models
+
+    v = verify_models(candidate, suspect, load=load, references=references)
+    cand_stats = record.get("stats") or {}
+    edits, _ = storage_edits(suspect_stats, cand_stats)
+    p = _p(v)
+    rel, ev = "unrelated", []
+    same_function = (v.functional or {}).get("decision") == "same" or function_db >= SAME_FUNCTION_DB
+    if v.verdict == "copy" and same_function:
+        rel = "same model"
+        if suspect_stats.get("params") != cand_stats.get("params"):
+            edits.append("re-parameterised (another layer layout, same function)")
+        elif not edits and suspect_stats.get("sha256") != record.get("sha256"):
+            edits.append("weights re-parameterised (e.g. channels permuted, mixed or rescaled; same function)")
+    elif v.verdict == "copy" and edits:
+        rel = "same model"
+    elif v.verdict == "copy":
+        side, ev = direction(suspect_stats, cand_stats)
+        rel = {1: "derived", -1: "parent", 0: "derived (direction unknown)"}[side]
+    elif v.verdict == "shared parent":
+        rel = "shares a parent"
+    return Relation(candidate.id, rel, v.verdict, p, function_db, sketch_distance, edits, ev, v.explanation,
+                    record=record)
+
+
+def holm(p_values: list[float | None], m: int) -> list[float | None]:
+    """Holm-adjusted p-values (family-wise error rates) of ``p_values`` among ``m >= len`` hypotheses;
+    None stays None (a decision with no p-value, e.g. an exact functional identity)."""
+    idx = sorted((i for i, p in enumerate(p_values) if p is not None), key=lambda i: p_values[i])
+    m = max(m, len(idx))
+    out: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, i in enumerate(idx):
+        running = max(running, min(1.0, (m - rank) * float(p_values[i])))
+        out[i] = running
+    return out

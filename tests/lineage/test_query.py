@@ -1,0 +1,53 @@
+"""srprint.lineage: lookups of re-uploads, edited copies, a fine-tune and an independent model."""
+
+from __future__ import annotations
+
+import pytest
+
+from srprint.lineage.build import index_models
+from srprint.lineage.query import query_file
+from srprint.lineage.relate import holm
+
+
+@pytest.fixture(scope="module")
+def index(population, tmp_path_factory):
+    d = tmp_path_factory.mktemp("lineage_index") / "ix"
+    res = index_models([population["zoo"]], d)
+    assert [r.status for r in res["results"]] == ["added"] * 4
+    return d
+
+
+@pytest.mark.parametrize("name", ["renamed", "fp16", "permuted"])
+def test_reuploads_are_the_same_model(population, index, name):
+    res = query_file(population[name].path, index)
+    assert res["answer"] == "same model", res["text"]
+    assert res["match"] == "EDSR-tiny-x2-r1"
+    assert res["lookup_ms"] >= 0 and res["candidates"][0]["id"] == "EDSR-tiny-x2-r1"
+
+
+def test_reupload_edits_are_named(population, index):
+    assert "fp16" in query_file(population["fp16"].path, index)["text"]
+    assert "renamed" in query_file(population["renamed"].path, index)["text"]
+
+
+def test_short_finetune_is_derived_in_the_right_direction(population, index):
+    res = query_file(population["finetune"].path, index)
+    assert res["answer"] == "derived", res["text"]
+    assert res["match"] == "EDSR-tiny-x2-r2"
+    assert res["fwer"] is not None and res["fwer"] < 1e-3
+
+
+def test_the_parent_is_found_from_its_child(population, tmp_path):
+    d = tmp_path / "ix"
+    index_models([population["finetune"].path, population["r1"].path, population["r3"].path], d)
+    res = query_file(population["r2"].path, d)
+    assert res["answer"] == "parent" and res["match"] == "EDSR-tiny-x2-r2+finetune20", res["text"]
+
+
+def test_an_independent_model_is_unknown(population, index):
+    res = query_file(population["indep"].path, index)
+    assert res["answer"] == "unknown", res["text"]
+
+
+def test_holm_counts_every_indexed_model():
+    assert holm([1e-4, None, 2e-4], 10) == [1e-3, None, pytest.approx(1.8e-3)]
