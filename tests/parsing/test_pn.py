@@ -10,7 +10,7 @@ import torch
 from srprint.errors import SrprintError
 from srprint.parsing import metrics as M
 from srprint.parsing.fenpn_eval import model_folds
-from srprint.parsing.fenpn_train import FenPn, log_spectrum
+from srprint.parsing.fenpn_train import FenPn, fingerprint_spectrum
 from srprint.parsing.pn import (
     FenPnConfig,
     ParsingLoss,
@@ -135,7 +135,7 @@ def test_log_spectrum_is_centred_standardised_and_peaks_at_the_pattern() -> None
     n = 16
     x = torch.cos(2 * torch.pi * torch.arange(n) / 4).expand(2, 3, n, n).clone()
     x[1] = torch.randn(3, n, n, generator=torch.Generator().manual_seed(0))
-    s = log_spectrum(x)
+    s = fingerprint_spectrum(x)
     assert s.shape == x.shape
     assert torch.allclose(s.mean(dim=(1, 2, 3)), torch.zeros(2), atol=1e-5)
     assert torch.allclose(s.std(dim=(1, 2, 3)), torch.ones(2), atol=1e-4)
@@ -150,8 +150,8 @@ def test_spectrum_input_reaches_the_pn_and_trains_the_fen() -> None:
     model = FenPn(schema, cfg, n_models=3)
     x = torch.rand(2, 3, 16, 16)
     fp, out = model(x)
-    # the PN sees the spectrum: same output as feeding it log_spectrum(fp) by hand
-    torch.testing.assert_close(out["features"], model.pn(log_spectrum(fp))["features"])
+    # the PN sees the spectrum: same output as feeding it fingerprint_spectrum(fp) by hand
+    torch.testing.assert_close(out["features"], model.pn(fingerprint_spectrum(fp))["features"])
     out["features"].sum().backward()
     assert model.fen.body[0].weight.grad is not None and model.fen.body[0].weight.grad.abs().sum() > 0
 

@@ -43,7 +43,7 @@ TilesOpt = typer.Option(
 )
 
 
-def classifier_config(
+def config_from_options(
     backbone: str,
     input_kind: str,
     crop: int,
@@ -116,6 +116,6 @@ def classifier_options(command: Callable[..., Any]) -> Callable[..., Any]:
     Raises
     ------
     SrprintError
-        From :func:`classifier_config`, before the command runs, for an unknown backbone or input.
+        From :func:`config_from_options`, before the command runs, for an unknown backbone or input.
     """
-    return config_options("classifier", CLASSIFIER_OPTIONS, classifier_config)(command)
+    return config_options("classifier", CLASSIFIER_OPTIONS, config_from_options)(command)

@@ -23,8 +23,8 @@ from .pn import (
     RUN_FILE,
     STATE,
     WEIGHTS,
-    CropDataset,
     FenPnConfig,
+    LabelledCropDataset,
     ParsingLoss,
     ParsingNetwork,
     _image_labels,
@@ -36,7 +36,7 @@ from .schema import HyperparamSchema
 
 
 # ---------------------------------------------------------------------------------------------- training
-def log_spectrum(fp: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
+def fingerprint_spectrum(fp: torch.Tensor, eps: float = 1e-4) -> torch.Tensor:
     """Centred log-magnitude 2-D spectrum of ``(B, C, H, W)``, standardised per image."""
     spec = torch.fft.fftshift(torch.fft.fft2(fp, norm="ortho"), dim=(-2, -1)).abs()
     s = torch.log(spec + eps)
@@ -52,7 +52,7 @@ class FenPn(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, Any]]:
         fp = self.fen(x)
-        return fp, self.pn(log_spectrum(fp) if self.pn_input == "spectrum" else fp)
+        return fp, self.pn(fingerprint_spectrum(fp) if self.pn_input == "spectrum" else fp)
 
 
 def _batch_losses(
@@ -178,7 +178,7 @@ def train_fen_pn(
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         start, history = int(state["epoch"]), json.loads(state["history"])
-    ds = CropDataset(root, rows, cfg.crop, labels, train=True, seed=cfg.seed)
+    ds = LabelledCropDataset(root, rows, cfg.crop, labels, train=True, seed=cfg.seed)
     with make_progress() as prog:
         task = prog.add_task("FEN+PN", total=cfg.epochs, completed=start, visible=not quiet)
         for epoch in range(start, cfg.epochs):
@@ -315,7 +315,7 @@ def predict_fen_pn(
     if not isinstance(run, FenPnRun):
         run = load_fen_pn(run, device)
     frame = frame.reset_index(drop=True)
-    ds = CropDataset(Path(root), frame, run.cfg.crop, {}, train=False)
+    ds = LabelledCropDataset(Path(root), frame, run.cfg.crop, {}, train=False)
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False)
     schema = run.schema
     cont, det, attr = [], [], []

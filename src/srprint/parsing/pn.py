@@ -255,7 +255,7 @@ def shuffle_labels(table: pd.DataFrame, models: list[str], seed: int, *, key: st
     return out
 
 
-class CropDataset(torch.utils.data.Dataset):
+class LabelledCropDataset(torch.utils.data.Dataset):
     """Images of a manifest frame as crops with per-image label tensors.
 
     Decoding, caching, seeded random / centre crops and reflection padding of small images are the

@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
 from ..io.arrays import read_json_or_none
+from .section import Section
 from .tables import ResultTables, find_tables_folder, read_tables
 
 SUMMARY_FILE = "study.json"  # the per-stage summaries `srprint study` writes at its end
 LEGACY_SUMMARY_FILE = "demo.json"  # its name before every preset wrote one; old study folders still have it
-
-
-@dataclass
-class Section:
-    """One part of the report: its title, whether its stage ran, and what it shows."""
-
-    key: str
-    title: str
-    ran: bool
-    command: str = ""  # the command that produces the stage, shown when it did not run
-    tables: list[dict[str, Any]] = field(default_factory=list)  # {"caption", "columns", "rows"}
-    figures: list[dict[str, Any]] = field(default_factory=list)  # {"caption", "path" or "png" bytes}
-    facts: list[tuple[str, str]] = field(default_factory=list)  # (label, value) lines
-    notes: list[str] = field(default_factory=list)
 
 
 def _pct(x: Any) -> str:

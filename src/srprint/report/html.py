@@ -7,7 +7,7 @@ import datetime
 from pathlib import Path
 from typing import Any
 
-from .collect import Section
+from .section import Section
 
 TEMPLATE = "report.html.j2"
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .collect import Section
+from .section import Section
 from .tables import ResultTables, add_guarded, add_table, as_dict, as_list, dict_rows, fixed, num, pct
 
 POPULATION_TABLES = ("zoo_quality",)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .collect import Section
+from .section import Section
 from .tables import (
     ResultTables,
     add_guarded,

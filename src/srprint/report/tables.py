@@ -229,7 +229,7 @@ def add_guarded(sec: Any, name: str, build: Any) -> bool:
     name : str
         The table ``build`` reads (for the note).
     build : callable
-        Fills a :class:`~srprint.report.collect.Section` with tables, figures, facts and notes.
+        Fills a :class:`~srprint.report.section.Section` with tables, figures, facts and notes.
 
     Returns
     -------
