@@ -70,3 +70,21 @@ def test_verify_matrix(tiny_zoo, tmp_path):
     res = json.loads(r.stdout)
     assert len(res["d_over_eta"]) == 2 and res["d_over_eta"][0][0] == 0.0
     assert (tmp_path / "mx" / "matrix.png").is_file()
+
+
+def test_edit_attacks_from_the_cli_are_copies(tiny_zoo, tmp_path):
+    for name, extra in (("mix", ["--cond", "50"]), ("signflip", []), ("insert-identity", ["--depth", "0.5",
+                                                                                         "--kind", "block"]),
+                        ("widen", ["--extra", "2"]), ("padkernel", [])):
+        out = tmp_path / name
+        r = runner.invoke(app, ["attack", name, "EDSR-tiny-x2-s1", "--zoo", str(tiny_zoo), *extra, "-o", str(out),
+                                "--json"])
+        assert r.exit_code == 0, r.output
+        rec = json.loads(r.stdout)
+        assert rec["labels"]["attack"] == name and abs(rec["metrics"]["psnr_change"]) < 1e-3
+        r = runner.invoke(app, ["verify", "EDSR-tiny-x2-s1", str(out), "--zoo", str(tiny_zoo), "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["verdict"] == "copy", r.stdout
+    r = runner.invoke(app, ["attack", "insert-identity", "EDSR-tiny-x2-s1", "--zoo", str(tiny_zoo), "--kind", "x",
+                            "-o", str(tmp_path / "bad")])
+    assert r.exit_code != 0 and not (tmp_path / "bad").exists()

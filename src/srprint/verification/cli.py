@@ -26,6 +26,7 @@ from ..cli_common import (
     stdout,
 )
 from ..errors import SrprintError
+from .attack_cli import register_edit_commands
 from .fingerprint import METHODS, Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
 
 TaskOpt = typer.Option(None, "--task", help="sr | denoise | deblur | deblur-motion | lowlight | derain "
@@ -382,6 +383,8 @@ def attack_noise(sigma: float = typer.Option(0.01, "--sigma", min=0.0, max=1.0,
                  target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Add Gaussian noise to every weight and bias."""
     _run_attack("noise", {"sigma": sigma, "seed": seed}, **target)
+
+register_edit_commands(attack_app, _run_attack, attack_target_options)  # mix, signflip, ... (attack_cli.py)
 
 reg_app = typer.Typer(no_args_is_help=True, help="Registry of your models' fingerprints "
                                                  "($SRPRINT_HOME/fingerprints.sqlite).")
