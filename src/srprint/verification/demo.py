@@ -1,7 +1,9 @@
-"""``srprint demo`` stage: verify a pruned copy, a permuted copy and an independent seed sibling.
+"""``srprint demo`` stage: verify a pruned copy, a rotated copy and an independent seed sibling.
 
-The verdicts come from the parameter-lineage test (:mod:`.ownership`); the null distribution is made
-of random re-initialisations and the other demo models that share no lineage with the pair.
+The rotated copy multiplies the residual stream by a random orthogonal matrix (``srprint attack mix``):
+every weight changes, no output does. The verdicts come from :func:`.ownership.verify_models`: the
+function stage first, then parameter lineage; the nulls are made of random re-initialisations and the
+other demo models that share no lineage with the pair.
 """
 
 from __future__ import annotations
@@ -33,22 +35,23 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
         src, other = zoo.get(SOURCE), zoo.get(INDEPENDENT)
         pruned = attack_model(src, "prune", out / "attacked" / f"{SOURCE}+prune5", params={"percent": 5.0},
                               device=ctx.device)
-        permuted = attack_model(src, "permute", out / "attacked" / f"{SOURCE}+permute", params={"seed": 0},
-                                device=ctx.device)
+        rotated = attack_model(src, "mix", out / "attacked" / f"{SOURCE}+mix", params={"cond": 1.0, "seed": 0},
+                               device=ctx.device)
         references = zoo.entries()
         rows = []
-        for suspect, expected in ((pruned, "copy"), (permuted, "copy"), (other, "independent")):
+        for suspect, expected in ((pruned, "copy"), (rotated, "copy"), (other, "independent")):
             v = verify_models(src, suspect, load=load_entry_model, references=references)
             colour = "green" if v.verdict == expected else "red"
             console.print(f"{SOURCE} vs {suspect.id}: [{colour}]{v.verdict}[/] ({v.explanation})", highlight=False)
             lin = v.lineage or {}
             rows.append({"source": SOURCE, "suspect": suspect.id, "verdict": v.verdict, "expected": expected,
                          "similarity": lin.get("similarity"), "coverage": lin.get("coverage"),
-                         "p_value": lin.get("p_value"), "seconds": v.seconds})
+                         "p_value": lin.get("p_value"), "agreement_db": (v.functional or {}).get("agreement_db"),
+                         "seconds": v.seconds})
     finally:
         torch.set_num_threads(threads)
-    console.print(f"pruning changed held-out PSNR by {pruned.metrics['psnr_change']:+.3f} dB, permuting by "
-                  f"{permuted.metrics['psnr_change']:+.3f} dB; outputs in {out}", highlight=False)
+    console.print(f"pruning changed held-out PSNR by {pruned.metrics['psnr_change']:+.3f} dB, rotating the residual "
+                  f"stream by {rotated.metrics['psnr_change']:+.3f} dB; outputs in {out}", highlight=False)
     return {"verdicts": rows, "all_correct": all(r["verdict"] == r["expected"] for r in rows),
-            "prune_psnr_change": pruned.metrics["psnr_change"], "method": "lineage",
+            "prune_psnr_change": pruned.metrics["psnr_change"], "method": "function + lineage v3",
             "stage_seconds": round(time.perf_counter() - t0, 1)}
