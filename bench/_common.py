@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import srprint.study.tables  # noqa: F401 - imported first, so the load "at start" is taken when the bench starts
+import srprint.result_tables  # noqa: F401 - imported first, so the load "at start" is taken when the bench starts
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -20,6 +20,6 @@ def find_mini_render() -> Path | None:
 
 def write_results(name: str, data: dict[str, Any], markdown: str) -> tuple[Path, Path]:
     """Write ``bench/results/<name>.json`` and ``.md`` through the same writer as ``srprint study``."""
-    from srprint.study.tables import write_table
+    from srprint.result_tables import write_table
 
     return write_table(RESULTS, name, data, markdown)

@@ -181,7 +181,7 @@ def backbones_stage(ctx: Any, *, protocol: BackbonesProtocol | None = None) -> d
     SrprintError
         If the render stage has not run; otherwise as :func:`run_backbones_protocol`.
     """
-    from ..study.tables import write_table
+    from ..result_tables import write_table
 
     render = stage_render(ctx, "the backbone stage")
     tables = Path(ctx.tables_dir)

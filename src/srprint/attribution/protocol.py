@@ -402,7 +402,7 @@ MINI_PUBLISHED_PROTOCOL = replace(
 
 
 def _table_stage(ctx: Any, render: Path, protocol: AttributionProtocol, name: str) -> dict[str, Any]:
-    from ..study.tables import write_table
+    from ..result_tables import write_table
 
     tables = Path(ctx.tables_dir)
     result = run_attribution_protocol(render, protocol=protocol, device=ctx.device, figures_dir=tables / name,

@@ -311,7 +311,7 @@ def mini_stage(ctx: Any, *, protocol: ParsingProtocol | None = None) -> dict[str
         If the render folder is not a rendered dataset.
     """
     from ..render.manifest import RenderedDataset
-    from ..study.tables import write_table
+    from ..result_tables import write_table
 
     render = (ctx.results.get("render") or {}).get("render")
     if not render:

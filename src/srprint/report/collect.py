@@ -186,17 +186,13 @@ def claims_section(evaluations: dict[str, dict[str, Any] | None], summary: dict[
 
 def provenance_section(summary: dict[str, Any] | None, tables: ResultTables | None = None) -> Section:
     """Versions, machine and the wall time of every stage; the machine record of every result table."""
-    from ..zoo.entry import library_versions
+    from ..result_tables import run_environment
 
     sec = Section("provenance", "Provenance", ran=True)
-    import os
-    import platform
-
-    import torch
-
-    sec.facts += [("report made on", f"{platform.platform()}, {os.cpu_count()} CPUs, "
-                                     f"{torch.get_num_threads()} torch threads"),
-                  *[(k, str(v)) for k, v in library_versions().items()]]
+    env = run_environment()  # the record every result table carries
+    sec.facts += [("report made on", f"{env['platform']}, {env['cpu_count']} CPUs, "
+                                     f"{env['torch_threads']} torch threads"),
+                  *[(k, str(v)) for k, v in env["versions"].items()]]
     stages = [[k, v.get("seconds")] for k, v in (summary or {}).items() if isinstance(v, dict) and "seconds" in v]
     if stages:
         sec.tables.append({"caption": "wall time per stage (s)", "columns": ["stage", "seconds"], "rows": stages})

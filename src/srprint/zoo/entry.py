@@ -11,7 +11,6 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import shutil
 import uuid
 import warnings
@@ -255,20 +254,10 @@ def labels_for_spec(spec: ModelSpec) -> dict[str, Any]:
 
 
 def library_versions() -> dict[str, str]:
-    import numpy
-    import torch
+    """The versions a record carries: :func:`srprint.result_tables.library_versions`."""
+    from ..result_tables import library_versions as versions
 
-    from .. import __version__
-
-    out = {"srprint": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
-           "python": platform.python_version()}
-    try:
-        import spandrel
-
-        out["spandrel"] = getattr(spandrel, "__version__", "unknown")
-    except ImportError:  # pragma: no cover
-        pass
-    return out
+    return versions()
 
 
 def default_zoo_dir(name: str) -> Path:

@@ -149,7 +149,7 @@ def study_stage(ctx: Any, preset: str) -> dict[str, Any]:
     SrprintError
         If a grid model fails to train.
     """
-    from ..study.tables import write_table
+    from ..result_tables import write_table
     from .api import preset_train_config, train_specs
     from .specs import resolve_grid
 
