@@ -259,3 +259,36 @@ def zoo_label_table(
                 row.update(stats_for_arch(r["arch"], int(r["scale"]), size=r.get("size") or "tiny").to_dict())
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def render_label_table(data: str | Path, where: str | None = None) -> tuple[Any, Any]:
+    """The label table of a render's trained models and the hyperparameter schema fitted to it.
+
+    Parameters
+    ----------
+    data : str or Path
+        The rendered dataset.
+    where : str, optional
+        A manifest filter applied first.
+
+    Returns
+    -------
+    tuple of (DataFrame, HyperparamSchema)
+        One row per trained model (its labels and architecture statistics), and the schema.
+
+    Raises
+    ------
+    SrprintError
+        If the render holds no trained model.
+    DatasetError
+        If ``data`` is not a render or ``where`` matches nothing.
+    """
+    from ..errors import SrprintError
+    from ..render.manifest import RenderedDataset
+    from .schema import zoo_schema
+
+    ds = RenderedDataset.open(data, where)
+    table = zoo_label_table(frame=ds.frame[ds.frame["source"] == "trained"])
+    if table.empty:
+        raise SrprintError(f"{data}: no trained models to take labels from")
+    return table, zoo_schema(table)

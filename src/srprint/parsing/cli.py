@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ..classify.options import BatchOpt, SeedOpt, TilesOpt, classifier_options
-from ..cli_common import DeviceOpt, JsonOpt, config_options, print_markdown_or_json, printed_as_json, stdout
+from ..classify.options import TilesOpt, classifier_options
+from ..cli_common import DeviceOpt, JsonOpt, print_markdown_or_json, printed_as_json, stdout
 from ..errors import SrprintError
+from .options import fen_options
 
 if TYPE_CHECKING:  # the engine imports torch: keep CLI start-up light
     from ..classify.run_folder import ClassifierConfig
@@ -171,7 +172,9 @@ def parse_schema(
         table = load_gm_labels(gm_labels)
         schema = HyperparamSchema.from_yaml(schema_file).fit(table) if schema_file else gm_schema(table)
     elif data is not None:
-        table, schema = _zoo_table(data)
+        from .archstats import render_label_table
+
+        table, schema = render_label_table(data)
         if schema_file:
             schema = HyperparamSchema.from_yaml(schema_file).fit(table)
     else:
@@ -188,49 +191,7 @@ def parse_schema(
         stdout.print(f"{t.name:22s} {t.kind:11s} {extra}", highlight=False)
 
 
-def _zoo_table(data: Path, where: str | None = None) -> tuple[Any, Any]:
-    from ..render.manifest import RenderedDataset
-    from .archstats import zoo_label_table
-    from .schema import zoo_schema
-
-    ds = RenderedDataset.open(data, where)
-    table = zoo_label_table(frame=ds.frame[ds.frame["source"] == "trained"])
-    if table.empty:
-        raise SrprintError(f"{data}: no trained models to take labels from")
-    return table, zoo_schema(table)
-
-
 # ------------------------------------------------------------------------------------------------ fen
-FenCrop = typer.Option(64, "--crop", min=8, max=1024, help="Crop side the FEN sees (px)")
-FenDepth = typer.Option(15, "--depth", min=1, max=200, help="conv-BN-ReLU blocks of the FEN (paper 15)")
-FenWidth = typer.Option(64, "--width", min=1, max=4096, help="FEN channels (paper 64)")
-PnWidth = typer.Option(32, "--pn-width", min=1, max=4096, help="PN encoder base channels")
-FenEpochs = typer.Option(10, "--epochs", min=1, max=10_000, help="Training epochs")
-FenK = typer.Option(None, "--k", help="Low-frequency window (default: 50 px scaled to the crop)")
-PnInput = typer.Option(
-    "fingerprint", "--pn-input", help="What the PN sees: fingerprint (paper) | spectrum (its log-magnitude spectrum)"
-)
-LossScale = typer.Option(
-    "pixel", "--loss-scale", help="Fingerprint-loss scale: pixel (per-pixel units) | dft (as the authors' code)"
-)
-MaxPerModel = typer.Option(None, "--max-per-class", min=1, help="Cap training images per model (class)")
-
-
-def _fen_config(*, depth: int, width: int, **same: Any) -> Any:
-    """The :class:`~srprint.parsing.pn.FenPnConfig` of the ``fen`` commands' options."""
-    from .pn import FenPnConfig
-
-    return FenPnConfig(fen_depth=depth, fen_width=width, **same)
-
-
-# the FEN+PN options of `fen train` and `fen cv`: parameter -> (type, typer option)
-FEN_OPTIONS: dict[str, tuple[Any, Any]] = {
-    "crop": (int, FenCrop), "depth": (int, FenDepth), "width": (int, FenWidth), "pn_width": (int, PnWidth),
-    "epochs": (int, FenEpochs), "batch_size": (int, BatchOpt), "seed": (int, SeedOpt),
-    "max_per_model": (int | None, MaxPerModel), "k": (int | None, FenK), "pn_input": (str, PnInput),
-    "loss_scale": (str, LossScale),
-}
-fen_options = config_options("fen", FEN_OPTIONS, _fen_config)
 
 
 @fen_app.command("train")
@@ -247,9 +208,10 @@ def fen_train(
 ) -> None:
     """Train FEN + PN end to end on the trained models of a render (resumes; skips a finished run)."""
     from ..render.manifest import RenderedDataset
+    from .archstats import render_label_table
     from .fenpn_train import train_fen_pn
 
-    table, schema = _zoo_table(data, where)
+    table, schema = render_label_table(data, where)
     models = sorted(table["model_id"])
     if holdout:
         from .heldout import parse_holdout
@@ -281,33 +243,9 @@ def fen_eval(
 ) -> None:
     """Score a run: parsing of models it never saw (all images) and of its training models (SPLIT), detection
     AUC, attribution accuracy; figures of fingerprints, spectra and their cosine similarity in RUN/."""
-    from ..io.atomic import atomic_write_json
-    from ..render.manifest import REAL_CLASS, RenderedDataset
-    from . import fenpn_eval, fenpn_train
-    from .fen import fingerprint_figure, similarity_figure
+    from .fenpn_eval import evaluate_fen_run
 
-    loaded = fenpn_train.load_fen_pn(run, device)
-    ds = RenderedDataset.open(data)
-    table, _ = _zoo_table(data)
-    frame = ds.frame
-    trained = set(loaded.record["train_models"])
-    unseen = set(table["model_id"]) - trained
-    rows = frame[
-        (frame["model_id"].isin(unseen))
-        | ((frame["split"] == split) & (frame["model_id"].isin(trained) | (frame["model_id"] == REAL_CLASS)))
-    ]
-    pred = fenpn_train.predict_fen_pn(loaded, ds.root, rows, device=device)
-    res: dict[str, Any] = {"run": str(run), "unseen_models": sorted(unseen)}
-    for name, models in (("unseen", unseen), ("seen", trained)):
-        sub = fenpn_eval._subset(pred, pred.frame["model_id"].isin(models).to_numpy())
-        if len(sub.frame):
-            res[name] = {str(n): fenpn_eval.parsing_scores(sub, table, loaded.schema, n_images=n) for n in (1, 10, 100)}
-    res["detection_auc"] = fenpn_eval.detection_auc(pred)
-    res["attribution_accuracy"] = fenpn_eval.attribution_accuracy(pred, loaded.attribution_classes)
-    fps = {m: f for m, f in pred.fingerprints.items()}
-    fingerprint_figure(fps, str(run / "fingerprints.png"))
-    similarity_figure(fps, str(run / "fingerprint_similarity.png"))
-    atomic_write_json(run / "eval.json", res)
+    res = evaluate_fen_run(run, data, split=split, device=device)
     if printed_as_json(res, as_json):
         return
     for name in ("unseen", "seen"):
@@ -336,10 +274,11 @@ def fen_cv(
 ) -> None:
     """Leave-models-out cross-validation of FEN+PN vs the no-fingerprint and random-ground-truth baselines."""
     from ..render.manifest import RenderedDataset
+    from .archstats import render_label_table
     from .fenpn_eval import run_fen_cv
     from .pn import VARIANTS
 
-    table, schema = _zoo_table(data)
+    table, schema = render_label_table(data)
     ds = RenderedDataset.open(data)
     cfg = fen
     res = run_fen_cv(

@@ -360,3 +360,58 @@ def predict_folder(run: str | Path, target: str | Path, device: str = "cpu") -> 
     if pred.detection is not None:
         agg["p_generated"] = round(float(pred.detection.mean()), 3)
     return {"run": str(run), "n_images": len(good), "images": images, "aggregate": agg, "skipped": skipped}
+
+
+def evaluate_fen_run(run: str | Path, data: str | Path, *, split: str = "test", device: str = "cpu") -> dict[str, Any]:
+    """Score a FEN+PN run (``srprint fen eval``) and write ``RUN/eval.json`` and its figures.
+
+    Parameters
+    ----------
+    run : str or Path
+        The FEN+PN run folder.
+    data : str or Path
+        The rendered dataset.
+    split : str
+        The split scored for the run's training models (models it never saw are scored on every image).
+    device : str
+        Torch device.
+
+    Returns
+    -------
+    dict
+        ``run``, ``unseen_models``, ``unseen`` and ``seen`` (parsing scores at 1, 10 and 100 images),
+        ``detection_auc`` and ``attribution_accuracy``.
+
+    Raises
+    ------
+    SrprintError
+        If the run or the render is unreadable, or the render holds no trained model.
+    """
+    from ..render.manifest import RenderedDataset
+    from . import fenpn_train
+    from .archstats import render_label_table
+    from .fen import fingerprint_figure, similarity_figure
+
+    run = Path(run)
+    loaded = fenpn_train.load_fen_pn(run, device)
+    ds = RenderedDataset.open(data)
+    table, _ = render_label_table(data)
+    frame = ds.frame
+    trained = set(loaded.record["train_models"])
+    unseen = set(table["model_id"]) - trained
+    rows = frame[
+        (frame["model_id"].isin(unseen))
+        | ((frame["split"] == split) & (frame["model_id"].isin(trained) | (frame["model_id"] == REAL_CLASS)))
+    ]
+    pred = fenpn_train.predict_fen_pn(loaded, ds.root, rows, device=device)
+    res: dict[str, Any] = {"run": str(run), "unseen_models": sorted(unseen)}
+    for name, models in (("unseen", unseen), ("seen", trained)):
+        sub = _subset(pred, pred.frame["model_id"].isin(models).to_numpy())
+        if len(sub.frame):
+            res[name] = {str(n): parsing_scores(sub, table, loaded.schema, n_images=n) for n in (1, 10, 100)}
+    res["detection_auc"] = detection_auc(pred)
+    res["attribution_accuracy"] = attribution_accuracy(pred, loaded.attribution_classes)
+    fingerprint_figure(dict(pred.fingerprints), str(run / "fingerprints.png"))
+    similarity_figure(dict(pred.fingerprints), str(run / "fingerprint_similarity.png"))
+    atomic_write_json(run / "eval.json", res)
+    return res
