@@ -24,6 +24,7 @@ from srprint.attribution.backbones_protocol import (  # noqa: E402
     backbones_markdown,
     run_backbones_protocol,
 )
+from srprint.classify.options import add_classifier_arguments  # noqa: E402
 from srprint.errors import SrprintError  # noqa: E402
 
 
@@ -33,13 +34,9 @@ def main() -> int:
     ap.add_argument("--name", default="attribution_backbones")
     ap.add_argument("--where", default="source=trained,scale=4,seed=1", help="The subset (manifest filter)")
     ap.add_argument("--backbones", default=",".join(BACKBONES))
-    ap.add_argument("--input", default="dct", help="Classifier input: dct | rgb")
-    ap.add_argument("--crop", type=int, default=96)
-    ap.add_argument("--head-epochs", type=int, default=1)
-    ap.add_argument("--epochs", type=int, default=6)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=5e-4)
-    ap.add_argument("--max-per-class", type=int, default=64)
+    # the engine's options, generated from the `srprint attribute train` ones, with this comparison's defaults
+    add_classifier_arguments(ap, names=("input_kind", "crop", "head_epochs", "epochs", "batch_size", "lr",
+                                        "max_per_class"), crop=96, head_epochs=1, epochs=6, max_per_class=64)
     ap.add_argument("--device", default="auto")
     ap.add_argument("--note", default="", help="A line printed under the title (what this render is)")
     args = ap.parse_args()

@@ -30,6 +30,7 @@ from srprint.attribution.protocol import (  # noqa: E402
     attribution_markdown,
     run_attribution_protocol,
 )
+from srprint.classify.options import add_classifier_arguments  # noqa: E402
 from srprint.classify.tiles import DEFAULT_TILES  # noqa: E402
 from srprint.errors import SrprintError  # noqa: E402
 
@@ -40,18 +41,11 @@ def main() -> int:
     ap.add_argument("--name", default="attribution_mini", help="Result file name (label other renders!)")
     ap.add_argument("--where", default="source=trained", help="Rows used for the closed-set study")
     ap.add_argument("--holdout", default=DEFAULT_HOLDOUT, help="Models held out as open-set unknowns ('' = none)")
-    ap.add_argument("--backbone", default="convnext_atto")
-    ap.add_argument("--input", default="dct", help="Classifier input: dct | rgb")
-    ap.add_argument("--jpeg-augment", type=float, default=None, help="Share of JPEG-recompressed training images")
-    ap.add_argument("--jpeg-quality-min", type=int, default=None, help="Lowest training JPEG quality")
+    # the engine's options, generated from the `srprint attribute train` ones (patience None: the library's)
+    add_classifier_arguments(ap, names=("backbone", "input_kind", "jpeg_augment", "jpeg_quality_min", "patience",
+                                        "crop", "head_epochs", "epochs", "batch_size", "lr", "max_per_class"),
+                             patience=None)
     ap.add_argument("--dct-eps", type=float, default=None, help="Floor of the log-DCT input")
-    ap.add_argument("--patience", type=int, default=None, help="Early-stop patience (epochs)")
-    ap.add_argument("--crop", type=int, default=128)
-    ap.add_argument("--head-epochs", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=5e-4)
-    ap.add_argument("--max-per-class", type=int, default=None)
     ap.add_argument("--init", type=Path, default=None, help="Start from another (complete) run's weights")
     ap.add_argument("--prnu-crop", type=int, default=None, help="PRNU crop (default: the CNN's, same pixels)")
     ap.add_argument(

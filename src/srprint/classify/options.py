@@ -107,6 +107,56 @@ CLASSIFIER_OPTIONS: dict[str, tuple[Any, Any]] = {
 }
 
 
+# the same options on an argparse parser (the bench scripts): the JPEG ones join the engine's
+ARGPARSE_OPTIONS: dict[str, tuple[Any, Any]] = {
+    **CLASSIFIER_OPTIONS,
+    "jpeg_augment": (float | None, JpegAugmentOpt),
+    "jpeg_quality_min": (int | None, JpegQualityMinOpt),
+}
+
+
+def _ranged(kind: type, low: float | None, high: float | None) -> Callable[[str], Any]:
+    import argparse
+
+    def parse(text: str) -> Any:
+        value = kind(text)
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is not in [{low}, {high}]")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its error
+    return parse
+
+
+def add_classifier_arguments(parser: Any, *, names: tuple[str, ...] | None = None, **defaults: Any) -> None:
+    """Add the engine's options to an argparse parser, generated from the typer options of the commands.
+
+    The flags, help texts, ranges and defaults are those of ``srprint attribute train`` (one
+    declaration, :data:`CLASSIFIER_OPTIONS`); a bench script passes the defaults it differs in.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+        The parser.
+    names : tuple of str, optional
+        The options to add (keys of :data:`ARGPARSE_OPTIONS`; default: all).
+    **defaults : Any
+        Defaults that differ from the commands' (by key, e.g. ``crop=96``).
+
+    Raises
+    ------
+    KeyError
+        For an unknown option name.
+    """
+    import typing
+
+    for name in names or tuple(ARGPARSE_OPTIONS):
+        kind, opt = ARGPARSE_OPTIONS[name]
+        base = next(t for t in (int, float, str) if t is kind or t in typing.get_args(kind))
+        parser.add_argument(*opt.param_decls, type=_ranged(base, opt.min, opt.max) if base is not str else str,
+                            default=defaults.get(name, opt.default), help=opt.help)
+
+
 def classifier_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """Give a command the engine's options; it receives them as one ``classifier`` config.
 
