@@ -79,7 +79,8 @@ def trace(images: str | Path | Sequence[str | Path], *, zoo: str | Path | ModelZ
     zoo : str, Path, ModelZoo or a sequence of them
         The zoo(s) whose models are the candidates.
     run : str or Path, optional
-        An attribution classifier run: only its ``top`` classes per image are inverted (faster).
+        An attribution classifier run: its ``top`` classes per image are inverted first, the other
+        candidates only when none of them is confirmed.
     top : int
         With ``run``: how many classes to keep.
     models : str, optional
@@ -91,7 +92,7 @@ def trace(images: str | Path | Sequence[str | Path], *, zoo: str | Path | ModelZ
     alpha : float
         The test's significance level.
     device : str
-        ``auto``, ``cpu`` or ``cuda[:N]``; validated, but the inversion runs on the CPU today.
+        ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
 
     Returns
     -------
@@ -112,13 +113,13 @@ def trace(images: str | Path | Sequence[str | Path], *, zoo: str | Path | ModelZ
     from ..attribution.trace import TraceSettings
     from ..attribution.trace_cli import _shortlists, _zoo_entries, trace_files
 
-    del device  # trace_files loads its models on the CPU (attribution/trace_cli.py)
     defaults = TraceSettings()
     settings = TraceSettings(crop=crop or defaults.crop, steps=steps or defaults.steps)
     files = _files(images)
     entries = _zoo_entries(zoo_roots(zoo))
-    shortlists = _shortlists(Path(run), files, top) if run is not None else None
-    out = trace_files(files, entries, shortlists=shortlists, models=models, settings=settings, alpha=alpha)
+    shortlists = _shortlists(Path(run), files, top, device=device) if run is not None else None
+    out = trace_files(files, entries, shortlists=shortlists, models=models, settings=settings, alpha=alpha,
+                      device=device)
     agg = out.get("aggregate")
     head = agg or out["images"][0]
     why = (f"{agg['agree']} of {agg['n']} traced images name {agg['model'] or 'one model'}" if agg
