@@ -45,11 +45,10 @@ class Verification(Result):
 def _lineage(src: Any, sus: Any, references: list[Path] | None, alpha: float, device: str) -> Verification:
     from ..verification.cli import _reference_entries
     from ..verification.fingerprint import load_entry_model
-    from ..verification.ownership import functional_inversion, verify_models
+    from ..verification.ownership import verify_models
 
     load = partial(load_entry_model, device=device)
-    v = verify_models(src, sus, load=load, references=_reference_entries(references, [src, sus]),
-                      functional=lambda: functional_inversion(src, sus, load, alpha=alpha), alpha=alpha)
+    v = verify_models(src, sus, load=load, references=_reference_entries(references, [src, sus]), alpha=alpha)
     return Verification(v.verdict, "lineage", src.id, sus.id, v.explanation, v.to_dict())
 
 
@@ -73,9 +72,9 @@ def verify(source: Model | str | Path, suspect: Model | str | Path, *, zoo: str 
            settings: Any = None, device: str = "auto") -> Verification:
     """Decide whether ``suspect`` is a copy of (or shares a parent with) ``source``.
 
-    ``lineage`` (the default for two models) compares the canonicalised weights against a null of
-    independent reference models, in seconds; where the layers do not line up it inverts the source's
-    outputs through the suspect. ``critical`` (the default when a side is a fingerprint file)
+    ``lineage`` (the default for two models; ``srprint verify``'s test) asks whether the suspect computes
+    the source's function, then compares the aligned, canonicalised weights against a null of
+    independent reference models, in seconds. ``critical`` (the default when a side is a fingerprint file)
     compares the two models' critical-image fingerprints (minutes per model on a CPU).
 
     Parameters
