@@ -123,15 +123,17 @@ def test_trace_cli_bad_input_and_folder(zoo, tmp_path):
     from typer.testing import CliRunner
 
     from srprint.cli import app
-    from srprint.errors import SrprintError
     from srprint.io.images import write_png
 
     runner = CliRunner()
     zoo_dir = str(zoo[0].path.parent)
     odd = tmp_path / "odd.png"
     write_png(odd, np.zeros((33, 33, 3), np.float32))
-    r = runner.invoke(app, ["trace", str(odd), "--zoo", zoo_dir])
-    assert isinstance(r.exception, SrprintError) and "no candidate fits a 33x33 image" in str(r.exception)
+    r = runner.invoke(app, ["trace", str(odd), "--zoo", zoo_dir])  # no scale grid fits: none, with the reason
+    assert r.exit_code == 0, r.output
+    assert "none of these models" in r.output and "no candidate's scale grid fits" in r.output
+    r = runner.invoke(app, ["trace", str(odd), "--zoo", zoo_dir, "--models", "x2-s1"])
+    assert r.exit_code == 0, r.output
     folder = tmp_path / "imgs"
     folder.mkdir()
     write_png(folder / "a.png", _real_photo())

@@ -143,15 +143,9 @@ def predict_command(
 
     result = predict_images(run, image, top_k=top_k, device=device, openset_method=openset, tiles=tiles)
     if confirm:
-        from .trace_cli import _zoo_entries, trace_files
+        from .predict import confirm_by_inversion
 
-        shortlists = {im["path"]: {t["class"] for t in im["top"]} for im in result["images"]}
-        traced = trace_files([Path(p) for p in shortlists], _zoo_entries(list(confirm)), shortlists=shortlists)
-        by_path = {t["path"]: t for t in traced["images"]}
-        for im in result["images"]:
-            t = by_path.get(im["path"])
-            im["confirmed"] = ({"verdict": t["verdict"], "model": t.get("model"), "explanation": t["explanation"]}
-                               if t else None)
+        confirm_by_inversion(result, list(confirm), device=device)
     if printed_as_json(result, as_json):
         return
     for im in result["images"]:
@@ -218,20 +212,24 @@ def prnu_eval_command(
 def trace_command(
     image: Path = typer.Argument(..., help="Image file, or a folder of images assumed to come from one source"),
     zoo: list[Path] = typer.Option(..., "--zoo", help="Zoo folder(s) of candidate models (repeatable)"),
-    run: Path | None = typer.Option(None, "--run", help="Attribution run: its top K classes are the candidates"),
-    top: int = typer.Option(5, "--top", min=1, help="With --run: candidates per image"),
+    run: Path | None = typer.Option(None, "--run", help="Attribution run: its top K classes are inverted first, "
+                                    "the other candidates only when none of them is confirmed"),
+    top: int = typer.Option(5, "--top", min=1, help="With --run: candidates proposed per image"),
     models: str | None = typer.Option(None, "--models", help="Only candidates whose id contains one of these "
                                       "comma-separated substrings"),
     crop: int = typer.Option(48, "--crop", min=16, max=512, help="Side of the centre crop that is inverted (px)"),
     steps: int = typer.Option(120, "--steps", min=1, max=100000, help="Adam steps per candidate"),
     alpha: float = typer.Option(1e-3, "--alpha", min=1e-12, max=0.5, help="Significance level of 'made by'"),
+    device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Which of the candidate models made this exact image? Inverts each candidate (about 1-2 s per
-    candidate on a 48-px crop on 2 cores, plus a one-off calibration of each candidate on 8 photo crops)."""
+    candidate on a 48-px crop on 2 cores, plus a one-off calibration of each candidate on 32 calibration
+    images). A JPEG is traced by the exact requantisation test with the file's own tables."""
     from .trace_cli import run_trace
 
-    run_trace(image, zoo, run=run, top=top, models=models, crop=crop, steps=steps, alpha=alpha, as_json=as_json)
+    run_trace(image, zoo, run=run, top=top, models=models, crop=crop, steps=steps, alpha=alpha, as_json=as_json,
+              device=device)
 
 
 def register(app: typer.Typer) -> None:

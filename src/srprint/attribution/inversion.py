@@ -58,6 +58,7 @@ class InversionResult:
     steps: int
     history: list[float] = field(default_factory=list)  # residual every ``record_every`` steps
     finite: bool = True
+    input: torch.Tensor | None = field(default=None, repr=False)  # the best input, when asked for
 
     def to_dict(self) -> dict[str, Any]:
         return {"residual": self.residual, "initial": self.initial, "steps": self.steps, "finite": self.finite,
@@ -77,7 +78,7 @@ def _start(model: Any, y: torch.Tensor) -> torch.Tensor:
 
 def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = INVERSION_STEPS,
                  lr: float = INVERSION_LR, border: int = BORDER, stop_residual: float | None = None,
-                 record_every: int = 10) -> InversionResult:
+                 record_every: int = 10, return_input: bool = False) -> InversionResult:
     """Invert ``model`` (an :class:`~srprint.zoo.model.SRModel`) on ``image`` (``(H, W, 3)`` in ``[0, 1]``).
 
     Parameters
@@ -88,6 +89,8 @@ def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = I
         Output pixels ignored on each side.
     stop_residual
         Stop early once the residual is at or below this (default: ``STOP_FACTOR`` x the 8-bit floor).
+    return_input
+        Keep the best input found (``InversionResult.input``, ``(1, 3, h, w)``).
 
     Raises
     ------
@@ -98,7 +101,8 @@ def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = I
         raise SrprintError(f"bad inversion settings steps={steps}, lr={lr}")
     y = image if isinstance(image, torch.Tensor) else torch.from_numpy(
         np.ascontiguousarray(np.asarray(image, dtype=np.float32).transpose(2, 0, 1)))[None]
-    y = y.float()
+    params = next(iter(model.parameters()), None)
+    y = y.float().to(params.device if params is not None else "cpu")  # the model's device (``--device``)
     h, w = y.shape[-2:]
     if h <= 2 * border or w <= 2 * border:
         raise SrprintError(f"image of {w}x{h} px is too small for a {border}-px border")
@@ -110,7 +114,7 @@ def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = I
     x = _start(model, y).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr)
     target = y[inner]
-    best, initial, history, done = math.inf, math.nan, [], 0
+    best, initial, history, done, best_x = math.inf, math.nan, [], 0, None
     for it in range(steps + 1):
         out = model(x).clamp(0, 1)
         if out.shape != y.shape:
@@ -121,6 +125,8 @@ def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = I
             return InversionResult(math.inf, initial, it, history, finite=False)
         if it == 0:
             initial = val
+        if val < best and return_input:
+            best_x = x.detach().clone()
         best = min(best, val)
         if it % record_every == 0:
             history.append(best)
@@ -132,4 +138,4 @@ def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = I
         opt.step()
         with torch.no_grad():
             x.clamp_(0, 1)
-    return InversionResult(best, initial, done, history)
+    return InversionResult(best, initial, done, history, input=best_x)

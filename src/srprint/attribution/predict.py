@@ -94,3 +94,41 @@ def predict_images(
         "aggregate": agg,
         "skipped": pred.skipped,
     }
+
+
+def confirm_by_inversion(result: dict[str, Any], zoos: list[Path], *, device: str = "cpu") -> dict[str, Any]:
+    """Add each image's ``confirmed`` verdict to a :func:`predict_images` result, by model inversion.
+
+    Each image's top-k classes are inverted first (:func:`~.trace.trace_image` with ``propose``); when
+    none of them is confirmed, every other candidate of ``zoos`` is inverted too.
+
+    Parameters
+    ----------
+    result : dict
+        A :func:`predict_images` result (changed in place and returned).
+    zoos : list of Path
+        Zoo folders with the candidates' weights.
+    device : str
+        The resolved torch device the candidates run on.
+
+    Returns
+    -------
+    dict
+        ``result``, each image with ``confirmed`` (verdict, model, explanation, route) or None.
+
+    Raises
+    ------
+    SrprintError
+        If a zoo folder is missing or empty, or nothing could be traced.
+    """
+    from .trace_cli import _zoo_entries, trace_files
+
+    shortlists = {im["path"]: {t["class"] for t in im["top"]} for im in result["images"]}
+    traced = trace_files([Path(p) for p in shortlists], _zoo_entries(list(zoos)), shortlists=shortlists,
+                         device=device)
+    by_path = {t["path"]: t for t in traced["images"]}
+    for im in result["images"]:
+        t = by_path.get(im["path"])
+        im["confirmed"] = ({"verdict": t["verdict"], "model": t.get("model"), "explanation": t["explanation"],
+                            "route": t.get("path_taken"), "inverted": t.get("inverted")} if t else None)
+    return result

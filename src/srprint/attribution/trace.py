@@ -7,13 +7,19 @@ statistic is that residual divided by the residual of a structure-free reference
 smooth crops are easy to reproduce for every model, and the ratio cancels that (on 16 photo crops
 the raw residual of one demo model spread over two orders of magnitude, the ratio over 0.96-1.44).
 The decision is calibrated per candidate, on data no traced image belongs to: the ratios the
-candidate reaches on crops of real photographs (which no model made), from scikit-image's bundled
-photos (:func:`calibration_photos`). Under the null "this candidate did not make the image", the
-log ratio is treated as a Gaussian sample of unknown mean and variance, so the traced image's log
+candidate reaches on crops of real photographs (which no model made) and on outputs of other
+upscalers (bicubic, Lanczos) on such crops (:func:`calibration_images`): scikit-image's bundled
+photos and the shared Set5, never a photo set the benchmark scores (:data:`SCORED_SETS`). Under the
+null "this candidate did not make the image", the log ratio is treated as a Gaussian sample of
+unknown mean and variance, so the traced image's log
 ratio has a Student t predictive distribution; its lower tail is the p-value. The verdict is
 *made by C* when ``C`` has the smallest p-value, it is below ``alpha`` and its ratio is below every
 calibration ratio; otherwise *none of these models*. Calibrations are cached
 under ``$SRPRINT_HOME/trace/calibration`` by (weights sha256, settings).
+
+A JPEG file takes the JPEG path (:mod:`.jpeg_decide`): the same rule on the exact requantisation
+test. With ``propose`` (the classifier's top K), those candidates are inverted first; when none of
+them is confirmed, the others are inverted too, so a weak proposer costs time, never a wrong answer.
 """
 
 from __future__ import annotations
@@ -35,10 +41,16 @@ from ..errors import SrprintError
 from .inversion import BORDER, INVERSION_LR, INVERSION_STEPS, QUANT_FLOOR, ReferenceModel, invert_model
 
 ALPHA = 1e-3
-N_CALIBRATION = 8
+N_CALIBRATION = 32
+N_JPEG_CALIBRATION = 8
 CROP = 48  # output pixels of the centre crop that is inverted (a multiple of every scale up to 4 but 5, 7)
 # bundled photos used for calibration; the demo's held-out photo (coffee) is never among them
-CALIBRATION_PHOTOS = ("astronaut", "chelsea", "rocket", "immunohistochemistry")
+CALIBRATION_PHOTOS = ("astronaut", "chelsea", "rocket", "immunohistochemistry", "retina")
+# shared photo sets used for calibration when the shared data is present (render corpus, never scored)
+CALIBRATION_SETS = ("Set5",)
+# photo sets the trace benchmark scores (bench/trace.py): calibration never reads them
+SCORED_SETS = ("McMaster", "LIVE1", "Urban100")
+RESIZED = "no candidate's scale grid fits; the image may have been resized"
 
 
 @dataclass(frozen=True)
@@ -52,10 +64,17 @@ class TraceSettings:
     n_calibration: int = N_CALIBRATION
     coarse_steps: int = 0  # > 0: rank every candidate after this many steps, refine only the best ``keep``
     keep: int = 5
+    jpeg_crop: int = 64  # the JPEG path's crop (rounded up to a multiple of lcm(MCU, scale))
+    jpeg_start_steps: int = 60  # plain inversion of the decoded pixels: the start of the cell search
+    jpeg_steps: int = 150  # Adam steps on the cell hinge
+    jpeg_border: int = 8  # output pixels at the crop's edge whose blocks are not compared
+    n_jpeg_calibration: int = N_JPEG_CALIBRATION
 
     def __post_init__(self) -> None:
         if (self.crop <= 2 * self.border + 4 or self.steps < 1 or not 0 < self.lr < 1 or self.n_calibration < 3
-                or not 0 <= self.coarse_steps < self.steps or self.keep < 1):
+                or not 0 <= self.coarse_steps < self.steps or self.keep < 1 or self.jpeg_crop < 16
+                or self.jpeg_start_steps < 1 or self.jpeg_steps < 0 or self.n_jpeg_calibration < 3
+                or not 0 <= self.jpeg_border < self.jpeg_crop // 2):
             raise SrprintError(f"bad trace settings {asdict(self)}")
 
     def key(self) -> str:  # what a calibration depends on: not the candidate pruning
@@ -99,28 +118,80 @@ def candidates(entries: Iterable[Any], shape: tuple[int, ...], *, models: str | 
     return sorted(out, key=lambda e: e.id)
 
 
+def calibration_sources() -> list[tuple[str, np.ndarray]]:
+    """The calibration photos, ``(name, RGB float)``: :data:`CALIBRATION_PHOTOS` of scikit-image, then
+    :data:`CALIBRATION_SETS` of the shared data when present. Never a photo of :data:`SCORED_SETS`.
+
+    Raises
+    ------
+    SrprintError
+        If a calibration set is one the benchmark scores (a programming error caught at run time).
+    """
+    from ..io.images import read_image, skimage_photos
+
+    if set(CALIBRATION_SETS) & set(SCORED_SETS):
+        raise SrprintError(f"calibration sets {CALIBRATION_SETS} overlap the scored sets {SCORED_SETS}")
+    photos = skimage_photos()
+    out = [(f"skimage:{k}", photos[k][..., :3]) for k in CALIBRATION_PHOTOS if k in photos]
+    with contextlib.suppress(Exception):  # the shared data is optional: scikit-image's photos remain
+        from ..zoo.training_sets import shared_images
+
+        for f in shared_images(CALIBRATION_SETS):
+            out.append((f"{Path(f).parent.name}:{Path(f).name}", read_image(f)[..., :3]))
+    return out
+
+
 def calibration_photos(n: int, size: int) -> list[np.ndarray]:
-    """``n`` photo crops of ``size`` px (corners and centres of :data:`CALIBRATION_PHOTOS`).
+    """``n`` photo crops of ``size`` px, taken round-robin over :func:`calibration_sources` (centre, then
+    the four quarter points, then the mid-edges of each photo), saved as 8 bits.
 
     Raises
     ------
     SrprintError
         On: "only … calibration crops are available, … asked".
     """
-    from ..io.images import skimage_photos
-
-    photos = skimage_photos()
-    crops = []
-    for name in CALIBRATION_PHOTOS:
-        img = photos[name][..., :3]
+    per_photo: list[list[np.ndarray]] = []
+    for _, img in calibration_sources():
         h, w = img.shape[:2]
-        for y0, x0 in ((h // 2 - size // 2, w // 2 - size // 2), (h // 4, w // 4), (3 * h // 4 - size, w // 4),
-                       (h // 4, 3 * w // 4 - size)):
-            crops.append(np.asarray(img[y0:y0 + size, x0:x0 + size], dtype=np.float32))
+        if h < size or w < size:
+            continue
+        spots = ((h // 2 - size // 2, w // 2 - size // 2), (h // 4, w // 4), (3 * h // 4 - size, w // 4),
+                 (h // 4, 3 * w // 4 - size), (3 * h // 4 - size, 3 * w // 4 - size), (h // 2 - size // 2, 0),
+                 (0, w // 2 - size // 2), (h - size, w // 2 - size // 2))
+        per_photo.append([np.asarray(img[max(y0, 0):max(y0, 0) + size, max(x0, 0):max(x0, 0) + size],
+                                     dtype=np.float32) for y0, x0 in spots])
+    crops = [p[k] for k in range(8) for p in per_photo]
     if n > len(crops):
         raise SrprintError(f"only {len(crops)} calibration crops are available, {n} asked")
     # 8-bit, as a saved image is: the photo is what a model's saved output would be compared with
     return [np.round(c * 255) / 255 for c in crops[:n]]
+
+
+def calibration_images(n: int, size: int, scale: int) -> list[np.ndarray]:
+    """``n`` images no candidate made: photo crops (:func:`calibration_photos`) and, for a quarter of
+    them, the output of another upscaler (bicubic, then Lanczos, alternately) on the crop downscaled by
+    ``scale`` (2 for a same-size candidate); 8-bit.
+
+    Raises
+    ------
+    SrprintError
+        If fewer calibration crops exist than asked.
+    """
+    from PIL import Image
+
+    n_other = n // 4
+    photos = calibration_photos(n, size)
+    out = photos[:n - n_other]
+    s = max(scale, 2)
+    for k, crop in enumerate(photos[n - n_other:]):
+        im = Image.fromarray((crop * 255).round().astype(np.uint8))
+        lr = im.resize((size // s, size // s), Image.Resampling.BICUBIC)
+        up = lr.resize((size // s * s, size // s * s), Image.Resampling.BICUBIC if k % 2 == 0
+                       else Image.Resampling.LANCZOS)
+        big = np.zeros_like(crop)
+        big[:up.size[1], :up.size[0]] = np.asarray(up, dtype=np.float32) / 255
+        out.append(big)
+    return out
 
 
 def reference_residual(img: np.ndarray, scale: int, settings: TraceSettings) -> float:
@@ -196,19 +267,8 @@ def decide(rows: list[dict[str, Any]], alpha: float = ALPHA) -> dict[str, Any]:
                            f"(p = {best['p_value']:.2g} against its calibration): no candidate made this image"}
 
 
-def trace_image(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any], *,
-                settings: TraceSettings | None = None, alpha: float = ALPHA,
-                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Trace one image (``(H, W, 3)`` in ``[0, 1]``) among ``entries`` (already filtered by :func:`candidates`).
-
-    Raises
-    ------
-    SrprintError
-        No candidate.
-    """
-    settings = settings or TraceSettings()
-    if not entries:
-        raise SrprintError("no candidate model fits this image")
+def _pixel_rows(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any], settings: TraceSettings,
+                progress: Callable[[str], None] | None) -> tuple[list[dict], list[dict], dict[str, float]]:
     rows, skipped = [], []
     reference: dict[int, float] = {}
     coarse: dict[str, float] = {}
@@ -239,9 +299,86 @@ def trace_image(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
         rows.append({"id": e.id, "residual": res.residual, "floor_ratio": res.residual / QUANT_FLOOR,
                      "ratio": ratio, "reference_residual": reference[scale], "steps": res.steps,
                      **null_test(ratio, null), "seconds": round(time.perf_counter() - t0, 2)})
-    out = decide(rows, alpha)
+    return rows, skipped, coarse
+
+
+def trace_image(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any], *,
+                settings: TraceSettings | None = None, alpha: float = ALPHA,
+                progress: Callable[[str], None] | None = None, jpeg: Any = None,
+                propose: Iterable[str] | None = None, source: str | None = None) -> dict[str, Any]:
+    """Trace one image (``(H, W, 3)`` in ``[0, 1]``) among ``entries`` (already filtered by :func:`candidates`).
+
+    Parameters
+    ----------
+    img : ndarray
+        The image (for a JPEG: its decoded pixels).
+    entries : list
+        Candidate zoo entries.
+    load : callable
+        Entry -> loaded model (on the device the caller chose).
+    settings, alpha
+        Trace settings and the significance level of *made by*.
+    progress : callable, optional
+        Called with each candidate's id.
+    jpeg : JpegInfo, optional
+        The file's structure when ``img`` is a JPEG: the JPEG path (:mod:`.jpeg_decide`) decides.
+    propose : iterable of str, optional
+        Candidate ids to invert first (a classifier's top K); the rest are inverted only when none of
+        these is confirmed.
+    source : str, optional
+        How the image was read (reported as ``path``), e.g. a PNG that shows JPEG blocking.
+
+    Returns
+    -------
+    dict
+        ``verdict``, ``model``, ``p_value``, ``explanation``, ``candidates`` rows, ``skipped``, ``path``
+        (which route decided), ``inverted`` (how many candidates were inverted).
+
+    Raises
+    ------
+    SrprintError
+        No candidate.
+    """
+    settings = settings or TraceSettings()
+    if not entries:
+        raise SrprintError("no candidate model fits this image")
+
+    def run(group: list[Any]) -> tuple[list[dict], list[dict], dict[str, float]]:
+        if jpeg is not None:
+            from .jpeg_decide import jpeg_rows
+
+            rows, skipped = jpeg_rows(img, jpeg, group, load, settings=settings, progress=progress)
+            return rows, skipped, {}
+        return _pixel_rows(img, group, load, settings, progress)
+
+    def verdict(rows: list[dict]) -> dict[str, Any]:
+        if jpeg is not None:
+            from .jpeg_decide import decide_jpeg
+
+            return decide_jpeg(rows, alpha)
+        return decide(rows, alpha)
+
+    path = source or ("jpeg (requantisation test)" if jpeg is not None else "pixels (8-bit floor)")
+    first = [e for e in entries if propose is not None and e.id in set(propose)]
+    rest = [e for e in entries if e not in first]
+    if first:
+        rows, skipped, coarse = run(first)
+        out = verdict(rows)
+        route = f"top {len(first)} proposed, confirmed"
+        if out["verdict"] != "made by" and rest:
+            more = run(rest)
+            rows, skipped, coarse = rows + more[0], skipped + more[1], {**coarse, **more[2]}
+            out = verdict(rows)
+            route = f"top {len(first)} proposed, none confirmed: all {len(entries)} inverted"
+    else:
+        rows, skipped, coarse = run(entries)
+        out = verdict(rows)
+        route = f"all {len(entries)} inverted"
+    if out["verdict"] != "made by" and jpeg is None and not any(r["floor_ratio"] < 10 for r in rows):
+        out["explanation"] += f" (none comes near the 8-bit floor: {RESIZED}, or recompressed)"
     return {**out, "candidates": sorted(rows, key=lambda r: (r["p_value"], r["ratio"])), "skipped": skipped,
             "coarse": coarse,
+            "path_taken": f"{path}; {route}", "inverted": len(rows) + len(skipped),
             "settings": asdict(settings), "alpha": alpha}
 
 

@@ -1,0 +1,195 @@
+"""Tracing JPEGs (srprint.attribution.jpeg_file / jpeg_trace / jpeg_decide) and the top-K, resize and device paths."""
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, JpegImagePlugin
+
+from srprint.attribution import jpeg_trace as jt
+from srprint.attribution import trace as tr
+from srprint.attribution.jpeg_file import JpegUnsupportedError, read_jpeg
+from srprint.io.images import skimage_photos
+from srprint.verification.fingerprint import load_entry_model
+
+from .test_trace import LR, _entry, _made_by
+
+FAST = tr.TraceSettings(crop=32, steps=100, lr=LR, n_calibration=8, jpeg_crop=48, jpeg_start_steps=60,
+                        jpeg_steps=80, n_jpeg_calibration=4)
+
+
+@pytest.fixture()
+def zoo(tmp_path, monkeypatch):
+    monkeypatch.setenv("SRPRINT_HOME", str(tmp_path / "home"))
+    return [_entry(tmp_path / "zoo", f"EDSR-tiny-x2-s{i}", i) for i in (1, 2, 3)]
+
+
+def _jpeg(img, **kw):
+    buf = io.BytesIO()
+    Image.fromarray((np.asarray(img) * 255).round().astype(np.uint8)).save(buf, format="JPEG", **kw)
+    return buf.getvalue()
+
+
+def _decoded(data):
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), np.float32) / 255
+
+
+@pytest.mark.parametrize("kw", [{"quality": 90}, {"quality": 75, "subsampling": 0}, {"quality": 95, "subsampling": 1},
+                                {"quality": 80, "restart_marker_blocks": 2}])
+def test_reader_gives_pillows_tables_and_sampling_and_the_coefficients(kw):
+    photo = skimage_photos()["chelsea"][:75, :101]
+    data = _jpeg(photo, **kw)
+    info = read_jpeg(data)
+    im = Image.open(io.BytesIO(data))
+    assert [t.ravel().tolist() for t in info.qtables[:2]] == [list(im.quantization[0]), list(im.quantization[1])]
+    assert {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}[JpegImagePlugin.get_sampling(im)] == info.subsampling
+    assert info.restart_interval == (2 if "restart_marker_blocks" in kw else 0)
+    # the DC coefficient is 8x the block mean of the level-shifted luma: decoding agrees with Pillow's
+    im.draft("YCbCr", im.size)
+    y = np.asarray(im.convert("YCbCr"), np.float64)[..., 0]
+    means = y[:72, :96].reshape(9, 8, 12, 8).mean((1, 3))
+    dc = info.coefficients[0][:9, :12, 0, 0] * info.qtables[0][0, 0] / 8 + 128
+    assert np.abs(dc - means).max() < 1 + info.qtables[0][0, 0] / 8
+
+
+def test_requantisation_test_is_exact_on_the_same_encoder(zoo):
+    img = _made_by(zoo[0], size=64)
+    for kw in ({"quality": 90}, {"quality": 75}, {"quality": 75, "subsampling": 0}):
+        data = _jpeg(img, **kw)
+        info = read_jpeg(data)
+        crop = jt.aligned_jpeg_crop(info, _decoded(data), 2, 48)
+        src = img[crop.y0:crop.y0 + crop.size, crop.x0:crop.x0 + crop.size]
+        same = jt.requantisation_test(src, crop, border=0)
+        assert same["n"] > 0 and same["violations"] == 0 and same["blocks_exact"] == 1.0
+        other = jt.requantisation_test(_made_by(zoo[1], size=64)[crop.y0:crop.y0 + crop.size,
+                                                                   crop.x0:crop.x0 + crop.size], crop, border=0)
+        assert other["violations"] > 0
+
+
+def test_crop_is_aligned_to_mcu_and_scale_or_refused():
+    photo = skimage_photos()["chelsea"][:100, :120]
+    info = read_jpeg(_jpeg(photo, quality=90))
+    crop = jt.aligned_jpeg_crop(info, _decoded(_jpeg(photo, quality=90)), 3, 48)
+    assert crop.y0 % 48 == 0 and crop.x0 % 48 == 0 and crop.size == 48  # lcm(16, 3)
+    small = _jpeg(photo[:40, :40], quality=90)
+    with pytest.raises(tr.SrprintError, match="cannot align a crop to the JPEG's 16x16 MCU grid"):
+        jt.aligned_jpeg_crop(read_jpeg(small), _decoded(small), 3, 48)
+
+
+@pytest.mark.parametrize("q", [90, 75])
+def test_jpeg_of_a_tiny_models_output_is_traced_to_it_not_a_sibling(zoo, q):
+    data = _jpeg(_made_by(zoo[0], size=64), quality=q)
+    info = read_jpeg(data)
+    res = tr.trace_image(_decoded(data), zoo, load_entry_model, settings=FAST, jpeg=info)
+    assert res["verdict"] == "made by" and res["model"] == zoo[0].id, res["explanation"]
+    assert res["path_taken"].startswith("jpeg")
+    rows = {r["id"]: r for r in res["candidates"]}
+    assert rows[zoo[0].id]["violations"] < min(rows[z.id]["violations"] for z in zoo[1:]) / 5
+    res = tr.trace_image(_decoded(data), zoo[1:], load_entry_model, settings=FAST, jpeg=info)
+    assert res["verdict"] == "none of these models", res["explanation"]
+
+
+def test_top_k_falls_back_to_every_candidate(zoo):
+    img = _made_by(zoo[0])
+    res = tr.trace_image(img, zoo, load_entry_model, settings=FAST, propose={zoo[1].id})
+    assert res["verdict"] == "made by" and res["model"] == zoo[0].id, res["explanation"]
+    assert "none confirmed" in res["path_taken"] and res["inverted"] == 3
+    res = tr.trace_image(img, zoo, load_entry_model, settings=FAST, propose={zoo[0].id})
+    assert res["model"] == zoo[0].id and res["inverted"] == 1 and "confirmed" in res["path_taken"]
+
+
+def test_resized_image_is_none_of_these_with_the_reason(zoo, tmp_path):
+    from typer.testing import CliRunner
+
+    from srprint.cli import app
+
+    img = (_made_by(zoo[0], size=64) * 255).round().astype(np.uint8)
+    small = np.asarray(Image.fromarray(img).resize((58, 58), Image.Resampling.BICUBIC), np.float32) / 255
+    res = tr.trace_image(small, zoo, load_entry_model, settings=FAST)  # 58 px still fits x2: inverted
+    assert res["verdict"] == "none of these models" and tr.RESIZED in res["explanation"], res["explanation"]
+    odd = tmp_path / "resized.png"
+    Image.fromarray(img).resize((57, 57), Image.Resampling.BICUBIC).save(odd)  # fits no scale
+    r = CliRunner().invoke(app, ["trace", str(odd), "--zoo", str(zoo[0].path.parent)])
+    assert r.exit_code == 0 and "none of these models" in r.output and tr.RESIZED in r.output, r.output
+
+
+def test_calibration_never_receives_a_scored_image(zoo, monkeypatch):
+    from srprint.attribution import jpeg_decide
+
+    assert not set(tr.CALIBRATION_SETS) & set(tr.SCORED_SETS)
+    names = [n for n, _ in tr.calibration_sources()]
+    assert not [n for n in names if n.split(":")[0] in tr.SCORED_SETS]
+    data = _jpeg(_made_by(zoo[0], size=64), quality=90)
+    traced = _decoded(data)
+    seen = []
+    real = jpeg_decide.jpeg_invert
+
+    def spy(model, crop, **kw):
+        seen.append(crop.pixels)
+        return real(model, crop, **kw)
+
+    monkeypatch.setattr(jpeg_decide, "jpeg_invert", spy)
+    tr.trace_image(traced, zoo[:1], load_entry_model, settings=FAST, jpeg=read_jpeg(data))
+    assert len(seen) == 1 + FAST.n_jpeg_calibration  # the traced crop, then the calibration images
+    assert all(not np.array_equal(s, seen[0]) for s in seen[1:])
+    assert all(np.abs(s - traced[:s.shape[0], :s.shape[1]]).max() > 0.05 for s in seen[1:])
+
+
+def test_bad_jpegs_are_refused_in_one_line_or_handled(zoo, tmp_path):
+    from typer.testing import CliRunner
+
+    from srprint.cli import app
+
+    photo = skimage_photos()["chelsea"][:64, :64]
+    (tmp_path / "prog.jpg").write_bytes(_jpeg(photo, quality=90, progressive=True))
+    buf = io.BytesIO()
+    Image.fromarray((photo * 255).astype(np.uint8)).convert("CMYK").save(buf, format="JPEG")
+    (tmp_path / "cmyk.jpg").write_bytes(buf.getvalue())
+    arith = bytearray(_jpeg(photo, quality=90))
+    arith[arith.index(b"\xff\xc0") + 1] = 0xC9  # an arithmetic-coded frame header
+    (tmp_path / "arith.jpg").write_bytes(bytes(arith))
+    for name, what in (("prog.jpg", "progressive JPEG"), ("cmyk.jpg", "4-component JPEG (CMYK"),
+                       ("arith.jpg", "arithmetic-coded JPEG")):
+        with pytest.raises(JpegUnsupportedError, match=what.replace("(", r"\(")):
+            jt.jpeg_source(tmp_path / name)
+        r = CliRunner().invoke(app, ["trace", str(tmp_path / name), "--zoo", str(zoo[0].path.parent)])
+        assert r.exit_code == 2 or isinstance(r.exception, tr.SrprintError)
+        assert what in str(r.exception) and "\n" not in str(r.exception)
+    with pytest.raises(JpegUnsupportedError, match="not a JPEG|corrupt JPEG"):
+        read_jpeg(b"\xff\xd8\xff\xdb\x00\x03")
+
+
+def test_png_that_was_a_jpeg_is_recognised():
+    photo = skimage_photos()["astronaut"][100:228, 100:228]
+    assert not jt.looks_like_former_jpeg(photo)
+    assert jt.looks_like_former_jpeg(_decoded(_jpeg(photo, quality=40)))
+
+
+def test_device_reaches_the_models(zoo, tmp_path, monkeypatch):
+    from srprint.attribution import trace_cli
+    from srprint.io.images import write_png
+    from srprint.verification import fingerprint
+
+    seen = []
+    real = fingerprint.load_entry_model
+
+    def spy(entry, device="cpu"):
+        seen.append(device)
+        return real(entry, device="cpu")
+
+    monkeypatch.setattr(fingerprint, "load_entry_model", spy)
+    write_png(tmp_path / "a.png", _made_by(zoo[0]))
+    trace_cli.trace_files([tmp_path / "a.png"], zoo[:1], settings=FAST, device="cuda:7")
+    assert seen and set(seen) == {"cuda:7"}
+
+
+def test_forward_dct_matches_the_encoder():
+    photo = skimage_photos()["astronaut"][64:128, 64:128]
+    img8 = (photo * 255).round().astype(np.uint8)
+    data = _jpeg(img8 / 255.0, quality=90)
+    info = read_jpeg(data)
+    mine = jt.forward_dct(torch.from_numpy(img8.astype(np.float32).transpose(2, 0, 1) / 255)[None], info.sampling)
+    for d, q, c in zip(mine, info.qtables, info.coefficients, strict=True):
+        agree = (torch.round(d[0] / torch.from_numpy(q.astype(np.float32))).numpy() == c[:d.shape[1], :d.shape[2]])
+        assert agree.mean() > 0.98
