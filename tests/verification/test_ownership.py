@@ -70,10 +70,10 @@ def test_calibration_never_receives_the_test_pair_or_its_copies(pop, tmp_path, m
     real_fn = fn.function_null
     seen_fn = []
 
-    def spy_fn(out, refs, *, load, probes):
+    def spy_fn(out, refs, *, load, probes, **kw):
         refs = list(refs)
         seen_fn.extend(r.id for r in refs)
-        return real_fn(out, refs, load=load, probes=probes)
+        return real_fn(out, refs, load=load, probes=probes, **kw)
 
     monkeypatch.setattr(ownership, "lineage_null", spy)
     monkeypatch.setattr(fn, "function_null", spy_fn)

@@ -41,7 +41,7 @@ import numpy as np
 from .lineage import Capture, Layer, LineageResult, _importance
 
 RIDGE = 1e-6  # relative ridge of the least-squares junction maps (dead channels get ~zero coefficients)
-BAND = 12  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
+BAND = 6  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
 ZERO_BORDER = 1e-7  # a kernel border below this share of the layer's largest |w| counts as zero padding
 
 
@@ -66,7 +66,7 @@ def _r2(target: _Side, pred: _Side) -> float:
     if target.var <= 0 or pred.var <= 0 or target.x.shape[1] != pred.x.shape[1]:
         return 0.0
     cross = target.x @ pred.x.T
-    explained = float(np.einsum("ij,jk,ik->", cross, pred.inv, cross))
+    explained = float(np.sum((cross @ pred.inv) * cross))
     return float(min(max(explained / target.var, 0.0), 1.0))
 
 
@@ -164,12 +164,21 @@ def pair_layers(a: Capture, b: Capture, sides: dict[tuple[int, str], _Side]) -> 
     return pairs
 
 
+def _layer_sides(layer: Layer) -> tuple[_Side, _Side]:
+    """The layer's input and output sides, computed once per captured layer (a source is compared with
+    many models: its null, its suspects)."""
+    sides = getattr(layer, "_v3_sides", None)
+    if sides is None:
+        sides = (_Side(layer.in_act), _Side(layer.out_act))
+        layer._v3_sides = sides  # type: ignore[attr-defined]  (a cache on the capture, not a field)
+    return sides
+
+
 def _sides(a: Capture, b: Capture) -> dict[tuple[int, str], _Side]:
     out: dict[tuple[int, str], _Side] = {}
     for k, cap in enumerate((a, b)):
         for i, layer in enumerate(cap.layers):
-            out[(k, f"in{i}")] = _Side(layer.in_act)
-            out[(k, f"out{i}")] = _Side(layer.out_act)
+            out[(k, f"in{i}")], out[(k, f"out{i}")] = _layer_sides(layer)
     return out
 
 

@@ -8,8 +8,8 @@ so none of them moves this test. Exact re-parameterisations agree to float32 rou
 100 dB); independent models of one task agree far less (two DnCNN-25 trained apart reach about
 45 dB; SR models of one scale less).
 
-The statistic is the *agreement* ``A = 10 log10(1 / mse)`` in dB between the two models' outputs
-(clamped to ``[0, 1]``, not quantised) over :func:`probe_batch`. Its null is the agreement between
+The statistic is the *agreement* ``A = 10 log10(1 / mse)`` in dB between the luma of the two models'
+outputs (clamped to ``[0, 1]``, not quantised) over :func:`probe_batch`. Its null is the agreement between
 the source and models known to be independent of both sides (the references of
 :func:`srprint.verification.ownership.select_references`), so no scored pair and no copy of either
 side ever enters it. ``A`` is compared with the null like the lineage statistic: a Student-t
@@ -23,10 +23,10 @@ Decisions (:func:`decide_function`):
   ``1e-3``, below a quarter of one 8-bit step) is a floor, not a fitted threshold: fp16 copies of the
   published checkpoints agree with their sources at >= 70 dB and the closest independent published
   pair at < 50 dB (``bench/results/verification_v3.md``, calibration pool).
-* **no closer than independent models**: the Student-t p-value is at least :data:`NOT_CLOSER_LEVEL`:
-  the suspect's outputs are as far from the source's as an independent model's are.
-* otherwise the function alone does not decide (closer than independent models, yet not the same
-  function: a fine-tuned, quantised or distilled copy, or a model trained to imitate the source).
+* **no closer than independent models**: the Student-t p-value is at least ``alpha``: the suspect's
+  outputs are not significantly closer to the source's than an independent model's are.
+* otherwise the function alone does not decide (significantly closer than independent models, yet not
+  the same function: a fine-tuned, quantised or distilled copy, or a model trained to imitate the source).
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ from .lineage import LineageError
 PROBE_SIZE = 32  # input side of the SR probes (a denoiser's probes are SR-sized crops at scale 1)
 SAME_FUNCTION_DB = 60.0
 MAX_DB = 200.0  # agreement of bit-identical outputs (mse 0), so every agreement is a finite number
-NOT_CLOSER_LEVEL = 0.05
 
 
 def probe_batch(task: str, scale: int, *, size: int = PROBE_SIZE) -> torch.Tensor:
@@ -105,23 +104,36 @@ def outputs_on_probes(model: Any, probes: torch.Tensor) -> torch.Tensor:
     return out.float().clamp(0, 1)
 
 
+def _luma(x: torch.Tensor) -> torch.Tensor:
+    if x.shape[1] != 3:
+        return x.double()
+    w = torch.tensor([0.299, 0.587, 0.114], dtype=torch.float64).view(1, 3, 1, 1)
+    return (x.double() * w).sum(dim=1, keepdim=True)
+
+
 def agreement_db(a: torch.Tensor, b: torch.Tensor) -> float | None:
-    """``10 log10(1 / mse)`` between two output batches (capped at :data:`MAX_DB`); ``None`` when the
-    shapes differ (another scale: the two functions cannot be the same)."""
+    """``10 log10(1 / mse)`` between the luma (BT.601 Y) of two output batches, capped at :data:`MAX_DB`;
+    ``None`` when the shapes differ (another scale: the two functions cannot be the same).
+
+    Luma, because many published SR models work on Y alone and take the chroma from bicubic: two such
+    models agree exactly on the chroma whatever they learned, which would make independent Y-only models
+    look closer than independent RGB ones."""
     if a.shape != b.shape:
         return None
-    mse = float(((a.double() - b.double()) ** 2).mean())
+    mse = float(((_luma(a) - _luma(b)) ** 2).mean())
     return MAX_DB if mse <= 10 ** (-MAX_DB / 10) else float(-10.0 * np.log10(mse))
 
 
 def function_null(source_outputs: torch.Tensor, references: Iterable[Any], *, load: Callable[[Any], Any],
-                  probes: torch.Tensor) -> dict[str, Any]:
+                  probes: torch.Tensor, outputs: Callable[[Any], torch.Tensor] | None = None) -> dict[str, Any]:
     """Agreements between the source and each reference model (independent of both sides by construction
-    of the reference list) whose outputs have the source's shape. Returns the dB values and model ids."""
+    of the reference list) whose outputs have the source's shape. Returns the dB values and model ids.
+    ``outputs(entry)``, when given, returns an entry's (cached) outputs on ``probes``."""
     values, used = [], []
     for ref in references:
         try:
-            a = agreement_db(source_outputs, outputs_on_probes(load(ref), probes))
+            out = outputs(ref) if outputs is not None else outputs_on_probes(load(ref), probes)
+            a = agreement_db(source_outputs, out)
         except (LineageError, RuntimeError, ValueError):
             continue
         if a is not None:
@@ -165,13 +177,13 @@ def decide_function(agreement: float | None, test: dict[str, Any] | None, *, alp
         return "same" if agreement >= SAME_FUNCTION_DB else "unknown"
     if agreement >= SAME_FUNCTION_DB and test["p_value"] < alpha and agreement > test["null_max_db"]:
         return "same"
-    if test["p_value"] >= NOT_CLOSER_LEVEL:
+    if test["p_value"] >= alpha:
         return "not closer"
     return "closer"
 
 
 def functional_stage(source: Any, suspect: Any, *, load: Callable[[Any], Any], references: Iterable[Any] = (),
-                     alpha: float = 1e-3) -> dict[str, Any]:
+                     alpha: float = 1e-3, cache: dict[Any, Any] | None = None) -> dict[str, Any]:
     """Compare the two models' functions and decide (module docstring). ``references`` must already be
     independent of both sides (:func:`srprint.verification.ownership.select_references`).
 
@@ -184,7 +196,9 @@ def functional_stage(source: Any, suspect: Any, *, load: Callable[[Any], Any], r
     references : iterable of ZooEntry, optional
         Models independent of both sides; those with the source's output shape form the null.
     alpha : float, optional
-        Significance level of *same function*.
+        Significance level of *same function*, and of *closer than independent models*.
+    cache : dict, optional
+        Probe outputs by model folder, kept between calls.
 
     Returns
     -------
@@ -201,12 +215,20 @@ def functional_stage(source: Any, suspect: Any, *, load: Callable[[Any], Any], r
         return {"method": "function", "agreement_db": None, "decision": "not closer",
                 "reason": f"different tasks ({source.task} vs {suspect.task})"}
     probes = probe_batch(source.task, source.scale)
-    src_out = outputs_on_probes(load(source), probes)
+    memo = cache if cache is not None else {}
+
+    def outputs(entry: Any) -> torch.Tensor:
+        key = ("outputs", str(entry.path) if entry.path is not None else entry.id, source.task, source.scale)
+        if key not in memo:
+            memo[key] = outputs_on_probes(load(entry), probes)
+        return memo[key]
+
+    src_out = outputs(source)
     if source.scale != suspect.scale:
         return {"method": "function", "agreement_db": None, "decision": "not closer",
                 "reason": f"different scales (x{source.scale} vs x{suspect.scale})"}
-    agreement = agreement_db(src_out, outputs_on_probes(load(suspect), probes))
-    null = function_null(src_out, references, load=load, probes=probes)
+    agreement = agreement_db(src_out, outputs(suspect))
+    null = function_null(src_out, references, load=load, probes=probes, outputs=outputs)
     test = agreement_p_value(agreement, null["agreements_db"]) if len(null["agreements_db"]) >= 3 else None
     out: dict[str, Any] = {"method": "function", "agreement_db": agreement, "floor_db": SAME_FUNCTION_DB,
                            "decision": decide_function(agreement, test, alpha=alpha), "null_models": null["models"],

@@ -274,6 +274,10 @@ def explain(verdict: str, src: str, sus: str, *, lineage: dict[str, Any] | None,
             f"{agree if agree is None else round(agree)} dB: {why}; undecided.")
 
 
+def _key(entry: Any) -> str:
+    return str(entry.path) if entry.path is not None else entry.id
+
+
 def memoised(load: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``load`` that reads each entry (by folder) once: the stages and the registry loop reuse models."""
     cache: dict[str, Any] = {}
@@ -290,7 +294,7 @@ def memoised(load: Callable[[Any], Any]) -> Callable[[Any], Any]:
 def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], references: Iterable[Any] = (),
                   functional: Callable[[], dict[str, Any]] | None = None, alpha: float = ALPHA,
                   n_random: int = N_RANDOM, copy_max_distance: float = COPY_MAX_DISTANCE,
-                  method: str = "v3") -> OwnershipVerdict:
+                  method: str = "v3", cache: dict[Any, Any] | None = None) -> OwnershipVerdict:
     """Verdict for two zoo entries: function first, then parameter lineage, then the function's null.
 
     1. **Function** (:func:`srprint.verification.functional.functional_stage`): a suspect that computes
@@ -319,6 +323,9 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
         The copy band ``1 - S`` of the lineage statistic.
     method : str, optional
         The lineage statistic (``v3`` or ``v2``).
+    cache : dict, optional
+        Shared between calls with one source (a benchmark, a registry loop): the source's capture, every
+        model's probe outputs and the lineage nulls are computed once.
 
     Returns
     -------
@@ -334,8 +341,9 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
 
     t0 = time.perf_counter()
     load = memoised(load)  # the stages and the nulls read the pair's models again
+    memo = cache if cache is not None else {}
     refs = select_references(references, source, suspect)
-    func = functional_stage(source, suspect, load=load, references=refs, alpha=alpha)
+    func = functional_stage(source, suspect, load=load, references=refs, alpha=alpha, cache=memo)
     notes: list[str] = []
     lineage: dict[str, Any] | None = None
     extra = None
@@ -343,12 +351,24 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
         verdict = "copy"
     else:
         src_model, sus_model = load(source), load(suspect)
-        cap_src = lin.capture_model(src_model)
+        key = ("capture", _key(source))
+        if key not in memo:
+            memo[key] = lin.capture_model(src_model)
+        cap_src = memo[key]
         compare = comparator(method)
         result = compare(cap_src, lin.capture_model(sus_model))
         lineage = {**result.to_dict(), "method": f"lineage-{method}"}
         if result.coverage >= lin.MIN_COVERAGE:
-            null = lineage_null(cap_src, sus_model, refs, load=load, n_random=n_random, method=method)
+            # the null of *this* question: independent models of the suspect's architecture (random
+            # re-initialisations and trained references), aligned to the source the same way
+            same_arch = [r for r in refs if r.arch == suspect.arch]
+            if len(same_arch) < 3:  # too few trained models of this architecture: trained models of any
+                same_arch = refs[:N_RANDOM]  # (random re-initialisations alone are farther apart than they)
+            null_key = ("null", _key(source), suspect.arch, method, n_random, tuple(r.id for r in same_arch))
+            if null_key not in memo:
+                memo[null_key] = lineage_null(cap_src, sus_model, same_arch, load=load, n_random=n_random,
+                                              method=method)
+            null = memo[null_key]
             test = lin.lineage_p_value(result.similarity, null["similarities"])
             lineage.update(test, null_models=null["models"], alpha=alpha, copy_max_distance=copy_max_distance)
             verdict = decide_lineage(result, test, alpha, copy_max_distance=copy_max_distance)
