@@ -51,3 +51,20 @@ def test_an_independent_model_is_unknown(population, index):
 
 def test_holm_counts_every_indexed_model():
     assert holm([1e-4, None, 2e-4], 10) == [1e-3, None, pytest.approx(1.8e-3)]
+
+
+def test_tree_has_the_finetune_edge_and_no_false_edge(population, tmp_path):
+    from srprint.cli import main
+
+    d = tmp_path / "ix"
+    index_models([population["zoo"], population["finetune"].path], d)
+    out = tmp_path / "tree.json"
+    main(["lineage", "tree", "--index", str(d), "-o", str(out), "--json"])
+    import json
+
+    tree = json.loads(out.read_text())
+    edges = {(e["parent"], e["child"]): e for e in tree["edges"]}
+    assert list(edges) == [("EDSR-tiny-x2-r2", "EDSR-tiny-x2-r2+finetune20")]
+    e = edges[("EDSR-tiny-x2-r2", "EDSR-tiny-x2-r2+finetune20")]
+    assert e["directed"] and e["confidence"] > 0.999
+    assert out.with_suffix(".png").stat().st_size > 1000

@@ -112,8 +112,10 @@ def _answer(best: Relation | None, suspect_id: str) -> str:
 
 
 def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: int = DEFAULT_CONFIRM,
-               alpha: float = ALPHA, allow_pickle: bool = False) -> dict[str, Any]:
+               alpha: float = ALPHA, allow_pickle: bool = False, exclude: frozenset[str] = frozenset()
+               ) -> dict[str, Any]:
     """Look ``path`` (entry folder or checkpoint file) up in the index at ``index_dir`` (module docstring).
+    ``exclude``: indexed model ids to leave out (a benchmark's leave-one-out queries).
 
     Raises
     ------
@@ -139,13 +141,15 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         entry = prof["entry"]
         group = group_key(entry.task, entry.scale)
         t1 = time.perf_counter()
-        near = index.nearest(group, prof["sketch"], k)
+        near = [(r, d) for r, d in index.nearest(group, prof["sketch"], k + len(exclude))
+                if r.model_id not in exclude][:k]
         lookup_ms = (time.perf_counter() - t1) * 1000
         group_size = index.groups().get(group, 0)
         out: dict[str, Any] = {"suspect": entry.id, "group": group, "group_size": group_size,
                                "sketch_s": round(sketch_s, 3), "lookup_ms": round(lookup_ms, 3),
                                "candidates": [{"id": r.model_id, "sketch_distance": d} for r, d in near]}
         twin = index.find(sha256=prof["stats"]["sha256"], group=group)
+        twin = None if twin is not None and twin.model_id in exclude else twin
         relations: list[Relation] = []
         t2 = time.perf_counter()
         if twin is not None:
@@ -155,7 +159,9 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
             relations.append(rel)
         else:
             load = memoised(load_entry_model)
-            refs = _references(index.records(group), {r.key for r, _ in near[:2 * max(k, n_confirm)]})
+            recs = index.records(group)
+            refs = _references(recs, {r.key for r, _ in near[:2 * max(k, n_confirm)]}
+                               | {r.key for r in recs if r.model_id in exclude})
             for rec, dist in near:
                 if len(relations) >= n_confirm:
                     break

@@ -5,8 +5,8 @@ Layout of ``DIR``:
 * ``records.sqlite``: one row per model (id, sha256, arch, task, scale, entry folder, declared parent,
   licence, source URL, weight statistics, the sketch itself) and a ``meta`` table holding the format,
   the sketch version and, per group, the *generation* of its vector file and its model count;
-* ``vectors/<group>.g<generation>.usearch``: the group's HNSW index (usearch, cosine; chosen by
-  ``bench/lineage_index_choice.py``), keyed by the record's integer key;
+* ``vectors/<group>.g<generation>.usearch``: the group's usearch index (cosine, searched exactly: chosen
+  by ``bench/lineage_index_choice.py``), keyed by the record's integer key, memory-mapped on open;
 * ``.lock``: the writers' lock.
 
 Writes are crash-safe without a journal of their own: a writer (holding an exclusive ``flock`` on
@@ -267,7 +267,7 @@ class LineageIndex:
         idx = self.vectors(group)
         if idx is None or k <= 0:
             return []
-        m = idx.search(np.asarray(sketch, dtype=np.float32), min(k, len(idx)))
+        m = idx.search(np.asarray(sketch, dtype=np.float32), min(k, len(idx)), exact=True)
         keys = [int(x) for x in np.atleast_1d(m.keys)]
         with self._connect() as con:
             rows = [con.execute(f"SELECT {', '.join(_COLUMNS)} FROM models WHERE key = ?", (key,)).fetchone()
@@ -314,15 +314,28 @@ class LineageIndex:
                 with contextlib.suppress(OSError):
                     p.unlink()
 
-    def _same_function(self, rec: Record, pending: list[Record]) -> Record | None:
-        cands = [r for r in pending if r.group == rec.group]
-        try:
-            cands += [r for r, _ in self.nearest(rec.group, rec.sketch, 3)]
-        except IndexCorruptError:
-            raise
-        for r in cands:
-            if np.linalg.norm(rec.sketch) > 0 and 1.0 - float(np.dot(r.sketch, rec.sketch)) <= SAME_FUNCTION_DISTANCE:
-                return r
+    def _same_function(self, rec: Record, indexes: list[tuple[Any, dict[int, Record] | None]]) -> Record | None:
+        """An indexed or pending model whose sketch equals ``rec``'s to float rounding, if any.
+
+        ``indexes``: ``(usearch index, pending records by key)`` pairs; ``None`` means the records are the
+        committed ones and are read from SQLite."""
+        if np.linalg.norm(rec.sketch) == 0:
+            return None
+        for idx, pending in indexes:
+            if idx is None or len(idx) == 0:
+                continue
+            m = idx.search(np.asarray(rec.sketch, dtype=np.float32), min(3, len(idx)), exact=True)
+            keys = [int(x) for x in np.atleast_1d(m.keys)]
+            if pending is not None:
+                cands = [pending[k] for k in keys if k in pending]
+            else:
+                with self._connect() as con:
+                    rows = [con.execute(f"SELECT {', '.join(_COLUMNS)} FROM models WHERE key = ?",
+                                        (k,)).fetchone() for k in keys]
+                cands = [_row_record(r) for r in rows if r]
+            for r in cands:
+                if 1.0 - float(np.dot(r.sketch, rec.sketch)) <= SAME_FUNCTION_DISTANCE:
+                    return r
         return None
 
     def add(self, records: list[Record]) -> list[AddResult]:
@@ -336,19 +349,24 @@ class LineageIndex:
         """
         results: list[AddResult] = []
         with self._locked():
-            self.check()
+            vectors = {g: self.vectors(g) for g in self.check()}
             pending: list[Record] = []
+            seen: dict[tuple[str, str], Record] = {}
+            fresh: dict[str, tuple[Any, dict[int, Record]]] = {}
             for rec in records:
-                same = self.find(sha256=rec.sha256, group=rec.group) or next(
-                    (r for r in pending if r.sha256 == rec.sha256 and r.group == rec.group), None)
+                same = seen.get((rec.sha256, rec.group)) or self.find(sha256=rec.sha256, group=rec.group)
                 if same is not None:
                     results.append(AddResult(rec.model_id, "duplicate", same.model_id, "same file (sha256)", same.key))
                     continue
-                twin = self._same_function(rec, pending)
+                idx_new, by_key = fresh.setdefault(rec.group, (_usearch_index(), {}))
+                twin = self._same_function(rec, [(vectors.get(rec.group), None), (idx_new, by_key)])
                 if twin is not None:
                     results.append(AddResult(rec.model_id, "duplicate", twin.model_id,
                                              "same function (identical outputs on the probes)", twin.key))
                     continue
+                by_key[len(by_key)] = rec
+                idx_new.add(len(by_key) - 1, np.asarray(rec.sketch, dtype=np.float32))
+                seen[(rec.sha256, rec.group)] = rec
                 pending.append(rec)
                 results.append(AddResult(rec.model_id, "added"))
             if pending:

@@ -136,7 +136,6 @@ def draw_tree(tree: dict[str, Any], path: Path) -> Path:
                 bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "lw": 0.5})
     ax.set_axis_off()
     ax.set_title(f"lineage graph: {len(ids)} models, {len(tree['edges'])} edges (label: 1 - FWER)", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
     return path
