@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from .cases import CASES, Case
-from .runner import error_lines, readonly_is_enforced, run_cli
+from .runner import cli_env, error_lines, readonly_is_enforced, run_cli
 from .workspace import Workspace, tree_digest
 
 
@@ -27,7 +27,10 @@ def test_hostile_case(case: Case, ws: Workspace, tmp_path: Path) -> None:
         case.setup(ws, out)
     before_ws, before_out = tree_digest(ws.root), _snapshot(out)
     try:
-        proc = run_cli(case.args(ws, out), home=tmp_path / "home", cwd=tmp_path, unprivileged=case.unprivileged)
+        env = cli_env(tmp_path / "home", **case.env) if case.env else None
+        proc = run_cli(case.args(ws, out), home=tmp_path / "home", cwd=out if case.cwd_out else tmp_path,
+                       unprivileged=case.unprivileged, env=env, file_size_limit=case.file_size_limit,
+                       timeout=case.timeout)
     finally:
         for p in [out, *out.rglob("*")]:  # undo read-only set-ups so pytest can clean up
             if p.is_dir() and not p.is_symlink():
@@ -46,18 +49,22 @@ def test_hostile_case(case: Case, ws: Workspace, tmp_path: Path) -> None:
     if case.stderr:
         assert re.search(case.stderr, proc.stderr), shown
     assert tree_digest(ws.root) == before_ws, "the workspace (inputs) changed"
+    outside = sorted(p.name for p in tmp_path.iterdir() if p.name not in ("out", "home"))
+    assert not outside, f"written outside the output folder: {outside}"
     assert not ws.marker.exists(), "a payload ran"
     after_out = _snapshot(out)
     if case.rc != 0:
         # a refused command leaves what was there untouched, and half-written outputs nowhere
         for rel, data in before_out.items():
             assert after_out.get(rel) == data, f"{rel} changed or vanished"
-        new = [rel for rel in after_out if rel not in before_out and not rel.startswith("home")]
+        # (a hidden lock file is kept on purpose: flock locks one file, which must never be deleted)
+        new = [rel for rel in after_out if rel not in before_out and not rel.startswith("home")
+               and not (Path(rel).name.startswith(".") and rel.endswith(".lock"))]
         assert not new, f"left behind: {new}"
     if case.no_output:
         assert set(after_out) == set(before_out)
 
 
 def test_the_table_is_large_enough() -> None:
-    assert len(CASES) >= 60
+    assert len(CASES) >= 150
     assert len({c.id for c in CASES}) == len(CASES)

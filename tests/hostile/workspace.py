@@ -258,6 +258,98 @@ def build_workspace(root: Path, run: Path, render: Path) -> Workspace:
     shutil.copytree(root / "prnu", truncated)
     data = (truncated / "fingerprints.npy").read_bytes()
     (truncated / "fingerprints.npy").write_bytes(data[: len(data) // 2])
+    build_round_two(root, model, sibling, den, marker)
     return Workspace(root=root, zoo=zoo, model=model, sibling=sibling, denoiser=den, images=root / "img",
                      good=root / "img" / "good.png", fingerprint=fp_path, run=root / "run", render=root / "render",
                      prnu=root / "prnu", marker=marker)
+
+
+def _record_variant(src: Path, dest: Path, change: dict | None = None) -> Path:
+    import shutil
+
+    shutil.copytree(src, dest)
+    if change is not None:
+        record = json.loads((dest / "model.json").read_text())
+        record.update(change)
+        (dest / "model.json").write_text(json.dumps(record))
+    return dest
+
+
+def _corrupt_avif(path: Path, rgb: np.ndarray) -> None:
+    """A real AVIF whose coded data is zeroed: Pillow's AVIF decoder raises RuntimeError on it."""
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="AVIF")
+    data = bytearray(buf.getvalue())
+    at = data.find(b"mdat")
+    data[at + 4:] = bytes(len(data) - at - 4)
+    path.write_bytes(bytes(data))
+
+
+def build_round_two(root: Path, model: Path, sibling: Path, den: Path, marker: Path) -> None:
+    """The second hostile round (issue 29): lying records, zoos and corpora that try to steer a write,
+    non-finite pixels, corrupt AVIF, special files, a tampered training checkpoint."""
+    rng = np.random.default_rng(1)
+    rgb = (rng.random((32, 32, 3)) * 255).astype(np.uint8)
+    good_bytes = (root / "img" / "good.png").read_bytes()
+    # --- pixels
+    for name, value in (("nan", np.nan), ("inf", np.inf)):
+        arr = rng.random((16, 16)).astype(np.float32)
+        arr[3, 3] = value
+        Image.fromarray(arr, mode="F").save(root / "bad" / f"{name}.tif")
+    _corrupt_avif(root / "bad" / "corrupt.avif", rgb)
+    for name, file in (("avif", "corrupt.avif"), ("nan", "nan.tif")):
+        d = root / f"mixed_{name}"
+        d.mkdir()
+        (d / "good.png").write_bytes(good_bytes)
+        (d / file).write_bytes((root / "bad" / file).read_bytes())
+    # --- special files: a named pipe reads forever
+    special = root / "special"
+    special.mkdir()
+    os.mkfifo(special / "fifo.png")
+    os.mkfifo(special / "fifo.pth")
+    # --- records whose fields lie
+    bad = root / "bad_entries"
+    variants = {
+        "input_range_text": {"input_range": "0-1"}, "input_range_one": {"input_range": [1]},
+        "input_range_empty": {"input_range": [0, 0]}, "input_range_reversed": {"input_range": [1, 0]},
+        "input_range_huge": {"input_range": [0, 1e30]}, "grey_string": {"grey": "yes"},
+        "residual_number": {"residual": 1}, "id_dotdot": {"id": "../escaped"},
+        "id_absolute": {"id": str(root / "victim")}, "id_slash": {"id": "a/b"}, "id_hidden": {"id": ".hidden"},
+        "id_number": {"id": 12}, "id_too_long": {"id": "x" * 300}, "task_number": {"task": 2},
+        "labels_list": {"labels": ["arch", "EDSR"]},
+    }
+    for name, change in variants.items():
+        _record_variant(model, bad / name, change)
+    _record_variant(den, bad / "denoiser_x2", {"scale": 2})
+    # --- the user's own photos, which an absolute id once overwrote
+    victim = root / "victim"
+    victim.mkdir()
+    (victim / "im0.png").write_bytes(good_bytes)
+    (victim / "labels.json").write_text('{"mine": true}\n')
+    # --- zoos that try to steer a render
+    for zoo, change in (("zoo_escape", {"id": "../escaped"}), ("zoo_absolute", {"id": str(victim)}),
+                        ("zoo_duplicate", {"id": model.name}), ("zoo_real_class", {"id": "HR"})):
+        _record_variant(model, root / zoo / model.name)
+        _record_variant(sibling, root / zoo / "other", change)
+    _record_variant(model, root / "zoo_empty_weights" / model.name)
+    (root / "zoo_empty_weights" / model.name / "model.safetensors").write_bytes(b"")
+    # --- corpora whose image ids try to steer a render
+    plain = root / "corpus_plain"
+    plain.mkdir()
+    Image.fromarray(rgb).save(plain / "a.png")
+    Image.fromarray(rgb[::-1]).save(plain / "b.png")
+    for name, image_id in (("corpus_escape", "../../escaped"), ("corpus_absolute", str(victim / "im0"))):
+        d = root / name
+        d.mkdir()
+        (d / "a.png").write_bytes((plain / "a.png").read_bytes())
+        (d / "corpus.json").write_text(json.dumps({"name": name, "config": {}, "images": [
+            {"image_id": image_id, "file": "a.png", "width": 32, "height": 32, "source": "a.png", "set": name}]}))
+    # --- manifests whose ids are paths
+    for name, ident in (("id_dotdot", "../escaped"), ("id_absolute", str(victim / "x"))):
+        (root / "manifests" / f"{name}.csv").write_text(f"id,file\n{ident},../ckpt/rtc.pth\n")
+    # --- a training checkpoint that carries a pickle payload
+    state = root / "train_state_tampered" / model.name
+    state.mkdir(parents=True)
+    torch.save({"spec_id": model.name, "x": Exploit(marker)}, state / "train_state.pt")
