@@ -47,3 +47,12 @@ def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("SRPRINT_HOME", str(home))
     monkeypatch.setenv("SRPRINT_QUIET", "1")
     return home
+
+
+def relabelled(entry: ZooEntry, folder: Path, *, labels: dict[str, str]) -> ZooEntry:
+    """A copy of ``entry`` whose record carries extra labels (a licence, a declared parent)."""
+    shutil.copytree(entry.path, folder)
+    e = ZooEntry.load(folder)
+    e.labels = {**e.labels, **labels}
+    e.save(folder)
+    return ZooEntry.load(folder)

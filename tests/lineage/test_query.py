@@ -68,3 +68,15 @@ def test_tree_has_the_finetune_edge_and_no_false_edge(population, tmp_path):
     e = edges[("EDSR-tiny-x2-r2", "EDSR-tiny-x2-r2+finetune20")]
     assert e["directed"] and e["confidence"] > 0.999
     assert out.with_suffix(".png").stat().st_size > 1000
+
+
+def test_licence_is_carried_and_a_false_declared_parent_is_flagged(population, tmp_path):
+    from .conftest import relabelled
+
+    parent = relabelled(population["r2"], tmp_path / "r2", labels={"licence": "CC-BY-NC-SA-4.0"})
+    found = relabelled(population["finetune"], tmp_path / "found", labels={"declared_parent": "EDSR-tiny-x2-r3"})
+    d = tmp_path / "ix"
+    index_models([parent.path, population["r3"].path], d)
+    res = query_file(found.path, d)
+    assert res["answer"] == "derived" and "whose licence is CC-BY-NC-SA-4.0" in res["text"], res["text"]
+    assert res["flags"] and "EDSR-tiny-x2-r3" in res["flags"][0]

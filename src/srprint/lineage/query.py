@@ -111,6 +111,26 @@ def _answer(best: Relation | None, suspect_id: str) -> str:
     return f"{suspect_id}: shares a parent with {x}{tail}"
 
 
+def _check_declared(declared: str, index: LineageIndex, prof: dict[str, Any], relations: list[Relation], *,
+                    alpha: float, exclude: frozenset[str]) -> str | None:
+    """A flag when the suspect's declared parent is indexed but its weights are not related to it (the
+    declared parent is confirmed on its own when it was not among the confirmed candidates)."""
+    from ..verification.fingerprint import load_entry_model
+
+    rec = index.find(model_id=declared)
+    if rec is None or declared in exclude:
+        return None
+    rel = next((r for r in relations if r.candidate == declared), None)
+    if rel is None:
+        rel = confirm(prof, rec, 1.0 - float(rec.sketch @ prof["sketch"]), load=load_entry_model, references=[])
+        if rel is None:
+            return None
+        rel.fwer = holm([rel.p_value], index.groups().get(rec.group, 1))[0]
+    if accepted(rel, alpha):
+        return None
+    return f"declares {declared} as its parent, but its weights are not related to {declared} ({rel.verdict})"
+
+
 def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: int = DEFAULT_CONFIRM,
                alpha: float = ALPHA, allow_pickle: bool = False, exclude: frozenset[str] = frozenset()
                ) -> dict[str, Any]:
@@ -181,10 +201,10 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         declared = (entry.labels or {}).get("declared_parent") or (
             ((entry.imported or {}).get("manifest_row") or {}).get("parent"))
         if declared:
-            related = {r.candidate for r in ok}
             out["declared_parent"] = declared
-            if index.find(model_id=declared) is not None and declared not in related:
-                out["flags"] = [f"declares {declared} as its parent, but its weights are not related to {declared}"]
+            flag = _check_declared(declared, index, prof, relations, alpha=alpha, exclude=exclude)
+            if flag:
+                out["flags"] = [flag]
         return out
     finally:
         if tmp is not None:
