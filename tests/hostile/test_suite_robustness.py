@@ -82,8 +82,8 @@ def test_piped_output_is_soft_wrapped(tmp_path: Path) -> None:
     env = {k: v for k, v in cli_env(tmp_path).items() if k not in ("COLUMNS", "LINES")}
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == [LONG.strip()]
-    lines = proc.stderr.splitlines()
+    assert [line.strip() for line in proc.stdout.splitlines()] == [LONG.strip()]
+    lines = [line.strip() for line in proc.stderr.splitlines()]
     assert lines[0] == LONG.strip() and LONG.strip() in lines[1] and len(lines) == 2, proc.stderr
 
 
