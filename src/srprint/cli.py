@@ -70,9 +70,10 @@ def sr_command(
     from .io.outputs import check_output_file
     from .zoo.model import load_model
 
-    check_output_file(out, force=force, inputs=[image])
+    entry_dir = resolve_model_arg(model, zoo)
+    check_output_file(out, force=force, inputs=[image, entry_dir / "model.safetensors", entry_dir / "model.json"])
     img = read_image(image)
-    m = load_model(resolve_model_arg(model, zoo), device=device)
+    m = load_model(entry_dir, device=device)
     write_png(out, m.run_image(img, device=device))
     stdout.print(f"wrote {out} ({img.shape[1]}x{img.shape[0]} -> x{m.scale})")
 
