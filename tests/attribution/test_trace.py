@@ -145,3 +145,19 @@ def test_trace_cli_bad_input_and_folder(zoo, tmp_path):
     assert [im["verdict"] for im in res["images"]] == ["none of these models"]
     assert [s["path"].endswith("broken.png") for s in res["skipped"]] == [True]
     assert res["aggregate"]["verdict"] == "none of these models"
+
+
+def test_trace_claim_uses_the_wilson_lower_bound():
+    from srprint.report.claims import claims_rows, table_claims_data, wilson_interval
+
+    def verdict(k, n):
+        rows = [{"model": "a", "predicted": "a", "verdict": "made by"}] * k + [
+            {"model": "a", "predicted": None, "verdict": "none of these models"}] * (n - k)
+        row = [r for r in claims_rows(table_claims_data({"trace": {"rows": rows}})) if "8-bit" in r[1]][0]
+        return row[-1], row[-2]
+
+    lo, hi = wilson_interval(11, 11)
+    assert 0.73 < lo < 0.75 and hi == 1.0
+    assert verdict(11, 11)[0] == "not shown"  # 11 of 11 is not evidence of >= 97 %
+    assert verdict(150, 150)[0] == "reproduced" and "Wilson" in verdict(150, 150)[1]
+    assert verdict(80, 100)[0] == "refuted"

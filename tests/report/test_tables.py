@@ -230,8 +230,8 @@ def test_claims_from_tables_follow_the_fixed_rules() -> None:
     tables = {
         "attribution_mini": {"cnn": ev, "prnu": {"n": 100, "overall_acc": 0.5, "chance": 0.1}},
         "verification": _verification(),
-        "trace": {"rows": [{"model": "a", "predicted": "a", "verdict": "made by"},
-                           {"model": "b", "predicted": "b", "verdict": "made by"}]},
+        "trace": {"rows": [{"model": "a", "predicted": "a", "verdict": "made by"},  # 150 of 150: lower bound 97.5 %
+                           {"model": "b", "predicted": "b", "verdict": "made by"}] * 75},
         "parsing_mini_table": {"heldout_table": {"cells": [
             {"target": "scale", "holdout": "arch=X", "accuracy": 1.0, "chance": 0.5, "n_test": 100},
             {"target": "arch", "holdout": "seed=3", "accuracy": 0.25, "chance": 0.2, "n_test": 40}]}},
