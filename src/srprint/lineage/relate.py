@@ -6,8 +6,9 @@ sketch probes (:func:`srprint.lineage.sketch.function_psnr`). Then:
 
 * **same model** (a re-upload): the verdict is *copy* and the two compute the same function (the
   verdict's function stage says *same*, or they agree to :data:`SAME_FUNCTION_DB`; whatever the weights
-  look like), or the only difference is a storage grid (an fp16 cast, int8 quantisation) that one side
-  has and the other lacks;
+  look like), or the two are related (*copy* or *shared parent*: rounding every weight to 8 bits moves
+  the lineage statistic past the copy band) and one side holds a storage grid (fp16, int8) the other
+  lacks;
 * **derived**: the verdict is *copy* (a fine-tune, a prune, a quantisation of a changed model); its
   direction comes from :func:`direction` (the coarser storage grid, the larger share of exact zeros, or
   the weight-kurtosis rule), each with its evidence;
@@ -140,8 +141,8 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
             edits.append("re-parameterised (another layer layout, same function)")
         elif not edits and suspect_stats.get("sha256") != record.get("sha256"):
             edits.append("weights re-parameterised (e.g. channels permuted, mixed or rescaled; same function)")
-    elif v.verdict == "copy" and edits:
-        rel = "same model"
+    elif v.verdict in ("copy", "shared parent") and edits:
+        rel = "same model"  # related, and one side holds a storage grid the other lacks: a quantised re-upload
     elif v.verdict == "copy":
         side, ev = direction(suspect_stats, cand_stats)
         rel = {1: "derived", -1: "parent", 0: "derived (direction unknown)"}[side]
