@@ -1,6 +1,10 @@
-"""Benchmark of ownership verification by parameter lineage (issue 15).
+"""Benchmark of ownership verification v3 (issue 26), or with --v2 the parameter-lineage benchmark (issue 15).
 
-The protocol (sources, copies, negatives, nulls, the calibrated copy band) is
+v3 (the default): :mod:`srprint.verification.protocol_v3`, resumable (items in
+``$SRPRINT_HOME/bench/verification_v3/items.jsonl``; ``--max-seconds`` stops cleanly, a rerun resumes);
+writes bench/results/verification_v3.{json,md}.
+
+v2: the protocol (sources, copies, negatives, nulls, the calibrated copy band) is
 :mod:`srprint.verification.protocol`, which ``srprint study --preset mini`` runs too; this script
 only parses options. Sources: the published models imported from ``../shared/data/pretrained``
 (``$SRPRINT_HOME/bench/pretrained_zoo``, made by ``bench/pretrained_quality.py`` or
@@ -27,16 +31,47 @@ from srprint.verification.protocol import (  # noqa: E402
 )
 
 
+def main_v3(a: argparse.Namespace) -> None:
+    from srprint.config import srprint_home
+    from srprint.verification.protocol_v3 import (
+        ProtocolV3Options,
+        _jobs,
+        markdown_v3,
+        run_protocol_v3,
+        select_sources,
+        summarise_v3,
+    )
+
+    zoos = default_zoos()
+    work = srprint_home() / "bench" / "verification_v3"
+    opts = ProtocolV3Options(max_seconds=a.max_seconds, negatives_per_source=a.negatives,
+                             finetune_sources=a.finetune_sources)
+    rows = run_protocol_v3(work=work, published=zoos["published"], mini=zoos["mini"], options=opts)
+    sources, calibration, population = select_sources(zoos["published"], zoos["mini"])
+    keys = {r["key"] for r in rows}
+    remaining = sum(1 for j in _jobs(sources, calibration, population, opts) if j[0] not in keys)
+    summary = summarise_v3(rows)
+    md = markdown_v3(summary, remaining=remaining)
+    write_results("verification_v3", {**summary, "remaining_items": remaining, "items": rows}, md)
+    print(md)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    ap.add_argument("--v2", action="store_true", help="run the previous (issue 15) benchmark instead")
+    ap.add_argument("--max-seconds", type=float, default=3600.0, help="v3: stop after this long (resumable)")
+    ap.add_argument("--negatives", type=int, default=30, help="v3: independent models per source")
     ap.add_argument("--zoo", type=Path, action="append", default=None,
                     help="zoo folder (repeat); a folder named *pretrained* is the published population "
                          "(default: the published zoo and the mini zoo)")
     ap.add_argument("--attacked", type=Path, default=default_attacked_dir())
-    ap.add_argument("--finetune-sources", type=int, default=3, help="sources per population that get fine-tuned")
+    ap.add_argument("--finetune-sources", type=int, default=6, help="sources that get fine-tuned (v2: per population)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--timing-pairs", type=int, default=4, help="pairs timed through verify_models (CLI path)")
     a = ap.parse_args()
+    if not a.v2:
+        main_v3(a)
+        return
     options = VerificationOptions(finetune_sources=a.finetune_sources, threads=a.threads,
                                   timing_pairs=a.timing_pairs)
     res = run_verification_protocol(zoos=a.zoo or default_zoos(), attacked=a.attacked, options=options)

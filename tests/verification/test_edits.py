@@ -151,3 +151,32 @@ def test_known_null_p_values_are_roughly_uniform():
     for p in (p_func, p_lin):
         assert stats.kstest(p, "uniform").pvalue > 0.01
         assert 0.03 < float(np.mean(np.asarray(p) < 0.1)) < 0.2  # the test rejects about as often as its level
+
+
+class UntraceableSR(TinyPReLUSR):
+    """TinyPReLUSR behind control flow torch.fx cannot trace (a branch on a tensor's value)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if float(x.mean()) > 2.0:  # never true for images in [0, 1]; fx cannot trace it at all
+            x = x * 0
+        return self.body(x)
+
+
+@register_loader("test-untraceable-sr")
+def _load_untraceable(entry: ZooEntry, state: dict[str, torch.Tensor]) -> nn.Module:
+    net = UntraceableSR(entry.scale)
+    net.load_state_dict(state)
+    return net
+
+
+def test_channel_edits_work_where_the_graph_cannot_be_traced(zoo, tmp_path):
+    folder = tmp_path / "untraceable"
+    folder.mkdir()
+    save_weights(folder / "model.safetensors", load_entry_model(zoo["p1"]).net.state_dict())
+    src = ZooEntry(id="untraceable", source="imported", arch="UntraceableSR", scale=2, task="sr",
+                   loader="test-untraceable-sr")
+    src.save(folder)
+    for name in ("permute", "rescale", "signflip", "mix"):
+        edited = attack_model(src, name, tmp_path / name, params={})
+        assert edited.loader == "edited", name  # the graph-free form: an inserted 1x1 undoes the change
+        assert functional.agreement_db(_outputs(src), _outputs(edited)) > 100, name

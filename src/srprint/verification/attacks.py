@@ -273,25 +273,38 @@ def _reparameterise(entry: ZooEntry, state: dict[str, torch.Tensor], device: str
     return {kf: new[kn].detach().cpu().to(state[kf].dtype) for kf, kn in key_map.items()}
 
 
+def _channel_edit(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any], device: str,
+                  change: Callable[[torch.nn.Module], int], matrix: str) -> Any:
+    """``change`` on the traced graph; where ``torch.fx`` cannot trace the network (or finds no chain), the
+    graph-free form of the same edit (:func:`srprint.verification.edits.edit_wrapped`), saved as a
+    structural edit: the attack works on every family."""
+    try:
+        return _reparameterise(entry, state, device, change)
+    except SrprintError:
+        return _structural("wrapped")(entry, state, {**params, "matrix": matrix}, device)
+
+
 @register_attack("permute", {"seed": 0}, "permute the hidden channels of every conv -> activation -> conv chain "
-                 "(outputs unchanged)")
+                 "(outputs unchanged; graph-free form where the graph cannot be traced)")
 def _permute(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
-             device: str) -> dict[str, torch.Tensor]:
+             device: str) -> Any:
     from .reparam import permute_hidden
 
-    return _reparameterise(entry, state, device, lambda net: permute_hidden(net, seed=int(params["seed"])))
+    return _channel_edit(entry, state, params, device, lambda net: permute_hidden(net, seed=int(params["seed"])),
+                         "permutation")
 
 
 @register_attack("rescale", {"seed": 0, "spread": 1.0}, "scale hidden channels by exp(U(-spread, spread)) before "
-                 "a ReLU and undo it after (outputs unchanged)")
+                 "a ReLU and undo it after (outputs unchanged; graph-free form where the graph cannot be traced)")
 def _rescale(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
-             device: str) -> dict[str, torch.Tensor]:
+             device: str) -> Any:
     from .reparam import rescale_hidden
 
     if not 0 < float(params["spread"]) <= 5:
         raise SrprintError(f"rescale spread must be in (0, 5], got {params['spread']}")
-    return _reparameterise(entry, state, device, lambda net: rescale_hidden(net, seed=int(params["seed"]),
-                                                                            spread=float(params["spread"])))
+    return _channel_edit(entry, state, params, device, lambda net: rescale_hidden(net, seed=int(params["seed"]),
+                                                                                  spread=float(params["spread"])),
+                         "scales")
 
 
 @register_attack("foldbn", {}, "fold every BatchNorm into the conv before it (outputs unchanged)")
@@ -331,12 +344,12 @@ def _structural(name: str) -> AttackFn:
 
     def attack(entry: ZooEntry, state: dict[str, torch.Tensor], params: dict[str, Any],
                device: str) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        from .edits import EDITS
+        from .edits import EDITS, edit_wrapped
         from .fingerprint import load_entry_model as load_model
 
         model = load_model(entry, device="cpu")
         model.net.float()
-        ops = EDITS[name](model, params)
+        ops = (edit_wrapped if name == "wrapped" else EDITS[name])(model, params)
         if int(params.get("recover", 0)) > 0:  # prune-channels: recovery fine-tuning
             finetune_model(model, entry.task, {"iters": int(params["recover"]), "lr": float(params["lr"]),
                                                "seed": int(params["seed"])}, "cpu")

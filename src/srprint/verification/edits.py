@@ -100,9 +100,9 @@ def edit_mix(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
         for k, j in enumerate(junctions[: int(params.get("junctions", 1))]):
             mix_junction(model.net, j, random_invertible(j.channels, seed=seed + k, cond=cond))
         return []
-    order = conv_call_order(model)
-    if not order:
-        raise SrprintError("the network has no 2-D convolution to mix")
+    order = [n for n in conv_call_order(model) if get_module(model.net, n).groups == 1]
+    if not order:  # a grouped conv's filters read one group each: mixing its outputs would mix groups
+        raise SrprintError("the network has no ungrouped 2-D convolution to mix")
     name = max(order[:-1] or order, key=lambda n: get_module(model.net, n).out_channels)
     return _wrap_linear(model, name, random_invertible(get_module(model.net, name).out_channels, seed=seed, cond=cond))
 
@@ -177,8 +177,8 @@ def edit_signflip(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
             a.bias.mul_(row.to(a.bias.dtype))
         b.weight.mul_(col.view(1, -1, 1, 1).to(b.weight.dtype))
         done += 1
-    if not done:
-        raise SrprintError("the network has no linear junction and no PReLU or odd activation to flip signs through")
+    if not done:  # graph-free: flip the signs of one convolution's outputs and undo them in an inserted 1x1
+        return edit_wrapped(model, {**params, "matrix": "signs"})
     return []
 
 
@@ -262,9 +262,9 @@ def edit_widen(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
     if chains:
         return [_resize(model.net, ch, torch.arange(get_module(model.net, ch.first).out_channels), extra, gen)
                 for ch in chains]
-    order = conv_call_order(model)
+    order = [n for n in conv_call_order(model) if get_module(model.net, n).groups == 1]
     if not order:
-        raise SrprintError("the network has no 2-D convolution to widen")
+        raise SrprintError("the network has no ungrouped 2-D convolution to widen")
     name = order[len(order) // 2]
     c = get_module(model.net, name).out_channels
     ops = _wrap_linear(model, name, torch.eye(c, dtype=torch.float64))
@@ -303,6 +303,36 @@ def edit_prune_channels(model: Any, params: dict[str, Any]) -> list[dict[str, An
         keep = torch.sort(torch.argsort(score, descending=True)[:n_keep]).values
         ops.append(_resize(model.net, ch, keep, 0, gen))
     return ops
+
+
+def edit_wrapped(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The graph-free form of a channel edit, for networks ``torch.fx`` cannot trace: the widest ungrouped
+    convolution ``W`` becomes ``D W`` followed by an inserted 1x1 convolution ``D^-1``, with ``D`` a
+    permutation (``matrix=permutation``), a positive diagonal (``scales``, ``exp(U(-spread, spread))``) or
+    random signs (``signs``).
+
+    Raises
+    ------
+    SrprintError
+        If the network has no ungrouped convolution, or ``matrix`` is unknown.
+    """
+    order = [n for n in conv_call_order(model) if get_module(model.net, n).groups == 1]
+    if not order:
+        raise SrprintError("the network has no ungrouped 2-D convolution to edit")
+    name = max(order[:-1] or order, key=lambda n: get_module(model.net, n).out_channels)
+    c = get_module(model.net, name).out_channels
+    gen = torch.Generator().manual_seed(int(params.get("seed", 0)))
+    kind = params.get("matrix")
+    if kind == "permutation":
+        d = torch.eye(c, dtype=torch.float64)[torch.randperm(c, generator=gen)]
+    elif kind == "scales":
+        spread = float(params.get("spread", 1.0))
+        d = torch.diag(torch.exp((torch.rand(c, generator=gen, dtype=torch.float64) * 2 - 1) * spread))
+    elif kind == "signs":
+        d = torch.diag(torch.where(torch.rand(c, generator=gen) < 0.5, -1.0, 1.0).double())
+    else:
+        raise SrprintError(f"unknown channel edit matrix {kind!r}")
+    return _wrap_linear(model, name, d)
 
 
 EDITS: dict[str, EditFn] = {

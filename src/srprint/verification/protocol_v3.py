@@ -1,0 +1,342 @@
+"""Benchmark protocol of verification v3 (issue 26): edits an adversary can make for free, resumable.
+
+Every scored item (a copy of a source, or an independent pair) is one JSON line in
+``<work>/items.jsonl``, written as soon as it is decided; a rerun skips finished items. Attacked copies
+are cached under ``<work>/attacked/<source>/``. Each item carries the v3 verdict (function first, then
+lineage v3) and the previous method's verdict on the same pair (lineage v2 with its old rules: the
+distribution-free bound failing alone said *independent*, no functional stage), side by side.
+
+* **Sources**: deterministic, every family that imports: one published SR model per (family), one
+  published denoiser per family, and the mini zoo's ``{ARCH}-bsds-x2-L1-s1``. The mini zoo's
+  ``{ARCH}-bsds-x4-L1-s1`` are *calibration sources*: their copies set the copy band and are never scored.
+* **Edits**: :data:`EXACT_EDITS` (function-preserving), each alone, two combinations, each followed by
+  int8, and a subset followed by 500 fine-tuning steps at lr 1e-4 (``finetune_sources``); channel pruning
+  with recovery fine-tuning; the earlier attacks (prune, fp16, int8, fine-tune).
+* **Negatives**: for each source, up to ``negatives_per_source`` same-task models sharing no lineage tag
+  with it (:func:`~.ownership.lineage_ancestors`), seed siblings and same-family published models among them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import SrprintError
+from ..rates import wilson_interval
+
+EXACT_EDITS: tuple[tuple[str, tuple[tuple[str, dict[str, Any]], ...]], ...] = (
+    ("mix", (("mix", {"cond": 1.0}),)),
+    ("mix100", (("mix", {"cond": 100.0, "seed": 1}),)),
+    ("signflip", (("signflip", {}),)),
+    ("identity-start", (("insert-identity", {"depth": 0.0}),)),
+    ("identity-block-middle", (("insert-identity", {"depth": 0.5, "kind": "block"}),)),
+    ("identity-end", (("insert-identity", {"depth": 1.0}),)),
+    ("widen", (("widen", {"extra": 4}),)),
+    ("padkernel", (("padkernel", {}),)),
+    ("permute", (("permute", {"seed": 2}),)),
+    ("rescale", (("rescale", {"seed": 3}),)),
+    ("signflip+identity", (("signflip", {"seed": 4}), ("insert-identity", {"depth": 0.5, "kind": "block"}))),
+    ("mix+identity", (("mix", {"cond": 10.0, "seed": 5}), ("insert-identity", {"depth": 0.0}))),
+)
+SMALL_CHANGES: tuple[tuple[str, tuple[tuple[str, dict[str, Any]], ...]], ...] = (
+    ("int8", (("quantize", {"bits": 8}),)),
+    ("fp16", (("fp16", {}),)),
+    ("prune10", (("prune", {"percent": 10.0}),)),
+)
+FINETUNE = ("finetune", {"iters": 500, "lr": 1e-4})
+FINETUNED_EDITS = ("mix", "identity-block-middle", "padkernel", "signflip")
+
+
+@dataclass(frozen=True)
+class ProtocolV3Options:
+    """Knobs of the v3 protocol (defaults: the committed run's)."""
+
+    negatives_per_source: int = 30
+    finetune_sources: int = 6
+    max_seconds: float = 3600.0  # stop cleanly after this long (the rerun resumes)
+    threads: int = 1
+
+
+def select_sources(published: Path, mini: Path) -> tuple[list[Any], list[Any], list[Any]]:
+    """``(scored sources, calibration sources, population)`` (module docstring)."""
+    from ..zoo.entry import Zoo
+
+    pop = [e for folder in (published, mini) if Path(folder).is_dir() for e in Zoo(folder).entries()
+           if not e.labels.get("attack") and e.task in ("sr", "denoise")
+           and not (folder == mini and e.labels.get("source") == "imported")]
+    by_family: dict[tuple[str, str], Any] = {}
+    for e in sorted(pop, key=lambda e: (e.scale, e.id)):
+        if e.source == "imported" or e.id.endswith("-pretrained"):
+            fam = e.id.split("_", 1)[0].split("-x", 1)[0]
+            by_family.setdefault((fam, e.task), e)
+    scored = sorted(by_family.values(), key=lambda e: e.id)
+    scored += sorted((e for e in pop if e.id.endswith("-bsds-x2-L1-s1")), key=lambda e: e.id)
+    calibration = sorted((e for e in pop if e.id.endswith("-bsds-x4-L1-s1")), key=lambda e: e.id)
+    return scored, calibration, pop
+
+
+def negatives_for(source: Any, population: list[Any], limit: int) -> list[Any]:
+    """Same-task models sharing no lineage tag with ``source``, a deterministic spread of at most ``limit``."""
+    from .ownership import lineage_ancestors
+
+    tags = lineage_ancestors(source)
+    out = sorted((e for e in population if e.task == source.task and e.id != source.id
+                  and not (lineage_ancestors(e) & tags)), key=lambda e: e.id)
+    if len(out) > limit:
+        step = len(out) / limit
+        out = [out[int(i * step)] for i in range(limit)]
+    return out
+
+
+def legacy_verdict(source: Any, suspect: Any, refs: list[Any], *, load: Any, cache: dict[Any, Any]) -> str:
+    """The previous method's verdict (lineage v2, its old decision rules, no functional stage)."""
+    from . import lineage as lin
+    from .ownership import COPY_MAX_DISTANCE, COPY_MIN_COVERAGE, N_RANDOM
+
+    key = ("v2cap", str(source.path))
+    if key not in cache:
+        cache[key] = lin.capture_model(load(source))
+    cap = cache[key]
+    res = lin.compare_captures(cap, lin.capture_model(load(suspect)))
+    if res.coverage < lin.MIN_COVERAGE:
+        return "undecided"
+    nkey = ("v2null", str(source.path), suspect.arch)
+    if nkey not in cache:
+        sims = lin.random_init_similarities(cap, load(suspect), N_RANDOM)
+        for ref in refs:
+            try:
+                r = lin.compare_captures(cap, lin.capture_model(load(ref)))
+            except (lin.LineageError, RuntimeError, ValueError):
+                continue
+            if r.coverage >= lin.MIN_COVERAGE:
+                sims.append(r.similarity)
+        cache[nkey] = sims
+    test = lin.lineage_p_value(res.similarity, cache[nkey])
+    if test["p_value"] >= 1e-3 or test["p_bound"] >= 1e-3 or res.similarity <= test["null_max"]:
+        return "independent"
+    if res.coverage >= COPY_MIN_COVERAGE and 1.0 - res.similarity <= COPY_MAX_DISTANCE:
+        return "copy"
+    return "shared parent"
+
+
+def _done(items: Path) -> dict[str, dict[str, Any]]:
+    out = {}
+    if items.is_file():
+        for line in items.read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line cut short by a kill: redone
+            out[row["key"]] = row
+    return out
+
+
+def _append(items: Path, row: dict[str, Any]) -> None:
+    import os
+
+    with open(items, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row, default=float) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+Job = tuple[str, Any, str, str, Any]  # key, source, kind, edit tag, steps (a copy) or the suspect (a negative)
+
+
+def _copy_jobs(src: Any, role: str, edits: tuple[tuple[str, Any], ...]) -> Iterator[Job]:
+    for tag, steps in edits:
+        yield f"{src.id}|{tag}", src, f"copy-{role}", tag, steps
+
+
+def _jobs(sources: list[Any], calibration: list[Any], population: list[Any],
+          options: ProtocolV3Options) -> Iterator[Job]:
+    """The items in the order they run: every scored source's cheap items and negatives first, then the
+    calibration sources, then the fine-tuned copies (the expensive part), so a partial run covers the most."""
+    int8_after = tuple((f"{tag}+int8", (*steps, ("quantize", {"bits": 8}))) for tag, steps in EXACT_EDITS[:4])
+    for src in sources:
+        yield from _copy_jobs(src, "scored", (*EXACT_EDITS, *SMALL_CHANGES, *int8_after))
+        for other in negatives_for(src, population, options.negatives_per_source):
+            yield f"{src.id}|neg|{other.id}", src, "negative", "independent", other
+    finetuned = (("finetune500", (FINETUNE,)), *((f"{t}+finetune500", (*st, FINETUNE)) for t, st in EXACT_EDITS
+                                                if t in FINETUNED_EDITS))
+    for src in calibration:
+        yield from _copy_jobs(src, "calibration", (*EXACT_EDITS, *SMALL_CHANGES, *finetuned[:2]))
+    pruned = (("prune-channels10", (("prune-channels", {"percent": 10.0, "recover": 200}),)),)
+    for src in sorted(sources, key=lambda e: e.id)[: options.finetune_sources]:
+        yield from _copy_jobs(src, "scored", (*finetuned, *pruned))
+
+
+def run_protocol_v3(*, work: Path, published: Path, mini: Path,
+                    options: ProtocolV3Options | None = None) -> list[dict[str, Any]]:
+    """Run (or resume) the protocol; returns every item row written so far.
+
+    Raises
+    ------
+    SrprintError
+        If neither zoo holds a source.
+    """
+    import torch
+
+    from .fingerprint import load_entry_model
+    from .ownership import memoised, select_references, verify_models
+    from .protocol import make_copy
+
+    options = options or ProtocolV3Options()
+    sources, calibration, population = select_sources(published, mini)
+    if not sources:
+        raise SrprintError(f"no source models in {published} or {mini}")
+    work.mkdir(parents=True, exist_ok=True)
+    items = work / "items.jsonl"
+    done = _done(items)
+    torch.set_num_threads(options.threads)
+    t_start, cache, current = time.perf_counter(), {}, None
+    load = memoised(load_entry_model)
+    for key, src, kind, tag, what in _jobs(sources, calibration, population, options):
+        if key in done:
+            continue
+        if time.perf_counter() - t_start > options.max_seconds:
+            break
+        if current != src.id:  # one source at a time: its capture, outputs and nulls are reused
+            cache, current, load = {}, src.id, memoised(load_entry_model)
+        t0 = time.perf_counter()
+        row: dict[str, Any] = {"key": key, "source": src.id, "kind": kind, "edit": tag, "family": src.arch}
+        try:
+            suspect = what if kind == "negative" else make_copy(src, what, work / "attacked", tag=tag)
+            row["psnr_change"] = (suspect.metrics or {}).get("psnr_change") if kind != "negative" else None
+            v = verify_models(src, suspect, load=load, references=population, cache=cache)
+            t_v3 = time.perf_counter() - t0
+            refs = select_references(population, src, suspect)
+            old = legacy_verdict(src, suspect, refs, load=load, cache=cache)
+        except (SrprintError, RuntimeError, ValueError) as exc:
+            row.update(status="failed", error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            _append(items, row)
+            continue
+        lin = v.lineage or {}
+        f = v.functional or {}
+        row.update(status="ok", suspect=suspect.id, verdict=v.verdict, verdict_v2=old,
+                   agreement_db=f.get("agreement_db"), function=f.get("decision"),
+                   similarity=lin.get("similarity"), coverage=lin.get("coverage"), p_value=lin.get("p_value"),
+                   p_bound=lin.get("p_bound"), null_n=lin.get("null_n"), seconds_v3=round(t_v3, 2),
+                   seconds=round(time.perf_counter() - t0, 2))
+        _append(items, row)
+    return list(_done(items).values())
+
+
+def _rate(k: int, n: int) -> dict[str, Any]:
+    lo, hi = wilson_interval(k, n)
+    return {"k": k, "n": n, "rate": k / n if n else None, "wilson95": [lo, hi]}
+
+
+def calibrate_band(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The copy band ``1 - S`` from the calibration sources' copies that lineage decided (never a scored
+    row): the upper 99.9 % Student-t predictive bound of ``log(1 - S)``; ``None`` with fewer than 3."""
+    import numpy as np
+    from scipy.stats import t as student_t
+
+    d = [1.0 - r["similarity"] for r in rows if r.get("kind") == "copy-calibration" and r.get("status") == "ok"
+         and r.get("similarity") is not None and r.get("function") != "same" and r.get("p_value") is not None
+         and r["p_value"] < 1e-3]
+    if len(d) < 3:
+        return {"band": None, "n": len(d), "data": "calibration sources' lineage-decided copies"}
+    z = np.log(np.maximum(d, 1e-12))
+    m = z.size
+    hi = float(z.mean() + student_t.ppf(0.999, m - 1) * z.std(ddof=1) * np.sqrt(1 + 1 / m))
+    return {"band": float(min(np.exp(hi), 0.5)), "n": m, "max_distance": float(max(d)),
+            "data": "copies of the mini zoo's {ARCH}-bsds-x4-L1-s1 (calibration sources, never scored)"}
+
+
+def redecide(row: dict[str, Any], band: float | None) -> str:
+    """A scored row's verdict under the calibrated copy band (lineage copy / shared parent split only)."""
+    if band is None or row.get("verdict") not in ("copy", "shared parent") or row.get("function") == "same":
+        return row.get("verdict", "undecided")
+    return "copy" if (row.get("coverage") or 0) >= 0.9 and 1.0 - row["similarity"] <= band else "shared parent"
+
+
+def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts, rates with Wilson intervals, and the targets, from the item rows (verdicts re-decided with
+    the copy band calibrated on the calibration sources)."""
+    band = calibrate_band(rows)
+    ok = [{**r, "verdict": redecide(r, band["band"])} for r in rows if r.get("status") == "ok"]
+    scored = [r for r in ok if r["kind"] == "copy-scored"]
+    exact_tags = {t for t, _ in EXACT_EDITS}
+    exact = [r for r in scored if r["edit"] in exact_tags]
+    changed = [r for r in scored if r["edit"] not in exact_tags]
+    neg = [r for r in ok if r["kind"] == "negative"]
+    decided = [r for r in neg if r["verdict"] != "undecided"]
+
+    def count(rs: list[dict[str, Any]], key: str = "verdict") -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in rs:
+            out[r[key]] = out.get(r[key], 0) + 1
+        return out
+
+    by_edit: dict[str, dict[str, Any]] = {}
+    for r in scored:
+        d = by_edit.setdefault(r["edit"], {"n": 0, "v3": {}, "v2": {}, "psnr": []})
+        d["n"] += 1
+        d["v3"][r["verdict"]] = d["v3"].get(r["verdict"], 0) + 1
+        d["v2"][r["verdict_v2"]] = d["v2"].get(r["verdict_v2"], 0) + 1
+        if r.get("psnr_change") is not None:
+            d["psnr"].append(r["psnr_change"])
+    false_links = sum(r["verdict"] in ("copy", "shared parent") for r in decided)
+    timed = [r["seconds_v3"] for r in neg + scored if r["verdict"] != "undecided"]
+    return {
+        "copy_band": band,
+        "sources_scored": sorted({r["source"] for r in scored}),
+        "sources_calibration": sorted({r["source"] for r in ok if r["kind"] == "copy-calibration"}),
+        "exact": {"v3": count(exact), "v2": count(exact, "verdict_v2"), **_rate(
+            sum(r["verdict"] == "copy" for r in exact), len(exact))},
+        "changed": {"v3": count(changed), "v2": count(changed, "verdict_v2"), **_rate(
+            sum(r["verdict"] == "copy" for r in changed), len(changed))},
+        "negatives": {"v3": count(neg), "v2": count(neg, "verdict_v2"), "decided": len(decided),
+                      "false_links": _rate(false_links, len(decided)),
+                      "undecided": _rate(len(neg) - len(decided), len(neg))},
+        "by_edit": by_edit,
+        "seconds_decided": {"n": len(timed), "median": sorted(timed)[len(timed) // 2] if timed else None,
+                            "max": max(timed) if timed else None},
+        "failed": [f"{r['key']}: {r.get('error')}" for r in rows if r.get("status") == "failed"],
+    }
+
+
+def _cell(d: dict[str, Any]) -> str:
+    lo, hi = d["wilson95"]
+    return f"{d['k']}/{d['n']} ({(d['rate'] or 0):.1%}, 95 % CI {lo:.1%}-{hi:.1%})" if d["n"] else "0/0"
+
+
+def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
+    """The results page of the v3 protocol."""
+    neg = s["negatives"]
+    band = s["copy_band"]
+    lines = [
+        "# Ownership verification v3: function first, lineage invariant to free edits (issue 26)", "",
+        f"Scored sources: {len(s['sources_scored'])}; calibration sources (never scored): "
+        f"{len(s['sources_calibration'])}. Items still to run: {remaining} (the run resumes).", "",
+        f"Copy band 1 - S <= {band['band']} from {band['n']} lineage-decided copies of {band['data']}.", "",
+        "## Targets", "", "| target | result | met |", "|---|---|---|",
+        f"| exact edits 100 % *copy* | {_cell(s['exact'])} | {'yes' if s['exact']['k'] == s['exact']['n'] else 'no'} |",
+        f"| edits + int8 / fine-tune / others >= 99 % *copy* (lower bound) | {_cell(s['changed'])} | "
+        f"{'yes' if s['changed']['n'] and s['changed']['wilson95'][0] >= 0.99 else 'no'} |",
+        f"| 0 independent pairs called copy or shared parent | {_cell(neg['false_links'])} of {neg['decided']} "
+        f"decided | {'yes' if neg['false_links']['k'] == 0 else 'no'} |",
+        f"| >= 780 decided negatives | {neg['decided']} | {'yes' if neg['decided'] >= 780 else 'no'} |",
+        f"| undecided <= 10 % of same-task pairs | {_cell(neg['undecided'])} | "
+        f"{'yes' if neg['undecided']['n'] and neg['undecided']['wilson95'][1] <= 0.10 else 'no'} |",
+        f"| <= 5 s per decided pair | median {s['seconds_decided']['median']} s, max {s['seconds_decided']['max']} s "
+        f"over {s['seconds_decided']['n']} | {'yes' if (s['seconds_decided']['max'] or 99) <= 5 else 'no'} |", "",
+        "## Verdicts by edit, v3 beside the previous method (v2)", "",
+        "| edit | n | v3 | v2 | PSNR change (dB) |", "|---|---:|---|---|---|"]
+    for tag, d in sorted(s["by_edit"].items()):
+        ps = d["psnr"]
+        rng = f"{min(ps):+.2f} .. {max(ps):+.2f}" if ps else "-"
+        v3 = ", ".join(f"{k} {v}" for k, v in sorted(d["v3"].items()))
+        v2 = ", ".join(f"{k} {v}" for k, v in sorted(d["v2"].items()))
+        lines.append(f"| {tag} | {d['n']} | {v3} | {v2} | {rng} |")
+    lines += ["", "## Independent pairs", "",
+              f"v3: {neg['v3']}; v2 on the same pairs: {neg['v2']}.", ""]
+    if s["failed"]:
+        lines += ["## Items that failed", "", *[f"- {f}" for f in s["failed"][:40]], ""]
+    return "\n".join(lines)
