@@ -7,12 +7,11 @@ statistic is that residual divided by the residual of a structure-free reference
 smooth crops are easy to reproduce for every model, and the ratio cancels that (on 16 photo crops
 the raw residual of one demo model spread over two orders of magnitude, the ratio over 0.96-1.44).
 The decision is calibrated per candidate, on data no traced image belongs to: the ratios the
-candidate reaches on crops of real photographs (which no model made) and on outputs of other
-upscalers (bicubic, Lanczos) on such crops (:func:`calibration_images`): scikit-image's bundled
-photos and the shared Set5, never a photo set the benchmark scores (:data:`SCORED_SETS`). Under the
-null "this candidate did not make the image", the log ratio is treated as a Gaussian sample of
-unknown mean and variance, so the traced image's log
-ratio has a Student t predictive distribution; its lower tail is the p-value. The verdict is
+candidate reaches on crops of real photographs (which no model made; :func:`calibration_photos`):
+scikit-image's bundled photos and the shared Set5, never a photo set the benchmark scores
+(:data:`SCORED_SETS`). Under the null "this candidate did not make the image", the log ratio is
+treated as a Gaussian sample of unknown mean and variance, so the traced image's log ratio has a
+Student t predictive distribution; its lower tail is the p-value. The verdict is
 *made by C* when ``C`` has the smallest p-value, it is below ``alpha`` and its ratio is below every
 calibration ratio; otherwise *none of these models*. Calibrations are cached
 under ``$SRPRINT_HOME/trace/calibration`` by (weights sha256, settings).
@@ -165,33 +164,6 @@ def calibration_photos(n: int, size: int) -> list[np.ndarray]:
         raise SrprintError(f"only {len(crops)} calibration crops are available, {n} asked")
     # 8-bit, as a saved image is: the photo is what a model's saved output would be compared with
     return [np.round(c * 255) / 255 for c in crops[:n]]
-
-
-def calibration_images(n: int, size: int, scale: int) -> list[np.ndarray]:
-    """``n`` images no candidate made: photo crops (:func:`calibration_photos`) and, for a quarter of
-    them, the output of another upscaler (bicubic, then Lanczos, alternately) on the crop downscaled by
-    ``scale`` (2 for a same-size candidate); 8-bit.
-
-    Raises
-    ------
-    SrprintError
-        If fewer calibration crops exist than asked.
-    """
-    from PIL import Image
-
-    n_other = n // 4
-    photos = calibration_photos(n, size)
-    out = photos[:n - n_other]
-    s = max(scale, 2)
-    for k, crop in enumerate(photos[n - n_other:]):
-        im = Image.fromarray((crop * 255).round().astype(np.uint8))
-        lr = im.resize((size // s, size // s), Image.Resampling.BICUBIC)
-        up = lr.resize((size // s * s, size // s * s), Image.Resampling.BICUBIC if k % 2 == 0
-                       else Image.Resampling.LANCZOS)
-        big = np.zeros_like(crop)
-        big[:up.size[1], :up.size[0]] = np.asarray(up, dtype=np.float32) / 255
-        out.append(big)
-    return out
 
 
 def reference_residual(img: np.ndarray, scale: int, settings: TraceSettings) -> float:
