@@ -164,3 +164,15 @@ def test_only_the_distribution_free_bound_failing_is_inconclusive():
     text = ownership.explain("undecided", "A", "B", lineage={"similarity": 0.4, "coverage": 1.0, "p_value": 1e-5,
                                                              "p_bound": 0.2, "null_n": 8}, functional={})
     assert text.startswith("inconclusive") and "as unrelated" not in text
+
+
+def test_holm_controls_the_family_wise_error_over_registered_owners():
+    assert ownership.holm_adjust([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    weak = ownership.OwnershipVerdict("copy", "x", {}, {}, lineage={"p_value": 4e-4, "p_bound": 4e-4})
+    strong = ownership.OwnershipVerdict("copy", "y", {}, {}, functional={"decision": "same", "p_value": 1e-9})
+    rest = [ownership.OwnershipVerdict("independent", "z", {}, {}, lineage={"p_value": 0.5, "p_bound": 1.0})
+            for _ in range(3)]
+    results = [("weak", weak), ("strong", strong), *[(f"o{i}", v) for i, v in enumerate(rest)]]
+    ownership._family_wise(results)
+    assert strong.verdict == "copy" and weak.verdict == "undecided"  # 4e-4 x 4 owners > 1e-3
+    assert all("Holm-adjusted" in v.notes[-1] for _, v in results)

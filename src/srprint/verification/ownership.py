@@ -410,15 +410,58 @@ def owner_entry(fp: Any) -> Any | None:
     return entry
 
 
+def holm_adjust(p_values: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error control), in the input order.
+
+    Examples
+    --------
+    >>> [round(p, 3) for p in holm_adjust([0.01, 0.04, 0.03])]
+    [0.03, 0.06, 0.06]
+    """
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted, running = [1.0] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def relatedness_p(v: OwnershipVerdict) -> float:
+    """The p-value behind a verdict of relatedness: the function stage's when it decided *same*, else the
+    lineage test's (the larger of the t-predictive p-value and the Cantelli bound); 1 when neither ran."""
+    f, lin_ = v.functional or {}, v.lineage or {}
+    if f.get("decision") == "same":
+        return float(f.get("p_value", 0.0)) if "p_value" in f else 0.0  # floor alone: no sampling error to adjust
+    if "p_value" in lin_:
+        return float(max(lin_["p_value"], lin_["p_bound"]))
+    return 1.0
+
+
+def _family_wise(results: list[tuple[str, OwnershipVerdict]]) -> None:
+    """Holm over the owners a suspect was checked against (in place; see :func:`check_registered`)."""
+    if len(results) < 2:
+        return
+    adjusted = holm_adjust([relatedness_p(v) for _, v in results])
+    for (_, v), p in zip(results, adjusted, strict=True):
+        v.notes.append(f"family-wise: Holm-adjusted p = {p:.2g} over {len(results)} registered owners")
+        if v.verdict in ("copy", "shared parent") and p >= ALPHA:
+            v.verdict = "undecided"
+            v.explanation = (f"not significant once {len(results)} owners are accounted for (Holm-adjusted "
+                             f"p = {p:.2g}): {v.explanation}")
+
+
 def check_registered(registered: list[tuple[str, Any]], suspect: Any, *, load: Callable[[Any], Any],
                      references: Iterable[Any] = (),
                      fingerprint: Callable[[Any], Any] | None = None) -> list[tuple[str, OwnershipVerdict]]:
     """Verdicts of ``suspect`` (a zoo entry) against registered ``(name, fingerprint)`` owners.
 
-    Owners whose model is on disk go through :func:`verify_models` (lineage, then the inversion test;
-    no optimisation when lineage decides). The others are compared by the critical-image rule:
-    ``fingerprint(settings)`` is called at most once per distinct setting. Results: copies first,
-    then shared parents, undecided and independent.
+    Owners whose model is on disk go through :func:`verify_models` (function, then lineage; nothing is
+    optimised). The others are compared by the critical-image rule: ``fingerprint(settings)`` is called at
+    most once per distinct setting. Checking one suspect against many owners multiplies the chances of a
+    false match, so the relatedness p-values are Holm-adjusted over the owners (:func:`holm_adjust`): a
+    *copy* or *shared parent* whose adjusted p-value does not clear ``ALPHA`` becomes *undecided*.
+    Results: copies first, then shared parents, undecided and independent.
 
     Raises
     ------
@@ -460,5 +503,6 @@ def check_registered(registered: list[tuple[str, Any]], suspect: Any, *, load: C
                                  notes=["the registered model's weights are not on disk: only the critical-image "
                                         "evidence is available"])
         out.append((name, v))
+    _family_wise(out)
     order = {"copy": 0, "shared parent": 1, "undecided": 2, "independent": 3}
     return sorted(out, key=lambda t: (order[t[1].verdict], -((t[1].lineage or {}).get("similarity") or 0.0)))
