@@ -60,7 +60,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--v2", action="store_true", help="run the previous (issue 15) benchmark instead")
     ap.add_argument("--max-seconds", type=float, default=3600.0, help="v3: stop after this long (resumable)")
-    ap.add_argument("--negatives", type=int, default=30, help="v3: independent models per source")
+    ap.add_argument("--negatives", type=int, default=24, help="v3: independent models per source")
     ap.add_argument("--zoo", type=Path, action="append", default=None,
                     help="zoo folder (repeat); a folder named *pretrained* is the published population "
                          "(default: the published zoo and the mini zoo)")
