@@ -22,6 +22,7 @@ else:
     zoo = Path(tempfile.mkdtemp()) / "published"
     m = srprint.import_checkpoint(ckpt, zoo=zoo, name="imdn-rtc")
     print(m)
-    print(m.provenance["imported"]["detected"] if m.provenance["imported"] else m.provenance)
+    print(m.architecture, f"x{m.scale}", m.task, "input range", m.input_range)
+    print({k: v for k, v in (m.provenance["imported"] or {}).items() if isinstance(v, str | int)})
     out = srprint.super_resolve(skimage_photos()["astronaut"][:64, :64, :3], model=m)
     print(out.input_shape, "->", out.output_shape)
