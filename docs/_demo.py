@@ -25,11 +25,14 @@ def demo_zoo() -> Path:
     """
     from srprint.config import srprint_home
     from srprint.errors import SrprintError
+    from srprint.study.run import retire_stale
     from srprint.zoo.api import preset_train_config, train_specs
     from srprint.zoo.specs import demo_grid
 
     root = srprint_home() / "zoos" / "demo"
-    results = train_specs(demo_grid().specs, root, preset_train_config("demo"), device="cpu")
+    cfg = preset_train_config("demo")
+    retire_stale(root, cfg.key())  # as `srprint demo` does: its recipe marker, so the demo study reuses the zoo
+    results = train_specs(demo_grid().specs, root, cfg, device="cpu")
     failed = [r for r in results if not r.ok]
     if failed:
         raise SrprintError(f"demo zoo: {failed[0].error}")
