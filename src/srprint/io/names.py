@@ -20,7 +20,7 @@ NAME_RULE = "letters, digits, '.', '_', '+', '-', starting with a letter or digi
 
 def is_valid_name(name: Any) -> bool:
     """Whether ``name`` may be used as one file or folder name (see :func:`check_name`)."""
-    return isinstance(name, str) and len(name) <= MAX_NAME_CHARS and NAME_RX.match(name) is not None
+    return isinstance(name, str) and len(name) <= MAX_NAME_CHARS and NAME_RX.fullmatch(name) is not None
 
 
 def check_name(name: Any, *, what: str = "model id", where: str = "") -> str:
