@@ -97,8 +97,16 @@ def build_population(state: Path, n_roots: int) -> dict[str, Any]:
         for name, (parent, params) in DERIVED.items():
             try:
                 t = time.perf_counter()
-                e = attack_model(made[parent], "finetune", derived_zoo / f"{rid}-{name}", params={**FT, **params})
-                pop["attack_s"][f"{rid}-{name}"] = round(time.perf_counter() - t, 2)
+                out = derived_zoo / f"{rid}-{name}"
+                if (out / "model.json").is_file():
+                    e = ZooEntry.load(out)
+                else:
+                    e = attack_model(made[parent], "finetune", out, params={**FT, **params})
+                    pop["attack_s"][f"{rid}-{name}"] = round(time.perf_counter() - t, 2)
+                if e.id != f"{rid}-{name}":  # attacked ids repeat (ft1 and sib are both ROOT+finetune100)
+                    e.id = f"{rid}-{name}"
+                    e.save(out)
+                    e = ZooEntry.load(out)
                 made[name] = e
                 pop["derived"][f"{rid}-{name}"] = {"path": str(e.path), "parent": made[parent].id, "root": rid,
                                                    "generation": 2 if parent == "ft1" else 1}

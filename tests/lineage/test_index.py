@@ -126,3 +126,13 @@ def test_garbage_records_are_refused(tmp_path):
     (d / "records.sqlite").write_bytes(b"this is not a database" * 100)
     with pytest.raises(SrprintError, match="corrupt"):
         LineageIndex(d)
+
+
+def test_sketching_fans_out_through_the_executor(population, tmp_path):
+    from srprint.lineage.build import sketch_all
+
+    paths = [population["r1"].path, population["r2"].path]
+    one, _ = sketch_all(paths)
+    two, failed = sketch_all(paths, jobs=2)
+    assert not failed and [d["id"] for d in two] == [d["id"] for d in one]
+    assert all(a["sketch"] == b["sketch"] and a["sha256"] == b["sha256"] for a, b in zip(one, two, strict=True))
