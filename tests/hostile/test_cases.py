@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from .cases import CASES, Case
+from . import cases, cases_records
+from .cases import Case
 from .runner import cli_env, error_lines, readonly_is_enforced, run_cli
 from .workspace import Workspace, tree_digest
 
@@ -15,6 +16,9 @@ from .workspace import Workspace, tree_digest
 def _snapshot(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): (p.read_bytes() if p.is_file() and not p.is_symlink() else b"")
             for p in sorted(out.rglob("*"))}
+
+
+CASES: list[Case] = [*cases.CASES, *cases_records.CASES]  # the table: the first round, then the second
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])

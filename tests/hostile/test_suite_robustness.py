@@ -98,6 +98,6 @@ def test_the_licence_is_an_spdx_string() -> None:
 
 def test_no_hostile_case_waits_forever() -> None:
     """Every case has a finite timeout, so a hang (a named pipe) fails the case instead of the run."""
-    from .cases import CASES
+    from .test_cases import CASES
 
     assert all(0 < c.timeout <= 300 for c in CASES)
