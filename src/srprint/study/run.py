@@ -252,7 +252,7 @@ def run_study(preset: str = "demo", *, out: str | Path | None = None, device: st
     spec = check_preset(preset, skip)
     out = Path(out) if out else srprint_home() / preset
     zoo_dir = srprint_home() / "zoos" / preset
-    hint = "pass --wait to wait for it, or use another --home / -o"
+    hint = f"wait for it with `srprint study --preset {preset} --wait`, or use another --home / -o"
     # one study at a time per preset on a home (they share its zoo and caches), and per study folder
     with exclusive_lock(srprint_home() / LOCKS_DIR / f"study-{preset}.lock", wait=wait, hint=hint,
                         what=f"the {preset} study's zoo and caches in {srprint_home()}"):
