@@ -136,6 +136,8 @@ class LineageIndex:
                 raise SrprintError(f"--index {self.root} is a non-empty folder that is not a lineage index; "
                                    f"choose another folder")
             (self.root / "vectors").mkdir(parents=True, exist_ok=True)
+            with self._locked(), self._connect() as con:
+                con.execute("PRAGMA journal_mode = WAL")  # persistent: set once, when the file is made
             with self._locked(), self._write() as con:
                 for stmt in SCHEMA:
                     con.execute(stmt)
@@ -152,7 +154,6 @@ class LineageIndex:
             raise IndexCorruptError(self._corrupt(f"cannot open {RECORDS} ({exc})")) from exc
         try:
             con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
-            con.execute("PRAGMA journal_mode = WAL")
             yield con
         except sqlite3.DatabaseError as exc:
             raise IndexCorruptError(self._corrupt(f"{RECORDS}: {exc}")) from exc
@@ -234,11 +235,11 @@ class LineageIndex:
         IndexCorruptError
             The current vector file is missing, unreadable or holds another number of models.
         """
-        meta = self.meta()
-        count = self.groups().get(group, 0)
+        with self._connect() as con:
+            gen = (con.execute("SELECT value FROM meta WHERE name = ?", (f"gen:{group}",)).fetchone() or [None])[0]
+            count = con.execute("SELECT COUNT(*) FROM models WHERE grp = ?", (group,)).fetchone()[0]
         if count == 0:
             return None
-        gen = meta.get(f"gen:{group}")
         path = self._vector_file(group, int(gen)) if gen and gen.isdigit() else None
         if path is None or not path.is_file():
             raise IndexCorruptError(self._corrupt(f"the vector file of {group} is missing"))
@@ -270,9 +271,9 @@ class LineageIndex:
         m = idx.search(np.asarray(sketch, dtype=np.float32), min(k, len(idx)), exact=True)
         keys = [int(x) for x in np.atleast_1d(m.keys)]
         with self._connect() as con:
-            rows = [con.execute(f"SELECT {', '.join(_COLUMNS)} FROM models WHERE key = ?", (key,)).fetchone()
-                    for key in keys]
-        out = [(r, 1.0 - float(np.dot(r.sketch, sketch))) for r in map(_row_record, filter(None, rows))]
+            rows = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM models WHERE key IN "
+                               f"({', '.join('?' * len(keys))})", keys).fetchall()
+        out = [(r, 1.0 - float(np.dot(r.sketch, sketch))) for r in map(_row_record, rows)]
         return sorted(out, key=lambda t: t[1])
 
     # ---- writing ---------------------------------------------------------------------------------
