@@ -73,7 +73,7 @@ def query_cmd(
     k: int = typer.Option(10, "--k", min=1, max=1000, help="Candidates taken from the sketch index"),
     n_confirm: int = typer.Option(3, "--confirm", min=0, max=100,
                                   help="Nearest candidates confirmed by the ownership verdict"),
-    alpha: float = typer.Option(1e-3, "--alpha", min=1e-12, max=0.5,
+    alpha: float = typer.Option(0.05, "--alpha", min=1e-12, max=0.5,
                                 help="Family-wise error rate a relation must stay below"),
     allow_pickle: bool = AllowPickleOpt,
     as_json: bool = JsonOpt,
@@ -103,7 +103,7 @@ def tree_cmd(
     index: Path = IndexOpt,
     out: Path = typer.Option(..., "-o", "--out", help="Graph JSON (the figure is written beside it as .png)"),
     k: int = typer.Option(3, "--k", min=1, max=50, help="Nearest sketches tried as edges per model"),
-    alpha: float = typer.Option(1e-3, "--alpha", min=1e-12, max=0.5, help="Family-wise error rate of an edge"),
+    alpha: float = typer.Option(0.05, "--alpha", min=1e-12, max=0.5, help="Family-wise error rate of an edge"),
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
 ) -> None:

@@ -32,7 +32,7 @@ from .store import LineageIndex, Record
 
 DEFAULT_K = 10
 DEFAULT_CONFIRM = 3
-ALPHA = 1e-3
+ALPHA = 0.05  # family-wise error rate over the group (the verdict's per-pair level stays 1e-3)
 N_REFERENCES = 8
 
 

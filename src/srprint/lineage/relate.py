@@ -9,10 +9,11 @@ sketch probes (:func:`srprint.lineage.sketch.function_psnr`). Then:
   look like), or the two are related (*copy* or *shared parent*: rounding every weight to 8 bits moves
   the lineage statistic past the copy band) and one side holds a storage grid (fp16, int8) the other
   lacks;
-* **derived**: the verdict is *copy* (a fine-tune, a prune, a quantisation of a changed model); its
-  direction comes from :func:`direction` (the coarser storage grid, the larger share of exact zeros, or
-  the weight-kurtosis rule), each with its evidence;
-* **shares a parent**: the verdict is *shared parent* (significantly related, farther than a modified copy);
+* **derived** (or its reverse, **parent**): the verdict is *copy* or *shared parent* and
+  :func:`direction` orders the pair (the coarser storage grid, the larger share of exact zeros, or the
+  weight-kurtosis rule), with its evidence; a *copy* it cannot order is *derived (direction unknown)*;
+* **shares a parent**: the verdict is *shared parent* and nothing orders the pair (two fine-tunes of one
+  model are Gaussianised alike);
 * **unrelated**: anything else.
 
 :func:`holm` turns the confirmed candidates' p-values into family-wise error rates over the whole
@@ -143,11 +144,14 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
             edits.append("weights re-parameterised (e.g. channels permuted, mixed or rescaled; same function)")
     elif v.verdict in ("copy", "shared parent") and edits:
         rel = "same model"  # related, and one side holds a storage grid the other lacks: a quantised re-upload
-    elif v.verdict == "copy":
+    elif v.verdict in ("copy", "shared parent"):
+        # MoTHer's logic: a parent and its child order consistently (storage grid, zeros, kurtosis); two
+        # children of one parent do not, and neither does a pair the verdict finds only loosely related
         side, ev = direction(suspect_stats, cand_stats)
-        rel = {1: "derived", -1: "parent", 0: "derived (direction unknown)"}[side]
-    elif v.verdict == "shared parent":
-        rel = "shares a parent"
+        if side:
+            rel = "derived" if side == 1 else "parent"
+        else:
+            rel = "derived (direction unknown)" if v.verdict == "copy" else "shares a parent"
     return Relation(candidate.id, rel, v.verdict, p, function_db, sketch_distance, edits, ev, v.explanation,
                     record=record)
 
