@@ -23,7 +23,6 @@ APP_FUNCTIONS = {"main", "_print_version", "_format_warning", "_exit_interrupted
                  "_usage_exit_code"}
 # measured when the test was written (issue 30); the owners of these modules shrink the list
 KNOWN = {
-    "attribution/cli.py:train_command": "long",
     "attribution/trace_cli.py:trace_files": "long; library logic",
     "attribution/trace_cli.py:_files": "library logic",
     "attribution/trace_cli.py:_zoo_entries": "library logic",

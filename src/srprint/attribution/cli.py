@@ -47,33 +47,15 @@ def train_command(
     classifier: ClassifierConfig = None,  # type: ignore[assignment]  (from @classifier_options)
 ) -> None:
     """Train a classifier on the train split of a render (early stop on val; resumable)."""
-    import dataclasses
-    import json
+    from ..classify.train import train_or_rerun
 
-    from ..classify.run_folder import METRICS_FILE
-    from ..classify.train import rerun_from_config, train_run
-    from ..errors import SrprintError
-
-    if config is not None:
-        run = rerun_from_config(config, out, device=device)
-    else:
-        if data is None:
-            raise SrprintError("--data is required (or --config RUN/config.yaml)")
-        jpeg = {"jpeg_augment": jpeg_augment, "jpeg_quality_min": jpeg_quality_min}
-        cfg = dataclasses.replace(classifier, num_workers=workers, init=str(init.resolve()) if init else None,
-                                  **{k: v for k, v in jpeg.items() if v is not None})
-        run = train_run(
-            data, out, cfg, label=label, where=where, holdout_models=holdout_models, device=device
-        )
-    metrics = json.loads((run / METRICS_FILE).read_text())
-    if as_json:
-        print_json({"run": str(run), **metrics})
-    else:
-        stdout.print(
-            f"run {run}: best val acc {metrics.get('best_val_acc')} at epoch {metrics.get('best_epoch')} "
-            f"({metrics.get('epochs_run')} epochs)",
-            highlight=False,
-        )
+    res = train_or_rerun(data, out, classifier, label=label, where=where, holdout_models=holdout_models,
+                         config=config, device=device, num_workers=workers, init=init, jpeg_augment=jpeg_augment,
+                         jpeg_quality_min=jpeg_quality_min)
+    if printed_as_json(res, as_json):
+        return
+    stdout.print(f"run {res['run']}: best val acc {res.get('best_val_acc')} at epoch {res.get('best_epoch')} "
+                 f"({res.get('epochs_run')} epochs)", highlight=False)
 
 
 @attribute_app.command("eval")

@@ -406,3 +406,52 @@ def rerun_from_config(config_yaml: str | Path, out: str | Path | None = None, de
         holdout_models=data.get("holdout_models"),
         device=device,
     )
+
+
+def train_or_rerun(data: str | Path | None, out: str | Path, cfg: ClassifierConfig, *, label: str = "model_id",
+                   where: str | None = None, holdout_models: str | None = None, config: str | Path | None = None,
+                   device: str = "cpu", **overrides: Any) -> dict[str, Any]:
+    """``srprint attribute train``: train a run (or re-create one from its ``config.yaml``); its metrics.
+
+    Parameters
+    ----------
+    data : str or Path or None
+        The rendered dataset (not needed with ``config``).
+    out : str or Path
+        The run folder (resumed when it holds the same run).
+    cfg : ClassifierConfig
+        The classifier options.
+    label, where, holdout_models : str, optional
+        What to predict, the manifest filter, and the models kept out of training (see :func:`train_run`).
+    config : str or Path, optional
+        A run's ``config.yaml``: re-create that run instead (``cfg`` and ``data`` are ignored).
+    device : str
+        Torch device.
+    **overrides : Any
+        ``cfg`` fields to replace; ``None`` keeps ``cfg``'s value (``init`` is made absolute).
+
+    Returns
+    -------
+    dict
+        ``run`` and the run's ``metrics.json``.
+
+    Raises
+    ------
+    SrprintError
+        If neither ``data`` nor ``config`` is given.
+    RunError
+        If ``out`` holds a different run.
+    """
+    from .run_folder import METRICS_FILE
+
+    if config is not None:
+        run = rerun_from_config(config, out, device=device)
+    else:
+        if data is None:
+            raise SrprintError("--data is required (or --config RUN/config.yaml)")
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        if changes.get("init") is not None:
+            changes["init"] = str(Path(changes["init"]).resolve())
+        run = train_run(data, out, dataclasses.replace(cfg, **changes), label=label, where=where,
+                        holdout_models=holdout_models, device=device)
+    return {"run": str(run), **json.loads((Path(run) / METRICS_FILE).read_text())}
