@@ -21,7 +21,9 @@ channels, pad kernels with zeros. This module compares layers in the *source's c
    smaller kernel is embedded at the centre of the larger, so a zero-padded 5x5 copy of a 3x3 kernel
    compares equal.
 4. **Compare.** The cosine between ``W_a`` and ``Q W_b P``, weighted as in v2 (near-zero source rows and
-   columns count in proportion). A layer whose output map can span every filter of its input
+   columns count in proportion); where the two layers have the same shape, the larger of that and v2's
+   permutation-aligned cosine (the discrete matching is robust to the activation noise of a quantised or
+   pruned copy, which the least-squares maps absorb). A layer whose output map can span every filter of its input
    (``C_out(b) >= C_in(a) x kernel taps``, e.g. the first 3x3 convolution of an RGB network, or a 1x1
    convolution that does not reduce) is matched by ``Q`` whatever its weights, so it carries no
    evidence: the statistic ``S`` weights each paired layer by its parameters times
@@ -38,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from .lineage import Capture, Layer, LineageResult, _importance
+from .lineage import Capture, Layer, LineageResult, _importance, compare_layers
 
 RIDGE = 1e-6  # relative ridge of the least-squares junction maps (dead channels get ~zero coefficients)
 BAND = 6  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
@@ -133,6 +135,11 @@ def compare_pair(la: Layer, lb: Layer, sides: dict[tuple[int, str], _Side], ia: 
     ta, tb = _embed(ta, kh, kw), _embed(tb, kh, kw)
     imp = np.sqrt(_importance(ta.reshape(ta.shape[0], ta.shape[1], -1)))[:, :, None, None]
     cos = _cosine(ta * imp, tb * imp)
+    if la.weight.shape == lb.weight.shape and la.groups == lb.groups:
+        # the v2 frame (channel permutations + Sinkhorn scaling, discrete and so robust to the noise that
+        # quantisation or pruning puts in the activations the least-squares maps are fitted on); the null
+        # takes the same maximum, so the statistic stays calibrated
+        cos = max(cos, compare_layers(la, lb))
     taps = ta.shape[1] * ta.shape[2] * ta.shape[3]
     informative = max(0.0, 1.0 - min(lb.weight.shape[0], b_out.x.shape[0]) / max(taps, 1))
     return cos, informative
