@@ -30,8 +30,6 @@ KNOWN = {
     "attribution/trace_cli.py:_read": "library logic",
     "lineage/cli.py:index_cmd": "long",
     "render/cli.py:render_command": "long",
-    "verification/attack_cli.py:_default": "library logic",
-    "verification/attack_cli.py:register_edit_commands": "long",
     "verification/cli.py:verify_pair": "long",
     "verification/cli.py:registry_check": "long",
     "verification/cli.py:_settings": "library logic",

@@ -18,7 +18,6 @@ from ..cli_common import (
     DeviceOpt,
     ForceOpt,
     JsonOpt,
-    config_options,
     positive_float,
     print_json,
     printed_as_json,
@@ -26,7 +25,7 @@ from ..cli_common import (
     stdout,
 )
 from ..errors import SrprintError
-from .attack_cli import register_edit_commands
+from .attack_cli import attack_app
 from .fingerprint import METHODS, Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
 
 TaskOpt = typer.Option(None, "--task", help="sr | denoise | deblur | deblur-motion | lowlight | derain "
@@ -46,12 +45,8 @@ VerifyMethodOpt = typer.Option("auto", "--method", help="auto (lineage for two m
                                "wo_tv | maxobj | projcl | poolcl")
 ReferenceOpt = typer.Option(None, "--reference", help="Zoo folder(s) of models known to be independent, for the "
                             "lineage null (default: every zoo under $SRPRINT_HOME/zoos and the two models' own zoos)")
-AttackReplaceOpt = typer.Option(False, "--replace", help="Overwrite OUT even if it holds another model")
 AlphaOpt = typer.Option(1e-3, "--alpha", min=1e-12, max=0.5, help="Significance level of the lineage test")
 ZooOpt = typer.Option(None, "--zoo", help="Zoo folder to look model ids up in")
-AttackModelArg = typer.Argument(..., help="Model to attack: zoo entry folder, or model id with --zoo")
-AttackOutOpt = typer.Option(..., "-o", "--out", help="Output zoo entry folder for the attacked model")
-AttackSeedOpt = typer.Option(0, "--seed", min=0, help="Seed of the attack's randomness")
 
 
 class _DefaultPairGroup(TyperGroup):
@@ -291,100 +286,6 @@ def verify_matrix(
     for name, rate in res.get("success_rate", {}).items():
         stdout.print(f"  {name:9s} verified {rate:.0%}")
 
-attack_app = typer.Typer(no_args_is_help=True, help="Modify a model (prune / finetune / quantize) to test "
-                                                    "robustness; saves a zoo entry folder.")
-
-# the options every attack command ends with, received as one ``target`` dict of _run_attack's keywords
-attack_target_options = config_options(
-    "target",
-    {"model": (str, AttackModelArg), "out": (Path, AttackOutOpt), "replace": (bool, AttackReplaceOpt),
-     "zoo": (Path | None, ZooOpt), "device": (str, DeviceOpt), "as_json": (bool, JsonOpt)},
-    dict,
-)
-
-
-def _run_attack(name: str, params: dict[str, Any], *, model: str, out: Path, zoo: Path | None, device: str,
-                as_json: bool, replace: bool = False) -> None:
-    from .attacks import attack_model
-
-    e = attack_model(_entry(model, zoo), name, out, params=params, device=device, overwrite=replace)
-    if printed_as_json({"id": e.id, "path": str(e.path), "labels": e.labels, "metrics": e.metrics}, as_json):
-        return
-    m = e.metrics
-    stdout.print(f"wrote {e.path} ({e.id}); held-out PSNR {m['heldout_psnr_before']:.2f} -> "
-                 f"{m['heldout_psnr_after']:.2f} dB ({m['psnr_change']:+.2f})", highlight=False)
-
-@attack_app.command("prune")
-@attack_target_options
-def attack_prune(percent: float = typer.Option(5.0, "--percent", min=0.0, max=100.0,
-                                               help="% of each layer's weights zeroed"),
-                 target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
-    """Magnitude pruning: zero exactly PERCENT % of the smallest weights of every layer."""
-    _run_attack("prune", {"percent": percent}, **target)
-
-@attack_app.command("finetune")
-@attack_target_options
-def attack_finetune(iters: int = typer.Option(500, "--iters", min=1, max=1_000_000,
-                                              help="Fine-tuning iterations (paper: 500)"),
-                    lr: float = typer.Option(1e-5, "--lr", callback=positive_float(maximum=1.0),
-                                             help="Adam learning rate (small: the paper keeps "
-                                             "the PSNR change <= 1 dB)"),
-                    batch: int = typer.Option(4, "--batch-size", min=1, max=1024, help="Patches per step"),
-                    patch: int = typer.Option(32, "--patch", min=8, max=1024,
-                                              help="HR crop side (at least 8 LR pixels)"),
-                    data: str = typer.Option("bsd68", "--data", help="bsd68 (BSDS500 val photos, the BSD68 "
-                                             "pool; scikit-image photos if absent) or skimage"),
-                    seed: int = AttackSeedOpt,
-                    target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
-    """Fine-tune (L1, fresh Adam) on the model's own task on photos never used to measure the PSNR change."""
-    _run_attack("finetune", {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed},
-                **target)
-
-@attack_app.command("quantize")
-@attack_target_options
-def attack_quantize(bits: int = typer.Option(8, "--bits", min=2, max=16, help="Bits per weight (2-16)"),
-                    target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
-    """Per-tensor symmetric quantisation by simple rounding (int8: <= 255 values per tensor)."""
-    _run_attack("quantize", {"bits": bits}, **target)
-
-@attack_app.command("permute")
-@attack_target_options
-def attack_permute(seed: int = AttackSeedOpt,
-                   target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
-    """Permute the hidden channels of every conv -> activation -> conv chain (outputs unchanged)."""
-    _run_attack("permute", {"seed": seed}, **target)
-
-@attack_app.command("rescale")
-@attack_target_options
-def attack_rescale(spread: float = typer.Option(1.0, "--spread", min=0.0, max=5.0,
-                                                help="Factors are exp(U(-spread, spread))"),
-                   seed: int = AttackSeedOpt,
-                   target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
-    """Rescale hidden channels across each ReLU and undo it in the next conv (outputs unchanged)."""
-    _run_attack("rescale", {"seed": seed, "spread": spread}, **target)
-
-@attack_app.command("foldbn")
-@attack_target_options
-def attack_foldbn(target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
-    """Fold every BatchNorm into the conv before it (outputs unchanged)."""
-    _run_attack("foldbn", {}, **target)
-
-@attack_app.command("fp16")
-@attack_target_options
-def attack_fp16(target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
-    """Cast every floating-point tensor to float16."""
-    _run_attack("fp16", {}, **target)
-
-@attack_app.command("noise")
-@attack_target_options
-def attack_noise(sigma: float = typer.Option(0.01, "--sigma", min=0.0, max=1.0,
-                                             help="Noise std as a fraction of each tensor's std"),
-                 seed: int = AttackSeedOpt,
-                 target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
-    """Add Gaussian noise to every weight and bias."""
-    _run_attack("noise", {"sigma": sigma, "seed": seed}, **target)
-
-register_edit_commands(attack_app, _run_attack, attack_target_options)  # mix, signflip, ... (attack_cli.py)
 
 reg_app = typer.Typer(no_args_is_help=True, help="Registry of your models' fingerprints "
                                                  "($SRPRINT_HOME/fingerprints.sqlite).")
