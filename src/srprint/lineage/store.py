@@ -102,6 +102,10 @@ class AddResult:
     key: int | None = None
 
 
+def _same(a: Record, b: Record) -> bool:
+    return bool(np.linalg.norm(b.sketch) > 0) and 1.0 - float(np.dot(a.sketch, b.sketch)) <= SAME_FUNCTION_DISTANCE
+
+
 def _usearch_index(path: Path | None = None, *, view: bool = False) -> Any:
     from usearch.index import Index
 
@@ -315,29 +319,52 @@ class LineageIndex:
                 with contextlib.suppress(OSError):
                     p.unlink()
 
-    def _same_function(self, rec: Record, indexes: list[tuple[Any, dict[int, Record] | None]]) -> Record | None:
-        """An indexed or pending model whose sketch equals ``rec``'s to float rounding, if any.
+    def _twins(self, recs: list[Record], idx: Any) -> list[Record | None]:
+        """For each record, an indexed or earlier record of the batch with the same function (sketches equal
+        to float rounding, :data:`SAME_FUNCTION_DISTANCE`), or None. One batched approximate search on the
+        committed vectors and one on the batch itself: a twin is a near-identical vector, which the graph
+        finds, and a bulk add stays linear."""
+        out: list[Record | None] = [None] * len(recs)
+        if not recs:
+            return out
+        mat = np.stack([np.asarray(r.sketch, dtype=np.float32) for r in recs])
+        k = 3
+        if idx is not None and len(idx):
+            keys = np.atleast_2d(idx.search(mat, min(k, len(idx))).keys)
+            wanted = sorted({int(x) for x in keys.ravel() if int(x) >= 0})
+            known: dict[int, Record] = {}
+            with self._connect() as con:
+                for i in range(0, len(wanted), 500):
+                    chunk = wanted[i:i + 500]
+                    for row in con.execute(f"SELECT {', '.join(_COLUMNS)} FROM models WHERE key IN "
+                                           f"({', '.join('?' * len(chunk))})", chunk).fetchall():
+                        rec = _row_record(row)
+                        known[int(rec.key or 0)] = rec
+            for i, r in enumerate(recs):
+                out[i] = next((known[int(j)] for j in keys[i] if int(j) in known and _same(known[int(j)], r)), None)
+        batch = _usearch_index()
+        batch.add(np.arange(len(recs)), mat)
+        keys = np.atleast_2d(batch.search(mat, min(k + 1, len(recs))).keys)
+        for i, r in enumerate(recs):
+            if out[i] is None:
+                j = next((int(j) for j in keys[i] if 0 <= int(j) < i and _same(recs[int(j)], r)), None)
+                if j is not None:
+                    out[i] = out[j] or recs[j]
+        return out
 
-        ``indexes``: ``(usearch index, pending records by key)`` pairs; ``None`` means the records are the
-        committed ones and are read from SQLite."""
-        if np.linalg.norm(rec.sketch) == 0:
-            return None
-        for idx, pending in indexes:
-            if idx is None or len(idx) == 0:
-                continue
-            m = idx.search(np.asarray(rec.sketch, dtype=np.float32), min(3, len(idx)), exact=True)
-            keys = [int(x) for x in np.atleast_1d(m.keys)]
-            if pending is not None:
-                cands = [pending[k] for k in keys if k in pending]
-            else:
-                with self._connect() as con:
-                    rows = [con.execute(f"SELECT {', '.join(_COLUMNS)} FROM models WHERE key = ?",
-                                        (k,)).fetchone() for k in keys]
-                cands = [_row_record(r) for r in rows if r]
-            for r in cands:
-                if 1.0 - float(np.dot(r.sketch, rec.sketch)) <= SAME_FUNCTION_DISTANCE:
-                    return r
-        return None
+    def _known_hashes(self, hashes: set[str]) -> dict[tuple[str, str], Record]:
+        """Indexed records whose weights hash is in ``hashes``, by ``(sha256, group)`` (first added wins)."""
+        out: dict[tuple[str, str], Record] = {}
+        todo = sorted(hashes)
+        with self._connect() as con:
+            for i in range(0, len(todo), 500):
+                chunk = todo[i:i + 500]
+                rows = con.execute(f"SELECT {', '.join(_COLUMNS)} FROM models WHERE sha256 IN "
+                                   f"({', '.join('?' * len(chunk))}) ORDER BY key", chunk).fetchall()
+                for row in rows:
+                    rec = _row_record(row)
+                    out.setdefault((rec.sha256, rec.group), rec)
+        return out
 
     def add(self, records: list[Record]) -> list[AddResult]:
         """Add ``records`` in one transaction; a model already indexed (same sha256, or the same function:
@@ -352,24 +379,31 @@ class LineageIndex:
         with self._locked():
             vectors = {g: self.vectors(g) for g in self.check()}
             pending: list[Record] = []
-            seen: dict[tuple[str, str], Record] = {}
-            fresh: dict[str, tuple[Any, dict[int, Record]]] = {}
-            for rec in records:
-                same = seen.get((rec.sha256, rec.group)) or self.find(sha256=rec.sha256, group=rec.group)
+            known = self._known_hashes({r.sha256 for r in records})
+            fresh: list[Record] = []
+            for rec in records:  # same weights first: a file indexed before, or twice in this batch
+                same = known.get((rec.sha256, rec.group))
                 if same is not None:
                     results.append(AddResult(rec.model_id, "duplicate", same.model_id, "same file (sha256)", same.key))
                     continue
-                idx_new, by_key = fresh.setdefault(rec.group, (_usearch_index(), {}))
-                twin = self._same_function(rec, [(vectors.get(rec.group), None), (idx_new, by_key)])
-                if twin is not None:
-                    results.append(AddResult(rec.model_id, "duplicate", twin.model_id,
-                                             "same function (identical outputs on the probes)", twin.key))
-                    continue
-                by_key[len(by_key)] = rec
-                idx_new.add(len(by_key) - 1, np.asarray(rec.sketch, dtype=np.float32))
-                seen[(rec.sha256, rec.group)] = rec
-                pending.append(rec)
+                known[(rec.sha256, rec.group)] = rec
+                fresh.append(rec)
                 results.append(AddResult(rec.model_id, "added"))
+            twin_of: dict[int, Record | None] = {}
+            for group in {r.group for r in fresh}:
+                members = [r for r in fresh if r.group == group]
+                twin_of.update(zip(map(id, members), self._twins(members, vectors.get(group)), strict=True))
+            it = iter(fresh)
+            for res in results:
+                if res.status != "added":
+                    continue
+                rec = next(it)
+                twin = twin_of.get(id(rec))
+                if twin is not None and twin is not rec:
+                    res.status, res.of, res.key = "duplicate", twin.model_id, twin.key
+                    res.reason = "same function (identical outputs on the probes)"
+                else:
+                    pending.append(rec)
             if pending:
                 now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
                 with self._write() as con:
@@ -385,11 +419,10 @@ class LineageIndex:
                         by_group.setdefault(rec.group, []).append((rec.key, rec.sketch))
                     for group, vecs in by_group.items():
                         self._commit_vectors(con, group, add=vecs, remove=[])
-                keys = {id(r): r.key for r in pending}
-                it = iter(pending)
+                it2 = iter(pending)
                 for res in results:
                     if res.status == "added":
-                        res.key = keys[id(next(it))]
+                        res.key = next(it2).key
             self._sweep()
         return results
 
