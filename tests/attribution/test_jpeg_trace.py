@@ -16,7 +16,7 @@ from srprint.verification.fingerprint import load_entry_model
 from .test_trace import LR, _entry, _made_by
 
 FAST = tr.TraceSettings(crop=32, steps=100, lr=LR, n_calibration=8, jpeg_crop=48, jpeg_start_steps=60,
-                        jpeg_steps=80, n_jpeg_calibration=4)
+                        jpeg_steps=80, n_jpeg_calibration=6)
 
 
 @pytest.fixture()
@@ -81,13 +81,15 @@ def test_crop_is_aligned_to_mcu_and_scale_or_refused():
 def test_jpeg_of_a_tiny_models_output_is_traced_to_it_not_a_sibling(zoo, q):
     data = _jpeg(_made_by(zoo[0], size=64), quality=q)
     info = read_jpeg(data)
-    res = tr.trace_image(_decoded(data), zoo, load_entry_model, settings=FAST, jpeg=info)
+    # untrained tiny nets fit smooth photo crops far worse than bicubic upscaling does (calibration ratios
+    # 1.3-57 at q 90), a wide null: the decision is tested at alpha 0.05 (the default 1e-3 is for trained models)
+    res = tr.trace_image(_decoded(data), zoo, load_entry_model, settings=FAST, jpeg=info, alpha=0.05)
     assert res["verdict"] == "made by" and res["model"] == zoo[0].id, res["explanation"]
     assert res["path_taken"].startswith("jpeg")
     rows = {r["id"]: r for r in res["candidates"]}
     assert rows[zoo[0].id]["violations"] < min(rows[z.id]["violations"] for z in zoo[1:]) / 5
     assert rows[zoo[0].id]["violations"] < rows[zoo[0].id]["bicubic_violations"]  # the rival upscaler
-    res = tr.trace_image(_decoded(data), zoo[1:], load_entry_model, settings=FAST, jpeg=info)
+    res = tr.trace_image(_decoded(data), zoo[1:], load_entry_model, settings=FAST, jpeg=info, alpha=0.05)
     assert res["verdict"] == "none of these models", res["explanation"]
 
 

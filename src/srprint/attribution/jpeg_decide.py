@@ -2,19 +2,17 @@
 
 For each candidate, :func:`~.jpeg_trace.jpeg_invert` searches the input whose 8-bit output lands in the
 file's cells and reports the violations of the exact re-encode (:func:`~.jpeg_trace.requantisation_test`).
-The statistic is ``s = (violations + 1/2) / n``. It is calibrated per candidate like the 8-bit floor:
-the candidate's ``s`` on :func:`~.trace.calibration_photos` (none a traced image) compressed with *this
-file's* tables and subsampling, cached under ``$SRPRINT_HOME/trace/calibration`` by (weights sha256,
-tables, subsampling, settings). Another upscaler's output is the other way an image can come close
-without the candidate: bicubic upscaling at the candidate's scale (:class:`~.inversion.ReferenceModel`)
-is searched through the same cells on the same crop. The verdict: *made by C* when C has the smallest
-p-value (:func:`~.trace.null_test`), it is below ``alpha``, C's ``s`` is below every calibration value,
-and C leaves fewer coefficients outside the cells than bicubic upscaling does.
-
-Why bicubic is a rival and not part of the calibration sample: small near-linear published models
-(ESPCN, FSRCNN) put the JPEG of a bicubic upscale into all but 0-10 of 2816 cells at q 90 (measured on
-8 calibration crops), so as null members those images made every p-value >= 0.03, while as a rival on
-the traced crop itself they only rule out the images bicubic upscaling explains as well.
+The statistic is a ratio, as on the 8-bit path: ``s = (v_C + 1/2) / (v_ref + 1/2)``, where ``v_C`` is
+the candidate's violations and ``v_ref`` those of bicubic upscaling at the candidate's scale
+(:class:`~.inversion.ReferenceModel`) searched through the same cells on the same crop. Smooth crops
+have few informative coefficients and every model fits them (raw counts of 0-16 of 2816 on some photo
+crops), which the ratio cancels. ``s`` is calibrated per candidate on :func:`~.trace.calibration_photos`
+(none a traced image) compressed with *this file's* tables and subsampling, cached under
+``$SRPRINT_HOME/trace/calibration`` by (weights sha256, tables, subsampling, settings). The verdict:
+*made by C* when C has the smallest p-value (:func:`~.trace.null_test`), it is below ``alpha``, C's ``s``
+is below every calibration value and below 1 (C beats the plain upscale), and no other candidate passes
+the same test; two or more that pass are reported as *none of these models* (the JPEG cannot tell them
+apart: seed siblings do that at q 90), never as a confident pick.
 """
 
 from __future__ import annotations
@@ -35,9 +33,20 @@ from ..config import config_hash, srprint_home
 from .jpeg_file import JpegInfo, read_jpeg
 from .jpeg_trace import aligned_jpeg_crop, jpeg_invert, pillow_encode
 
+PSEUDO = 0.5  # violations added to both counts (a crop both fit exactly gives 1)
 
-def _statistic(test: dict[str, Any]) -> float:
-    return (test["violations"] + 0.5) / max(test["n"], 1) if math.isfinite(test["rate"]) else math.inf
+
+def _statistic(test: dict[str, Any], ref: dict[str, Any]) -> float:
+    if not (math.isfinite(test["rate"]) and math.isfinite(ref["rate"])):
+        return math.inf
+    return (test["violations"] + PSEUDO) / (ref["violations"] + PSEUDO)
+
+
+def _reference(model: Any, scale: int) -> Any:
+    from .inversion import ReferenceModel
+
+    params = next(iter(model.parameters()), None)
+    return ReferenceModel(scale).to(params.device if params is not None else "cpu")
 
 
 def _search(model: Any, crop: Any, settings: Any) -> Any:
@@ -63,7 +72,7 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
     Returns
     -------
     list of float
-        One value of ``(violations + 1/2) / n`` per calibration image.
+        One value of the statistic per calibration image.
     """
     from ..io.atomic import atomic_write_json
     from ..io.checkpoints import sha256_file
@@ -71,7 +80,7 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
 
     tables = hashlib.sha256(b"".join(t.astype(np.int32).tobytes() for t in info.qtables)).hexdigest()
     key = config_hash({"sha": sha256_file(entry.weights_path), "tables": tables, "sampling": info.sampling,
-                       "side": side, "settings": settings.key(), "jpeg": 2})
+                       "side": side, "settings": settings.key(), "jpeg": 3})
     path = srprint_home() / "trace" / "calibration" / f"jpeg-{key}.json"
     if use_cache and path.is_file():
         try:
@@ -89,7 +98,8 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
         with Image.open(io.BytesIO(data)) as im:
             dec = np.asarray(im.convert("RGB"), dtype=np.float32) / 255
         crop = aligned_jpeg_crop(cinfo, dec, max(entry.scale, 1), side)
-        vals.append(_statistic(_search(model, crop, settings).test))
+        ref = _search(_reference(model, max(entry.scale, 1)), crop, settings).test
+        vals.append(_statistic(_search(model, crop, settings).test, ref))
     finite = [v for v in vals if math.isfinite(v)]
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
         atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "statistics": finite})
@@ -107,11 +117,10 @@ def jpeg_rows(decoded: np.ndarray, info: JpegInfo, entries: list[Any], load: Cal
         the candidates skipped with a reason.
     """
     from ..errors import SrprintError
-    from .inversion import ReferenceModel
     from .trace import null_test
 
     rows, skipped = [], []
-    rivals: dict[tuple[int, int], int] = {}
+    rivals: dict[tuple[int, int], dict[str, Any]] = {}
     for e in entries:
         t0 = time.perf_counter()
         if progress:
@@ -127,14 +136,12 @@ def jpeg_rows(decoded: np.ndarray, info: JpegInfo, entries: list[Any], load: Cal
         if not inv.finite:
             skipped.append({"id": e.id, "reason": "inversion produced non-finite values"})
             continue
-        s = _statistic(inv.test)
-        null = jpeg_calibration(e, model, info, crop.size, settings)
         if (scale, crop.size) not in rivals:
-            params = next(iter(model.parameters()), None)
-            ref = ReferenceModel(scale).to(params.device if params is not None else "cpu")
-            rivals[(scale, crop.size)] = _search(ref, crop, settings).test["violations"]
+            rivals[(scale, crop.size)] = _search(_reference(model, scale), crop, settings).test
+        s = _statistic(inv.test, rivals[(scale, crop.size)])
+        null = jpeg_calibration(e, model, info, crop.size, settings)
         rows.append({"id": e.id, "violations": inv.test["violations"], "n": inv.test["n"],
-                     "bicubic_violations": rivals[(scale, crop.size)],
+                     "bicubic_violations": rivals[(scale, crop.size)]["violations"],
                      "residual": inv.test["rate"], "ratio": s, "blocks_exact": inv.test["blocks_exact"],
                      "crop": [crop.y0, crop.x0, crop.size], **null_test(s, null),
                      "seconds": round(time.perf_counter() - t0, 2)})
@@ -142,7 +149,7 @@ def jpeg_rows(decoded: np.ndarray, info: JpegInfo, entries: list[Any], load: Cal
 
 
 def decide_jpeg(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
-    """The verdict from JPEG rows: the 8-bit rule (smallest p-value, below ``alpha`` and every null value)."""
+    """The verdict from JPEG rows (the rule of the module docstring)."""
     ok = [r for r in rows if math.isfinite(r["ratio"])]
     if not ok:
         return {"verdict": "none of these models", "model": None, "p_value": None,
@@ -150,20 +157,25 @@ def decide_jpeg(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
     ok.sort(key=lambda r: (r["p_value"], r["ratio"]))
     best = ok[0]
     margin = ok[1]["ratio"] / best["ratio"] if len(ok) > 1 and best["ratio"] > 0 else None
-    cells = f"{best['violations']} of {best['n']} DCT coefficients outside the file's quantisation cells"
-    rival = best.get("bicubic_violations")
-    if best["p_value"] < alpha and best["ratio"] < best["null_min"] and rival is not None \
-            and rival <= best["violations"]:
+
+    def cells(r: dict[str, Any]) -> str:
+        return (f"{r['violations']} of {r['n']} DCT coefficients outside the file's quantisation cells (bicubic "
+                f"upscaling through the same cells: {r['bicubic_violations']})")
+
+    passing = [r for r in ok if r["p_value"] < alpha and r["ratio"] < r["null_min"] and r["ratio"] < 1]
+    if len(passing) > 1:
+        names = ", ".join(f"{r['id']} ({r['violations']})" for r in passing[:4])
         return {"verdict": "none of these models", "model": None, "p_value": best["p_value"], "margin": margin,
-                "closest": best["id"],
-                "explanation": f"the closest candidate, {best['id']}, leaves {cells}, but bicubic upscaling "
-                               f"leaves {rival}: the JPEG cannot tell this model from a plain upscale"}
-    if best["p_value"] < alpha and best["ratio"] < best["null_min"]:
-        return {"verdict": "made by", "model": best["id"], "p_value": best["p_value"], "margin": margin,
-                "explanation": f"{best['id']} re-encoded with the file's own tables leaves {cells} (bicubic "
-                               f"upscaling: {rival}): 1 in {1 / max(best['p_value'], 1e-300):.2g} chance that a "
-                               "model that did not make it comes this close"}
+                "closest": best["id"], "ambiguous": [r["id"] for r in passing],
+                "explanation": f"{len(passing)} candidates land in the file's quantisation cells as well as a model "
+                               f"that made it would: {names}; the JPEG cannot tell them apart"}
+    if passing:
+        won = passing[0]
+        return {"verdict": "made by", "model": won["id"], "p_value": won["p_value"], "margin": margin,
+                "explanation": f"{won['id']} re-encoded with the file's own tables leaves {cells(won)}: 1 in "
+                               f"{1 / max(won['p_value'], 1e-300):.2g} chance that a model that did not make it "
+                               "comes this close"}
     return {"verdict": "none of these models", "model": None, "p_value": best["p_value"], "margin": margin,
             "closest": best["id"],
-            "explanation": f"the closest candidate, {best['id']}, leaves {cells} (p = {best['p_value']:.2g} "
+            "explanation": f"the closest candidate, {best['id']}, leaves {cells(best)} (p = {best['p_value']:.2g} "
                            "against its calibration at these tables): no candidate made this image"}

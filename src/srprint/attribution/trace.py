@@ -347,7 +347,9 @@ def trace_image(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
         out = verdict(rows)
         route = f"all {len(entries)} inverted"
     if out["verdict"] != "made by" and jpeg is None and not any(r["floor_ratio"] < 10 for r in rows):
-        out["explanation"] += f" (none comes near the 8-bit floor: {RESIZED}, or recompressed)"
+        out["explanation"] += (" (none comes near the 8-bit floor: the image is no candidate's output as saved; "
+                               f"a model's output resized or recompressed since also looks so: {RESIZED}, or "
+                               "recompressed)")
     return {**out, "candidates": sorted(rows, key=lambda r: (r["p_value"], r["ratio"])), "skipped": skipped,
             "coarse": coarse,
             "path_taken": f"{path}; {route}", "inverted": len(rows) + len(skipped),
