@@ -26,7 +26,8 @@ from ..cli_common import (
 )
 from ..errors import SrprintError
 from .attack_cli import attack_app
-from .fingerprint import METHODS, Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
+from .fingerprint import Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
+from .references import fingerprint_settings, reference_entries
 
 TaskOpt = typer.Option(None, "--task", help="sr | denoise | deblur | deblur-motion | lowlight | derain "
                        "(default: the model's own task)")
@@ -58,14 +59,6 @@ class _DefaultPairGroup(TyperGroup):
         return super().parse_args(ctx, args)
 
 
-def _settings(task: str | None, size: int, iters: int, lam: float, lr: float, k: int, seed: int, method: str,
-              default_task: str = "sr") -> FingerprintSettings:
-    if method not in METHODS:
-        raise SrprintError(f"unknown --method {method!r}; known: {', '.join(METHODS)}")
-    return FingerprintSettings(task=task or default_task, size=size, iters=iters, lam=lam, lr=lr, k=k, seed=seed,
-                               method=method)
-
-
 def _entry(model: str, zoo: Path | None):  # noqa: ANN202
     from ..zoo.entry import ZooEntry
 
@@ -86,38 +79,16 @@ def _fingerprint(entry: Any, settings: FingerprintSettings, device: str) -> Fing
         return fingerprint_model(entry, settings, device, callback=lambda it: prog.update(task, completed=it + 1))
 
 
-def _reference_entries(folders: list[Path] | None, sides: list[Any]) -> list[Any]:
-    from ..config import srprint_home
-    from ..zoo.entry import Zoo
-
-    if folders:
-        roots = list(folders)
-        for r in roots:
-            if not Path(r).is_dir():
-                raise SrprintError(f"--reference {r}: not a zoo folder")
-    else:
-        home = srprint_home() / "zoos"
-        roots = sorted(p for p in home.iterdir() if p.is_dir()) if home.is_dir() else []
-        roots += [Path(s.path).parent for s in sides if s.path is not None]
-    seen, out = set(), []
-    for root in roots:
-        try:
-            entries = Zoo(root).entries()
-        except SrprintError:
-            continue
-        for e in entries:
-            key = str(Path(e.path).resolve())
-            if key not in seen:
-                seen.add(key)
-                out.append(e)
-    return out
+def _print_verdict(v: Any, prefix: str = "") -> None:
+    """Print a critical-image verdict's line, coloured."""
+    stdout.print(f"{prefix}[{'red' if v.is_copy else 'green'}]{v.summary_line()}[/]")
 
 
 def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: float, as_json: bool) -> None:
     from .fingerprint import load_entry_model
     from .ownership import verify_models
 
-    v = verify_models(src, sus, load=load_entry_model, references=_reference_entries(reference, [src, sus]),
+    v = verify_models(src, sus, load=load_entry_model, references=reference_entries(reference, [src, sus]),
                       alpha=alpha)
     if printed_as_json(v.to_dict(), as_json):
         return
@@ -125,7 +96,9 @@ def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: flo
     stdout.print(f"source  {src.id}\nsuspect {sus.id}", highlight=False)
     stdout.print(f"[bold {colour}]{v.verdict.upper()}[/]  {v.explanation}", highlight=False, soft_wrap=True)
     lin = v.lineage or {}
-    if "p_value" in lin:
+    if not lin:
+        pass  # the function stage decided: the weights were not compared
+    elif "p_value" in lin:
         stdout.print(f"  lineage: similarity {lin['similarity']:.5f}, coverage {lin['coverage']:.0%} "
                      f"({lin['paired_layers']} layers), p = {lin['p_value']:.3g} (null: {lin['null_n']} models, "
                      f"max {lin['null_max']:.3f}), {v.seconds:.1f}s", highlight=False)
@@ -141,12 +114,6 @@ def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: flo
         stdout.print(f"  function: not comparable ({f['reason']})", highlight=False)
     for note in v.notes:
         stdout.print(f"[yellow]note:[/] {note}", highlight=False)
-
-
-def _verdict_line(v: Any) -> str:
-    colour = "red" if v.is_copy else "green"
-    return (f"[{colour}]{v.label}[/]  d = {v.d:.3g}  eta = {v.eta:.3g}  d/eta = {v.ratio:.3g}  "
-            f"p = {v.p_value:.3g}")
 
 
 def fingerprint_cmd(
@@ -168,7 +135,8 @@ def fingerprint_cmd(
         return [target.with_name(f"{target.stem}.critical{i}.png") for i in range(n)]
 
     check_side_files(pngs(k), force=force, inputs=inputs)
-    fp = _fingerprint(entry, _settings(task, size, iters, lam, lr, k, seed, method, entry.task), device)
+    fp = _fingerprint(entry, fingerprint_settings(
+        task, size=size, iters=iters, lam=lam, lr=lr, k=k, seed=seed, method=method, default_task=entry.task), device)
     check_side_files(pngs(len(fp.images)), force=force, inputs=inputs)  # a method may return more than --k
     path = fp.save(target)
     if as_json:
@@ -195,13 +163,10 @@ def verify_pair(
 ) -> None:
     """Verdict for SOURCE vs SUSPECT: copy, shared parent, independent or undecided.
 
-    The default lineage test compares the two models' canonicalised weights (seconds); where
-    the layers do not line up it falls through to the critical-image test (minutes: about 6 min
-    per model at the default 5000 iterations on 2 cores; --iters 1000 is the reduced setting).
-    Fingerprint files are compared by the critical-image rule (models are fingerprinted with
-    the other side's settings)."""
+    Two models: the function first (outputs on probe inputs against independent models), then the
+    lineage test on the aligned weights (seconds). Fingerprint files are compared by the critical-image
+    rule (minutes: models are fingerprinted with the other side's settings)."""
     from ..io.outputs import check_output_file
-    from .verify import side_by_side, verify_fingerprints
 
     if image is not None:  # a side file follows the main output's policy; an unwritable folder only warns
         check_output_file(image, force=force, check_folder=False,
@@ -220,26 +185,38 @@ def verify_pair(
         return
     fixed = next((s.settings for s in sides if isinstance(s, Fingerprint)), None)
     first_entry = next((s for s in sides if not isinstance(s, Fingerprint)), None)
-    settings = fixed or _settings(task, size, iters, lam, lr, k, seed, method,
-                                  first_entry.task if first_entry else "sr")
+    settings = fixed or fingerprint_settings(task, size=size, iters=iters, lam=lam, lr=lr, k=k, seed=seed,
+                                             method=method, default_task=first_entry.task if first_entry else "sr")
     if settings.method in ("projcl", "poolcl"):
-        from .baselines import match_verdict
-        from .fingerprint import load_entry_model as load_model
+        _verify_match(sides, settings, device, as_json)
+    else:
+        _verify_critical(sides, settings, device, image, as_json)
 
-        if isinstance(sides[1], Fingerprint):
-            raise SrprintError(f"--method {settings.method}: give the suspect as a model, not a fingerprint")
-        src = sides[0] if isinstance(sides[0], Fingerprint) else _fingerprint(sides[0], settings, device)
-        mv = match_verdict(src, load_model(sides[1]))
-        if as_json:
-            print_json({**mv, "method": settings.method})
-        else:
-            stdout.print(f"{'COPY' if mv['is_copy'] else 'independent'}  match rate {mv['match_rate']:.2f} "
-                         f"({mv['matches']}/{mv['n']}), p = {mv['p_value']:.3g}", highlight=False)
-        return
+
+def _verify_match(sides: list[Any], settings: FingerprintSettings, device: str, as_json: bool) -> None:
+    """``--method projcl | poolcl``: the suspect (a model) against the source's fingerprint."""
+    from .baselines import match_verdict
+    from .fingerprint import load_entry_model as load_model
+
+    if isinstance(sides[1], Fingerprint):
+        raise SrprintError(f"--method {settings.method}: give the suspect as a model, not a fingerprint")
+    src = sides[0] if isinstance(sides[0], Fingerprint) else _fingerprint(sides[0], settings, device)
+    mv = match_verdict(src, load_model(sides[1]))
+    if as_json:
+        print_json({**mv, "method": settings.method})
+    else:
+        stdout.print(f"{'COPY' if mv['is_copy'] else 'independent'}  match rate {mv['match_rate']:.2f} "
+                     f"({mv['matches']}/{mv['n']}), p = {mv['p_value']:.3g}", highlight=False)
+
+
+def _verify_critical(sides: list[Any], settings: FingerprintSettings, device: str, image: Path | None,
+                     as_json: bool) -> None:
+    """The critical-image rule; the side-by-side picture is a side file, written only when named (never a
+    default file in the working folder): the verdict is printed first, an unwritable picture only warns."""
+    from .verify import side_by_side, verify_fingerprints
+
     fps = [s if isinstance(s, Fingerprint) else _fingerprint(s, settings, device) for s in sides]
     v = verify_fingerprints(fps[0], fps[1])
-    # the verdict is the result; the side-by-side picture is a side file, written only when named
-    # (never a default file in the working folder): print first, warn if unwritable
     image_warning = None
     v.image = None
     if image is not None:
@@ -251,13 +228,14 @@ def verify_pair(
         print_json(v.to_dict())
     else:
         stdout.print(f"source  {fps[0].model.get('id')}\nsuspect {fps[1].model.get('id')}")
-        stdout.print(_verdict_line(v))
+        _print_verdict(v)
         for note in v.notes:
             stdout.print(f"[yellow]note:[/] {note}", highlight=False)
         if v.image:
             stdout.print(f"image: {v.image}")
     if image_warning:
         sys.stderr.write(image_warning + "\n")
+
 
 @verify_app.command("matrix")
 def verify_matrix(
@@ -277,7 +255,8 @@ def verify_matrix(
     tasks = {e.task for e in entries} if task is None else {task}
     if len(tasks) > 1:
         raise SrprintError(f"models have different tasks ({', '.join(sorted(tasks))}); pass --task")
-    settings = _settings(task, size, iters, lam, lr, k, seed, "critical", tasks.pop())
+    settings = fingerprint_settings(task, size=size, iters=iters, lam=lam, lr=lr, k=k, seed=seed, method="critical",
+                                    default_task=tasks.pop())
     res = verification_matrix(entries, settings, out, attacks=DEFAULT_ATTACKS if attacks else (), device=device)
     if printed_as_json(res, as_json):
         return
@@ -307,7 +286,8 @@ def registry_add(
         fp = load_fingerprint(model)
     else:
         e = _entry(model, zoo)
-        fp = _fingerprint(e, _settings(task, size, iters, lam, lr, k, seed, method, e.task), device)
+        fp = _fingerprint(e, fingerprint_settings(
+            task, size=size, iters=iters, lam=lam, lr=lr, k=k, seed=seed, method=method, default_task=e.task), device)
     if fp.settings.method in ("projcl", "poolcl"):
         raise SrprintError("the registry stores critical-image fingerprints (methods critical, wo_tv, maxobj)")
     Registry(registry).add(name, fp, replace=replace)
@@ -333,7 +313,7 @@ def registry_check(
         if not results:
             stdout.print("registry has no fingerprint comparable with this suspect")
         for n, v in results:
-            stdout.print(f"{n:30s} " + _verdict_line(v))
+            _print_verdict(v, f"{n:30s} ")
         return
     from .fingerprint import load_entry_model
     from .ownership import check_registered
@@ -349,7 +329,7 @@ def registry_check(
             return None
 
     out = check_registered(reg.fingerprints(), e, load=load_entry_model,
-                           references=_reference_entries(None, [e]), fingerprint=fingerprint)
+                           references=reference_entries(None, [e]), fingerprint=fingerprint)
     if printed_as_json([{"name": n, **v.to_dict()} for n, v in out], as_json):
         return
     if not out:

@@ -86,6 +86,10 @@ class Verdict:
     def label(self) -> str:
         return "COPY" if self.is_copy else "independent"
 
+    def summary_line(self) -> str:
+        """The verdict and its numbers on one line."""
+        return f"{self.label}  d = {self.d:.3g}  eta = {self.eta:.3g}  d/eta = {self.ratio:.3g}  p = {self.p_value:.3g}"
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "verdict": self.label}
 
