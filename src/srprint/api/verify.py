@@ -43,12 +43,12 @@ class Verification(Result):
 
 
 def _lineage(src: Any, sus: Any, references: list[Path] | None, alpha: float, device: str) -> Verification:
-    from ..verification.cli import _reference_entries
     from ..verification.fingerprint import load_entry_model
     from ..verification.ownership import verify_models
+    from ..verification.references import reference_entries
 
     load = partial(load_entry_model, device=device)
-    v = verify_models(src, sus, load=load, references=_reference_entries(references, [src, sus]), alpha=alpha)
+    v = verify_models(src, sus, load=load, references=reference_entries(references, [src, sus]), alpha=alpha)
     return Verification(v.verdict, "lineage", src.id, sus.id, v.explanation, v.to_dict())
 
 
