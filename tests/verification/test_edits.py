@@ -180,3 +180,17 @@ def test_channel_edits_work_where_the_graph_cannot_be_traced(zoo, tmp_path):
         edited = attack_model(src, name, tmp_path / name, params={})
         assert edited.loader == "edited", name  # the graph-free form: an inserted 1x1 undoes the change
         assert functional.agreement_db(_outputs(src), _outputs(edited)) > 100, name
+
+
+def test_population_free_test_separates_copies_and_is_not_small_under_independence(zoo, tmp_path):
+    from srprint.verification.exact_test import exact_test, fixed_point_tail
+
+    assert fixed_point_tail(10, 0) == 1.0 and fixed_point_tail(6, 6) == pytest.approx(1 / 720)
+    src = load_entry_model(zoo["s1"])
+    trained = load_entry_model(zoo["s1"])
+    finetune_model(trained, "sr", {"iters": 10, "lr": 1e-4, "seed": 0, "data": "skimage"}, "cpu")
+    cap = lin.capture_model(src)
+    copy = exact_test(cap, lin.capture_model(trained))
+    assert copy["chains"] >= 1 and copy["p_exact"] < 1e-3
+    p_null = [exact_test(cap, lin.capture_model(load_entry_model(zoo[f"s{i}"])))["p_exact"] for i in (2, 3, 4, 5)]
+    assert all(p is not None and p > 1e-3 for p in p_null), p_null

@@ -99,9 +99,11 @@ def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: flo
     if not lin:
         pass  # the function stage decided: the weights were not compared
     elif "p_value" in lin:
+        exact = (f"; population-free p = {lin['p_exact']:.3g} over {lin['exact_chains']} chains"
+                 if lin.get("p_exact") is not None else "")
         stdout.print(f"  lineage: similarity {lin['similarity']:.5f}, coverage {lin['coverage']:.0%} "
                      f"({lin['paired_layers']} layers), p = {lin['p_value']:.3g} (null: {lin['null_n']} models, "
-                     f"max {lin['null_max']:.3f}), {v.seconds:.1f}s", highlight=False)
+                     f"max {lin['null_max']:.3f}){exact}, {v.seconds:.1f}s", highlight=False)
     else:
         stdout.print(f"  lineage: coverage {lin.get('coverage', 0):.0%}: not comparable", highlight=False)
     f = v.functional or {}

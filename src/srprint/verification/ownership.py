@@ -356,9 +356,14 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             memo[key] = lin.capture_model(src_model)
         cap_src = memo[key]
         compare = comparator(method)
-        result = compare(cap_src, lin.capture_model(sus_model))
+        cap_sus = lin.capture_model(sus_model)
+        result = compare(cap_src, cap_sus)
         lineage = {**result.to_dict(), "method": f"lineage-{method}"}
         if result.coverage >= lin.MIN_COVERAGE:
+            from .exact_test import exact_test
+
+            exact = exact_test(cap_src, cap_sus)  # population-free, reported beside the null's p-value
+            lineage.update(p_exact=exact["p_exact"], exact_chains=exact["chains"])
             # the null of *this* question: independent models of the suspect's architecture (random
             # re-initialisations and trained references), aligned to the source the same way
             same_arch = [r for r in refs if r.arch == suspect.arch]
