@@ -153,17 +153,20 @@ def _copy_jobs(src: Any, role: str, edits: tuple[tuple[str, Any], ...]) -> Itera
 
 def _jobs(sources: list[Any], calibration: list[Any], population: list[Any],
           options: ProtocolV3Options) -> Iterator[Job]:
-    """The items in the order they run: every scored source's cheap items and negatives first, then the
-    calibration sources, then the fine-tuned copies (the expensive part), so a partial run covers the most."""
+    """The items in the order they run: the calibration sources' lineage-decided copies first (the copy band
+    needs them), then every scored source's cheap items and negatives, then the fine-tuned copies (the
+    expensive part), so a partial run covers the most."""
     int8_after = tuple((f"{tag}+int8", (*steps, ("quantize", {"bits": 8}))) for tag, steps in EXACT_EDITS[:4])
+    finetuned = (("finetune500", (FINETUNE,)), *((f"{t}+finetune500", (*st, FINETUNE)) for t, st in EXACT_EDITS
+                                                if t in FINETUNED_EDITS))
+    for src in calibration:
+        yield from _copy_jobs(src, "calibration", (*SMALL_CHANGES, *int8_after))
     for src in sources:
         yield from _copy_jobs(src, "scored", (*EXACT_EDITS, *SMALL_CHANGES, *int8_after))
         for other in negatives_for(src, population, options.negatives_per_source):
             yield f"{src.id}|neg|{other.id}", src, "negative", "independent", other
-    finetuned = (("finetune500", (FINETUNE,)), *((f"{t}+finetune500", (*st, FINETUNE)) for t, st in EXACT_EDITS
-                                                if t in FINETUNED_EDITS))
     for src in calibration:
-        yield from _copy_jobs(src, "calibration", (*EXACT_EDITS, *SMALL_CHANGES, *finetuned[:2]))
+        yield from _copy_jobs(src, "calibration", finetuned[:2])
     pruned = (("prune-channels10", (("prune-channels", {"percent": 10.0, "recover": 200}),)),)
     for src in sorted(sources, key=lambda e: e.id)[: options.finetune_sources]:
         yield from _copy_jobs(src, "scored", (*finetuned, *pruned))
