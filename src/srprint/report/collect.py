@@ -130,11 +130,11 @@ def verification_section(summary: dict[str, Any] | None) -> Section:
     if rows:
         sec.ran = True
         sec.tables.append({"caption": f"verdicts of the {ver.get('method', '')} test",
-                           "columns": ["source", "suspect", "verdict", "expected", "right", "similarity",
-                                       "coverage", "p-value"],
+                           "columns": ["source", "suspect", "verdict", "expected", "right", "function agreement (dB)",
+                                       "similarity", "coverage", "p-value"],
                            "rows": [[r.get("source"), r.get("suspect"), r.get("verdict"), r.get("expected"),
                                      "yes" if r.get("verdict") == r.get("expected") else "NO",
-                                     _db(r.get("similarity")), _db(r.get("coverage")),
+                                     _db(r.get("agreement_db")), _db(r.get("similarity")), _db(r.get("coverage")),
                                      f"{r['p_value']:.2g}" if isinstance(r.get("p_value"), float) else "-"]
                                     for r in rows]})
         if "prune_psnr_change" in ver:
