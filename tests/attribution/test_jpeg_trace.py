@@ -198,3 +198,19 @@ def test_forward_dct_matches_the_encoder():
     for d, q, c in zip(mine, info.qtables, info.coefficients, strict=True):
         agree = (torch.round(d[0] / torch.from_numpy(q.astype(np.float32))).numpy() == c[:d.shape[1], :d.shape[2]])
         assert agree.mean() > 0.98
+
+
+def test_corrupt_jpegs_are_one_error_type():
+    data = _jpeg(skimage_photos()["astronaut"][:64, :80], quality=80, restart_marker_blocks=2)
+    rng = np.random.default_rng(0)
+    for t in range(400):
+        x = bytearray(data)
+        if t % 2:
+            x = x[:rng.integers(2, len(x))]
+        else:
+            for _ in range(rng.integers(1, 6)):
+                x[rng.integers(2, len(x))] = rng.integers(0, 256)
+        try:
+            read_jpeg(bytes(x))
+        except JpegUnsupportedError as exc:
+            assert "\n" not in str(exc)

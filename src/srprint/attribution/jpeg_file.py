@@ -209,7 +209,22 @@ def _decode_scan(segments: list[bytes], comps: list[dict], tables: dict, mcus: t
     return [c.reshape(c.shape[0], c.shape[1], 8, 8) for c in coefs]
 
 
-def read_jpeg(data: bytes) -> JpegInfo:  # noqa: C901 - one marker loop
+def read_jpeg(data: bytes) -> JpegInfo:
+    """Parse a JPEG file's bytes (see :func:`_read_jpeg`); any malformed structure is one
+    :class:`JpegUnsupportedError` line.
+
+    Raises
+    ------
+    JpegUnsupportedError
+        If the file is not a JPEG, is corrupt, or uses a coding srprint does not read.
+    """
+    try:
+        return _read_jpeg(data)
+    except (IndexError, ValueError, KeyError, OverflowError) as exc:
+        raise JpegUnsupportedError(f"corrupt JPEG: {type(exc).__name__} while parsing") from None
+
+
+def _read_jpeg(data: bytes) -> JpegInfo:  # noqa: C901 - one marker loop
     """Parse a JPEG file's bytes: tables, sampling and every quantised DCT coefficient.
 
     Parameters
