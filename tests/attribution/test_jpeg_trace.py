@@ -214,3 +214,30 @@ def test_corrupt_jpegs_are_one_error_type():
             read_jpeg(bytes(x))
         except JpegUnsupportedError as exc:
             assert "\n" not in str(exc)
+
+
+def test_predict_confirm_falls_back_and_gets_the_device(zoo, tmp_path, monkeypatch):
+    from srprint.attribution import trace_cli
+    from srprint.attribution.predict import confirm_by_inversion
+    from srprint.io.images import write_png
+    from srprint.verification import fingerprint
+
+    devices = []
+    real = fingerprint.load_entry_model
+    monkeypatch.setattr(fingerprint, "load_entry_model", lambda e, device="cpu": devices.append(device) or real(e))
+    monkeypatch.setattr(trace_cli, "trace_files", _with_settings(trace_cli.trace_files))
+    path = tmp_path / "made.png"
+    write_png(path, _made_by(zoo[0]))
+    result = {"images": [{"path": str(path), "top": [{"class": zoo[2].id, "prob": 0.9}]}]}
+    confirm_by_inversion(result, [zoo[0].path.parent], device="cuda:3")
+    c = result["images"][0]["confirmed"]
+    assert c["verdict"] == "made by" and c["model"] == zoo[0].id, c["explanation"]
+    assert "none confirmed" in c["route"] and c["inverted"] == 3
+    assert set(devices) == {"cuda:3"}
+
+
+def _with_settings(fn):
+    def run(*args, **kw):
+        return fn(*args, **{**kw, "settings": FAST})
+
+    return run
