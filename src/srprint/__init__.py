@@ -7,7 +7,7 @@ The public API (each function lives in :mod:`srprint.api` and loads on first use
     r = srprint.trace("suspect.png", zoo=zoo)               # questions: attribute, trace, parse, verify
     print(r.verdict, r.model)                               # every result: to_dict(), to_json(), a notebook table
 
-``render``, ``study`` and ``report`` are also subpackages (``srprint.render.run``, ...): calling
+``render``, ``study``, ``report`` and ``lineage`` are also subpackages (``srprint.render.run``, ...): calling
 ``srprint.render(...)`` calls :func:`srprint.api.images.render`.
 """
 
@@ -26,11 +26,9 @@ _API = {
     "api.trace": ["trace"],
     "api.parse": ["parse"],
     "api.verify": ["verify"],
-    # lineage: another engineer is building `srprint.lineage` (index / query); export its public
-    # functions here, e.g. "lineage": ["lineage"], once src/srprint/lineage/ has one.
 }
 # API functions named like a subpackage: the subpackage itself is made callable (below)
-_CALLABLE_PACKAGES = {"render": "api.images", "study": "api.study", "report": "api.study"}
+_CALLABLE_PACKAGES = {"render": "api.images", "study": "api.study", "report": "api.study", "lineage": "api.lineage"}
 
 __getattr__, __dir__, _lazy_all = _lazy.attach(__name__, submod_attrs=_API)
 __all__ = [*_lazy_all, *_CALLABLE_PACKAGES, "__version__"]

@@ -11,7 +11,7 @@ import srprint
 
 SRC = Path(srprint.__file__).resolve().parent
 FUNCTIONS = ("load_zoo", "load_model", "import_checkpoint", "super_resolve", "render", "attribute", "trace",
-             "parse", "verify", "study", "report")
+             "parse", "verify", "lineage", "study", "report")
 SECTIONS = ("Parameters", "Returns", "Raises", "Examples")
 
 
@@ -31,7 +31,8 @@ def test_every_public_name_is_exported_and_callable() -> None:
 def test_render_study_report_stay_callable_after_their_subpackages_are_imported() -> None:
     importlib.import_module("srprint.render.run")
     importlib.import_module("srprint.report.html")
-    for name in ("render", "study", "report"):
+    importlib.import_module("srprint.lineage.query")
+    for name in ("render", "study", "report", "lineage"):
         assert callable(getattr(srprint, name))
 
 
