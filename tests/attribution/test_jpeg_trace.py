@@ -134,10 +134,11 @@ def test_calibration_never_receives_a_scored_image(zoo, monkeypatch):
 
     monkeypatch.setattr(jpeg_decide, "jpeg_invert", spy)
     tr.trace_image(traced, zoo[:1], load_entry_model, settings=FAST, jpeg=read_jpeg(data))
-    # the traced crop (the candidate, then the bicubic rival) and the calibration photos, none of them it
-    assert len(seen) == 2 + FAST.n_jpeg_calibration
+    # the traced crop (the candidate and the bicubic rival), then each calibration photo (the bicubic
+    # reference and the candidate), none of them the traced image
+    assert len(seen) == 2 + 2 * FAST.n_jpeg_calibration
     calib = [s for s in seen if not np.array_equal(s, seen[0])]
-    assert len(calib) == FAST.n_jpeg_calibration
+    assert len(calib) == 2 * FAST.n_jpeg_calibration
     assert all(np.abs(s - traced[:s.shape[0], :s.shape[1]]).max() > 0.05 for s in calib)
 
 
