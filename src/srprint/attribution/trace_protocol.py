@@ -4,7 +4,7 @@ Test images: for every SR model of :attr:`TraceOptions.test_scales` in the zoo o
 checkpoints, :attr:`TraceOptions.photos` Kodak24 photos (an aligned centre crop of each; one photo per
 model is the CPU budget), bicubic-downscaled, super-resolved by the model and saved as 8 bits.
 Candidates: every SR model and denoiser of the zoo whose scale fits the crop. The calibration uses
-scikit-image's bundled photos only (:data:`~.trace.CALIBRATION_PHOTOS`), never Kodak24.
+scikit-image's bundled photos and Set5 only (:func:`~.trace.calibration_sources`), never Kodak24.
 
 * closed set: top-1 accuracy and the "made by" rate with every candidate;
 * open set: each image's true model removed from the candidates (its row dropped and the verdict
@@ -267,7 +267,7 @@ def trace_markdown(r: dict[str, Any]) -> str:
     lines = ["# Tracing images to their model by inversion (issue 16)", "",
              f"{r['images']} images of {r['models']} published SR models (Kodak24 {s['crop']}-px crops, 8-bit), up "
              f"to {r['candidates_max']} candidates each (every imported SR model and denoiser that fits); "
-             f"calibration on scikit-image's bundled photos only; alpha = {r['alpha']:g}. "
+             f"calibration on scikit-image's bundled photos and Set5 only; alpha = {r['alpha']:g}. "
              f"Total {r['seconds']:.0f} s.", "",
              "| measure | result | target |", "|---|---|---|",
              f"| top-1 *made by* the true model, all candidates | {r['top1_made_by']}/{r['images']} | >= 99 % |",
