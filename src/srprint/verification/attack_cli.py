@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 from ..cli_common import DeviceOpt, JsonOpt, config_options, positive_float, printed_as_json, resolve_model_arg, stdout
-from .attacks import get_attack
+from .edit_defaults import edit_default
 
 AttackReplaceOpt = typer.Option(False, "--replace", help="Overwrite OUT even if it holds another model")
 ZooOpt = typer.Option(None, "--zoo", help="Zoo folder to look model ids up in")
@@ -118,9 +118,9 @@ def attack_noise(sigma: float = typer.Option(0.01, "--sigma", min=0.0, max=1.0,
 
 @attack_app.command("mix")
 @attack_target_options
-def attack_mix(cond: float = typer.Option(get_attack("mix").defaults["cond"], "--cond", min=1.0, max=1e6,
+def attack_mix(cond: float = typer.Option(edit_default("mix", "cond"), "--cond", min=1.0, max=1e6,
                                           help="Condition number of the mixing matrix (1: orthogonal)"),
-               junctions: int = typer.Option(get_attack("mix").defaults["junctions"], "--junctions", min=1, max=64,
+               junctions: int = typer.Option(edit_default("mix", "junctions"), "--junctions", min=1, max=64,
                                              help="How many linear junctions to mix (widest first)"),
                seed: int = AttackSeedOpt,
                target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
@@ -138,10 +138,10 @@ def attack_signflip(seed: int = AttackSeedOpt,
 
 @attack_app.command("insert-identity")
 @attack_target_options
-def attack_insert_identity(depth: float = typer.Option(get_attack("insert-identity").defaults["depth"], "--depth",
+def attack_insert_identity(depth: float = typer.Option(edit_default("insert-identity", "depth"), "--depth",
                                                        min=0.0, max=1.0,
                                                        help="Relative depth of the conv it follows (0-1)"),
-                           kind: str = typer.Option(get_attack("insert-identity").defaults["kind"], "--kind",
+                           kind: str = typer.Option(edit_default("insert-identity", "kind"), "--kind",
                                                     help="conv (a 1x1 identity conv) or block (a residual block "
                                                     "whose last conv is zero)"),
                            seed: int = AttackSeedOpt,
@@ -152,7 +152,7 @@ def attack_insert_identity(depth: float = typer.Option(get_attack("insert-identi
 
 @attack_app.command("widen")
 @attack_target_options
-def attack_widen(extra: int = typer.Option(get_attack("widen").defaults["extra"], "--extra", min=1, max=1024,
+def attack_widen(extra: int = typer.Option(edit_default("widen", "extra"), "--extra", min=1, max=1024,
                                            help="Hidden channels added (that nothing reads)"),
                  seed: int = AttackSeedOpt,
                  target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
@@ -162,7 +162,7 @@ def attack_widen(extra: int = typer.Option(get_attack("widen").defaults["extra"]
 
 @attack_app.command("padkernel")
 @attack_target_options
-def attack_padkernel(by: int = typer.Option(get_attack("padkernel").defaults["by"], "--by", min=1, max=3,
+def attack_padkernel(by: int = typer.Option(edit_default("padkernel", "by"), "--by", min=1, max=3,
                                             help="Zero taps added on every side of every kernel"),
                      target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Pad every convolution kernel with zeros, its padding grown to match (outputs unchanged)."""
@@ -171,13 +171,13 @@ def attack_padkernel(by: int = typer.Option(get_attack("padkernel").defaults["by
 
 @attack_app.command("prune-channels")
 @attack_target_options
-def attack_prune_channels(percent: float = typer.Option(get_attack("prune-channels").defaults["percent"],
+def attack_prune_channels(percent: float = typer.Option(edit_default("prune-channels", "percent"),
                                                         "--percent", min=0.1, max=89.0,
                                                         help="% of each chain's hidden channels removed"),
-                          recover: int = typer.Option(get_attack("prune-channels").defaults["recover"], "--recover",
+                          recover: int = typer.Option(edit_default("prune-channels", "recover"), "--recover",
                                                       min=0, max=1_000_000,
                                                       help="Recovery fine-tuning steps after pruning"),
-                          lr: float = typer.Option(get_attack("prune-channels").defaults["lr"], "--lr",
+                          lr: float = typer.Option(edit_default("prune-channels", "lr"), "--lr",
                                                    callback=positive_float(maximum=1.0),
                                                    help="Learning rate of the recovery fine-tuning"),
                           seed: int = AttackSeedOpt,

@@ -24,6 +24,7 @@ from ..errors import DatasetError, SpecError, SrprintError
 from ..io.checkpoints import load_weights, save_weights
 from ..registries import Registry
 from ..zoo.entry import ZooEntry, library_versions
+from .edit_defaults import EDIT_ATTACKS
 from .task_operators import apply_degradation
 
 AttackFn = Callable[[ZooEntry, dict[str, torch.Tensor], dict[str, Any], str],
@@ -363,20 +364,7 @@ def _structural(name: str) -> AttackFn:
     return attack
 
 
-_EDIT_ATTACKS: dict[str, tuple[dict[str, Any], str]] = {
-    "mix": ({"seed": 0, "cond": 1.0, "junctions": 1},
-            "mix a linear junction (residual stream) by a random invertible matrix of condition number cond "
-            "(outputs unchanged)"),
-    "signflip": ({"seed": 0}, "flip signs through linear junctions, PReLU and odd activations (outputs unchanged)"),
-    "insert-identity": ({"depth": 0.0, "kind": "conv", "seed": 0},
-                        "insert a 1x1 identity conv (kind=conv) or a zero-output residual block (kind=block) "
-                        "after the conv at relative depth 0..1 (outputs unchanged)"),
-    "widen": ({"extra": 4, "seed": 0}, "add extra hidden channels that nothing reads (outputs unchanged)"),
-    "padkernel": ({"by": 1}, "pad every conv kernel with zero taps, padding grown to match (outputs unchanged)"),
-    "prune-channels": ({"percent": 10.0, "recover": 200, "lr": 1e-4, "seed": 0},
-                       "remove the lowest-norm hidden channels of every chain, then fine-tune recover steps"),
-}
-for _name, (_defaults, _text) in _EDIT_ATTACKS.items():
+for _name, (_defaults, _text) in EDIT_ATTACKS.items():
     register_attack(_name, _defaults, _text)(_structural(_name))
 
 

@@ -84,12 +84,15 @@ def _print_verdict(v: Any, prefix: str = "") -> None:
     stdout.print(f"{prefix}[{'red' if v.is_copy else 'green'}]{v.summary_line()}[/]")
 
 
-def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: float, as_json: bool) -> None:
+def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: float, as_json: bool,
+                    device: str = "cpu") -> None:
+    from functools import partial
+
     from .fingerprint import load_entry_model
     from .ownership import verify_models
 
-    v = verify_models(src, sus, load=load_entry_model, references=reference_entries(reference, [src, sus]),
-                      alpha=alpha)
+    v = verify_models(src, sus, load=partial(load_entry_model, device=device),
+                      references=reference_entries(reference, [src, sus]), alpha=alpha)
     if printed_as_json(v.to_dict(), as_json):
         return
     colour = {"copy": "red", "shared parent": "yellow", "independent": "green"}.get(v.verdict, "white")
@@ -183,7 +186,7 @@ def verify_pair(
         if any(isinstance(s, Fingerprint) for s in sides):
             raise SrprintError("--method lineage compares weights: give both sides as models (zoo entry "
                                "folders or ids), or pass --method quan for fingerprint files")
-        _verify_lineage(sides[0], sides[1], reference, alpha, as_json)
+        _verify_lineage(sides[0], sides[1], reference, alpha, as_json, device)
         return
     fixed = next((s.settings for s in sides if isinstance(s, Fingerprint)), None)
     first_entry = next((s for s in sides if not isinstance(s, Fingerprint)), None)

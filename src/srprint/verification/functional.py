@@ -87,7 +87,7 @@ def probe_batch(task: str, scale: int, *, size: int = PROBE_SIZE) -> torch.Tenso
 
 
 def outputs_on_probes(model: Any, probes: torch.Tensor) -> torch.Tensor:
-    """``model.infer`` on the probes, float32 on the CPU, clamped to ``[0, 1]``.
+    """``model.infer`` on the probes in float32 on the model's device, returned on the CPU clamped to ``[0, 1]``.
 
     Raises
     ------
@@ -96,7 +96,9 @@ def outputs_on_probes(model: Any, probes: torch.Tensor) -> torch.Tensor:
     """
     try:
         with torch.no_grad():
-            out = model.float().cpu().eval().infer(probes)
+            model = model.float().eval()
+            dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+            out = model.infer(probes.to(dev)).cpu()  # on the model's own device (--device cuda runs there)
     except Exception as exc:  # noqa: BLE001 - any failing forward pass is reported the same way
         raise LineageError(f"forward pass on the functional probes failed ({type(exc).__name__}: {exc})") from exc
     if not torch.isfinite(out).all():

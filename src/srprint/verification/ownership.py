@@ -1,26 +1,25 @@
-"""The ownership verdict: parameter lineage first, the critical-image test where the layers do not line up.
+"""The ownership verdict: function first, then parameter lineage, then the function's null.
 
-Verdicts:
+Verdicts (:func:`verify_models`):
 
-* **copy**: the suspect's canonicalised weights are significantly closer to the source's than any
-  independent model's (under the null of :func:`lineage_null`, both the t-predictive p-value and
-  the distribution-free Cantelli bound below ``alpha``, and above every null sample), nearly all parameters
-  pair up (coverage >= :data:`COPY_MIN_COVERAGE`) and the distance ``1 - S`` is within the band of
-  modified copies (:data:`COPY_MAX_DISTANCE`, calibrated on the attacked copies of models that no
-  benchmark pair scores; see ``bench/verification.py``);
-* **shared parent**: significant, but farther than a modified copy, or only part of the network pairs
-  up (e.g. a x4 model initialised from a x2 one, two models from one random initialisation);
-* **independent**: the layers pair up and the similarity is what independent models reach;
-* **undecided**: too few layers pair up (another architecture, a converted graph) for the lineage
-  test, and the functional test found no exact reproduction.
+* **copy**: the suspect computes the source's function (:mod:`srprint.verification.functional`: its outputs
+  on fixed probes agree with the source's far beyond any independent model's, whatever its weights), or its
+  weights, aligned by the lineage statistic (``v3``: :mod:`srprint.verification.alignment`), are significantly
+  closer to the source's than any independent model's (the t-predictive p-value and the distribution-free
+  Cantelli bound below ``alpha``, above every null sample), nearly all parameters pair up (coverage >=
+  :data:`COPY_MIN_COVERAGE`) and ``1 - S`` is within the copy band (calibrated on held-out sources by
+  ``bench/verification.py``);
+* **shared parent**: significant, but farther than a modified copy, or only part of the network pairs up
+  (a x4 model initialised from a x2 one, two models from one random initialisation);
+* **independent**: the layers pair up and the similarity is what independent models reach; or the layers
+  do not pair up and the suspect's outputs are no closer to the source's than independent models' are;
+* **undecided**: only the distribution-free bound fails ("inconclusive"), or the layers do not pair up and
+  the outputs are closer than independent models' without being the same function (a distilled copy?).
 
-The functional stage (:func:`functional_inversion`) asks whether the suspect reproduces the source's
-outputs down to their 8-bit quantisation, by model inversion (:mod:`srprint.attribution.trace`, with
-its per-model calibration on photos): a converted graph of the source does, with a calibrated
-p-value, and is a **copy**. Anything else stays *undecided*: a distilled or independent model does
-not reproduce the outputs, and nothing here tells those apart. The paper's critical-image rule is
-available as ``--method quan``; its fixed threshold is not calibrated and does not decide here (it
-falsely matched 16 of 191 independent pairs on the 22-source benchmark).
+:func:`check_registered` checks one suspect against many registered owners and adjusts the p-values over
+them (Holm). The paper's critical-image rule is available as ``--method quan``; its fixed threshold is not
+calibrated and does not decide here (it falsely matched 16 of 191 independent pairs on the 22-source
+benchmark).
 """
 
 from __future__ import annotations
@@ -182,48 +181,6 @@ def decide_lineage(result: lin.LineageResult, test: dict[str, Any], alpha: float
     if result.coverage >= COPY_MIN_COVERAGE and 1.0 - result.similarity <= copy_max_distance:
         return "copy"
     return "shared parent"
-
-
-FUNCTIONAL_PHOTOS = 2  # source outputs the suspect must reproduce (crops of the demo's held-out photo)
-
-
-def functional_inversion(source: Any, suspect: Any, load: Callable[[Any], Any], *, alpha: float = ALPHA,
-                         settings: Any = None) -> dict[str, Any]:
-    """Does ``suspect`` reproduce ``source``'s 8-bit outputs exactly? (the functional stage)
-
-    The source super-resolves (or restores) :data:`FUNCTIONAL_PHOTOS` crops of scikit-image's
-    held-out photo, which no trace calibration uses; each output is traced with the suspect as the
-    only candidate. ``reproduces`` is true when every output is *made by* the suspect.
-    """
-    import numpy as np
-    import torch
-
-    from ..attribution.trace import TraceSettings, trace_image
-    from ..degradation import bicubic_downscale
-    from ..io.images import skimage_photos
-    from ..zoo.training_sets import SKIMAGE_HOLDOUT
-
-    settings = settings or TraceSettings()
-    crop = settings.crop
-    if source.task != suspect.task or source.scale != suspect.scale:
-        return {"method": "inversion", "reproduces": False, "calibrated": True, "images": [],
-                "reason": f"different task or scale ({source.task} x{source.scale} vs {suspect.task} x{suspect.scale})"}
-    photo = skimage_photos()[SKIMAGE_HOLDOUT]
-    src_model, scale = load(source), max(source.scale, 1)
-    rows = []
-    for k in range(FUNCTIONAL_PHOTOS):
-        y0, x0 = 60 + 90 * k, 120 + 150 * k
-        hr = torch.from_numpy(np.ascontiguousarray(photo[y0:y0 + crop, x0:x0 + crop].transpose(2, 0, 1))).float()[None]
-        x = bicubic_downscale(hr, scale, quantize=True) if source.task == "sr" else hr
-        with torch.no_grad():
-            out = src_model.infer(x)[0].numpy().transpose(1, 2, 0)
-        res = trace_image(np.round(out * 255) / 255, [suspect], load, settings=settings, alpha=alpha)
-        best = res["candidates"][0] if res["candidates"] else {}
-        rows.append({"verdict": res["verdict"], "ratio": best.get("ratio"), "floor_ratio": best.get("floor_ratio"),
-                     "p_value": best.get("p_value")})
-    return {"method": "inversion", "calibrated": True, "images": rows,
-            "reproduces": all(r["verdict"] == "made by" for r in rows),
-            "p_value": max((r["p_value"] for r in rows if r["p_value"] is not None), default=None)}
 
 
 def explain(verdict: str, src: str, sus: str, *, lineage: dict[str, Any] | None,

@@ -446,7 +446,7 @@ def mini_stage(ctx: Any, *, options: VerificationOptions | None = None) -> dict[
     SrprintError
         If a zoo folder is missing or none of its models loads (see :func:`run_verification_protocol`).
     """
-    from ..study.tables import write_table
+    from ..result_tables import write_table
 
     zoo_summary = ctx.results.get("zoo") or {}
     zoos: dict[str, Path] = {}
