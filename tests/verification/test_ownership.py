@@ -176,3 +176,12 @@ def test_holm_controls_the_family_wise_error_over_registered_owners():
     ownership._family_wise(results)
     assert strong.verdict == "copy" and weak.verdict == "undecided"  # 4e-4 x 4 owners > 1e-3
     assert all("Holm-adjusted" in v.notes[-1] for _, v in results)
+
+
+def test_inconclusive_weights_of_another_architecture_defer_to_the_function():
+    from srprint.verification.protocol_v3 import redecide
+
+    row = {"verdict": "undecided", "function": "not closer", "verdict_v2": "undecided", "p_value": 1e-6}
+    assert redecide(row, None) == "independent"
+    assert redecide({**row, "function": "closer"}, None) == "undecided"  # closer outputs: stays undecided
+    assert redecide({**row, "verdict_v2": "independent"}, None) == "undecided"  # same shapes: stays undecided

@@ -322,6 +322,14 @@ def _importance(w: np.ndarray) -> np.ndarray:
     return r[:, None] * c[None, :]
 
 
+def shape_coverage(a: Capture, b: Capture) -> float:
+    """Share of ``a``'s parameters in layers that pair by shape in call order (v2's pairing): low for
+    another architecture, whatever the layers compute."""
+    sm = difflib.SequenceMatcher(None, [x.key for x in a.layers], [x.key for x in b.layers], autojunk=False)
+    paired = sum(a.layers[m.a + k].size for m in sm.get_matching_blocks() for k in range(m.size))
+    return float(min(paired / max(a.total_params, 1), 1.0))
+
+
 def compare_captures(a: Capture, b: Capture) -> LineageResult:
     """The lineage statistic between two captured models (module docstring, steps 2-5)."""
     sm = difflib.SequenceMatcher(None, [x.key for x in a.layers], [x.key for x in b.layers], autojunk=False)

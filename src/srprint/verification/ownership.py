@@ -194,6 +194,10 @@ def explain(verdict: str, src: str, sus: str, *, lineage: dict[str, Any] | None,
                 if "p_value" in func else f" (floor {func.get('floor_db')} dB; no reference models)")
         return (f"{sus} computes {src}'s function: their outputs agree at {agree:.0f} dB{null}. Same function, "
                 f"whatever its weights look like.")
+    if lineage and lineage.get("decided_by", "").startswith("function") and verdict == "independent":
+        return (f"{sus}'s layers pair with {src}'s only by what they compute (another architecture), its outputs "
+                f"are no closer to {src}'s ({func.get('agreement_db') or 0:.0f} dB) than independent models' are, and "
+                f"the weight similarity ({lineage['similarity']:.3f}) is inconclusive: no evidence of copying.")
     if lineage and "p_value" in lineage and verdict in ("copy", "shared parent", "independent", "undecided"):
         s, cov = lineage["similarity"], lineage["coverage"]
         p = max(lineage["p_value"], lineage["p_bound"])
@@ -334,6 +338,13 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             test = lin.lineage_p_value(result.similarity, null["similarities"])
             lineage.update(test, null_models=null["models"], alpha=alpha, copy_max_distance=copy_max_distance)
             verdict = decide_lineage(result, test, alpha, copy_max_distance=copy_max_distance)
+            lineage["shape_coverage"] = lin.shape_coverage(cap_src, cap_sus)
+            if (verdict == "undecided" and func["decision"] == "not closer"
+                    and lineage["shape_coverage"] < lin.MIN_COVERAGE):
+                # another architecture (its layers pair only by what they compute, not by shape), outputs no
+                # closer than independent models', and the weights' evidence inconclusive: independent
+                verdict = "independent"
+                lineage["decided_by"] = "function (another architecture, inconclusive weights)"
             if len(null["models"]) == n_random:
                 notes.append("no reference model of this architecture: the lineage null holds only random "
                              "initialisations, which are farther apart than independently trained models")

@@ -253,7 +253,13 @@ def calibrate_band(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def redecide(row: dict[str, Any], band: float | None) -> str:
-    """A scored row's verdict under the calibrated copy band (lineage copy / shared parent split only)."""
+    """A scored row's verdict under the calibrated copy band (lineage copy / shared parent split), and under
+    the rule :func:`~.ownership.verify_models` gained after the row was run: an inconclusive lineage test on
+    another architecture (v2's shape pairing undecided) whose outputs are no closer than independent
+    models' is *independent*."""
+    if (row.get("verdict") == "undecided" and row.get("function") == "not closer"
+            and row.get("verdict_v2") == "undecided" and row.get("p_value") is not None):
+        return "independent"
     if band is None or row.get("verdict") not in ("copy", "shared parent") or row.get("function") == "same":
         return row.get("verdict", "undecided")
     return "copy" if (row.get("coverage") or 0) >= 0.9 and 1.0 - row["similarity"] <= band else "shared parent"
