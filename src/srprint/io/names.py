@@ -49,7 +49,7 @@ def check_name(name: Any, *, what: str = "model id", where: str = "") -> str:
     if is_valid_name(name):
         return name
     prefix = f"{where}: " if where else ""
-    shown = repr(name) if not isinstance(name, str) or len(name) <= 80 else repr(name[:80] + "...")
+    shown = repr(name) if not isinstance(name, str) or len(name) <= MAX_NAME_CHARS else repr(name[:80] + "...")
     if isinstance(name, str) and len(name) > MAX_NAME_CHARS:
         raise SpecError(f"{prefix}invalid {what} {shown}: longer than {MAX_NAME_CHARS} characters")
     raise SpecError(f"{prefix}invalid {what} {shown}: use {NAME_RULE}")
