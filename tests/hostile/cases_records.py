@@ -61,6 +61,27 @@ def _tampered_train_state(ws: Workspace, out: Path) -> None:
     shutil.copytree(ws.p("train_state_tampered"), out / "zoo")
 
 
+def _edited_record(surgery: object) -> Setup:
+    """An entry copied into ``out/edited`` whose record claims the ``edited`` loader with ``surgery``."""
+    def setup(ws: Workspace, out: Path) -> None:
+        import json
+
+        shutil.copytree(ws.model, out / "edited")
+        rec = json.loads((out / "edited" / "model.json").read_text())
+        rec["loader"] = "edited"
+        rec.setdefault("labels", {})["surgery"] = surgery
+        (out / "edited" / "model.json").write_text(json.dumps(rec))
+    return setup
+
+
+def _attack(kind: str, *extra: str) -> Args:
+    return lambda ws, out: ["attack", kind, str(ws.model), "-o", str(out / "a"), "--device", "cpu", *extra]
+
+
+def _sr_edited(ws: Workspace, out: Path) -> list[str]:
+    return ["sr", str(out / "edited"), str(ws.good), "-o", str(out / "x.png"), "--device", "cpu"]
+
+
 def render(zoo: str, corpus: str = "corpus_plain", dest: str = "") -> Args:
     """``srprint render`` into ``out`` itself (so ``../x`` from a record would land beside it)."""
     return lambda ws, out: ["render", "--zoo", str(ws.p(zoo)), "--corpus", str(ws.p(corpus)), "-o",
@@ -237,4 +258,28 @@ CASES: list[Case] = [
          no_output=True),
     Case("report-output-dev-null-force", lambda ws, out: ["report", str(ws.render.parent), "-o", "/dev/null",
                                                           "--force"], 2, r"/dev/null is a character device"),
+    # verification v3's edit attacks (issue 26): parameter ranges, the output policy, lying edit records
+    Case("attack-mix-cond-below-one", _attack("mix", "--cond", "0.5"), 2, r"--cond", no_output=True),
+    Case("attack-mix-cond-nan", _attack("mix", "--cond", "nan"), 2, r"cond", no_output=True),
+    Case("attack-insert-identity-unknown-kind", _attack("insert-identity", "--kind", "x"), 2,
+         r"kind must be conv or block", no_output=True),
+    Case("attack-insert-identity-depth-2", _attack("insert-identity", "--depth", "2"), 2, r"--depth", no_output=True),
+    Case("attack-padkernel-by-9", _attack("padkernel", "--by", "9"), 2, r"--by", no_output=True),
+    Case("attack-widen-extra-0", _attack("widen", "--extra", "0"), 2, r"--extra", no_output=True),
+    Case("attack-prune-channels-95", _attack("prune-channels", "--percent", "95"), 2, r"--percent", no_output=True),
+    Case("attack-prune-channels-lr-nan", _attack("prune-channels", "--lr", "nan"), 2, r"--lr", no_output=True),
+    Case("attack-signflip-onto-its-source", lambda ws, out: ["attack", "signflip", str(ws.model), "-o",
+                                                             str(ws.model)], 2, r"refusing to overwrite the source"),
+    Case("attack-mix-into-another-entry", lambda ws, out: ["attack", "mix", str(ws.model), "-o", str(out / "entry")],
+         2, r"already holds another model", setup=lambda ws, out: shutil.copytree(ws.sibling, out / "entry")),
+    Case("edited-record-without-surgery", _sr_edited, 2, r"lacks its original loader", setup=_edited_record(None)),
+    Case("edited-record-loops-to-itself", _sr_edited, 2, r"lacks its original loader",
+         setup=_edited_record({"base_loader": "edited", "base_shapes": {}, "ops": []})),
+    Case("edited-record-claims-huge-shapes", _sr_edited, 2, r"implausibly large",
+         setup=_edited_record({"base_loader": "registry", "base_shapes": {"w": [65536, 65536, 64]}, "ops": []})),
+    Case("edited-record-names-no-layer", _sr_edited, 2, r"no layer|cannot rebuild|do not match",
+         setup=_edited_record({"base_loader": "registry", "base_shapes": {"w": [1]},
+                               "ops": [{"op": "pad_kernel", "module": "../../etc"}]})),
+    Case("edited-record-unknown-op", _sr_edited, 2, r"unknown structural edit|cannot rebuild|do not match",
+         setup=_edited_record({"base_loader": "registry", "base_shapes": {"w": [1]}, "ops": [{"op": "exec"}]})),
 ]

@@ -95,6 +95,8 @@ def edit_mix(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
     from .junctions import mix_junction
 
     seed, cond = int(params.get("seed", 0)), float(params.get("cond", 1.0))
+    if not 1.0 <= cond <= 1e6:  # also refuses nan
+        raise SrprintError(f"mix cond must be in [1, 1e6], got {cond}")
     junctions = [j for j in _junctions(model.net) if j.channels > 1]
     if junctions:
         for k, j in enumerate(junctions[: int(params.get("junctions", 1))]):
