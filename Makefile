@@ -35,12 +35,13 @@ browser:
 # the documentation (docs/): Sphinx HTML with warnings as errors (the gallery runs on the demo zoo),
 # the API's doctests, and the example notebook executed; `make test` runs it first
 docs: $(STAMP)
-	$(RUN_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m sphinx -W --keep-going -q -b html -d build/docs/doctrees docs build/docs/html
+	$(RUN_ENV) $(BIN)/python -m sphinx -W --keep-going -q -b html -d build/docs/doctrees docs build/docs/html
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules src/srprint/api src/srprint/config.py
 	$(RUN_ENV) OMP_NUM_THREADS=1 $(BIN)/python docs/run_notebook.py
 
+# two pytest-xdist workers, one torch thread each (tests/conftest.py), share CI's 2 cores
 test: $(STAMP) browser docs
-	$(RUN_ENV) $(BIN)/python -m pytest -q
+	$(RUN_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts

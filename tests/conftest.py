@@ -11,6 +11,15 @@ import torch
 from srprint.config import shared_data_dir
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (``make test`` runs two workers on the 2 CI cores) every torch call is limited to
+    one thread: two workers at two threads each spin-wait on each other (about 10x slower)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        real = torch.set_num_threads
+        real(1)
+        torch.set_num_threads = lambda n: real(1)  # fixtures that ask for 2 threads get 1 here
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Never touch the user's real artifact cache from a test."""

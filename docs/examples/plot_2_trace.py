@@ -25,7 +25,8 @@ made = srprint.super_resolve(photo[100:124, 200:224, :3], model="EDSR-skimage-x2
 write_png(work / "photo.png", photo[300:348, 100:148, :3])
 
 for name in ("made.png", "photo.png"):
-    r = srprint.trace(work / name, zoo=zoo)
+    # the two x2 EDSR seeds as candidates (every demo model would do; each costs its calibration, minutes)
+    r = srprint.trace(work / name, zoo=zoo, models="EDSR-skimage-x2")
     print(f"{name}: {r.verdict} {r.model or ''}")
     print("  ", r.explanation)
 
