@@ -35,18 +35,13 @@ browser:
 # the documentation (docs/): Sphinx HTML with warnings as errors (the gallery runs on the demo zoo),
 # the API's doctests, and the example notebook executed; `make test` runs it first
 docs: $(STAMP)
-	$(RUN_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m sphinx -W --keep-going -q -b html -d build/docs/doctrees docs build/docs/html
+	$(RUN_ENV) $(BIN)/python -m sphinx -W --keep-going -q -b html -d build/docs/doctrees docs build/docs/html
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules src/srprint/api src/srprint/config.py
 	$(RUN_ENV) OMP_NUM_THREADS=1 $(BIN)/python docs/run_notebook.py
 
-# the docs build (one busy core, measured) runs beside two pytest-xdist workers (one torch thread each,
-# tests/conftest.py); its log is shown when it ends, and either failing fails the target
-test: $(STAMP) browser
-	@mkdir -p build
-	@$(MAKE) --no-print-directory docs > build/docs.log 2>&1 & docs=$$!; \
-	$(RUN_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2; tests=$$?; \
-	wait $$docs; built=$$?; echo "--- make docs (ran beside the tests):"; cat build/docs.log; \
-	[ $$built -eq 0 ] || echo "make docs failed"; [ $$tests -eq 0 ] && [ $$built -eq 0 ]
+# two pytest-xdist workers, one torch thread each (tests/conftest.py), share CI's 2 cores
+test: $(STAMP) browser docs
+	$(RUN_ENV) OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench scripts
