@@ -52,13 +52,12 @@ SYNTHETIC_SIZES = (100, 1_000, 10_000, 100_000)
 
 
 def wilson(k: int, n: int, z: float = 1.96) -> dict[str, Any]:
+    from srprint.rates import wilson_interval
+
     if n == 0:
         return {"k": 0, "n": 0, "rate": None, "ci95": None}
-    p = k / n
-    d = 1 + z * z / n
-    c = (p + z * z / (2 * n)) / d
-    h = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
-    return {"k": k, "n": n, "rate": round(p, 4), "ci95": [round(max(0.0, c - h), 4), round(min(1.0, c + h), 4)]}
+    lo, hi = wilson_interval(k, n, z=z)
+    return {"k": k, "n": n, "rate": round(k / n, 4), "ci95": [round(lo, 4), round(hi, 4)]}
 
 
 def _cached(path: Path, fn: Any) -> Any:

@@ -41,12 +41,11 @@ def _csv(text: str) -> list[str]:
 
 def wilson(k: int, n: int) -> list[float] | None:
     """The Wilson 95 % interval of ``k`` successes in ``n`` (None when ``n`` is 0)."""
-    from scipy.stats import binomtest
+    from srprint.rates import wilson_interval
 
     if n == 0:
         return None
-    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return [round(float(ci.low), 4), round(float(ci.high), 4)]
+    return [round(x, 4) for x in wilson_interval(k, n)]
 
 
 def photos(n: int) -> list[tuple[str, np.ndarray]]:

@@ -75,12 +75,10 @@ def _cnn_beats_prnu(data: dict[str, Any]) -> tuple[str, str] | None:
 
 
 def wilson_interval(k: int, n: int) -> tuple[float, float]:
-    """The Wilson score 95 % interval of ``k`` successes in ``n`` trials (``n`` > 0)."""
-    z = 1.959963984540054
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * ((p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    """The Wilson score 95 % interval of ``k`` successes in ``n`` trials (:func:`srprint.rates.wilson_interval`)."""
+    from ..rates import wilson_interval as wilson
+
+    return wilson(k, n)
 
 
 def _rate_at_least(key: str, target: float, what: str) -> Callable[..., Any]:
