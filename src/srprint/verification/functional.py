@@ -157,17 +157,14 @@ def agreement_p_value(agreement: float, null: list[float]) -> dict[str, Any]:
     LineageError
         If the null has fewer than 3 values.
     """
-    from scipy.stats import t as student_t
+    from .lineage import predictive_tail
 
     z0 = np.asarray(null, dtype=np.float64)
-    m = z0.size
-    if m < 3:
-        raise LineageError(f"the functional null needs at least 3 independent models, got {m}")
-    mean, sd = float(z0.mean()), max(float(z0.std(ddof=1)), 1e-3)
-    tstat = (agreement - mean) / (sd * np.sqrt(1.0 + 1.0 / m))
-    bound = 1.0 if tstat <= 0 else 1.0 / (1.0 + tstat * tstat)
-    return {"p_value": float(student_t.sf(tstat, df=m - 1)), "p_bound": float(bound), "t": float(tstat),
-            "null_n": m, "null_mean_db": mean, "null_max_db": float(z0.max())}
+    if z0.size < 3:
+        raise LineageError(f"the functional null needs at least 3 independent models, got {z0.size}")
+    tail = predictive_tail(agreement, z0, min_sd=1e-3)
+    return {"p_value": tail["p_value"], "p_bound": tail["p_bound"], "t": tail["t"], "null_n": tail["null_n"],
+            "null_mean_db": tail["mean"], "null_max_db": float(z0.max())}
 
 
 def decide_function(agreement: float | None, test: dict[str, Any] | None, *, alpha: float) -> str:

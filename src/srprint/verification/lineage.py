@@ -380,6 +380,18 @@ def random_init_similarities(source: Capture, suspect_model: Any, n: int = 8, *,
             for i in range(n)]
 
 
+def predictive_tail(x: float, null: np.ndarray, *, min_sd: float) -> dict[str, Any]:
+    """Upper tail of ``x`` under the Student-t predictive distribution of a new draw from the Gaussian the
+    ``null`` sample estimates, ``(x - mean) / (sd sqrt(1 + 1/m)) ~ t(m - 1)`` (``sd`` floored at ``min_sd``),
+    and the distribution-free Chebyshev-Cantelli bound ``1 / (1 + t^2)`` at the same distance."""
+    m = int(null.size)
+    mean, sd = float(null.mean()), max(float(null.std(ddof=1)), min_sd)
+    tstat = (x - mean) / (sd * np.sqrt(1.0 + 1.0 / m))
+    bound = 1.0 if tstat <= 0 else 1.0 / (1.0 + tstat * tstat)
+    return {"p_value": float(student_t.sf(tstat, df=m - 1)), "p_bound": float(bound), "t": float(tstat),
+            "null_n": m, "mean": mean}
+
+
 def lineage_p_value(similarity: float, null: list[float]) -> dict[str, Any]:
     """P-value of ``similarity`` under the null sample ``null`` (``S`` of pairs known to be independent).
 
@@ -397,14 +409,11 @@ def lineage_p_value(similarity: float, null: list[float]) -> dict[str, Any]:
         Fewer than 3 null samples.
     """
     z0 = np.arctanh(np.clip(np.asarray(null, dtype=np.float64), -0.999999, 0.999999))
-    m = z0.size
-    if m < 3:
-        raise LineageError(f"the null distribution needs at least 3 independent pairs, got {m}")
+    if z0.size < 3:
+        raise LineageError(f"the null distribution needs at least 3 independent pairs, got {z0.size}")
     z = float(np.arctanh(np.clip(similarity, -0.999999, 0.999999)))
-    mean, sd = float(z0.mean()), float(z0.std(ddof=1))
-    sd = max(sd, 1e-6)
-    tstat = (z - mean) / (sd * np.sqrt(1.0 + 1.0 / m))
-    bound = 1.0 if tstat <= 0 else 1.0 / (1.0 + tstat * tstat)
-    return {"p_value": float(student_t.sf(tstat, df=m - 1)), "p_bound": float(bound), "t": float(tstat), "null_n": m,
-            "null_mean": float(np.tanh(mean)), "null_max": float(np.max(null)),
+    tail = predictive_tail(z, z0, min_sd=1e-6)
+    m = tail["null_n"]
+    return {"p_value": tail["p_value"], "p_bound": tail["p_bound"], "t": tail["t"], "null_n": m,
+            "null_mean": float(np.tanh(tail["mean"])), "null_max": float(np.max(null)),
             "p_empirical": float((1 + int((np.asarray(null) >= similarity).sum())) / (m + 1))}
