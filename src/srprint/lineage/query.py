@@ -3,21 +3,22 @@
 1. The file (an entry folder, or a checkpoint imported into a temporary zoo) is sketched.
 2. **Lookup**: the ``k`` nearest sketches of its ``(task, scale)`` group (milliseconds; timed apart).
    A model with the same weights (content sha256) is the same model at once.
-3. **Confirmation**: the nearest candidates whose entries are on disk go through
+3. **Confirmation**: the ``confirm`` nearest candidates whose entries are on disk go through
    :func:`srprint.lineage.relate.relate` (the ownership verdict plus the function distance), closest
-   first, until one is accepted or ``confirm`` have been tried (about 20 s each for a published model
-   on a loaded 2-core machine, so a lookup confirms as few as it can). The null
-   of the verdict uses indexed models of the group that are *not* near the suspect (the nearest
-   ``2 k`` are left out, as possible relatives).
-4. **Answer**: the confirmed relation with the closest function, among those whose family-wise error
-   rate over the group (Holm, every indexed model of the group a hypothesis) is below ``alpha``, or
-   that reproduce the candidate's function exactly: *same model*, *derived from X*, *X derives from it*,
-   *shares a parent with X*, or *unknown*. A declared parent (import metadata) that the weights do
-   not support is flagged.
+   first; a re-upload (*same model*) ends it early. The nulls of each verdict use the candidate's own
+   references (:func:`candidate_references`: indexed models of the group *not* near the candidate,
+   the same for every query), so the verdict's cached nulls (``verification/null_cache.py``) serve
+   every later query of that candidate and a query pays only for its pairs.
+4. **Answer**: among the relations whose family-wise error rate over the group (Holm, every indexed
+   model of the group a hypothesis) is below ``alpha``, or that reproduce the candidate's function
+   exactly, :func:`srprint.lineage.relate.choose` picks *same model*, *derived from X* (the closest
+   relative the suspect derives from), *X derives from it*, *shares a parent with X*, or *unknown*.
+   A declared parent (import metadata) that the weights do not support is flagged.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import tempfile
 import time
@@ -25,13 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
-from .build import content_sha256, resolve_inputs
-from .relate import Relation, holm, relate
-from .sketch import function_psnr, group_key, model_sketch, weight_stats
+from .build import _metadata, content_sha256, resolve_inputs
+from .relate import Relation, choose, holm, relate
+from .sketch import function_psnr, group_key, heldout_quality, model_sketch, weight_stats
 from .store import LineageIndex, Record
 
 DEFAULT_K = 10
-DEFAULT_CONFIRM = 3
+DEFAULT_CONFIRM = 3  # the true parent was among the 3 nearest sketches for 18 of 18 fine-tunes (first run)
 ALPHA = 0.05  # family-wise error rate over the group (the verdict's per-pair level stays 1e-3)
 N_REFERENCES = 8
 
@@ -43,18 +44,27 @@ def _load_entry(path: str | Path) -> Any:
 
 
 def _references(records: list[Record], exclude: set[int], n: int = N_REFERENCES) -> list[Any]:
-    """A deterministic spread of ``n`` on-disk entries of the group, none in ``exclude``."""
-    pool = [r for r in records if r.key not in exclude and r.path and Path(r.path).is_dir()]
-    if len(pool) > n:
-        step = len(pool) / n
-        pool = [pool[int(i * step)] for i in range(n)]
+    """``n`` on-disk entries of the group, none in ``exclude``, in a fixed pseudo-random order of their
+    content hashes (leaving one model out changes at most one reference, so cached nulls still serve)."""
+    pool = sorted((r for r in records if r.key not in exclude and r.path and Path(r.path).is_dir()),
+                  key=lambda r: hashlib.sha256(f"ref|{r.sha256}".encode()).hexdigest())
     out = []
     for r in pool:
+        if len(out) >= n:
+            break
         try:
             out.append(_load_entry(r.path))
         except SrprintError:
             continue
     return out
+
+
+def candidate_references(index: LineageIndex, rec: Record, records: list[Record], *, exclude: set[int],
+                         near: int = 2 * DEFAULT_K) -> list[Any]:
+    """The reference models of one candidate's nulls: :func:`_references` of its group, leaving out its
+    ``near`` nearest sketches (its possible relatives) and ``exclude``."""
+    close = {o.key for o, _ in index.nearest(rec.group, rec.sketch, near + 1)}
+    return _references(records, close | {rec.key} | exclude)
 
 
 def suspect_profile(entry: Any) -> dict[str, Any]:
@@ -65,14 +75,16 @@ def suspect_profile(entry: Any) -> dict[str, Any]:
     state = load_weights(entry.weights_path)
     model = build_model(entry, state)
     sketch, outputs = model_sketch(model, entry.task, entry.scale)
-    stats = weight_stats(state)
+    stats = {**weight_stats(state), **heldout_quality(model, entry.task, entry.scale)}
     stats["sha256"] = content_sha256(state)
-    return {"entry": entry, "model": model, "sketch": sketch, "outputs": outputs, "stats": stats}
+    return {"entry": entry, "model": model, "sketch": sketch, "outputs": outputs, "stats": stats,
+            "meta": _metadata(entry)}
 
 
 def confirm(profile: dict[str, Any], rec: Record, distance: float, *, load: Any,
-            references: list[Any]) -> Relation | None:
-    """:func:`relate` of the suspect profile to one record (None if the record's entry is not on disk)."""
+            references: list[Any], cache: dict[Any, Any] | None = None) -> Relation | None:
+    """:func:`relate` of the suspect profile to one record (None if the record's entry is not on disk).
+    ``cache``: the verdicts' memo, shared by one suspect's candidates."""
     if not rec.path or not Path(rec.path).is_dir():
         return None
     cand = _load_entry(rec.path)
@@ -80,7 +92,7 @@ def confirm(profile: dict[str, Any], rec: Record, distance: float, *, load: Any,
     fdb = function_psnr(profile["outputs"], cand_out)
     return relate(profile["entry"], cand, record={**rec.to_dict(), "stats": rec.stats},
                   suspect_stats=profile["stats"], function_db=fdb, sketch_distance=distance, load=load,
-                  references=references)
+                  references=references, suspect_meta=profile.get("meta"), cache=cache)
 
 
 def accepted(rel: Relation, alpha: float) -> bool:
@@ -182,23 +194,23 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         else:
             load = memoised(load_entry_model)
             recs = index.records(group)
-            refs = _references(recs, {r.key for r, _ in near[:2 * max(k, n_confirm)]}
-                               | {r.key for r in recs if r.model_id in exclude})
+            left_out = {r.key for r in recs if r.model_id in exclude}
+            memo: dict[Any, Any] = {}
             for rec, dist in near:
                 if len(relations) >= n_confirm:
                     break
-                rel = confirm(prof, rec, dist, load=load, references=refs)
+                refs = candidate_references(index, rec, recs, exclude=left_out)
+                rel = confirm(prof, rec, dist, load=load, references=refs, cache=memo)
                 if rel is None:
                     continue
                 relations.append(rel)
                 rel.fwer = holm([r.p_value for r in relations], group_size)[-1]
-                if accepted(rel, alpha):  # candidates come closest first: a farther one is not a better match
+                if rel.relation == "same model" and accepted(rel, alpha):  # a re-upload: nothing is closer
                     break
         for rel, fw in zip(relations, holm([r.p_value for r in relations], group_size), strict=True):
             rel.fwer = fw
         out["confirm_s"] = round(time.perf_counter() - t2, 3)
-        ok = [r for r in relations if accepted(r, alpha)]
-        best = max(ok, key=lambda r: r.function_db) if ok else None
+        best = choose([r for r in relations if accepted(r, alpha)])
         out["relations"] = [r.to_dict() for r in relations]
         out["answer"] = best.relation if best else "unknown"
         out["match"] = best.candidate if best else None

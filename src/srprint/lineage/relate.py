@@ -10,11 +10,23 @@ sketch probes (:func:`srprint.lineage.sketch.function_psnr`). Then:
   the lineage statistic past the copy band) and one side holds a storage grid (fp16, int8) the other
   lacks;
 * **derived** (or its reverse, **parent**): the verdict is *copy* or *shared parent* and
-  :func:`direction` orders the pair (the coarser storage grid, the larger share of exact zeros, or the
-  weight-kurtosis rule), with its evidence; a *copy* it cannot order is *derived (direction unknown)*;
-* **shares a parent**: the verdict is *shared parent* and nothing orders the pair (two fine-tunes of one
-  model are Gaussianised alike);
+  :func:`direction` orders the pair (the coarser storage grid, the larger share of exact zeros, the
+  held-out quality of two trained models, the weight-kurtosis rule, then the declared provenance as a
+  tie-breaker), with its evidence; a *copy* it cannot order is *derived (direction unknown)*;
+* **shares a parent**: the verdict is *shared parent* and nothing orders the pair;
 * **unrelated**: anything else.
+
+Which related model is *the parent* is a population question, answered by :func:`choose`: among the
+confirmed relatives, the closest one (lineage distance ``1 - S``) of those the suspect derives from. In a
+chain root - ft1 - ft2, ft2 derives from both ft1 and the root, and ft1 is the closer; a sibling derives
+from the root, not from another sibling.
+
+The quality rule (:func:`quality_side`): a short fine-tune of a converged model on other photos moves it
+off the minimum it was trained to, so it restores a held-out photo worse than its parent; it orders
+only pairs of *trained* models (both beat the trivial answer by :data:`TRAINED_MARGIN_DB`: a model
+fine-tuned from a random or under-trained start improves instead) that differ by
+:data:`QUALITY_MARGIN_DB`. It is a regularity of how models are fine-tuned, not a law: a fine-tune that
+trains a model further on better data reverses it (``bench/results/lineage.md`` measures it).
 
 :func:`holm` turns the confirmed candidates' p-values into family-wise error rates over the whole
 comparable group of the index (untested models count as hypotheses with ``p = 1``).
@@ -32,6 +44,11 @@ SAME_FUNCTION_DB = 60.0
 INT8_LEVELS = 255  # a kernel with at most this many distinct values is on an 8-bit grid
 ZERO_SHARE_STEP = 0.01  # a pruned model has at least this much more exact zeros than its parent
 KURTOSIS_MARGIN = 0.2  # the kurtosis vote decides only beyond 0.5 +- this (else: direction not known)
+# the quality rule (module docstring). Set while looking at the first benchmark population (6 published x4
+# roots, their 18 fine-tunes: parent - child gaps of 0.03-0.55 dB on the held-out photo), validated on the
+# roots added after it (bench/results/lineage.md, "fresh"); a trained model beats bicubic by >= 1 dB there
+QUALITY_MARGIN_DB = 0.02
+TRAINED_MARGIN_DB = 0.5
 
 
 @dataclass
@@ -49,10 +66,17 @@ class Relation:
     explanation: str = ""
     fwer: float | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    distance: float | None = None  # lineage distance 1 - S of the verdict (None: decided by the function)
+
+    def closeness(self) -> tuple[float, float]:
+        """Sort key, closest first: the lineage distance, then the function distance."""
+        d = self.distance if self.distance is not None else -1.0  # no distance: decided as the same function
+        return (d, -min(self.function_db, 1e9))
 
     def to_dict(self) -> dict[str, Any]:
         return {"candidate": self.candidate, "relation": self.relation, "verdict": self.verdict,
                 "p_value": self.p_value, "fwer": self.fwer, "function_db": self.function_db,
+                "distance": self.distance,
                 "sketch_distance": self.sketch_distance, "edits": self.edits,
                 "direction_evidence": self.direction_evidence, "explanation": self.explanation,
                 "licence": self.record.get("licence"), "declared_parent": self.record.get("declared_parent"),
@@ -95,9 +119,32 @@ def kurtosis_vote(sus: dict[str, Any], cand: dict[str, Any]) -> float | None:
     return num / den if den else None
 
 
-def direction(sus: dict[str, Any], cand: dict[str, Any]) -> tuple[int, list[str]]:
+def quality_side(sus: dict[str, Any], cand: dict[str, Any]) -> tuple[int, str] | None:
+    """The quality rule (module docstring): +1 the suspect derives from the candidate (it restores the
+    held-out photo worse), -1 the reverse, 0 too close or not two trained models; None without the
+    statistics (an index built before they were recorded)."""
+    try:
+        qs, qc = float(sus["heldout_db"]), float(cand["heldout_db"])
+        gain = min(qs - float(sus["trivial_db"]), qc - float(cand["trivial_db"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not gain >= TRAINED_MARGIN_DB:
+        return 0, (f"held-out quality not compared: one of the two beats the trivial answer by only {gain:.2f} dB "
+                   f"(not a trained model)")
+    d = qs - qc
+    if abs(d) < QUALITY_MARGIN_DB:
+        return 0, f"held-out quality within {QUALITY_MARGIN_DB} dB ({d:+.3f} dB): too close to call"
+    worse = "suspect" if d < 0 else "indexed model"
+    return (1 if d < 0 else -1), (f"the {worse} restores the held-out photo {abs(d):.2f} dB worse "
+                                  f"({qs:.2f} vs {qc:.2f} dB): a fine-tune moves a trained model off its optimum")
+
+
+def direction(sus: dict[str, Any], cand: dict[str, Any], *, sus_meta: dict[str, Any] | None = None,
+              cand_meta: dict[str, Any] | None = None) -> tuple[int, list[str]]:
     """Which of two related models was made from the other: +1 the suspect from the candidate, -1 the
-    reverse, 0 unknown; with the evidence, strongest rule first."""
+    reverse, 0 unknown; with the evidence, strongest rule first. ``sus_meta`` / ``cand_meta``: declared
+    provenance (``source_url``, ``licence``), the last tie-breaker (a published import with its source is
+    more likely the parent than a file without one)."""
     edits, side = storage_edits(sus, cand)
     if side:
         return side, [f"{edits[0]}: the coarser storage grid is the copy's"]
@@ -105,15 +152,28 @@ def direction(sus: dict[str, Any], cand: dict[str, Any]) -> tuple[int, list[str]
     if abs(dz) >= ZERO_SHARE_STEP:
         who = "suspect" if dz > 0 else "indexed model"
         return (1 if dz > 0 else -1), [f"the {who} has {abs(dz):.1%} more exactly-zero weights (pruned)"]
+    evidence = []
+    q = quality_side(sus, cand)
+    if q is not None:
+        if q[0]:
+            return q[0], [q[1]]
+        evidence.append(q[1])
     vote = kurtosis_vote(sus, cand)
     if vote is None:
-        return 0, ["the layers do not line up for the weight-kurtosis rule"]
-    ev = f"{vote:.0%} of the parameters are closer to Gaussian in the suspect (weight-kurtosis rule)"
-    if vote >= 0.5 + KURTOSIS_MARGIN:
-        return 1, [ev]
-    if vote <= 0.5 - KURTOSIS_MARGIN:
-        return -1, [ev]
-    return 0, [ev + ": too close to call"]
+        evidence.append("the layers do not line up for the weight-kurtosis rule")
+    else:
+        ev = f"{vote:.0%} of the parameters are closer to Gaussian in the suspect (weight-kurtosis rule)"
+        if vote >= 0.5 + KURTOSIS_MARGIN:
+            return 1, [*evidence, ev]
+        if vote <= 0.5 - KURTOSIS_MARGIN:
+            return -1, [*evidence, ev]
+        evidence.append(ev + ": too close to call")
+    src_s, src_c = bool((sus_meta or {}).get("source_url")), bool((cand_meta or {}).get("source_url"))
+    if src_s != src_c:
+        who = "indexed model" if src_c else "suspect"
+        return (1 if src_c else -1), [*evidence, f"tie-breaker: only the {who} declares a source (a published "
+                                                  f"import is more likely the parent than a file without one)"]
+    return 0, evidence
 
 
 def _p(verdict: Any) -> float | None:
@@ -126,11 +186,13 @@ def _p(verdict: Any) -> float | None:
 
 def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stats: dict[str, Any],
            function_db: float, sketch_distance: float, load: Callable[[Any], Any],
-           references: Iterable[Any] = ()) -> Relation:
-    """Confirm one candidate (both zoo entries) and name the relation (module docstring)."""
+           references: Iterable[Any] = (), suspect_meta: dict[str, Any] | None = None,
+           cache: dict[Any, Any] | None = None) -> Relation:
+    """Confirm one candidate (both zoo entries) and name the relation (module docstring). ``cache``:
+    :func:`~srprint.verification.ownership.verify_models`'s memo, shared by the candidates of one query."""
     from ..verification.ownership import verify_models
 
-    v = verify_models(candidate, suspect, load=load, references=references)
+    v = verify_models(candidate, suspect, load=load, references=references, cache=cache)
     cand_stats = record.get("stats") or {}
     edits, _ = storage_edits(suspect_stats, cand_stats)
     p = _p(v)
@@ -147,13 +209,31 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
     elif v.verdict in ("copy", "shared parent"):
         # MoTHer's logic: a parent and its child order consistently (storage grid, zeros, kurtosis); two
         # children of one parent do not, and neither does a pair the verdict finds only loosely related
-        side, ev = direction(suspect_stats, cand_stats)
+        side, ev = direction(suspect_stats, cand_stats, sus_meta=suspect_meta, cand_meta=record)
         if side:
             rel = "derived" if side == 1 else "parent"
         else:
             rel = "derived (direction unknown)" if v.verdict == "copy" else "shares a parent"
+    lin = v.lineage or {}
+    dist = 1.0 - float(lin["similarity"]) if lin.get("similarity") is not None and "p_value" in lin else None
     return Relation(candidate.id, rel, v.verdict, p, function_db, sketch_distance, edits, ev, v.explanation,
-                    record=record)
+                    record=record, distance=dist)
+
+
+def choose(accepted: list[Relation]) -> Relation | None:
+    """The relation a lookup answers with, among the accepted ones (module docstring): a re-upload (the
+    closest function) first; else the closest model the suspect derives from (its parent); else the
+    closest model derived from it (its child); else the closest relative."""
+    if not accepted:
+        return None
+    same = [r for r in accepted if r.relation == "same model"]
+    if same:
+        return max(same, key=lambda r: r.function_db)
+    for kind in ("derived", "parent"):
+        hits = [r for r in accepted if r.relation == kind]
+        if hits:
+            return min(hits, key=Relation.closeness)
+    return min(accepted, key=Relation.closeness)
 
 
 def holm(p_values: list[float | None], m: int) -> list[float | None]:

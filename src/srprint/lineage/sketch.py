@@ -17,7 +17,8 @@ them at all. So the sketch is functional:
 
 Sketches are only compared within one ``(task, scale)`` key (:func:`group_key`). Beside the vector, each
 model gets :func:`weight_stats` (MoTHer's weight kurtosis, the share of exact zeros, the storage grid:
-fp16, few distinct values), read by the direction rules of :mod:`srprint.lineage.relate`.
+fp16, few distinct values) and :func:`heldout_quality` (PSNR on a held-out photo), read by the
+direction rules of :mod:`srprint.lineage.relate`.
 """
 
 from __future__ import annotations
@@ -132,6 +133,57 @@ def function_psnr(a: np.ndarray, b: np.ndarray) -> float:
     """
     mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
     return float("inf") if mse == 0 else float(10 * np.log10(1.0 / mse))
+
+
+HELDOUT_BORDER = 8  # output pixels left out at each edge of the held-out PSNR (padding effects)
+
+
+def heldout_quality(model: Any, task: str, scale: int) -> dict[str, float]:
+    """How well ``model`` restores scikit-image's held-out photo (``coffee``: never in a training set of
+    srprint's zoo or attacks), beside the trivial answer (bicubic upscaling for SR, the degraded input
+    otherwise): ``{"heldout_db": ..., "trivial_db": ...}``, PSNR in dB (peak 1, float outputs, a
+    :data:`HELDOUT_BORDER` border left out). Read by the quality direction rule
+    (:func:`srprint.lineage.relate.direction`).
+
+    Raises
+    ------
+    SrprintError
+        The model's output does not have the task's shape.
+    """
+    import torch
+
+    from ..degradation import bicubic_downscale, bicubic_upscale
+    from ..errors import SrprintError
+    from ..io.images import skimage_photos
+    from ..zoo.training_sets import SKIMAGE_HOLDOUT
+
+    s = max(int(scale), 1)
+    photo = np.asarray(skimage_photos()[SKIMAGE_HOLDOUT], dtype=np.float32)
+    photo = photo / 255.0 if photo.max() > 1.5 else photo
+    unit = 4 * s
+    h, w = (photo.shape[0] // unit) * unit, (photo.shape[1] // unit) * unit
+    hr = torch.from_numpy(np.ascontiguousarray(photo[:h, :w].transpose(2, 0, 1)[None]))
+    if task == "sr":
+        x = bicubic_downscale(hr, s, quantize=True)
+        trivial = bicubic_upscale(x, s).clamp(0, 1)
+    else:
+        from ..verification.task_operators import apply_degradation
+
+        gen = torch.Generator().manual_seed(_seed("heldout", task) % 2**63)
+        x = apply_degradation(task, hr, 1, params=None, generator=gen).clamp(0, 1)
+        trivial = x
+    with torch.no_grad():
+        out = model.float().cpu().eval().infer(x).clamp(0, 1)
+    if tuple(out.shape) != tuple(hr.shape):
+        raise SrprintError(f"model output {tuple(out.shape)} does not fit task {task} x{scale} "
+                           f"(expected {tuple(hr.shape)})")
+    b = HELDOUT_BORDER
+
+    def psnr(y: Any) -> float:
+        mse = float(((y.double() - hr.double())[..., b:-b, b:-b] ** 2).mean())
+        return float("inf") if mse == 0 else float(10 * np.log10(1.0 / mse))
+
+    return {"heldout_db": round(psnr(out), 4), "trivial_db": round(psnr(trivial), 4)}
 
 
 def _kurtosis(x: np.ndarray) -> float:

@@ -3,8 +3,8 @@
 Per ``(task, scale)`` group, every model's ``k`` nearest sketches are candidate edges; each candidate
 pair is confirmed once (:func:`srprint.lineage.query.confirm`). Related pairs (same model, derived,
 shared parent) whose family-wise error rate over all pairs of the group (Holm) is below ``alpha`` are
-kept; as in MoTHer, a minimum spanning forest over them (weight: the function distance, closest first)
-keeps one parent per model, and each kept edge is oriented by the direction rules
+kept; as in MoTHer, a minimum spanning forest over them (weight: the lineage distance ``1 - S``, then
+the function distance; closest first) keeps the tree's edges, and each kept edge is oriented by the direction rules
 (:func:`srprint.lineage.relate.direction`). An edge's confidence is ``1 - FWER``.
 """
 
@@ -38,7 +38,7 @@ def lineage_tree(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA) -
     """
     from ..verification.fingerprint import load_entry_model
     from ..verification.ownership import memoised
-    from .query import _references, suspect_profile
+    from .query import candidate_references, suspect_profile
 
     index = LineageIndex(index_dir)
     load = memoised(load_entry_model)
@@ -56,16 +56,17 @@ def lineage_tree(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA) -
             if not todo:
                 continue
             prof = suspect_profile(_load_entry(r))
-            refs = _references(recs, {r.key} | {o.key for o, _ in index.nearest(group, r.sketch, 2 * k + 2)})
+            memo: dict[Any, Any] = {}
             for o, d in todo:
-                rel = confirm(prof, o, d, load=load, references=refs)
+                refs = candidate_references(index, o, recs, exclude={r.key})
+                rel = confirm(prof, o, d, load=load, references=refs, cache=memo)
                 pairs[(min(r.key, o.key), max(r.key, o.key))] = (r, o, rel)
         items = [(a, b, rel) for a, b, rel in pairs.values() if rel is not None]
         m = max(size * (size - 1) // 2, 1)
         for (_, _, rel), fw in zip(items, holm([rel.p_value for _, _, rel in items], m), strict=True):
             rel.fwer = fw
         kept = [(a, b, rel) for a, b, rel in items if accepted(rel, alpha)]
-        kept.sort(key=lambda t: -min(t[2].function_db, 1e9))
+        kept.sort(key=lambda t: t[2].closeness())
         uf = {r.key: r.key for r in recs}
         for a, b, rel in kept:  # a was the suspect, b the indexed candidate
             ra, rb = _find(uf, a.key), _find(uf, b.key)

@@ -1,0 +1,64 @@
+"""srprint.lineage.relate: the direction rules and the choice of the parent among confirmed relatives."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from srprint.lineage.relate import QUALITY_MARGIN_DB, Relation, choose, direction, quality_side
+
+TRAINED = {"trivial_db": 25.0}
+
+
+def stats(db: float, **kw: object) -> dict[str, object]:
+    return {**TRAINED, "heldout_db": db, **kw}
+
+
+def rel(cand: str, relation: str, distance: float | None, function_db: float = 40.0) -> Relation:
+    return Relation(cand, relation, "shared parent", 1e-5, function_db, 0.1, distance=distance)
+
+
+def test_a_finetune_of_a_trained_model_is_the_worse_one():
+    child, parent = stats(27.8), stats(28.1)
+    assert quality_side(child, parent)[0] == 1
+    assert quality_side(parent, child)[0] == -1
+    side, ev = direction(child, parent)
+    assert side == 1 and "worse" in ev[0]
+
+
+def test_quality_too_close_or_untrained_does_not_order():
+    assert quality_side(stats(28.0), stats(28.0 + QUALITY_MARGIN_DB / 2))[0] == 0
+    untrained = {"trivial_db": 25.0, "heldout_db": 24.0}  # a random initialisation: worse than bicubic
+    side, why = quality_side(untrained, stats(28.0))
+    assert side == 0 and "not a trained model" in why
+    assert quality_side({}, stats(28.0)) is None  # an index built before the statistic was recorded
+
+
+def test_storage_grid_outranks_quality():
+    fp16_copy = stats(28.5, fp16=True)
+    side, ev = direction(fp16_copy, stats(28.0))
+    assert side == 1 and "fp16" in ev[0]
+
+
+def test_declared_source_breaks_a_tie_only():
+    tie = stats(28.0)
+    side, ev = direction(tie, dict(tie), sus_meta={}, cand_meta={"source_url": "https://example.org/m"})
+    assert side == 1 and "tie-breaker" in ev[-1]
+    side, _ = direction(stats(28.5), stats(28.0), sus_meta={}, cand_meta={"source_url": "https://example.org/m"})
+    assert side == -1  # the quality rule decided before the tie-breaker was read
+
+
+def test_the_parent_is_the_closest_model_the_suspect_derives_from():
+    # ft2 of a chain root - ft1 - ft2, with a sibling: ft2 derives from ft1 and from the root
+    ft2 = [rel("root", "derived", 0.09), rel("ft1", "derived", 0.05), rel("sib", "shares a parent", 0.04)]
+    assert choose(ft2).candidate == "ft1"
+    # the root of a star: every relative derives from it; the answer names the closest child
+    root = [rel("ft2", "parent", 0.09), rel("sib", "parent", 0.05), rel("ft1", "parent", 0.06)]
+    best = choose(root)
+    assert best.relation == "parent" and best.candidate == "sib"
+
+
+def test_a_reupload_wins_and_nothing_related_is_unknown():
+    same = Relation("orig", "same model", "copy", None, np.inf, 0.0)
+    assert choose([rel("root", "derived", 0.01), same]).candidate == "orig"
+    assert choose([]) is None
+    assert choose([rel("a", "shares a parent", 0.2), rel("b", "shares a parent", 0.1)]).candidate == "b"
