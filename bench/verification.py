@@ -2,7 +2,9 @@
 
 v3 (the default): :mod:`srprint.verification.protocol_v3`, resumable (items in
 ``$SRPRINT_HOME/bench/verification_v3/items.jsonl``; ``--max-seconds`` stops cleanly, a rerun resumes);
-writes bench/results/verification_v3.{json,md}.
+writes bench/results/verification_v3.{json,md}. ``--timing`` times a sample of decided pairs twice (the
+second time with the source's nulls stored, as for a registered owner; ``timing.jsonl``, resumable);
+``--report-only`` rewrites the results from the cached rows without computing anything.
 
 v2: the protocol (sources, copies, negatives, nulls, the calibrated copy band) is
 :mod:`srprint.verification.protocol`, which ``srprint study --preset mini`` runs too; this script
@@ -35,22 +37,28 @@ def main_v3(a: argparse.Namespace) -> None:
     from srprint.config import srprint_home
     from srprint.verification.protocol_v3 import (
         ProtocolV3Options,
+        _done,
         _jobs,
         markdown_v3,
         run_protocol_v3,
         select_sources,
+        summarise_timing,
         summarise_v3,
+        time_decided_pairs,
     )
 
     zoos = default_zoos()
     work = srprint_home() / "bench" / "verification_v3"
     opts = ProtocolV3Options(max_seconds=a.max_seconds, negatives_per_source=a.negatives,
                              finetune_sources=a.finetune_sources)
-    rows = run_protocol_v3(work=work, published=zoos["published"], mini=zoos["mini"], options=opts)
+    rows = (list(_done(work / "items.jsonl").values()) if a.report_only or a.timing else
+            run_protocol_v3(work=work, published=zoos["published"], mini=zoos["mini"], options=opts))
+    timing = (time_decided_pairs(work=work, published=zoos["published"], mini=zoos["mini"], max_seconds=a.max_seconds)
+              if a.timing else list(_done(work / "timing.jsonl").values()))
     sources, calibration, population = select_sources(zoos["published"], zoos["mini"])
     keys = {r["key"] for r in rows}
     remaining = sum(1 for j in _jobs(sources, calibration, population, opts) if j[0] not in keys)
-    summary = summarise_v3(rows)
+    summary = {**summarise_v3(rows), "timing": summarise_timing(timing) if timing else None}
     md = markdown_v3(summary, remaining=remaining)
     write_results("verification_v3", {**summary, "remaining_items": remaining, "items": rows}, md)
     print(md)
@@ -60,6 +68,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     ap.add_argument("--v2", action="store_true", help="run the previous (issue 15) benchmark instead")
     ap.add_argument("--max-seconds", type=float, default=3600.0, help="v3: stop after this long (resumable)")
+    ap.add_argument("--report-only", action="store_true", help="v3: rewrite the results from the cached items")
+    ap.add_argument("--timing", action="store_true",
+                    help="v3: time a sample of decided pairs (resumable; then rewrite the results)")
     ap.add_argument("--negatives", type=int, default=24, help="v3: independent models per source")
     ap.add_argument("--zoo", type=Path, action="append", default=None,
                     help="zoo folder (repeat); a folder named *pretrained* is the published population "

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import lineage as lin
+from .null_cache import cached_null, model_digest, shape_signature
 
 ALPHA = 1e-3  # significance level of the lineage test (a level, not a threshold on the statistic)
 COPY_MIN_COVERAGE = 0.9
@@ -330,10 +331,17 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             same_arch = [r for r in refs if r.arch == suspect.arch]
             if len(same_arch) < 3:  # too few trained models of this architecture: trained models of any
                 same_arch = refs[:N_RANDOM]  # (random re-initialisations alone are farther apart than they)
-            null_key = ("null", _key(source), suspect.arch, method, n_random, tuple(r.id for r in same_arch))
+            shapes = shape_signature(sus_model)
+            null_key = ("null", _key(source), shapes, method, n_random, tuple(r.id for r in same_arch))
             if null_key not in memo:
-                memo[null_key] = lineage_null(cap_src, sus_model, same_arch, load=load, n_random=n_random,
-                                              method=method)
+                digest_key = ("digest", _key(source))
+                if digest_key not in memo:
+                    memo[digest_key] = model_digest(src_model)
+                memo[null_key] = cached_null(
+                    "lineage", {"source": memo[digest_key], "suspect_shapes": shapes, "method": method,
+                                "n_random": n_random, "min_coverage": lin.MIN_COVERAGE}, same_arch,
+                    lambda: lineage_null(cap_src, sus_model, same_arch, load=load, n_random=n_random,
+                                         method=method), values_key="similarities")
             null = memo[null_key]
             test = lin.lineage_p_value(result.similarity, null["similarities"])
             lineage.update(test, null_models=null["models"], alpha=alpha, copy_max_distance=copy_max_distance)

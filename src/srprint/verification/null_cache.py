@@ -1,0 +1,134 @@
+"""A source's nulls, kept on disk: a registered model pays for them once, each later check only for its pair.
+
+The two nulls of :func:`~.ownership.verify_models` (the function stage's agreements with independent
+reference models, and the lineage statistic of random re-initialisations and reference models of the
+suspect's architecture) depend on the source, the reference set and the code that computes them, not on
+the suspect's weights. Computing them is most of a cold verdict's time (a published x4 source: ~20 s of
+~25 s). They are stored under ``$SRPRINT_HOME/cache/verification/nulls/`` as small JSON files, keyed by
+a hash of:
+
+* the source's weights (every tensor of its state dict: a renamed or moved file hits, an edited one misses);
+* each reference's id and the size and modification time of the files in its folder;
+* the parameters (task, scale, the suspect architecture's parameter shapes, ``n_random``, the method);
+* the text of the modules that compute the statistic, so a change of method never reads an old null.
+
+A value read back is validated (a list of finite floats and string ids of one length) before use; anything
+else is recomputed and overwritten, so a corrupt or hostile cache file cannot decide a verdict.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from ..config import srprint_home
+from ..io.atomic import atomic_write_json
+
+CACHE_DIR = ("cache", "verification", "nulls")
+_STATISTIC_MODULES = ("alignment", "lineage", "functional", "exact_test")
+_code_digest: str | None = None
+
+
+def _statistic_code_digest() -> str:
+    """Hash of the modules whose change would change a null (computed once per process)."""
+    global _code_digest
+    if _code_digest is None:
+        h = hashlib.sha256()
+        here = Path(__file__).resolve().parent
+        for name in _STATISTIC_MODULES:
+            h.update((here / f"{name}.py").read_bytes())
+        _code_digest = h.hexdigest()[:16]
+    return _code_digest
+
+
+def model_digest(model: Any) -> str:
+    """SHA-256 of a module's state dict (names, dtypes, shapes and values), first 24 hex digits."""
+    import torch
+
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        t = t.detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()[:24]
+
+
+def shape_signature(model: Any) -> str:
+    """Hash of a module's parameter names and shapes: what its random re-initialisations depend on."""
+    h = hashlib.sha256()
+    for name, t in sorted(model.state_dict().items()):
+        h.update(f"{name}|{tuple(t.shape)};".encode())
+    return h.hexdigest()[:16]
+
+
+def entry_identity(entry: Any) -> str:
+    """A reference's identity for the key: its id and its folder's files (name, size, mtime)."""
+    path = getattr(entry, "path", None)
+    parts = [str(entry.id)]
+    if path is not None and Path(path).is_dir():
+        for f in sorted(Path(path).iterdir()):
+            if f.is_file():
+                st = f.stat()
+                parts.append(f"{f.name}:{st.st_size}:{st.st_mtime_ns}")
+    return "|".join(parts)
+
+
+def _valid(value: Any, values_key: str) -> bool:
+    if not isinstance(value, dict):
+        return False
+    vals, models = value.get(values_key), value.get("models")
+    return (isinstance(vals, list) and isinstance(models, list)
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in vals)
+            and all(isinstance(m, str) for m in models))
+
+
+def cached_null(kind: str, key: dict[str, Any], references: Iterable[Any], compute: Callable[[], dict[str, Any]],
+                *, values_key: str, home: Path | None = None) -> dict[str, Any]:
+    """``compute()``, or its stored result for the same key.
+
+    Parameters
+    ----------
+    kind : str
+        ``"function"`` or ``"lineage"``: which null.
+    key : dict
+        JSON-serialisable parameters of the null (the source's digest among them).
+    references : iterable of ZooEntry
+        The reference models the null may use (their identities join the key).
+    compute : callable
+        Computes the null: a dict with ``values_key`` (list of floats) and ``models`` (list of ids).
+    values_key : str
+        Name of the list of statistic values in the dict.
+    home : Path, optional
+        Cache root (default :func:`~srprint.config.srprint_home`).
+
+    Returns
+    -------
+    dict
+        The null, with ``cached`` True when it was read back.
+
+    Raises
+    ------
+    Exception
+        Whatever ``compute`` raises (a cache that cannot be written is skipped).
+    """
+    full = {"kind": kind, **key, "references": [entry_identity(r) for r in references],
+            "code": _statistic_code_digest()}
+    digest = hashlib.sha256(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    path = (home or srprint_home()).joinpath(*CACHE_DIR, f"{kind}-{digest}.json")
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text())
+        except (OSError, ValueError):
+            stored = None
+        if _valid(stored, values_key):
+            return {values_key: [float(v) for v in stored[values_key]], "models": list(stored["models"]),
+                    "cached": True}
+    value = compute()
+    with contextlib.suppress(OSError):  # a read-only or full cache costs time, never a verdict
+        atomic_write_json(path, {values_key: [float(v) for v in value[values_key]], "models": list(value["models"])})
+    return {**value, "cached": False}
