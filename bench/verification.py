@@ -71,7 +71,7 @@ def main() -> None:
     ap.add_argument("--report-only", action="store_true", help="v3: rewrite the results from the cached items")
     ap.add_argument("--timing", action="store_true",
                     help="v3: time a sample of decided pairs (resumable; then rewrite the results)")
-    ap.add_argument("--negatives", type=int, default=24, help="v3: independent models per source")
+    ap.add_argument("--negatives", type=int, default=30, help="v3: independent models per source")
     ap.add_argument("--zoo", type=Path, action="append", default=None,
                     help="zoo folder (repeat); a folder named *pretrained* is the published population "
                          "(default: the published zoo and the mini zoo)")

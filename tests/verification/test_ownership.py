@@ -185,3 +185,25 @@ def test_inconclusive_weights_of_another_architecture_defer_to_the_function():
     assert redecide(row, None) == "independent"
     assert redecide({**row, "function": "closer"}, None) == "undecided"  # closer outputs: stays undecided
     assert redecide({**row, "verdict_v2": "independent"}, None) == "undecided"  # same shapes: stays undecided
+
+
+def _entry(model_id, arch, seed, task="sr"):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(id=model_id, arch=arch, task=task, labels={}, imported=None,
+                           spec={"arch": arch, "size": "small", "seed": seed})
+
+
+def test_benchmark_negatives_share_no_lineage_and_include_seed_siblings():
+    from srprint.verification.ownership import lineage_ancestors
+    from srprint.verification.protocol_v3 import negatives_for
+
+    source = _entry("EDSR-bsds-x2-L1-s1", "EDSR", 1)
+    pop = [source, _entry("EDSR-bsds-x4-L1-s1", "EDSR", 1),  # same initialisation: a shared parent, never a negative
+           _entry("EDSR-bsds-x2-L1-s2", "EDSR", 2), _entry("dn", "DnCNN", 3, task="denoise"),
+           *(_entry(f"RCAN-bsds-x2-L1-s{i}", "RCAN", i) for i in range(1, 40))]
+    negs = negatives_for(source, pop, 30, spread=24)
+    assert len(negs) == 30 and len({e.id for e in negs}) == 30
+    assert all(e.task == "sr" and not (lineage_ancestors(e) & lineage_ancestors(source)) for e in negs)
+    assert "EDSR-bsds-x2-L1-s2" in {e.id for e in negs}
+    assert negs[:24] == negatives_for(source, pop, 24)  # a longer list extends the shorter one: runs resume

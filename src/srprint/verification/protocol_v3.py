@@ -10,10 +10,12 @@ distribution-free bound failing alone said *independent*, no functional stage), 
   published denoiser per family, and the mini zoo's ``{ARCH}-bsds-x2-L1-s1``. The mini zoo's
   ``{ARCH}-bsds-x4-L1-s1`` are *calibration sources*: their copies set the copy band and are never scored.
 * **Edits**: :data:`EXACT_EDITS` (function-preserving), each alone, two combinations, each followed by
-  int8, and a subset followed by 500 fine-tuning steps at lr 1e-4 (``finetune_sources``); channel pruning
-  with recovery fine-tuning; the earlier attacks (prune, fp16, int8, fine-tune).
+  int8, and on ``finetune_sources`` sources each followed by 500 fine-tuning steps at lr 1e-4 (the four of
+  :data:`FINETUNED_EDITS` first); channel pruning with recovery fine-tuning; the earlier attacks (prune,
+  fp16, int8, fine-tune).
 * **Negatives**: for each source, up to ``negatives_per_source`` same-task models sharing no lineage tag
-  with it (:func:`~.ownership.lineage_ancestors`), seed siblings and same-family published models among them.
+  with it (:func:`~.ownership.lineage_ancestors`): a spread of 24, then seed siblings and same-family
+  published models (the source's architecture), then a spread of the rest.
 """
 
 from __future__ import annotations
@@ -56,7 +58,7 @@ FINETUNED_EDITS = ("mix", "identity-block-middle", "padkernel", "signflip")
 class ProtocolV3Options:
     """Knobs of the v3 protocol (defaults: the committed run's)."""
 
-    negatives_per_source: int = 24
+    negatives_per_source: int = 30
     finetune_sources: int = 6
     max_seconds: float = 3600.0  # stop cleanly after this long (the rerun resumes)
     threads: int = 1
@@ -80,17 +82,29 @@ def select_sources(published: Path, mini: Path) -> tuple[list[Any], list[Any], l
     return scored, calibration, pop
 
 
-def negatives_for(source: Any, population: list[Any], limit: int) -> list[Any]:
-    """Same-task models sharing no lineage tag with ``source``, a deterministic spread of at most ``limit``."""
+def _spread(items: list[Any], limit: int) -> list[Any]:
+    if limit <= 0:
+        return []
+    if len(items) <= limit:
+        return items
+    step = len(items) / limit
+    return [items[int(i * step)] for i in range(limit)]
+
+
+def negatives_for(source: Any, population: list[Any], limit: int, *, spread: int = 24) -> list[Any]:
+    """Same-task models sharing no lineage tag with ``source``: a deterministic spread of ``spread`` of them,
+    then the hardest of the rest (the source's architecture: seed siblings, same-family published models),
+    then a spread of the others, at most ``limit`` in all."""
     from .ownership import lineage_ancestors
 
     tags = lineage_ancestors(source)
-    out = sorted((e for e in population if e.task == source.task and e.id != source.id
-                  and not (lineage_ancestors(e) & tags)), key=lambda e: e.id)
-    if len(out) > limit:
-        step = len(out) / limit
-        out = [out[int(i * step)] for i in range(limit)]
-    return out
+    pool = sorted((e for e in population if e.task == source.task and e.id != source.id
+                   and not (lineage_ancestors(e) & tags)), key=lambda e: e.id)
+    out = _spread(pool, min(spread, limit))
+    rest = [e for e in pool if e not in out]
+    hard = [e for e in rest if e.arch == source.arch]
+    others = [e for e in rest if e.arch != source.arch]
+    return (out + hard + _spread(others, max(limit - len(out) - len(hard), 0)))[:limit]
 
 
 def legacy_verdict(source: Any, suspect: Any, refs: list[Any], *, load: Any, cache: dict[Any, Any]) -> str:
@@ -157,9 +171,10 @@ def _jobs(sources: list[Any], calibration: list[Any], population: list[Any],
     ones included (the copy band needs them, and they are small models), then every scored source's cheap
     items and negatives, then the scored fine-tuned copies (the expensive part), so a partial run covers
     the most sources."""
-    int8_after = tuple((f"{tag}+int8", (*steps, ("quantize", {"bits": 8}))) for tag, steps in EXACT_EDITS[:4])
+    int8_after = tuple((f"{tag}+int8", (*steps, ("quantize", {"bits": 8}))) for tag, steps in EXACT_EDITS)
     finetuned = (("finetune500", (FINETUNE,)), *((f"{t}+finetune500", (*st, FINETUNE)) for t, st in EXACT_EDITS
-                                                if t in FINETUNED_EDITS))
+                                                if t in FINETUNED_EDITS),
+                 *((f"{t}+finetune500", (*st, FINETUNE)) for t, st in EXACT_EDITS if t not in FINETUNED_EDITS))
     for src in calibration:
         yield from _copy_jobs(src, "calibration", (*SMALL_CHANGES, *int8_after))
     for src in calibration:
