@@ -19,7 +19,7 @@ from srprint.report.collect import LEGACY_SUMMARY_FILE, SUMMARY_FILE
 from srprint.report.figures import log_spectrum, population_figure
 from srprint.report.html import write_report
 
-SECTIONS = ("population", "attribution", "trace", "parsing", "verification", "claims", "provenance")
+SECTIONS = ("population", "attribution", "trace", "parsing", "verification", "lineage", "claims", "provenance")
 
 
 def _png(path: Path) -> None:

@@ -60,6 +60,16 @@ def _verification() -> dict:
             "shared_rows": [pair("shared parent", "mini/mini", 0.99)]}
 
 
+def _lineage() -> dict:
+    """A small lineage table of the bench's shape: one headline rate and a two-edge tree."""
+    nodes = [{"id": i, "group": "sr-x4"} for i in ("root", "ft1", "ft2", "other")]
+    edges = [{"parent": "root", "child": "ft1", "relation": "derived", "directed": True, "confidence": 0.999,
+              "distance": 0.2, "direction_evidence": ["worse on the held-out photo"]},
+             {"parent": "ft1", "child": "ft2", "relation": "shares a parent", "directed": False, "confidence": 0.99}]
+    return {"headline": [{"measure": "re-uploads", "k": 5, "n": 6, "ci95": [0.44, 0.97], "target": "100 %",
+                          "met": False}], "tree": {"nodes": nodes, "edges": edges, "alpha": 0.05}}
+
+
 def tables_study(root: Path) -> Path:
     """A mini-study-like folder under ``root``: ``tables/`` with copies of the committed results and figures."""
     root.mkdir(parents=True, exist_ok=True)
@@ -69,6 +79,7 @@ def tables_study(root: Path) -> Path:
         shutil.copy(BENCH / f"{name}.json", tables / f"{name}.json")
     shutil.copytree(BENCH / "attribution_mini", tables / "attribution_mini")
     (tables / "verification.json").write_text(json.dumps(_verification()))
+    (tables / "lineage.json").write_text(json.dumps(_lineage()))
     return root
 
 
@@ -92,8 +103,8 @@ def test_every_section_is_filled_from_the_tables_and_every_image_decodes(page: s
     for key in SECTIONS:
         assert "Not run" not in _section(page, key), key
     # zoo quality bar chart, the 4 figures attribution_mini lists, robustness, open set (and its ROC
-    # curve when the table stores ROC points), verdict heat map
-    assert len(images) == 8 + HAS_ROC
+    # curve when the table stores ROC points), verdict heat map, lineage graph
+    assert len(images) == 9 + HAS_ROC
     for src in images:
         assert src.startswith("data:image/png;base64,")
         img = Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1])))
@@ -141,7 +152,7 @@ def test_the_cli_reads_a_folder_that_holds_the_tables_itself(study: Path, tmp_pa
     html = out.read_text()
     assert "srprint result tables:" in html
     sections, images = _sections_and_images(html)
-    assert sections == set(SECTIONS) and len(images) == 8 + HAS_ROC
+    assert sections == set(SECTIONS) and len(images) == 9 + HAS_ROC
     assert html.count('class="notrun"') == 0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .query import accepted, confirm
+from .query import confirm
 from .relate import holm
 from .store import LineageIndex, Record
 
@@ -21,7 +21,7 @@ DEFAULT_K = 3
 ALPHA = 0.05  # family-wise error rate over the group (the verdict's per-pair level stays 1e-3)
 
 
-def _find(parent: dict[int, int], a: int) -> int:
+def _find(parent: dict[str, str], a: str) -> str:
     while parent[a] != a:
         parent[a] = parent[parent[a]]
         a = parent[a]
@@ -42,39 +42,90 @@ def lineage_tree(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA) -
 
     index = LineageIndex(index_dir)
     load = memoised(load_entry_model)
-    nodes, edges = [], []
-    for group, size in index.groups().items():
+    nodes: list[dict[str, Any]] = []
+    pairs: list[tuple[str, str, dict[str, Any]]] = []
+    sizes = index.groups()
+    for group in sizes:
         recs = index.records(group)
-        nodes += [{"id": r.model_id, "group": group, "arch": r.arch, "licence": r.licence,
-                   "declared_parent": r.declared_parent} for r in recs]
-        pairs: dict[tuple[int, int], Any] = {}
+        nodes += [node_of(r) for r in recs]
+        seen: set[tuple[int, int]] = set()
         for r in recs:
             if not r.path or not Path(r.path).is_dir():
                 continue
             near = [(o, d) for o, d in index.nearest(group, r.sketch, k + 1) if o.key != r.key][:k]
-            todo = [(o, d) for o, d in near if (min(r.key, o.key), max(r.key, o.key)) not in pairs]
+            todo = [(o, d) for o, d in near if (min(r.key, o.key), max(r.key, o.key)) not in seen]
             if not todo:
                 continue
             prof = suspect_profile(_load_entry(r))
             memo: dict[Any, Any] = {}
             for o, d in todo:
+                seen.add((min(r.key, o.key), max(r.key, o.key)))
                 refs = candidate_references(index, o, recs, exclude={r.key})
                 rel = confirm(prof, o, d, load=load, references=refs, cache=memo)
-                pairs[(min(r.key, o.key), max(r.key, o.key))] = (r, o, rel)
-        items = [(a, b, rel) for a, b, rel in pairs.values() if rel is not None]
-        m = max(size * (size - 1) // 2, 1)
-        for (_, _, rel), fw in zip(items, holm([rel.p_value for _, _, rel in items], m), strict=True):
-            rel.fwer = fw
-        kept = [(a, b, rel) for a, b, rel in items if accepted(rel, alpha)]
-        kept.sort(key=lambda t: t[2].closeness())
-        uf = {r.key: r.key for r in recs}
+                if rel is not None:
+                    pairs.append((r.model_id, o.model_id, rel.to_dict()))
+    return {"nodes": nodes, "edges": assemble(nodes, pairs, alpha=alpha), "k": k, "alpha": alpha}
+
+
+def node_of(rec: Record) -> dict[str, Any]:
+    """A graph node: the record's id, group, architecture and declared metadata."""
+    return {"id": rec.model_id, "group": rec.group, "arch": rec.arch, "licence": rec.licence,
+            "declared_parent": rec.declared_parent}
+
+
+def _accepted(rel: dict[str, Any], alpha: float) -> bool:
+    if rel.get("relation") in (None, "unrelated"):
+        return False
+    if rel.get("fwer") is None:
+        return rel.get("verdict") in ("copy", "identical weights")
+    return float(rel["fwer"]) < alpha
+
+
+def _closeness(rel: dict[str, Any]) -> tuple[float, float]:
+    d = rel.get("distance")
+    fdb = rel.get("function_db")
+    return (-1.0 if d is None else float(d), -min(float("inf") if fdb is None else float(fdb), 1e9))
+
+
+def assemble(nodes: list[dict[str, Any]], pairs: list[tuple[str, str, dict[str, Any]]], *,
+             alpha: float = ALPHA) -> list[dict[str, Any]]:
+    """The graph's edges from confirmed pairs (module docstring): Holm over all pairs of each group,
+    then a minimum spanning forest of the accepted ones, closest first, each edge oriented by its relation.
+
+    Parameters
+    ----------
+    nodes : list of dict
+        ``{"id", "group", ...}`` per model (every model of a group is a hypothesis in Holm).
+    pairs : list of (str, str, dict)
+        ``(suspect id, candidate id, relation)``: each confirmed pair once, the relation as
+        :meth:`srprint.lineage.relate.Relation.to_dict` writes it.
+    alpha : float, optional
+        Family-wise error rate of an edge.
+
+    Returns
+    -------
+    list of dict
+        The edges: parent, child, relation, directed, confidence (``1 - FWER``), evidence.
+    """
+    group_of = {n["id"]: n["group"] for n in nodes}
+    size: dict[str, int] = {}
+    for n in nodes:
+        size[n["group"]] = size.get(n["group"], 0) + 1
+    edges = []
+    for group, n in size.items():
+        items = [(a, b, dict(rel)) for a, b, rel in pairs if group_of.get(a) == group and group_of.get(b) == group]
+        m = max(n * (n - 1) // 2, 1)
+        for (_, _, rel), fw in zip(items, holm([rel.get("p_value") for _, _, rel in items], m), strict=True):
+            rel["fwer"] = fw
+        kept = sorted((t for t in items if _accepted(t[2], alpha)), key=lambda t: _closeness(t[2]))
+        uf = {i: i for i, g in group_of.items() if g == group}
         for a, b, rel in kept:  # a was the suspect, b the indexed candidate
-            ra, rb = _find(uf, a.key), _find(uf, b.key)
+            ra, rb = _find(uf, a), _find(uf, b)
             if ra == rb:
                 continue
             uf[ra] = rb
             edges.append(_edge(a, b, rel, group))
-    return {"nodes": nodes, "edges": edges, "k": k, "alpha": alpha}
+    return edges
 
 
 def _load_entry(rec: Record) -> Any:
@@ -83,60 +134,92 @@ def _load_entry(rec: Record) -> Any:
     return ZooEntry.load(rec.path)
 
 
-def _edge(a: Record, b: Record, rel: Any, group: str) -> dict[str, Any]:
-    if rel.relation == "derived":
-        parent, child = b, a
-    elif rel.relation == "parent":
-        parent, child = a, b
-    else:
-        parent, child = b, a
-    directed = rel.relation in ("derived", "parent")
-    conf = None if rel.fwer is None else 1.0 - rel.fwer
-    return {"parent": parent.model_id, "child": child.model_id, "group": group, "relation": rel.relation,
-            "directed": directed, "confidence": conf, "fwer": rel.fwer, "function_db": rel.function_db,
-            "edits": rel.edits, "direction_evidence": rel.direction_evidence}
+def _edge(a: str, b: str, rel: dict[str, Any], group: str) -> dict[str, Any]:
+    parent, child = (a, b) if rel["relation"] == "parent" else (b, a)
+    fwer = rel.get("fwer")
+    directed = rel["relation"] in ("derived", "parent")
+    return {"parent": parent, "child": child, "group": group, "relation": "derived" if directed else rel["relation"],
+            "directed": directed, "confidence": None if fwer is None else 1.0 - fwer,
+            "fwer": fwer, "function_db": rel.get("function_db"), "distance": rel.get("distance"),
+            "edits": rel.get("edits") or [], "direction_evidence": rel.get("direction_evidence") or []}
 
 
-def draw_tree(tree: dict[str, Any], path: Path) -> Path:
-    """Draw the graph (models as nodes in layers from the roots, arrows parent -> child labelled with
-    their confidence) to the PNG ``path``."""
+def _layout(ids: list[str], edges: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
+    """Tidy positions: each tree drawn from its roots (models without a parent edge) to the right, a
+    leaf per row, a parent at the middle of its children's rows; the trees stacked in id order."""
+    children: dict[str, list[str]] = {}
+    has_parent = set()
+    for e in edges:
+        children.setdefault(e["parent"], []).append(e["child"])
+        has_parent.add(e["child"])
+    pos: dict[str, tuple[float, float]] = {}
+    row = [0.0]
+
+    def place(node: str, depth: int) -> float:
+        kids = [c for c in sorted(children.get(node, [])) if c not in pos]
+        pos[node] = (float(depth), 0.0)  # claimed before the children: a cycle cannot recurse forever
+        ys = [place(c, depth + 1) for c in kids]
+        y = sum(ys) / len(ys) if ys else row[0]
+        if not ys:
+            row[0] += 1.0
+        pos[node] = (float(depth), y)
+        return y
+
+    for root in sorted(i for i in ids if i not in has_parent):
+        if root not in pos:
+            place(root, 0)
+            row[0] += 0.5  # a gap between trees
+    for i in ids:  # anything left (only in a cycle of edges)
+        if i not in pos:
+            place(i, 0)
+    return pos
+
+
+def tree_png(tree: dict[str, Any], *, isolated: bool = True, title: str = "") -> bytes:
+    """PNG bytes of the graph: models as labelled boxes, each tree from its roots to the right, arrows
+    parent -> child (a plain line where the direction is unknown) labelled with their confidence
+    ``1 - FWER``. ``isolated=False`` leaves out the models with no edge (counted in the title)."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    children: dict[str, list[str]] = {}
-    has_parent = set()
+    linked = {e["parent"] for e in tree["edges"]} | {e["child"] for e in tree["edges"]}
+    ids = [n["id"] for n in tree["nodes"] if isolated or n["id"] in linked]
+    left_out = len(tree["nodes"]) - len(ids)
+    pos = _layout(ids, [e for e in tree["edges"] if e["parent"] in ids and e["child"] in ids])
+    depth = max((x for x, _ in pos.values()), default=0.0)
+    height = max((y for _, y in pos.values()), default=1.0)
+    fig, ax = plt.subplots(figsize=(3 + 3.2 * (depth + 1), max(3.0, 0.3 * (height + 1))))
     for e in tree["edges"]:
-        children.setdefault(e["parent"], []).append(e["child"])
-        has_parent.add(e["child"])
-    ids = [n["id"] for n in tree["nodes"]]
-    depth: dict[str, int] = {}
-    for root in [i for i in ids if i not in has_parent]:
-        stack = [(root, 0)]
-        while stack:
-            node, d = stack.pop()
-            if node in depth:
-                continue
-            depth[node] = d
-            stack += [(c, d + 1) for c in children.get(node, [])]
-    layers: dict[int, list[str]] = {}
-    for i in ids:
-        layers.setdefault(depth.get(i, 0), []).append(i)
-    pos = {i: (d, -j) for d, members in layers.items() for j, i in enumerate(members)}
-    height = max((len(v) for v in layers.values()), default=1)
-    fig, ax = plt.subplots(figsize=(4 + 3.5 * len(layers), max(3.0, 0.32 * height)))
-    for e in tree["edges"]:
+        if e["parent"] not in pos or e["child"] not in pos:
+            continue
         (x0, y0), (x1, y1) = pos[e["parent"]], pos[e["child"]]
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "->" if e["directed"] else "-", "color": "tab:blue", "lw": 0.8})
+        color = "tab:blue" if e["directed"] else "tab:orange"
+        ax.annotate("", xy=(x1, -y1), xytext=(x0, -y0),
+                    arrowprops={"arrowstyle": "->" if e["directed"] else "-", "color": color, "lw": 0.8,
+                                "shrinkA": 22, "shrinkB": 22})
         conf = "" if e["confidence"] is None else f"{e['confidence']:.3f}"
-        ax.text((x0 + x1) / 2, (y0 + y1) / 2, conf, fontsize=6, color="tab:blue")
+        ax.text((x0 + x1) / 2, -(y0 + y1) / 2 + 0.15, conf, fontsize=5, color=color, ha="center")
     for i, (x, y) in pos.items():
-        ax.text(x, y, i, fontsize=6, ha="center", va="center",
+        ax.text(x, -y, i, fontsize=5.5, ha="center", va="center",
                 bbox={"boxstyle": "round", "fc": "white", "ec": "grey", "lw": 0.5})
+    ax.set_xlim(-0.6, depth + 0.6)
+    ax.set_ylim(-height - 0.8, 0.8)
     ax.set_axis_off()
-    ax.set_title(f"lineage graph: {len(ids)} models, {len(tree['edges'])} edges (label: 1 - FWER)", fontsize=8)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    head = title or "lineage graph"
+    tail = f"; {left_out} models without an edge not drawn" if left_out else ""
+    ax.set_title(f"{head}: {len(tree['nodes'])} models, {len(tree['edges'])} edges (arrow: derived, line: "
+                 f"direction unknown; label: 1 - FWER){tail}", fontsize=7)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
+    return buf.getvalue()
+
+
+def draw_tree(tree: dict[str, Any], path: Path, *, isolated: bool = True) -> Path:
+    """Write :func:`tree_png` of the graph to ``path``."""
+    Path(path).write_bytes(tree_png(tree, isolated=isolated))
     return path

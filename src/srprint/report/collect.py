@@ -263,13 +263,15 @@ def collect_study(study: str | Path, *, zoo: str | Path | None = None) -> list[S
     evaluations = read_evaluations(study)
     folder = find_tables_folder(study)
     tables = read_tables(folder) if folder is not None else None
+    from .sections_lineage import lineage_section
     from .sections_results import parsing_section
 
     has_attribution = tables is not None and tables.get("attribution_mini") is not None
     sections = [population_section(Path(zoo) if zoo else None),
                 attribution_section(study, evaluations, note_missing=not has_attribution),
                 trace_section(summary), parsing_section(tables), verification_section(summary),
-                claims_section(evaluations, summary, tables), provenance_section(summary, tables)]
+                lineage_section(tables), claims_section(evaluations, summary, tables),
+                provenance_section(summary, tables)]
     if tables is not None:
         add_table_sections({s.key: s for s in sections}, tables)
     render = study / "render"

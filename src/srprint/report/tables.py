@@ -27,6 +27,7 @@ BENCH_COMMANDS: dict[str, str] = {
     "parsing_mini_imported": "python bench/parsing_mini.py --name parsing_mini_imported --skip table fen",
     "verification": "python bench/verification.py",
     "trace": "python bench/trace.py",
+    "lineage": "python bench/lineage.py",
 }
 KNOWN_TABLES = tuple(BENCH_COMMANDS)
 MAX_FIGURE_BYTES = 20 * 2**20  # a figure larger than this is not embedded
