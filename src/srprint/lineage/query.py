@@ -87,12 +87,15 @@ def confirm(profile: dict[str, Any], rec: Record, distance: float, *, load: Any,
     ``cache``: the verdicts' memo, shared by one suspect's candidates."""
     if not rec.path or not Path(rec.path).is_dir():
         return None
+    t0 = time.perf_counter()
     cand = _load_entry(rec.path)
     _, cand_out = model_sketch(load(cand), cand.task, cand.scale)
     fdb = function_psnr(profile["outputs"], cand_out)
-    return relate(profile["entry"], cand, record={**rec.to_dict(), "stats": rec.stats},
-                  suspect_stats=profile["stats"], function_db=fdb, sketch_distance=distance, load=load,
-                  references=references, suspect_meta=profile.get("meta"), cache=cache)
+    rel = relate(profile["entry"], cand, record={**rec.to_dict(), "stats": rec.stats},
+                 suspect_stats=profile["stats"], function_db=fdb, sketch_distance=distance, load=load,
+                 references=references, suspect_meta=profile.get("meta"), cache=cache)
+    rel.seconds = round(time.perf_counter() - t0, 3)
+    return rel
 
 
 def accepted(rel: Relation, alpha: float) -> bool:

@@ -67,6 +67,7 @@ class Relation:
     fwer: float | None = None
     record: dict[str, Any] = field(default_factory=dict)
     distance: float | None = None  # lineage distance 1 - S of the verdict (None: decided by the function)
+    seconds: float = 0.0  # the confirmation's time (loading the candidate, its outputs, the verdict)
 
     def closeness(self) -> tuple[float, float]:
         """Sort key, closest first: the lineage distance, then the function distance."""
@@ -76,7 +77,7 @@ class Relation:
     def to_dict(self) -> dict[str, Any]:
         return {"candidate": self.candidate, "relation": self.relation, "verdict": self.verdict,
                 "p_value": self.p_value, "fwer": self.fwer, "function_db": self.function_db,
-                "distance": self.distance,
+                "distance": self.distance, "seconds": self.seconds,
                 "sketch_distance": self.sketch_distance, "edits": self.edits,
                 "direction_evidence": self.direction_evidence, "explanation": self.explanation,
                 "licence": self.record.get("licence"), "declared_parent": self.record.get("declared_parent"),
