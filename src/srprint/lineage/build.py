@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SrprintError
-from .sketch import group_key, heldout_quality, model_sketch, weight_stats
+from .sketch import group_key, heldout_stats, model_sketch, weight_stats
 from .store import AddResult, LineageIndex, Record
 
 MODELS_DIR = "models"
@@ -66,7 +66,7 @@ def sketch_entry(path: str) -> dict[str, Any]:
     state = load_weights(entry.weights_path)
     model = build_model(entry, state)
     sketch, _ = model_sketch(model, entry.task, entry.scale)
-    stats = {**weight_stats(state), **heldout_quality(model, entry.task, entry.scale)}
+    stats = {**weight_stats(state), **heldout_stats(model, entry.task, entry.scale)}
     return {"id": entry.id, "path": str(Path(path).resolve()), "arch": entry.arch, "task": entry.task,
             "scale": int(entry.scale), "sha256": content_sha256(state), "sketch": sketch.tolist(),
             "stats": stats, **_metadata(entry)}

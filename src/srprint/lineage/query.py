@@ -28,7 +28,7 @@ from typing import Any
 from ..errors import SrprintError
 from .build import _metadata, content_sha256, resolve_inputs
 from .relate import Relation, choose, holm, relate
-from .sketch import function_psnr, group_key, heldout_quality, model_sketch, weight_stats
+from .sketch import function_psnr, group_key, heldout_stats, model_sketch, weight_stats
 from .store import LineageIndex, Record
 
 DEFAULT_K = 10
@@ -75,7 +75,7 @@ def suspect_profile(entry: Any) -> dict[str, Any]:
     state = load_weights(entry.weights_path)
     model = build_model(entry, state)
     sketch, outputs = model_sketch(model, entry.task, entry.scale)
-    stats = {**weight_stats(state), **heldout_quality(model, entry.task, entry.scale)}
+    stats = {**weight_stats(state), **heldout_stats(model, entry.task, entry.scale)}
     stats["sha256"] = content_sha256(state)
     return {"entry": entry, "model": model, "sketch": sketch, "outputs": outputs, "stats": stats,
             "meta": _metadata(entry)}

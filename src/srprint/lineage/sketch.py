@@ -186,6 +186,17 @@ def heldout_quality(model: Any, task: str, scale: int) -> dict[str, float]:
     return {"heldout_db": round(psnr(out), 4), "trivial_db": round(psnr(trivial), 4)}
 
 
+def heldout_stats(model: Any, task: str, scale: int) -> dict[str, float]:
+    """:func:`heldout_quality`, or ``{}`` when the model cannot run on the whole photo (the direction rule
+    that reads it is then skipped; the sketch does not depend on it)."""
+    from ..errors import SrprintError
+
+    try:
+        return heldout_quality(model, task, scale)
+    except (SrprintError, RuntimeError, ValueError) as exc:  # e.g. a window size the photo does not fit
+        return {"heldout_error": f"{type(exc).__name__}: {exc}"[:200]}
+
+
 def _kurtosis(x: np.ndarray) -> float:
     x = x - x.mean()
     v = float((x * x).mean())
