@@ -16,7 +16,7 @@ from srprint.verification.fingerprint import load_entry_model
 from .test_trace import LR, _entry, _made_by
 
 FAST = tr.TraceSettings(crop=32, steps=100, lr=LR, n_calibration=8, jpeg_crop=48, jpeg_start_steps=60,
-                        jpeg_steps=80, n_jpeg_calibration=6)
+                        jpeg_steps=80, jpeg_lr=LR, n_jpeg_calibration=6)
 
 
 @pytest.fixture()
@@ -173,7 +173,7 @@ def test_png_that_was_a_jpeg_is_recognised():
 
 
 def test_device_reaches_the_models(zoo, tmp_path, monkeypatch):
-    from srprint.attribution import trace_cli
+    from srprint.attribution import trace_batch
     from srprint.io.images import write_png
     from srprint.verification import fingerprint
 
@@ -186,7 +186,7 @@ def test_device_reaches_the_models(zoo, tmp_path, monkeypatch):
 
     monkeypatch.setattr(fingerprint, "load_entry_model", spy)
     write_png(tmp_path / "a.png", _made_by(zoo[0]))
-    trace_cli.trace_files([tmp_path / "a.png"], zoo[:1], settings=FAST, device="cuda:7")
+    trace_batch.trace_files([tmp_path / "a.png"], zoo[:1], settings=FAST, device="cuda:7")
     assert seen and set(seen) == {"cuda:7"}
 
 
@@ -218,7 +218,7 @@ def test_corrupt_jpegs_are_one_error_type():
 
 
 def test_predict_confirm_falls_back_and_gets_the_device(zoo, tmp_path, monkeypatch):
-    from srprint.attribution import trace_cli
+    from srprint.attribution import trace_batch
     from srprint.attribution.predict import confirm_by_inversion
     from srprint.io.images import write_png
     from srprint.verification import fingerprint
@@ -226,7 +226,7 @@ def test_predict_confirm_falls_back_and_gets_the_device(zoo, tmp_path, monkeypat
     devices = []
     real = fingerprint.load_entry_model
     monkeypatch.setattr(fingerprint, "load_entry_model", lambda e, device="cpu": devices.append(device) or real(e))
-    monkeypatch.setattr(trace_cli, "trace_files", _with_settings(trace_cli.trace_files))
+    monkeypatch.setattr(trace_batch, "trace_files", _with_settings(trace_batch.trace_files))
     path = tmp_path / "made.png"
     write_png(path, _made_by(zoo[0]))
     result = {"images": [{"path": str(path), "top": [{"class": zoo[2].id, "prob": 0.9}]}]}

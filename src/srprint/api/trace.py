@@ -102,7 +102,8 @@ def trace(images: str | Path | Sequence[str | Path], *, zoo: str | Path | ModelZ
     Raises
     ------
     SrprintError
-        If an image or zoo is missing, or nothing could be traced (no candidate fits any image).
+        If an image or zoo is missing, ``models`` matches no model id, or nothing could be traced (no
+        candidate fits any image).
 
     Examples
     --------
@@ -111,13 +112,17 @@ def trace(images: str | Path | Sequence[str | Path], *, zoo: str | Path | ModelZ
     ('made by', 'EDSR-skimage-x2-L1-s1')
     """
     from ..attribution.trace import TraceSettings
-    from ..attribution.trace_cli import _shortlists, _zoo_entries, trace_files
+    from ..attribution.trace_batch import trace_files, zoo_entries
 
     defaults = TraceSettings()
     settings = TraceSettings(crop=crop or defaults.crop, steps=steps or defaults.steps)
     files = _files(images)
-    entries = _zoo_entries(zoo_roots(zoo))
-    shortlists = _shortlists(Path(run), files, top, device=device) if run is not None else None
+    entries = zoo_entries(zoo_roots(zoo), models=models)
+    shortlists = None
+    if run is not None:  # the classifier (pandas, timm) is imported only when it is asked for
+        from ..attribution.predict import shortlists as top_classes
+
+        shortlists = top_classes(Path(run), files, top=top, device=device)
     out = trace_files(files, entries, shortlists=shortlists, models=models, settings=settings, alpha=alpha,
                       device=device)
     agg = out.get("aggregate")

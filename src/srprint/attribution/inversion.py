@@ -76,6 +76,34 @@ def _start(model: Any, y: torch.Tensor) -> torch.Tensor:
     return bicubic_downscale(y, scale, quantize=False).clamp(0, 1)
 
 
+def descend(opt: torch.optim.Optimizer, loss: torch.Tensor, x: torch.Tensor) -> None:
+    """One step of ``opt`` on ``loss``, then the input ``x`` is put back in the image range ``[0, 1]``.
+
+    Parameters
+    ----------
+    opt : torch.optim.Optimizer
+        The optimiser of ``x``.
+    loss : Tensor
+        A scalar that depends on ``x``.
+    x : Tensor
+        The input being searched (changed in place).
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    RuntimeError
+        If ``loss`` does not depend on ``x`` (torch's error).
+    """
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    with torch.no_grad():
+        x.clamp_(0, 1)
+
+
 def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = INVERSION_STEPS,
                  lr: float = INVERSION_LR, border: int = BORDER, stop_residual: float | None = None,
                  record_every: int = 10, return_input: bool = False) -> InversionResult:
@@ -133,9 +161,5 @@ def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = I
         done = it
         if best <= stop or it == steps:
             break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            x.clamp_(0, 1)
+        descend(opt, loss, x)
     return InversionResult(best, initial, done, history, input=best_x)

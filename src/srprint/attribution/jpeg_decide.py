@@ -6,11 +6,12 @@ The statistic is a ratio, as on the 8-bit path: ``s = (v_C + 1/2) / (v_ref + 1/2
 the candidate's violations and ``v_ref`` those of bicubic upscaling at the candidate's scale
 (:class:`~.inversion.ReferenceModel`) searched through the same cells on the same crop. Smooth crops
 have few informative coefficients and every model fits them (raw counts of 0-16 of 2816 on some photo
-crops), which the ratio cancels. ``s`` is calibrated per candidate on :func:`~.trace.calibration_photos`
-(none a traced image) compressed with *this file's* tables and subsampling, cached under
-``$SRPRINT_HOME/trace/calibration`` by (weights sha256, tables, subsampling, settings). The verdict:
-*made by C* when C has the smallest p-value (:func:`~.trace.null_test`), it is below ``alpha``, C's ``s``
-is below every calibration value and below 1 (C beats the plain upscale), and no other candidate passes
+crops), which the ratio cancels. ``s`` is calibrated per candidate on
+:func:`~.trace_calibration.calibration_photos` (none a traced image) compressed with *this file's*
+tables and subsampling, cached under ``$SRPRINT_HOME/trace/calibration`` by (weights sha256, tables,
+subsampling, settings). The verdict: *made by C* when C has the smallest p-value
+(:func:`~.trace_calibration.null_test`), it is below ``alpha``, C's ``s`` is below every calibration
+value and below 1 (C beats the plain upscale), and no other candidate passes
 the same test; two or more that pass are reported as *none of these models* (the JPEG cannot tell them
 apart: seed siblings do that at q 90), never as a confident pick.
 """
@@ -76,7 +77,7 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
     """
     from ..io.atomic import atomic_write_json
     from ..io.checkpoints import sha256_file
-    from .trace import calibration_photos
+    from .trace_calibration import calibration_photos
 
     tables = hashlib.sha256(b"".join(t.astype(np.int32).tobytes() for t in info.qtables)).hexdigest()
     key = config_hash({"sha": sha256_file(entry.weights_path), "tables": tables, "sampling": info.sampling,
@@ -117,7 +118,7 @@ def jpeg_rows(decoded: np.ndarray, info: JpegInfo, entries: list[Any], load: Cal
         the candidates skipped with a reason.
     """
     from ..errors import SrprintError
-    from .trace import null_test
+    from .trace_calibration import null_test
 
     rows, skipped = [], []
     rivals: dict[tuple[int, int], dict[str, Any]] = {}

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from ..errors import SrprintError
-from .inversion import invert_model
+from .inversion import descend, invert_model
 from .jpeg_file import JpegInfo, JpegUnsupportedError
 
 JPEG_CROP = 64  # output pixels of the inverted crop (rounded up to a multiple of lcm(MCU, scale))
@@ -291,11 +291,7 @@ def jpeg_invert(model: Any, crop: JpegCrop, *, start_steps: int = START_STEPS, s
         loss = _hinge(model, x, crop, qs, targets, masks, margin)
         if not torch.isfinite(loss):
             break
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            x.clamp_(0, 1)
+        descend(opt, loss, x)
         done = it
         if it % check_every == 0 or it == steps:
             now = exact()

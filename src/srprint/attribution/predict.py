@@ -121,10 +121,10 @@ def confirm_by_inversion(result: dict[str, Any], zoos: list[Path], *, device: st
     SrprintError
         If a zoo folder is missing or empty, or nothing could be traced.
     """
-    from .trace_cli import _zoo_entries, trace_files
+    from .trace_batch import trace_files, zoo_entries
 
     shortlists = {im["path"]: {t["class"] for t in im["top"]} for im in result["images"]}
-    traced = trace_files([Path(p) for p in shortlists], _zoo_entries(list(zoos)), shortlists=shortlists,
+    traced = trace_files([Path(p) for p in shortlists], zoo_entries(list(zoos)), shortlists=shortlists,
                          device=device)
     by_path = {t["path"]: t for t in traced["images"]}
     for im in result["images"]:
@@ -132,3 +132,35 @@ def confirm_by_inversion(result: dict[str, Any], zoos: list[Path], *, device: st
         im["confirmed"] = ({"verdict": t["verdict"], "model": t.get("model"), "explanation": t["explanation"],
                             "route": t.get("path_taken"), "inverted": t.get("inverted")} if t else None)
     return result
+
+
+def shortlists(run: str | Path, files: list[Path], *, top: int, device: str = "cpu") -> dict[str, set[str]]:
+    """The classifier's ``top`` classes of each file: the candidates a trace inverts first.
+
+    Parameters
+    ----------
+    run : str or Path
+        An attribution classifier run folder.
+    files : list of Path
+        Image files.
+    top : int
+        How many classes to keep per file.
+    device : str
+        The resolved torch device of the classifier.
+
+    Returns
+    -------
+    dict
+        File path (as given) -> the set of its top class names.
+
+    Raises
+    ------
+    DatasetError
+        If a file is not an image (see :func:`predict_images`).
+    """
+    out: dict[str, set[str]] = {}
+    for f in files:
+        res = predict_images(run, f, top_k=top, device=device)
+        for im in res["images"]:
+            out[str(f)] = {t["class"] for t in im["top"]}
+    return out

@@ -33,22 +33,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy.stats import t as student_t
 
 from ..config import config_hash, srprint_home
 from ..errors import SrprintError
 from .inversion import BORDER, INVERSION_LR, INVERSION_STEPS, QUANT_FLOOR, ReferenceModel, invert_model
+from .trace_calibration import CALIBRATION_PHOTOS as CALIBRATION_PHOTOS  # re-exported: the names trace had
+from .trace_calibration import CALIBRATION_SETS as CALIBRATION_SETS
+from .trace_calibration import SCORED_SETS as SCORED_SETS
+from .trace_calibration import calibration_photos, null_test
+from .trace_calibration import calibration_sources as calibration_sources
 
 ALPHA = 1e-3
 N_CALIBRATION = 32
 N_JPEG_CALIBRATION = 8
 CROP = 48  # output pixels of the centre crop that is inverted (a multiple of every scale up to 4 but 5, 7)
-# bundled photos used for calibration; the demo's held-out photo (coffee) is never among them
-CALIBRATION_PHOTOS = ("astronaut", "chelsea", "rocket", "immunohistochemistry", "retina")
-# shared photo sets used for calibration when the shared data is present (render corpus, never scored)
-CALIBRATION_SETS = ("Set5",)
-# photo sets the trace benchmark scores (bench/trace.py): calibration never reads them
-SCORED_SETS = ("McMaster", "LIVE1", "Urban100")
 RESIZED = "no candidate's scale grid fits; the image may have been resized"
 
 
@@ -66,6 +64,7 @@ class TraceSettings:
     jpeg_crop: int = 64  # the JPEG path's crop (rounded up to a multiple of lcm(MCU, scale))
     jpeg_start_steps: int = 60  # plain inversion of the decoded pixels: the start of the cell search
     jpeg_steps: int = 150  # Adam steps on the cell hinge
+    jpeg_lr: float = 4e-3  # the hinge's first step size (cosine decay over ``jpeg_steps``)
     jpeg_border: int = 8  # output pixels at the crop's edge whose blocks are not compared
     n_jpeg_calibration: int = N_JPEG_CALIBRATION
 
@@ -73,6 +72,7 @@ class TraceSettings:
         if (self.crop <= 2 * self.border + 4 or self.steps < 1 or not 0 < self.lr < 1 or self.n_calibration < 3
                 or not 0 <= self.coarse_steps < self.steps or self.keep < 1 or self.jpeg_crop < 16
                 or self.jpeg_start_steps < 1 or self.jpeg_steps < 0 or self.n_jpeg_calibration < 3
+                or not 0 < self.jpeg_lr < 1
                 or not 0 <= self.jpeg_border < self.jpeg_crop // 2):
             raise SrprintError(f"bad trace settings {asdict(self)}")
 
@@ -80,6 +80,7 @@ class TraceSettings:
         d = asdict(self)
         d.pop("coarse_steps")
         d.pop("keep")
+        d.pop("jpeg_lr")  # the JPEG calibration's key names it (the pixel path's keys stay as they were)
         return config_hash(d)
 
 
@@ -117,55 +118,6 @@ def candidates(entries: Iterable[Any], shape: tuple[int, ...], *, models: str | 
     return sorted(out, key=lambda e: e.id)
 
 
-def calibration_sources() -> list[tuple[str, np.ndarray]]:
-    """The calibration photos, ``(name, RGB float)``: :data:`CALIBRATION_PHOTOS` of scikit-image, then
-    :data:`CALIBRATION_SETS` of the shared data when present. Never a photo of :data:`SCORED_SETS`.
-
-    Raises
-    ------
-    SrprintError
-        If a calibration set is one the benchmark scores (a programming error caught at run time).
-    """
-    from ..io.images import read_image, skimage_photos
-
-    if set(CALIBRATION_SETS) & set(SCORED_SETS):
-        raise SrprintError(f"calibration sets {CALIBRATION_SETS} overlap the scored sets {SCORED_SETS}")
-    photos = skimage_photos()
-    out = [(f"skimage:{k}", photos[k][..., :3]) for k in CALIBRATION_PHOTOS if k in photos]
-    with contextlib.suppress(Exception):  # the shared data is optional: scikit-image's photos remain
-        from ..zoo.training_sets import shared_images
-
-        for f in shared_images(CALIBRATION_SETS):
-            out.append((f"{Path(f).parent.name}:{Path(f).name}", read_image(f)[..., :3]))
-    return out
-
-
-def calibration_photos(n: int, size: int) -> list[np.ndarray]:
-    """``n`` photo crops of ``size`` px, taken round-robin over :func:`calibration_sources` (centre, then
-    the four quarter points, then the mid-edges of each photo), saved as 8 bits.
-
-    Raises
-    ------
-    SrprintError
-        On: "only … calibration crops are available, … asked".
-    """
-    per_photo: list[list[np.ndarray]] = []
-    for _, img in calibration_sources():
-        h, w = img.shape[:2]
-        if h < size or w < size:
-            continue
-        spots = ((h // 2 - size // 2, w // 2 - size // 2), (h // 4, w // 4), (3 * h // 4 - size, w // 4),
-                 (h // 4, 3 * w // 4 - size), (3 * h // 4 - size, 3 * w // 4 - size), (h // 2 - size // 2, 0),
-                 (0, w // 2 - size // 2), (h - size, w // 2 - size // 2))
-        per_photo.append([np.asarray(img[max(y0, 0):max(y0, 0) + size, max(x0, 0):max(x0, 0) + size],
-                                     dtype=np.float32) for y0, x0 in spots])
-    crops = [p[k] for k in range(8) for p in per_photo]
-    if n > len(crops):
-        raise SrprintError(f"only {len(crops)} calibration crops are available, {n} asked")
-    # 8-bit, as a saved image is: the photo is what a model's saved output would be compared with
-    return [np.round(c * 255) / 255 for c in crops[:n]]
-
-
 def reference_residual(img: np.ndarray, scale: int, settings: TraceSettings) -> float:
     """Residual of the structure-free reference at ``scale`` on ``img`` (the ratio's denominator)."""
     return invert_model(ReferenceModel(scale), img, steps=settings.steps, lr=settings.lr,
@@ -195,25 +147,6 @@ def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_c
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
         atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "ratios": finite})
     return finite
-
-
-def null_test(ratio: float, null: list[float]) -> dict[str, float]:
-    """Lower-tail t-predictive p-value of ``log ratio`` under the null sample ``log null``.
-
-    Raises
-    ------
-    SrprintError
-        On: "a calibration needs at least 3 residuals, got …".
-    """
-    z0 = np.log(np.maximum(np.asarray(null, dtype=np.float64), 1e-30))
-    m = z0.size
-    if m < 3:
-        raise SrprintError(f"a calibration needs at least 3 residuals, got {m}")
-    z = math.log(max(ratio, 1e-30))
-    sd = max(float(z0.std(ddof=1)), 1e-6)
-    t = (z - float(z0.mean())) / (sd * math.sqrt(1 + 1 / m))
-    return {"p_value": float(student_t.cdf(t, df=m - 1)), "t": float(t), "null_min": float(np.min(null)),
-            "null_median": float(np.median(null)), "null_n": m}
 
 
 def decide(rows: list[dict[str, Any]], alpha: float = ALPHA) -> dict[str, Any]:
@@ -325,8 +258,9 @@ def trace_image(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
 
     def verdict(rows: list[dict]) -> dict[str, Any]:
         if jpeg is not None:
-            from .jpeg_decide import decide_jpeg
+            from .jpeg_decide import decide_jpeg, own_tests
 
+            own_tests(rows, alpha, jpeg, entries, load, settings=settings)  # the sibling rule, when two pass
             return decide_jpeg(rows, alpha)
         return decide(rows, alpha)
 

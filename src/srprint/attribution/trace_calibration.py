@@ -1,0 +1,91 @@
+"""The calibration of a trace, shared by the pixel path (:mod:`.trace`) and the JPEG path (:mod:`.jpeg_decide`).
+
+The photos a candidate is calibrated on (real photographs no model made, never a set the trace benchmark
+scores) and the Student-t predictive test of a traced statistic against a candidate's calibration sample.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import t as student_t
+
+from ..errors import SrprintError
+
+# bundled photos used for calibration; the demo's held-out photo (coffee) is never among them
+CALIBRATION_PHOTOS = ("astronaut", "chelsea", "rocket", "immunohistochemistry", "retina")
+# shared photo sets used for calibration when the shared data is present (render corpus, never scored)
+CALIBRATION_SETS = ("Set5",)
+# photo sets the trace benchmark scores (bench/trace.py): calibration never reads them
+SCORED_SETS = ("McMaster", "LIVE1", "Urban100")
+
+
+def calibration_sources() -> list[tuple[str, np.ndarray]]:
+    """The calibration photos, ``(name, RGB float)``: :data:`CALIBRATION_PHOTOS` of scikit-image, then
+    :data:`CALIBRATION_SETS` of the shared data when present. Never a photo of :data:`SCORED_SETS`.
+
+    Raises
+    ------
+    SrprintError
+        If a calibration set is one the benchmark scores (a programming error caught at run time).
+    """
+    from ..io.images import read_image, skimage_photos
+
+    if set(CALIBRATION_SETS) & set(SCORED_SETS):
+        raise SrprintError(f"calibration sets {CALIBRATION_SETS} overlap the scored sets {SCORED_SETS}")
+    photos = skimage_photos()
+    out = [(f"skimage:{k}", photos[k][..., :3]) for k in CALIBRATION_PHOTOS if k in photos]
+    with contextlib.suppress(Exception):  # the shared data is optional: scikit-image's photos remain
+        from ..zoo.training_sets import shared_images
+
+        for f in shared_images(CALIBRATION_SETS):
+            out.append((f"{Path(f).parent.name}:{Path(f).name}", read_image(f)[..., :3]))
+    return out
+
+
+def calibration_photos(n: int, size: int) -> list[np.ndarray]:
+    """``n`` photo crops of ``size`` px, taken round-robin over :func:`calibration_sources` (centre, then
+    the four quarter points, then the mid-edges of each photo), saved as 8 bits.
+
+    Raises
+    ------
+    SrprintError
+        On: "only … calibration crops are available, … asked".
+    """
+    per_photo: list[list[np.ndarray]] = []
+    for _, img in calibration_sources():
+        h, w = img.shape[:2]
+        if h < size or w < size:
+            continue
+        spots = ((h // 2 - size // 2, w // 2 - size // 2), (h // 4, w // 4), (3 * h // 4 - size, w // 4),
+                 (h // 4, 3 * w // 4 - size), (3 * h // 4 - size, 3 * w // 4 - size), (h // 2 - size // 2, 0),
+                 (0, w // 2 - size // 2), (h - size, w // 2 - size // 2))
+        per_photo.append([np.asarray(img[max(y0, 0):max(y0, 0) + size, max(x0, 0):max(x0, 0) + size],
+                                     dtype=np.float32) for y0, x0 in spots])
+    crops = [p[k] for k in range(8) for p in per_photo]
+    if n > len(crops):
+        raise SrprintError(f"only {len(crops)} calibration crops are available, {n} asked")
+    # 8-bit, as a saved image is: the photo is what a model's saved output would be compared with
+    return [np.round(c * 255) / 255 for c in crops[:n]]
+
+
+def null_test(ratio: float, null: list[float]) -> dict[str, float]:
+    """Lower-tail t-predictive p-value of ``log ratio`` under the null sample ``log null``.
+
+    Raises
+    ------
+    SrprintError
+        On: "a calibration needs at least 3 residuals, got …".
+    """
+    z0 = np.log(np.maximum(np.asarray(null, dtype=np.float64), 1e-30))
+    m = z0.size
+    if m < 3:
+        raise SrprintError(f"a calibration needs at least 3 residuals, got {m}")
+    z = math.log(max(ratio, 1e-30))
+    sd = max(float(z0.std(ddof=1)), 1e-6)
+    t = (z - float(z0.mean())) / (sd * math.sqrt(1 + 1 / m))
+    return {"p_value": float(student_t.cdf(t, df=m - 1)), "t": float(t), "null_min": float(np.min(null)),
+            "null_median": float(np.median(null)), "null_n": m}
