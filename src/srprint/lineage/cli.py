@@ -54,16 +54,21 @@ def index_cmd(
 
         res = index_models(list(models), index, allow_pickle=allow_pickle, **run_on)
         out.update(results=[vars(r) for r in res["results"]], failed=res["failed"], groups=res["groups"])
-        if not as_json:
-            for r in res["results"]:
-                if r.status == "duplicate":
-                    stdout.print(f"duplicate {r.model_id}: already indexed as {r.of} ({r.reason})", highlight=False)
-            added = sum(r.status == "added" for r in res["results"])
-            stdout.print(f"indexed {added} new models; {len(res['results']) - added} duplicates; "
-                         f"{sum(res['groups'].values())} in {index}", highlight=False)
-        for path, err in res["failed"]:
-            sys.stderr.write(f"warning: {path}: not indexed ({err})\n")
+        _print_indexed(res, index, as_json=as_json)
     printed_as_json(out, as_json)
+
+
+def _print_indexed(res: dict[str, Any], index: Path, *, as_json: bool) -> None:
+    """The duplicates and the count of ``lineage index`` (unless JSON), then the failures on stderr."""
+    if not as_json:
+        for r in res["results"]:
+            if r.status == "duplicate":
+                stdout.print(f"duplicate {r.model_id}: already indexed as {r.of} ({r.reason})", highlight=False)
+        added = sum(r.status == "added" for r in res["results"])
+        stdout.print(f"indexed {added} new models; {len(res['results']) - added} duplicates; "
+                     f"{sum(res['groups'].values())} in {index}", highlight=False)
+    for path, err in res["failed"]:
+        sys.stderr.write(f"warning: {path}: not indexed ({err})\n")
 
 
 @lineage_app.command("query")

@@ -93,22 +93,24 @@ def render_command(
     cfg = RenderConfig(hr_crop=hr_crop, split_seed=split_seed, batch_size=batch_size)
     summary = render_dataset(zoo, corpus, out, models=models, cfg=cfg, device=device, include_real=not no_real,
                              **run_on)
+    _print_rendered(summary, as_json=as_json)
+    summary.raise_if_failed()
+
+
+def _print_rendered(summary: Any, *, as_json: bool) -> None:
+    """What ``srprint render`` did: counts, skipped and failed models, the dataset folder."""
     if as_json:
         print_json(summary.to_dict())
-    else:
-        stdout.print(f"rendered {summary.rendered} images, {summary.existing} already there "
-                     f"({summary.images_per_s:.1f} img/s); {summary.n_models} models + HR x "
-                     f"{summary.n_source_images} source images; manifest: {summary.manifest_rows} rows",
-                     highlight=False)
-        for mid, why in summary.skipped_models.items():
-            stdout.print(f"skipped {mid}: {why}", highlight=False)
-        for mid, err in summary.failures.items():
-            stdout.print(f"[red]FAIL[/] {mid}: {err}", highlight=False)
-        stdout.print(f"dataset: {summary.out}", highlight=False)
-    if summary.failures:
-        raise SrprintError(f"{len(summary.failures)} of {summary.n_models} models failed: "
-                           f"{', '.join(summary.failures)} (details in {summary.out / 'failures.json'}); "
-                           f"rerun to retry them")
+        return
+    stdout.print(f"rendered {summary.rendered} images, {summary.existing} already there "
+                 f"({summary.images_per_s:.1f} img/s); {summary.n_models} models + HR x "
+                 f"{summary.n_source_images} source images; manifest: {summary.manifest_rows} rows",
+                 highlight=False)
+    for mid, why in summary.skipped_models.items():
+        stdout.print(f"skipped {mid}: {why}", highlight=False)
+    for mid, err in summary.failures.items():
+        stdout.print(f"[red]FAIL[/] {mid}: {err}", highlight=False)
+    stdout.print(f"dataset: {summary.out}", highlight=False)
 
 
 @render_app.command("info")

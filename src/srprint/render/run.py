@@ -104,6 +104,19 @@ class RenderSummary:
         d["images_per_s"] = round(self.images_per_s, 2)
         return d
 
+    def raise_if_failed(self) -> None:
+        """Refuse a run in which a model failed (the others were rendered; a rerun retries the failed).
+
+        Raises
+        ------
+        SrprintError
+            If any model failed, naming them and ``failures.json``.
+        """
+        if self.failures:
+            raise SrprintError(f"{len(self.failures)} of {self.n_models} models failed: "
+                               f"{', '.join(self.failures)} (details in {self.out / FAILURES_FILE}); "
+                               f"rerun to retry them")
+
 
 def default_render_dir(zoo_root: str | Path, corpus: Corpus, cfg: RenderConfig) -> Path:
     """``$SRPRINT_HOME/renders/<zoo-name>-<corpus-name>-<config hash>``."""

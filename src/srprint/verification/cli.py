@@ -21,13 +21,12 @@ from ..cli_common import (
     positive_float,
     print_json,
     printed_as_json,
-    resolve_model_arg,
     stdout,
 )
 from ..errors import SrprintError
 from .attack_cli import attack_app
 from .fingerprint import Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
-from .references import fingerprint_settings, reference_entries
+from .references import entry_arg, fingerprint_settings, reference_entries
 
 TaskOpt = typer.Option(None, "--task", help="sr | denoise | deblur | deblur-motion | lowlight | derain "
                        "(default: the model's own task)")
@@ -57,12 +56,6 @@ class _DefaultPairGroup(TyperGroup):
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["pair", *args]
         return super().parse_args(ctx, args)
-
-
-def _entry(model: str, zoo: Path | None):  # noqa: ANN202
-    from ..zoo.entry import ZooEntry
-
-    return ZooEntry.load(resolve_model_arg(model, zoo))
 
 
 def _fingerprint(entry: Any, settings: FingerprintSettings, device: str) -> Fingerprint:
@@ -132,7 +125,7 @@ def fingerprint_cmd(
     from ..io.outputs import check_output_file, check_side_files
 
     target = out / "fingerprint.json" if out.is_dir() else out
-    entry = _entry(model, zoo)
+    entry = entry_arg(model, zoo)
     inputs = [entry.weights_path, entry.path / "model.json"] if entry.path is not None else []
     check_output_file(target, force=force, inputs=inputs)
 
@@ -178,7 +171,7 @@ def verify_pair(
                           inputs=[source, suspect, *(Path(x) / "fingerprint.json" for x in (source, suspect))])
     if method == "quan":
         method = "critical"
-    sides: list[Any] = [load_fingerprint(s) if is_fingerprint_file(s) else _entry(s, zoo)
+    sides: list[Any] = [load_fingerprint(s) if is_fingerprint_file(s) else entry_arg(s, zoo)
                         for s in (source, suspect)]
     if method == "auto":
         method = "critical" if any(isinstance(s, Fingerprint) for s in sides) else "lineage"
@@ -256,7 +249,7 @@ def verify_matrix(
     from .matrix import DEFAULT_ATTACKS, verification_matrix
 
     check_output_dir(out, replace=force, kind_marker="matrix.json")
-    entries = [_entry(m, zoo) for m in models]
+    entries = [entry_arg(m, zoo) for m in models]
     tasks = {e.task for e in entries} if task is None else {task}
     if len(tasks) > 1:
         raise SrprintError(f"models have different tasks ({', '.join(sorted(tasks))}); pass --task")
@@ -290,7 +283,7 @@ def registry_add(
     if is_fingerprint_file(model):
         fp = load_fingerprint(model)
     else:
-        e = _entry(model, zoo)
+        e = entry_arg(model, zoo)
         fp = _fingerprint(e, fingerprint_settings(
             task, size=size, iters=iters, lam=lam, lr=lr, k=k, seed=seed, method=method, default_task=e.task), device)
     if fp.settings.method in ("projcl", "poolcl"):
@@ -306,11 +299,9 @@ def registry_check(
 ) -> None:
     """Compare a suspect with every registered owner: by parameter lineage where the owner's model is on
     disk (seconds), else by the critical-image rule (the suspect is fingerprinted once per setting)."""
-    from .fingerprint_store import Registry
+    from .registry_check import check_suspect_model, open_registry
 
-    if registry is not None and not Path(registry).is_file():
-        raise SrprintError(f"registry not found: {registry}")
-    reg = Registry(registry)
+    reg = open_registry(registry)
     if is_fingerprint_file(suspect):
         results = reg.check(load_fingerprint(suspect))
         if printed_as_json([{"name": n, **v.to_dict()} for n, v in results], as_json):
@@ -320,21 +311,8 @@ def registry_check(
         for n, v in results:
             _print_verdict(v, f"{n:30s} ")
         return
-    from .fingerprint import load_entry_model
-    from .ownership import check_registered
-
-    e = _entry(suspect, zoo)
-
-    def fingerprint(settings: FingerprintSettings) -> Fingerprint | None:
-        try:
-            return _fingerprint(e, settings, device)
-        except SrprintError as exc:  # e.g. a denoiser suspect vs an SR fingerprint: not comparable
-            if "does not fit task" not in str(exc):
-                raise
-            return None
-
-    out = check_registered(reg.fingerprints(), e, load=load_entry_model,
-                           references=reference_entries(None, [e]), fingerprint=fingerprint)
+    e = entry_arg(suspect, zoo)
+    out = check_suspect_model(reg, e, fingerprint=lambda settings: _fingerprint(e, settings, device), device=device)
     if printed_as_json([{"name": n, **v.to_dict()} for n, v in out], as_json):
         return
     if not out:

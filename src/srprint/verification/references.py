@@ -70,3 +70,29 @@ def fingerprint_settings(task: str | None, *, size: int, iters: int, lam: float,
         raise SrprintError(f"unknown --method {method!r}; known: {', '.join(METHODS)}")
     return FingerprintSettings(task=task or default_task, size=size, iters=iters, lam=lam, lr=lr, k=k, seed=seed,
                                method=method)
+
+
+def entry_arg(model: str, zoo: Path | None) -> Any:
+    """The zoo entry a command's MODEL argument names (an entry folder, or an id inside ``--zoo``).
+
+    Parameters
+    ----------
+    model : str
+        An entry folder, or a model id with ``zoo``.
+    zoo : Path, optional
+        The zoo folder to look ``model`` up in.
+
+    Returns
+    -------
+    ZooEntry
+        The loaded entry.
+
+    Raises
+    ------
+    SrprintError
+        If ``model`` is neither an entry folder nor an id with ``--zoo``, or the entry cannot be read.
+    """
+    from ..cli_common import resolve_model_arg
+    from ..zoo.entry import ZooEntry
+
+    return ZooEntry.load(resolve_model_arg(model, zoo))

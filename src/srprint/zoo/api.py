@@ -43,6 +43,73 @@ def preset_train_config(preset: str, **overrides: Any) -> TrainConfig:
     return TrainConfig(**base, loss=loss)
 
 
+def training_plan(*, preset: str | None, spec: list[str] | None, config: str | Path | None, size: str = "tiny",
+                  iters: int | None = None, ckpt_every: int | None = None,
+                  perceptual_weights: str | Path | None = None) -> tuple[list[ModelSpec], str, TrainConfig]:
+    """What ``srprint zoo train`` trains: the specs, the zoo's default name and the training config.
+
+    Parameters
+    ----------
+    preset : str, optional
+        A grid preset (its training config too); with ``spec``, only the config's name.
+    spec : list of str, optional
+        Model ids to train instead of a grid.
+    config : str or Path, optional
+        A custom grid YAML (overrides ``preset``).
+    size : str
+        Size preset of the ``spec`` models (``tiny`` or ``paper``).
+    iters, ckpt_every : int, optional
+        Overrides of the training iterations and the checkpoint interval.
+    perceptual_weights : str or Path, optional
+        safetensors of real ImageNet weights for a perceptual loss.
+
+    Returns
+    -------
+    tuple
+        ``(specs, name, config)``.
+
+    Raises
+    ------
+    SpecError
+        If a model id, the preset or the grid YAML is invalid.
+    """
+    from .specs import grid_of, parse_model_id
+
+    if spec:
+        specs = [parse_model_id(s, size=size) for s in spec]
+        name, grid_datasets = (preset or "custom"), {}
+    else:
+        grid = grid_of(preset, config)
+        specs, name, grid_datasets = grid.specs, grid.name, grid.datasets
+    cfg = preset_train_config(name, iters=iters, ckpt_every=ckpt_every)
+    if grid_datasets:
+        cfg.datasets = dict(grid_datasets)
+    if perceptual_weights is not None:
+        cfg.loss.perceptual_weights = str(perceptual_weights)
+    return specs, name, cfg
+
+
+def raise_if_training_failed(results: list[JobResult]) -> None:
+    """Refuse a training run in which a model failed (the others are in the zoo; a rerun retries).
+
+    Parameters
+    ----------
+    results : list of JobResult
+        What :func:`train_specs` returned.
+
+    Raises
+    ------
+    SrprintError
+        If any model failed, naming the first failure.
+    """
+    from ..errors import SrprintError
+
+    failed = [r for r in results if not r.ok]
+    if failed:
+        first = failed[0]
+        raise SrprintError(f"{len(failed)} of {len(results)} models failed; first: {first.job}: {first.error}")
+
+
 # per-iteration progress callback; only set for in-process (jobs=1) runs, where it can reach the bar
 _ITER_PROGRESS: Callable[[int, int, dict[str, float]], None] | None = None
 

@@ -9,17 +9,9 @@ from typing import Any
 import typer
 
 from ..cli_common import DeviceOpt, JsonOpt, executor_options, print_json, printed_as_json, stdout
-from ..errors import SpecError, SrprintError
+from ..errors import SpecError
 
 zoo_app = typer.Typer(no_args_is_help=True, help="Build and inspect populations of SR models.")
-
-
-def _grid(preset: str | None, config: Path | None):  # noqa: ANN202
-    from .specs import load_grid, resolve_grid
-
-    if config is not None:
-        return load_grid(config)
-    return resolve_grid(preset or "mini")
 
 
 @zoo_app.command("grid")
@@ -29,7 +21,9 @@ def zoo_grid(
     as_json: bool = JsonOpt,
 ) -> None:
     """List the model ids of a grid preset or a YAML grid."""
-    grid = _grid(preset, config)
+    from .specs import grid_of
+
+    grid = grid_of(preset, config)
     if as_json:
         print_json({"preset": grid.name, "n_models": len(grid.specs), "ids": grid.ids,
                     "specs": [s.to_dict() for s in grid.specs]})
@@ -55,41 +49,33 @@ def zoo_train(
     run_on: dict[str, Any] = None,  # type: ignore[assignment]  (from @executor_options)
 ) -> None:
     """Train every model of a grid (or the given ids) into a zoo; resumes and skips finished models."""
-    from .api import preset_train_config, train_specs
+    from .api import raise_if_training_failed, train_specs, training_plan
     from .entry import default_zoo_dir
-    from .specs import parse_model_id
 
-    if spec:
-        specs = [parse_model_id(s, size=size) for s in spec]
-        name, grid_datasets = (preset or "custom"), {}
-    else:
-        grid = _grid(preset, config)
-        specs, name, grid_datasets = grid.specs, grid.name, grid.datasets
-    cfg = preset_train_config(name, iters=iters, ckpt_every=ckpt_every)
-    if grid_datasets:
-        cfg.datasets = dict(grid_datasets)
-    if perceptual_weights is not None:
-        cfg.loss.perceptual_weights = str(perceptual_weights)
+    specs, name, cfg = training_plan(preset=preset, spec=spec, config=config, size=size, iters=iters,
+                                     ckpt_every=ckpt_every, perceptual_weights=perceptual_weights)
     zoo_dir = zoo or default_zoo_dir(name)
     results = train_specs(specs, zoo_dir, cfg, device=device, **run_on)
-    failed = [r for r in results if not r.ok]
+    _print_trained(results, zoo_dir, as_json=as_json)
+    raise_if_training_failed(results)
+
+
+def _print_trained(results: list[Any], zoo_dir: Path, *, as_json: bool) -> None:
+    """Each model of ``zoo train``: skipped, done (PSNR against bicubic) or failed; then the zoo."""
     if as_json:
         print_json({"zoo": str(zoo_dir), "results": [{"job": str(r.job), "value": r.value, "error": r.error}
                                                      for r in results]})
-    else:
-        for r in results:
-            if r.ok and r.value.get("skipped"):
-                stdout.print(f"skip  {r.value['id']} (already trained)", highlight=False)
-            elif r.ok:
-                v = r.value
-                stdout.print(f"done  {v['id']}  PSNR {v['psnr']:.2f} dB (bicubic {v['bicubic_psnr']:.2f})  "
-                             f"{v['seconds']:.0f}s", highlight=False)
-            else:
-                stdout.print(f"[red]FAIL[/] {r.job}: {r.error}", highlight=False)
-        stdout.print(f"zoo: {zoo_dir}")
-    if failed:
-        first = failed[0]
-        raise SrprintError(f"{len(failed)} of {len(results)} models failed; first: {first.job}: {first.error}")
+        return
+    for r in results:
+        if r.ok and r.value.get("skipped"):
+            stdout.print(f"skip  {r.value['id']} (already trained)", highlight=False)
+        elif r.ok:
+            v = r.value
+            stdout.print(f"done  {v['id']}  PSNR {v['psnr']:.2f} dB (bicubic {v['bicubic_psnr']:.2f})  "
+                         f"{v['seconds']:.0f}s", highlight=False)
+        else:
+            stdout.print(f"[red]FAIL[/] {r.job}: {r.error}", highlight=False)
+    stdout.print(f"zoo: {zoo_dir}")
 
 
 @zoo_app.command("list")
@@ -154,7 +140,7 @@ def zoo_import(
     """Import a third-party checkpoint (or every row of a manifest) into a zoo, safely."""
     from .entry import default_zoo_dir
     from .imports import import_file, import_manifest
-    from .imports.core import summarize
+    from .imports.core import raise_if_all_rows_failed
 
     if (path is None) == (manifest is None):
         raise SpecError("give either a checkpoint PATH or --manifest CSV (not both)")
@@ -164,28 +150,17 @@ def zoo_import(
                       "use it only for files you trust", stacklevel=1)
     if manifest is not None:
         results = import_manifest(manifest, zoo_dir, replace=replace, allow_pickle=allow_pickle)
-        summary = summarize(results)
-        failed = [r for r in results if not r["ok"]]
-        if as_json:
-            print_json({"zoo": str(zoo_dir), **summary, "results": results})
-            _fail_if_all_failed(failed, results)
-            return
-        for r in results:
-            if r["ok"]:
-                what = "skip" if r["skipped"] else "ok  "
-                stdout.print(f"{what}  {r['id']:34s} {r['arch']:18s} via {r['detected_by']:10s} "
-                             f"-> {', '.join(r['entries'])}", highlight=False)
-            else:
-                stdout.print(f"[red]FAIL[/] {r['id']:34s} {r['error']}", highlight=False)
-        stdout.print(f"[bold]{summary['imported_rows']}/{summary['rows']}[/] files imported "
-                     f"({summary['entries']} entries, {len(summary['archs'])} architectures) into {zoo_dir}")
-        if failed and len(failed) < len(results):
-            warnings.warn(f"{len(failed)} of {len(results)} manifest rows failed (listed above)", stacklevel=1)
-        _fail_if_all_failed(failed, results)
+        _print_manifest(results, zoo_dir, as_json=as_json)
+        raise_if_all_rows_failed(results)
         return
     assert path is not None
     entries = import_file(path, zoo_dir, name=name, arch=arch, scale=scale, loss=loss, task=task, replace=replace,
                           allow_pickle=allow_pickle, sigma=sigma)
+    _print_imported(entries, zoo_dir, as_json=as_json)
+
+
+def _print_imported(entries: list[Any], zoo_dir: Path, *, as_json: bool) -> None:
+    """The entries one ``zoo import PATH`` wrote."""
     if printed_as_json({"zoo": str(zoo_dir), "entries": [e.to_dict() for e in entries]}, as_json):
         return
     for e in entries:
@@ -194,6 +169,22 @@ def zoo_import(
                      f"(detected by {(e.imported or {}).get('detected_by')}) -> {e.path}", highlight=False)
 
 
-def _fail_if_all_failed(failed: list[dict], results: list[dict]) -> None:
-    if results and len(failed) == len(results):
-        raise SrprintError(f"all {len(results)} manifest rows failed; first: {failed[0]['id']}: {failed[0]['error']}")
+def _print_manifest(results: list[dict], zoo_dir: Path, *, as_json: bool) -> None:
+    """Each row of ``zoo import --manifest`` and the summary; a warning when some (not all) rows failed."""
+    from .imports.core import summarize
+
+    summary = summarize(results)
+    if printed_as_json({"zoo": str(zoo_dir), **summary, "results": results}, as_json):
+        return
+    for r in results:
+        if r["ok"]:
+            what = "skip" if r["skipped"] else "ok  "
+            stdout.print(f"{what}  {r['id']:34s} {r['arch']:18s} via {r['detected_by']:10s} "
+                         f"-> {', '.join(r['entries'])}", highlight=False)
+        else:
+            stdout.print(f"[red]FAIL[/] {r['id']:34s} {r['error']}", highlight=False)
+    stdout.print(f"[bold]{summary['imported_rows']}/{summary['rows']}[/] files imported "
+                 f"({summary['entries']} entries, {len(summary['archs'])} architectures) into {zoo_dir}")
+    failed = summary["failed_rows"]
+    if failed and failed < len(results):
+        warnings.warn(f"{failed} of {len(results)} manifest rows failed (listed above)", stacklevel=1)

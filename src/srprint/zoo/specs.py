@@ -202,3 +202,28 @@ def resolve_grid(preset_or_path: str) -> Grid:
     if preset_or_path.endswith((".yaml", ".yml")) or Path(preset_or_path).is_file():
         return load_grid(preset_or_path)
     return get_grid(preset_or_path)
+
+
+def grid_of(preset: str | None, config: str | Path | None) -> Grid:
+    """The grid a command names: the YAML ``config`` when given, else the ``preset`` (default ``mini``).
+
+    Parameters
+    ----------
+    preset : str, optional
+        A grid preset name (``paper``, ``mini``, ``demo``).
+    config : str or Path, optional
+        A custom grid YAML; it overrides ``preset``.
+
+    Returns
+    -------
+    Grid
+        The grid.
+
+    Raises
+    ------
+    SpecError
+        If the preset is unknown or the YAML is not a valid grid.
+    """
+    if config is not None:
+        return load_grid(config)
+    return resolve_grid(preset or "mini")

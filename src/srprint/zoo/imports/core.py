@@ -437,3 +437,19 @@ def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
             "entries": sum(len(r["entries"]) for r in ok), "archs": sorted({r["arch"] for r in ok})}
 
 
+def raise_if_all_rows_failed(results: list[dict[str, Any]]) -> None:
+    """Refuse a manifest import in which every row failed (some failures only warn).
+
+    Parameters
+    ----------
+    results : list of dict
+        The rows :func:`import_manifest` returned.
+
+    Raises
+    ------
+    SrprintError
+        If there are rows and none was imported, naming the first failure.
+    """
+    failed = [r for r in results if not r["ok"]]
+    if results and len(failed) == len(results):
+        raise SrprintError(f"all {len(results)} manifest rows failed; first: {failed[0]['id']}: {failed[0]['error']}")

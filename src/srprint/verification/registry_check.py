@@ -1,0 +1,78 @@
+"""``srprint registry check``'s library: one suspect against every registered owner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ..errors import SrprintError
+
+
+def open_registry(path: str | Path | None) -> Any:
+    """The fingerprint registry to check against: ``path``, or the default one under ``$SRPRINT_HOME``.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        An existing registry file; None for the default registry.
+
+    Returns
+    -------
+    Registry
+        The registry (:class:`.fingerprint_store.Registry`).
+
+    Raises
+    ------
+    SrprintError
+        If ``path`` is given and is not a file (a check never creates a registry there).
+    """
+    from .fingerprint_store import Registry
+
+    if path is not None and not Path(path).is_file():
+        raise SrprintError(f"registry not found: {path}")
+    return Registry(path)
+
+
+def check_suspect_model(registry: Any, suspect: Any, *, fingerprint: Callable[[Any], Any],
+                        device: str = "cpu") -> list[tuple[str, Any]]:
+    """Verdicts of a suspect zoo entry against every registered owner (:func:`.ownership.check_registered`).
+
+    Parameters
+    ----------
+    registry : Registry
+        The registered owners.
+    suspect : ZooEntry
+        The suspect model.
+    fingerprint : callable
+        ``FingerprintSettings -> Fingerprint`` of the suspect, called at most once per setting, for the
+        owners whose model is not on disk. A suspect whose task does not fit a setting is not compared
+        with those owners.
+    device : str
+        The resolved torch device the models run on.
+
+    Returns
+    -------
+    list of (str, OwnershipVerdict)
+        One verdict per comparable owner, copies first.
+
+    Raises
+    ------
+    SrprintError
+        If the suspect's fingerprint fails for any reason but a task that does not fit.
+    """
+    from .fingerprint import load_entry_model
+    from .ownership import check_registered
+    from .references import reference_entries
+
+    def comparable(settings: Any) -> Any:
+        try:
+            return fingerprint(settings)
+        except SrprintError as exc:  # e.g. a denoiser suspect vs an SR fingerprint: not comparable
+            if "does not fit task" not in str(exc):
+                raise
+            return None
+
+    return check_registered(registry.fingerprints(), suspect, load=partial(load_entry_model, device=device),
+                            references=reference_entries(None, [suspect]), fingerprint=comparable)
