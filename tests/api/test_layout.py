@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib
 import inspect
+import re
 from pathlib import Path
 
 import srprint
@@ -147,12 +148,61 @@ def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
     return out
 
 
-# cycles in work under way when this test was written (issue 30); their owners remove them
-KNOWN_CYCLES = [["srprint.attribution.jpeg_decide", "srprint.attribution.trace"],
-                ["srprint.attribution.predict", "srprint.attribution.trace_cli"]]
+# cycles allowed for now: none (issue 30 broke the last two); a new cycle fails the test
+KNOWN_CYCLES: list[list[str]] = []
 
 
 def test_no_import_cycle_including_function_level_imports() -> None:
     cycles = _cycles(_module_graph())
     assert [c for c in cycles if c not in KNOWN_CYCLES] == []
     assert ["srprint.report.collect", "srprint.report.sections_results"] not in cycles
+
+
+def _layers() -> dict[str, int]:
+    """Package -> its layer, read from ARCHITECTURE.md's "Layer order" list (continuation lines included)."""
+    text = (SRC.parents[1] / "ARCHITECTURE.md").read_text()
+    section = text[text.index("## Layer order"):]
+    section = section[:section.index("\n## ", 1)]
+    layers: dict[str, int] = {}
+    level = None
+    for line in section.splitlines():
+        m = re.match(r"(\d+)\. ", line)
+        if m:
+            level = int(m.group(1))
+        elif not line.startswith("   "):
+            level = None
+        if level is not None:
+            layers |= {name: level for name in re.findall(r"`(\w+)`", line) if not name.startswith("__")}
+    layers["srprint"] = 1  # the package root (``__version__``, the lazy exports)
+    return layers
+
+
+def _package(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else parts[0]
+
+
+def _upward(edges: dict[str, set[str]], layers: dict[str, int]) -> list[str]:
+    """Imports from a package to one of a higher layer or another package of its own layer (bottom excepted)."""
+    bad = []
+    for a, targets in sorted(edges.items()):
+        for b in sorted(targets):
+            pa, pb = _package(a), _package(b)
+            if pa != pb and (layers[pb] > layers[pa] or layers[pb] == layers[pa] > 1):
+                bad.append(f"{a} (layer {layers[pa]}) -> {b} (layer {layers[pb]})")
+    return bad
+
+
+def test_architecture_layer_order_names_every_package() -> None:
+    layers = _layers()
+    tops = {p.stem for p in SRC.glob("*.py") if p.stem != "__init__"} | {
+        p.parent.name for p in SRC.glob("*/__init__.py")}
+    assert tops - set(layers) == set(), "place these in ARCHITECTURE.md's layer order"
+    assert set(layers) - tops - {"srprint"} == set(), "ARCHITECTURE.md's layer order names no such package"
+
+
+def test_no_upward_arrow_between_the_layers() -> None:
+    layers = _layers()
+    assert _upward({"srprint.zoo.study": {"srprint.study.tables"}}, layers)  # the check sees an upward arrow
+    assert _upward({"srprint.attribution.x": {"srprint.parsing.y"}}, layers)  # and one across a layer
+    assert _upward(_module_graph(), layers) == []

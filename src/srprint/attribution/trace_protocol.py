@@ -319,7 +319,7 @@ def mini_stage(ctx: Any, *, options: TraceOptions | None = None,
         If the published zoo holds nothing to trace or the Kodak24 photos are missing
         (see :func:`run_trace_protocol`).
     """
-    from ..study.tables import write_table
+    from ..result_tables import write_table
 
     pretrained = (ctx.results.get("zoo") or {}).get("pretrained_zoo")
     if not pretrained:
