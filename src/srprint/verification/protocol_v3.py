@@ -167,25 +167,39 @@ def _copy_jobs(src: Any, role: str, edits: tuple[tuple[str, Any], ...]) -> Itera
 
 def _jobs(sources: list[Any], calibration: list[Any], population: list[Any],
           options: ProtocolV3Options) -> Iterator[Job]:
-    """The items in the order they run: the calibration sources' lineage-decided copies first, fine-tuned
-    ones included (the copy band needs them, and they are small models), then every scored source's cheap
-    items and negatives, then the scored fine-tuned copies (the expensive part), so a partial run covers
-    the most sources."""
+    """The items in the order they run, in passes over the sources so that a partial run covers every
+    source and every kind of item: the calibration sources' lineage-decided copies first, fine-tuned ones
+    included (the copy band needs them, and they are small models); then every scored source's exact edits
+    and small changes; its first 12 negatives; the first five fine-tuned copies of the fine-tuned sources;
+    every source's exact edits followed by int8; the remaining negatives; the remaining fine-tuned copies."""
     int8_after = tuple((f"{tag}+int8", (*steps, ("quantize", {"bits": 8}))) for tag, steps in EXACT_EDITS)
     finetuned = (("finetune500", (FINETUNE,)), *((f"{t}+finetune500", (*st, FINETUNE)) for t, st in EXACT_EDITS
                                                 if t in FINETUNED_EDITS),
-                 *((f"{t}+finetune500", (*st, FINETUNE)) for t, st in EXACT_EDITS if t not in FINETUNED_EDITS))
+                 *((f"{t}+finetune500", (*st, FINETUNE)) for t, st in EXACT_EDITS if t not in FINETUNED_EDITS),
+                 ("prune-channels10", (("prune-channels", {"percent": 10.0, "recover": 200}),)))
+    finetuned_sources = sorted(sources, key=lambda e: e.id)[: options.finetune_sources]
+    negatives = {src.id: negatives_for(src, population, options.negatives_per_source) for src in sources}
+
+    def negative_jobs(src: Any, part: slice) -> Iterator[Job]:
+        for other in negatives[src.id][part]:
+            yield f"{src.id}|neg|{other.id}", src, "negative", "independent", other
+
     for src in calibration:
         yield from _copy_jobs(src, "calibration", (*SMALL_CHANGES, *int8_after))
     for src in calibration:
         yield from _copy_jobs(src, "calibration", finetuned[:2])
     for src in sources:
-        yield from _copy_jobs(src, "scored", (*EXACT_EDITS, *SMALL_CHANGES, *int8_after))
-        for other in negatives_for(src, population, options.negatives_per_source):
-            yield f"{src.id}|neg|{other.id}", src, "negative", "independent", other
-    pruned = (("prune-channels10", (("prune-channels", {"percent": 10.0, "recover": 200}),)),)
-    for src in sorted(sources, key=lambda e: e.id)[: options.finetune_sources]:
-        yield from _copy_jobs(src, "scored", (*finetuned, *pruned))
+        yield from _copy_jobs(src, "scored", (*EXACT_EDITS, *SMALL_CHANGES))
+    for src in sources:
+        yield from negative_jobs(src, slice(0, 12))
+    for src in finetuned_sources:
+        yield from _copy_jobs(src, "scored", finetuned[:5])
+    for src in sources:
+        yield from _copy_jobs(src, "scored", int8_after)
+    for src in sources:
+        yield from negative_jobs(src, slice(12, None))
+    for src in finetuned_sources:
+        yield from _copy_jobs(src, "scored", finetuned[5:])
 
 
 def run_protocol_v3(*, work: Path, published: Path, mini: Path,
