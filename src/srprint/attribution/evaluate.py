@@ -296,7 +296,7 @@ def evaluate_run(
     Raises
     ------
     DatasetError
-        On: "split … of … is empty (after the run's filter)".
+        If ``split`` holds no image once the run's manifest filter is applied.
     """
     run = Path(run)
     clf = load_classifier(run, device)
@@ -399,7 +399,7 @@ def embed_dataset(
     Raises
     ------
     DatasetError
-        On: "no images in split … of …".
+        If ``data`` has no image in ``split``.
     """
     from .figures import plot_embedding
 

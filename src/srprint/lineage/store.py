@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import SrprintError
+from ..io.sqlite import immediate_transaction, sqlite_connection
 from .sketch import SKETCH_DIM, SKETCH_VERSION
 
 FORMAT = "srprint-lineage-1"
@@ -150,30 +151,16 @@ class LineageIndex:
         self._check_meta()
 
     # ---- low level -------------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            con = sqlite3.connect(self.root / RECORDS, timeout=self.timeout_s, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise IndexCorruptError(self._corrupt(f"cannot open {RECORDS} ({exc})")) from exc
-        try:
-            con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
-            yield con
-        except sqlite3.DatabaseError as exc:
-            raise IndexCorruptError(self._corrupt(f"{RECORDS}: {exc}")) from exc
-        finally:
-            con.close()
+    def _connect(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return sqlite_connection(
+            self.root / RECORDS, timeout_s=self.timeout_s,
+            on_open=lambda exc: IndexCorruptError(self._corrupt(f"cannot open {RECORDS} ({exc})")),
+            on_error=lambda exc: IndexCorruptError(self._corrupt(f"{RECORDS}: {exc}")))
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self._connect() as con, immediate_transaction(con):
+            yield con
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

@@ -54,7 +54,7 @@ def imported_table(
     Raises
     ------
     HoldoutError
-        On: "no imported-model images (… split) to predict".
+        If the render holds no imported model's image in ``split``.
     """
     from ..classify.predict import predict_frame
     from ..classify.train import train_classifier

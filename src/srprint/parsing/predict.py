@@ -22,7 +22,7 @@ def predict_images(
     Raises
     ------
     SrprintError
-        On: "no such image or folder: …".
+        If ``target`` is neither an image file nor a folder.
     """
     from ..classify.predict import load_classifier, predict_frame
     from ..io.images import list_images

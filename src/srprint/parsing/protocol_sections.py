@@ -41,7 +41,7 @@ def table_section(data: str | Path, work: Path, ecfg: Any, *, protocol: ParsingP
     Returns
     -------
     list of str
-        The section's Markdown lines.
+        Markdown: the heading and the held-out table (``work/table/table.md``).
 
     Raises
     ------
@@ -87,7 +87,7 @@ def fen_section(ds: Any, work: Path, fcfg: Any, *, prof: dict[str, Any], device:
     Returns
     -------
     list of str
-        The section's Markdown lines.
+        Markdown: the heading, the cross-validated table, the targets and the comparisons won.
 
     Raises
     ------

@@ -11,13 +11,14 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ..config import srprint_home
 from ..errors import SrprintError
+from ..io.sqlite import immediate_transaction, sqlite_connection
 from .fingerprint import Fingerprint, FingerprintError, FingerprintSettings
 from .verify import Verdict, verify_fingerprints
 
@@ -61,31 +62,16 @@ class Registry:
         with self._connect() as con:
             con.execute(SCHEMA)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        try:
-            con = sqlite3.connect(self.path, timeout=self.timeout_s, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise SrprintError(f"cannot open fingerprint registry {self.path}: {exc}") from exc
-        try:
-            con.execute(f"PRAGMA busy_timeout = {int(self.timeout_s * 1000)}")
-            con.execute("PRAGMA journal_mode = WAL")
-            yield con
-        except sqlite3.DatabaseError as exc:
-            raise SrprintError(f"fingerprint registry {self.path}: {exc}") from exc
-        finally:
-            con.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return sqlite_connection(
+            self.path, timeout_s=self.timeout_s, wal=True,
+            on_open=lambda exc: SrprintError(f"cannot open fingerprint registry {self.path}: {exc}"),
+            on_error=lambda exc: SrprintError(f"fingerprint registry {self.path}: {exc}"))
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+        with self._connect() as con, immediate_transaction(con):
+            yield con
 
     def add(self, name: str, fp: Fingerprint, replace: bool = False) -> None:
         """Register ``fp`` under ``name`` (refuses an existing name unless ``replace``).
