@@ -2,7 +2,8 @@
 
 Resumable: one JSON line per (model, photo, condition) in ``bench/results/trace_items.jsonl``; a rerun
 skips the finished items, so the full run can be spread over days of CPU. After every item the
-summary ``bench/results/trace.{json,md}`` is rewritten (rates with Wilson 95 % intervals).
+summary ``bench/results/trace.{json,md}`` is rewritten (rates with Wilson 95 % intervals);
+``--report-only`` rewrites it from the finished items alone, computing nothing.
 
 * Test models: every imported published SR checkpoint and denoiser (``--models`` filters by id
   substring), all scales, plus the mini zoo's seed triplets with ``--mini``.
@@ -198,7 +199,11 @@ def main() -> None:
     ap.add_argument("--conditions", default=",".join(CONDITIONS))
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--budget-s", type=float, default=0, help="stop starting new items after this many seconds")
+    ap.add_argument("--report-only", action="store_true", help="rewrite trace.{json,md} from the cached items and "
+                    "the plan of the last run (bench/results/trace.json), computing nothing")
     a = ap.parse_args()
+    if a.report_only:
+        return _write(_cached_items(), json.loads((RESULTS / "trace.json").read_text())["plan"])
     import torch
 
     from srprint.attribution.trace import TraceSettings, centre_crop
@@ -221,14 +226,7 @@ def main() -> None:
     conds = tuple(c for c in _csv(a.conditions) if c in CONDITIONS)
     pics = photos(a.photos)
     settings = TraceSettings()
-    done = {}
-    if ITEMS.is_file():
-        for line in ITEMS.read_text().splitlines():
-            try:
-                r = json.loads(line)
-                done[(r["model"], r["photo"], r["condition"])] = r
-            except (json.JSONDecodeError, KeyError):
-                continue
+    done = _cached_items()
     plan = {"total": len(tests) * len(pics) * len(conds), "models": len(tests), "photos": len(pics),
             "conditions": conds, "sets": sorted({p.split("/")[0] for p, _ in pics}),
             "candidates": f"{len(cands)} ({a.candidates or 'all that fit'}; excluded {a.exclude or 'none'})"}
@@ -263,6 +261,19 @@ def main() -> None:
                       f"{row['seconds']} s", flush=True)
                 _write(done, plan)
     _write(done, plan)
+
+
+def _cached_items() -> dict[tuple[str, str, str], dict]:
+    """The finished items of ``trace_items.jsonl`` by (model, photo, condition), in the order they ran."""
+    done = {}
+    if ITEMS.is_file():
+        for line in ITEMS.read_text().splitlines():
+            try:
+                r = json.loads(line)
+                done[(r["model"], r["photo"], r["condition"])] = r
+            except (json.JSONDecodeError, KeyError):
+                continue
+    return done
 
 
 def _denoised(model: Any, hr: np.ndarray) -> np.ndarray:
