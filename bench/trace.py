@@ -34,6 +34,14 @@ from _common import RESULTS, write_results  # noqa: E402
 
 ITEMS = RESULTS / "trace_items.jsonl"
 CONDITIONS = ("clean", "q95", "q90", "q75", "double", "resize")
+# the JPEG path's method: 2 = cosine-decayed cell search, lazy calibration and the sibling rule (issue 27,
+# session 3); JPEG rows of an earlier method are kept in the items file but neither counted nor resumed
+JPEG_METHOD = 2
+
+
+def _current(row: dict) -> bool:
+    """Whether an item was run by the current method (clean and resize rows: the pixel path, unchanged)."""
+    return row.get("condition") in ("clean", "resize") or row.get("jpeg_method") == JPEG_METHOD
 
 
 def _csv(text: str) -> list[str]:
@@ -106,6 +114,9 @@ def trace_item(entry: Any, img: np.ndarray, cond: str, entries: list[Any], load:
     opened = (decide_jpeg(kept, 1e-3) if info is not None else decide(kept)) if kept else {
         "verdict": "none of these models"}
     return {"model": entry.id, "scale": entry.scale, "condition": cond, "n_candidates": len(cands),
+            **({"jpeg_method": JPEG_METHOD} if info is not None else {}),
+            "ambiguous": res.get("ambiguous"), "true_p_own": next((c.get("p_own") for c in rows if c["id"] == entry.id),
+                                                                  None),
             "verdict": res["verdict"], "predicted": res.get("model"),
             "argmin": rows[0]["id"] if rows else None, "p_best": rows[0]["p_value"] if rows else None,
             "true_stat": next((c["ratio"] for c in rows if c["id"] == entry.id), None),
@@ -119,6 +130,7 @@ def summarise(items: list[dict]) -> dict[str, Any]:
     """Per-condition rates with Wilson intervals, open set, AUROC and timing; ``rows`` = the clean items."""
     from srprint.classify.openset import auroc_known_vs_unknown
 
+    items = [r for r in items if _current(r)]
     out: dict[str, Any] = {"conditions": {}}
     for cond in CONDITIONS:
         its = [r for r in items if r["condition"] == cond]
@@ -227,6 +239,7 @@ def main() -> None:
     pics = photos(a.photos)
     settings = TraceSettings()
     done = _cached_items()
+    done = {k: r for k, r in done.items() if _current(r)}  # earlier JPEG methods are rerun
     plan = {"total": len(tests) * len(pics) * len(conds), "models": len(tests), "photos": len(pics),
             "conditions": conds, "sets": sorted({p.split("/")[0] for p, _ in pics}),
             "candidates": f"{len(cands)} ({a.candidates or 'all that fit'}; excluded {a.exclude or 'none'})"}

@@ -242,3 +242,42 @@ def _with_settings(fn):
         return fn(*args, **{**kw, "settings": FAST})
 
     return run
+
+
+def _row(name, violations, p, *, ratio=0.05, **kw):
+    return {"id": name, "violations": violations, "n": 2816, "bicubic_violations": 60, "ratio": ratio,
+            "p_value": p, "null_min": 0.3, "null_median": 0.8, "crop": [0, 0, 64], **kw}
+
+
+def test_sibling_rule_names_the_one_its_siblings_own_outputs_rule_out():
+    from srprint.attribution.jpeg_decide import OWN_ALPHA, decide_jpeg
+
+    a, b = _row("s1", 0, 1e-5, ratio=0.008), _row("s2", 11, 5e-4, ratio=0.18)
+    # both pass the photo null: without the sibling rule's evidence, never a pick
+    res = decide_jpeg([dict(a), dict(b)], 1e-3)
+    assert res["verdict"] == "none of these models" and set(res["ambiguous"]) == {"s1", "s2"}
+    # s2's own outputs come closer than this image in more than 99 % of cases: s2 is ruled out
+    res = decide_jpeg([{**a, "p_own": 0.4}, {**b, "p_own": OWN_ALPHA / 5}], 1e-3)
+    assert res["verdict"] == "made by" and res["model"] == "s1" and "its own outputs" in res["explanation"]
+    # both consistent with their own outputs: the JPEG cannot tell them apart
+    res = decide_jpeg([{**a, "p_own": 0.4}, {**b, "p_own": 0.2}], 1e-3)
+    assert res["verdict"] == "none of these models" and "cannot tell them apart" in res["explanation"]
+    # both ruled out: none of them made it
+    res = decide_jpeg([{**a, "p_own": 1e-4}, {**b, "p_own": 1e-4}], 1e-3)
+    assert res["verdict"] == "none of these models" and res["model"] is None
+    # one passing candidate needs no sibling evidence; an uncalibrated one (s >= 1) never passes
+    from srprint.attribution.jpeg_decide import UNCALIBRATED
+
+    res = decide_jpeg([dict(a), {**_row("x4", 700, 1.0, ratio=1.1), **UNCALIBRATED}], 1e-3)
+    assert res["verdict"] == "made by" and res["model"] == "s1"
+
+
+def test_the_traced_window_is_the_most_informative_near_the_centre():
+    photo = np.asarray(skimage_photos()["chelsea"][:128, :128], np.float32).copy()
+    photo[:, :64] = photo[:, :64].mean((0, 1))  # the left half flat: no cell there constrains a model
+    data = _jpeg(photo, quality=90)
+    info = read_jpeg(data)
+    crop = jt.aligned_jpeg_crop(info, _decoded(data), 2, 64)
+    assert crop.size == 64 and crop.x0 == 64 and crop.y0 % 16 == 0  # the textured half, on the MCU grid
+    centre = jt.aligned_jpeg_crop(info, _decoded(data), 2, 64, select=False)
+    assert (centre.y0, centre.x0) == (32, 32)

@@ -12,8 +12,11 @@ tables and subsampling, cached under ``$SRPRINT_HOME/trace/calibration`` by (wei
 subsampling, settings). The verdict: *made by C* when C has the smallest p-value
 (:func:`~.trace_calibration.null_test`), it is below ``alpha``, C's ``s`` is below every calibration
 value and below 1 (C beats the plain upscale), and no other candidate passes
-the same test; two or more that pass are reported as *none of these models* (the JPEG cannot tell them
-apart: seed siblings do that at q 90), never as a confident pick.
+the same test, or each other one that passes is ruled out by the sibling rule (:func:`own_tests`): its
+statistic lies above what it reaches on its *own* outputs of the calibration photos compressed with the
+same tables (upper-tail p below :data:`OWN_ALPHA`). Two or more that pass and are not ruled out are
+reported as *none of these models* (the JPEG cannot tell them apart), never as a confident pick.
+A candidate whose ``s`` is 1 or more (no better than plain upscaling) is never calibrated: it cannot be named.
 """
 
 from __future__ import annotations
@@ -35,6 +38,10 @@ from .jpeg_file import JpegInfo, read_jpeg
 from .jpeg_trace import aligned_jpeg_crop, jpeg_invert, pillow_encode
 
 PSEUDO = 0.5  # violations added to both counts (a crop both fit exactly gives 1)
+# the sibling rule: a candidate that passes the photo null is still ruled out as the maker when its own
+# outputs leave it this far from the cells less often than this (upper-tail p of its own calibration)
+OWN_ALPHA = 0.01
+UNCALIBRATED = {"p_value": 1.0, "t": math.inf, "null_min": None, "null_median": None, "null_n": 0}
 
 
 def _statistic(test: dict[str, Any], ref: dict[str, Any]) -> float:
@@ -52,11 +59,31 @@ def _reference(model: Any, scale: int) -> Any:
 
 def _search(model: Any, crop: Any, settings: Any) -> Any:
     return jpeg_invert(model, crop, start_steps=settings.jpeg_start_steps, steps=settings.jpeg_steps,
-                       lr=settings.lr, start_lr=settings.lr, border=settings.jpeg_border)
+                       lr=settings.jpeg_lr, start_lr=settings.lr, border=settings.jpeg_border)
+
+
+def _own_output(entry: Any, model: Any, photo: np.ndarray) -> np.ndarray:
+    """``model``'s 8-bit output for a calibration photo crop: of its bicubic downscale (8 bits) for a
+    x``scale`` model, of the crop with Gaussian noise of sigma 15/255 (8 bits, seed 0) for a same-size one."""
+    import torch
+
+    from ..degradation import bicubic_downscale
+
+    scale = max(entry.scale, 1)
+    hr = torch.from_numpy(np.ascontiguousarray(np.asarray(photo, np.float32).transpose(2, 0, 1)))[None]
+    if scale > 1:
+        x = bicubic_downscale(hr, scale, quantize=True)
+    else:
+        noise = np.random.default_rng(0).normal(0, 15 / 255, hr.shape).astype(np.float32)
+        x = torch.round((hr + torch.from_numpy(noise)).clamp(0, 1) * 255) / 255
+    params = next(iter(model.parameters()), None)
+    with torch.no_grad():
+        out = model(x.to(params.device if params is not None else "cpu")).clamp(0, 1)
+    return np.round(out[0].cpu().numpy().transpose(1, 2, 0) * 255) / 255
 
 
 def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings: Any, *,
-                     use_cache: bool = True) -> list[float]:
+                     use_cache: bool = True, own: bool = False) -> list[float]:
     """The statistic ``entry`` reaches on calibration images compressed with ``info``'s tables.
 
     Parameters
@@ -69,6 +96,12 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
         The aligned crop's side in output pixels.
     settings : TraceSettings
         Trace settings (``n_jpeg_calibration`` images).
+    use_cache : bool
+        Read and write the cache under ``$SRPRINT_HOME/trace/calibration``.
+    own : bool
+        False: the photo crops themselves (no model made them: the null of :func:`decide_jpeg`). True:
+        ``entry``'s own outputs of those crops (what the search reaches on images ``entry`` did make:
+        the sibling rule's calibration).
 
     Returns
     -------
@@ -81,7 +114,7 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
 
     tables = hashlib.sha256(b"".join(t.astype(np.int32).tobytes() for t in info.qtables)).hexdigest()
     key = config_hash({"sha": sha256_file(entry.weights_path), "tables": tables, "sampling": info.sampling,
-                       "side": side, "settings": settings.key(), "jpeg": 3})
+                       "side": side, "settings": settings.key(), "jpeg_lr": settings.jpeg_lr, "own": own, "jpeg": 5})
     path = srprint_home() / "trace" / "calibration" / f"jpeg-{key}.json"
     if use_cache and path.is_file():
         try:
@@ -93,7 +126,10 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
     from PIL import Image
 
     vals = []
-    for img in calibration_photos(settings.n_jpeg_calibration, side):
+    # crops of twice the side, from which the traced crop's rule picks the window (aligned_jpeg_crop)
+    for img in calibration_photos(settings.n_jpeg_calibration, 2 * side):
+        if own:
+            img = _own_output(entry, model, img)
         data = pillow_encode((np.clip(img, 0, 1) * 255).round().astype(np.uint8), info)
         cinfo = read_jpeg(data)
         with Image.open(io.BytesIO(data)) as im:
@@ -103,7 +139,8 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
         vals.append(_statistic(_search(model, crop, settings).test, ref))
     finite = [v for v in vals if math.isfinite(v)]
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
-        atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "statistics": finite})
+        atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "own": own,
+                                 "statistics": finite})
     return finite
 
 
@@ -140,17 +177,68 @@ def jpeg_rows(decoded: np.ndarray, info: JpegInfo, entries: list[Any], load: Cal
         if (scale, crop.size) not in rivals:
             rivals[(scale, crop.size)] = _search(_reference(model, scale), crop, settings).test
         s = _statistic(inv.test, rivals[(scale, crop.size)])
-        null = jpeg_calibration(e, model, info, crop.size, settings)
+        # a candidate that does not beat bicubic upscaling (s >= 1) is never named: no calibration is spent on it
+        test = null_test(s, jpeg_calibration(e, model, info, crop.size, settings)) if s < 1 else UNCALIBRATED
         rows.append({"id": e.id, "violations": inv.test["violations"], "n": inv.test["n"],
                      "bicubic_violations": rivals[(scale, crop.size)]["violations"],
                      "residual": inv.test["rate"], "ratio": s, "blocks_exact": inv.test["blocks_exact"],
-                     "crop": [crop.y0, crop.x0, crop.size], **null_test(s, null),
+                     "crop": [crop.y0, crop.x0, crop.size], **test,
                      "seconds": round(time.perf_counter() - t0, 2)})
     return rows, skipped
 
 
+def _passing(rows: list[dict[str, Any]], alpha: float) -> list[dict[str, Any]]:
+    """Rows that pass the photo null: p below ``alpha``, ``s`` below every calibration value and below 1."""
+    return [r for r in rows if math.isfinite(r["ratio"]) and r["p_value"] < alpha and r["null_min"] is not None
+            and r["ratio"] < r["null_min"] and r["ratio"] < 1]
+
+
+def own_tests(rows: list[dict[str, Any]], alpha: float, info: JpegInfo, entries: list[Any],
+              load: Callable[[Any], Any], *, settings: Any) -> None:
+    """The sibling rule's evidence: when two or more rows pass the photo null, each gets ``p_own``.
+
+    ``p_own`` is the upper-tail Student-t predictive p-value of the row's log statistic against the
+    statistic the candidate reaches on its *own* outputs of the calibration photos, compressed with the
+    file's tables (:func:`jpeg_calibration` with ``own=True``): how often an image the candidate did make
+    leaves it this far from the cells. Rows are changed in place; nothing is computed when fewer than two pass.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`jpeg_rows` (``crop`` gives the side the calibration uses).
+    alpha : float
+        The photo null's significance level.
+    info : JpegInfo
+        The traced file (its tables and subsampling).
+    entries : list
+        The candidates' zoo entries (looked up by id).
+    load : callable
+        Entry -> loaded model.
+    settings : TraceSettings
+        Trace settings.
+
+    Returns
+    -------
+    None
+    """
+    from .trace_calibration import null_test
+
+    passing = _passing(rows, alpha)
+    if len(passing) < 2:
+        return
+    by_id = {e.id: e for e in entries}
+    for r in passing:
+        if "p_own" in r or r["id"] not in by_id:
+            continue
+        e = by_id[r["id"]]
+        own = jpeg_calibration(e, load(e), info, r["crop"][2], settings, own=True)
+        tail = null_test(r["ratio"], own)
+        r["p_own"] = 1.0 - tail["p_value"]
+        r["own_median"] = tail["null_median"]
+
+
 def decide_jpeg(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
-    """The verdict from JPEG rows (the rule of the module docstring)."""
+    """The verdict from JPEG rows (the rule of the module docstring; ``p_own`` from :func:`own_tests`)."""
     ok = [r for r in rows if math.isfinite(r["ratio"])]
     if not ok:
         return {"verdict": "none of these models", "model": None, "p_value": None,
@@ -163,19 +251,33 @@ def decide_jpeg(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
         return (f"{r['violations']} of {r['n']} DCT coefficients outside the file's quantisation cells (bicubic "
                 f"upscaling through the same cells: {r['bicubic_violations']})")
 
-    passing = [r for r in ok if r["p_value"] < alpha and r["ratio"] < r["null_min"] and r["ratio"] < 1]
-    if len(passing) > 1:
-        names = ", ".join(f"{r['id']} ({r['violations']})" for r in passing[:4])
-        return {"verdict": "none of these models", "model": None, "p_value": best["p_value"], "margin": margin,
-                "closest": best["id"], "ambiguous": [r["id"] for r in passing],
-                "explanation": f"{len(passing)} candidates land in the file's quantisation cells as well as a model "
-                               f"that made it would: {names}; the JPEG cannot tell them apart"}
-    if passing:
-        won = passing[0]
+    def named(won: dict[str, Any], also: str = "") -> dict[str, Any]:
         return {"verdict": "made by", "model": won["id"], "p_value": won["p_value"], "margin": margin,
                 "explanation": f"{won['id']} re-encoded with the file's own tables leaves {cells(won)}: 1 in "
                                f"{1 / max(won['p_value'], 1e-300):.2g} chance that a model that did not make it "
-                               "comes this close"}
+                               f"comes this close{also}"}
+
+    passing = _passing(ok, alpha)
+    if len(passing) > 1:
+        # the sibling rule: the others are ruled out by their own calibrations (p_own < OWN_ALPHA)
+        left = [r for r in passing if r.get("p_own", 1.0) >= OWN_ALPHA]
+        out = [r for r in passing if r not in left]
+        if len(left) == 1 and all("p_own" in r for r in out):
+            gone = "; ".join(f"{r['id']} leaves {r['violations']}, more than its own outputs do (p = "
+                             f"{r['p_own']:.2g})" for r in out[:3])
+            return named(left[0], f"; {gone}")
+        names = ", ".join(f"{r['id']} ({r['violations']})" for r in (left or passing)[:4])
+        if not left:
+            return {"verdict": "none of these models", "model": None, "p_value": best["p_value"], "margin": margin,
+                    "closest": best["id"], "ambiguous": [r["id"] for r in passing],
+                    "explanation": f"{len(passing)} candidates fit the file's quantisation cells better than photos "
+                                   f"do ({names}), but each worse than its own outputs do: none of them made it"}
+        return {"verdict": "none of these models", "model": None, "p_value": best["p_value"], "margin": margin,
+                "closest": best["id"], "ambiguous": [r["id"] for r in left],
+                "explanation": f"{len(left)} candidates land in the file's quantisation cells as well as a model "
+                               f"that made it would: {names}; the JPEG cannot tell them apart"}
+    if passing:
+        return named(passing[0])
     return {"verdict": "none of these models", "model": None, "p_value": best["p_value"], "margin": margin,
             "closest": best["id"],
             "explanation": f"the closest candidate, {best['id']}, leaves {cells(best)} (p = {best['p_value']:.2g} "
