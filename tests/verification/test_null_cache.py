@@ -67,3 +67,5 @@ def test_digests_follow_weights_and_shapes() -> None:
     b.load_state_dict(a.state_dict())
     assert model_digest(a) == model_digest(b)
     assert shape_signature(a) == shape_signature(b) != shape_signature(c)
+    bn = torch.nn.BatchNorm2d(4)  # a 0-dim integer buffer (num_batches_tracked)
+    assert model_digest(bn) == model_digest(torch.nn.BatchNorm2d(4))

@@ -207,3 +207,23 @@ def test_benchmark_negatives_share_no_lineage_and_include_seed_siblings():
     assert all(e.task == "sr" and not (lineage_ancestors(e) & lineage_ancestors(source)) for e in negs)
     assert "EDSR-bsds-x2-L1-s2" in {e.id for e in negs}
     assert negs[:24] == negatives_for(source, pop, 24)  # a longer list extends the shorter one: runs resume
+
+
+def test_inconclusive_weights_with_closer_outputs_on_the_same_architecture_are_related(pop, tmp_path, monkeypatch):
+    from srprint.verification import functional
+
+    _, e = pop
+    q = attack_model(e["s1"], "quantize", tmp_path / "q", params={"bits": 8})
+    stage, p_value = functional.functional_stage, lin.lineage_p_value
+    monkeypatch.setattr(lin, "lineage_p_value", lambda s, null: {**p_value(s, null), "p_bound": 0.01})
+    for decision, expected in (("closer", {"copy", "shared parent"}), ("not closer", {"undecided"})):
+        monkeypatch.setattr(functional, "functional_stage",
+                            lambda *a, d=decision, **k: {**stage(*a, **k), "decision": d, "p_value": 1e-5})
+        v = ownership.verify_models(e["s1"], q, load=load_entry_model, references=list(e.values()))
+        assert v.verdict in expected, v.explanation
+        assert (v.lineage.get("decided_by") == ownership.WEIGHTS_AND_FUNCTION) == (decision == "closer")
+    from srprint.verification.protocol_v3 import redecide
+
+    row = {"verdict": "undecided", "function": "closer", "verdict_v2": "copy", "p_value": 1e-9, "similarity": 0.9997,
+           "coverage": 0.95}
+    assert redecide(row, 0.07) == "copy" and redecide({**row, "similarity": 0.5}, 0.07) == "shared parent"
