@@ -34,9 +34,10 @@ from _common import RESULTS, write_results  # noqa: E402
 
 ITEMS = RESULTS / "trace_items.jsonl"
 CONDITIONS = ("clean", "q95", "q90", "q75", "double", "resize")
-# the JPEG path's method: 2 = cosine-decayed cell search, lazy calibration and the sibling rule (issue 27,
-# session 3); JPEG rows of an earlier method are kept in the items file but neither counted nor resumed
-JPEG_METHOD = 2
+# the JPEG path's method: 2 = cosine-decayed cell search, informative window, lazy calibration and the
+# sibling rule; 3 = and the rival rule (issue 27, session 3). JPEG rows of an earlier method are kept in the
+# items file but neither counted nor resumed
+JPEG_METHOD = 3
 
 
 def _current(row: dict) -> bool:
@@ -88,7 +89,7 @@ def trace_item(entry: Any, img: np.ndarray, cond: str, entries: list[Any], load:
     """Trace one test image under one condition; the row of the items file."""
     from PIL import Image
 
-    from srprint.attribution.jpeg_decide import decide_jpeg
+    from srprint.attribution.jpeg_decide import decide_jpeg, own_tests, rival_tests
     from srprint.attribution.trace import RESIZED, candidates, decide, trace_image
 
     img8 = (img * 255).round().astype(np.uint8)
@@ -111,12 +112,18 @@ def trace_item(entry: Any, img: np.ndarray, cond: str, entries: list[Any], load:
     wall = time.perf_counter() - t0
     rows = res["candidates"]
     kept = [c for c in rows if c["id"] != entry.id]
+    if info is not None and kept:  # the open set: the sibling and rival rules rerun without the true model
+        kept = [{k: v for k, v in c.items() if k not in ("p_own", "p_rival")} for c in kept]
+        rest = [c for c in cands if c.id != entry.id]
+        own_tests(kept, 1e-3, info, rest, load, settings=settings)
+        rival_tests(kept, 1e-3, info, rest, load, settings=settings)
     opened = (decide_jpeg(kept, 1e-3) if info is not None else decide(kept)) if kept else {
         "verdict": "none of these models"}
     return {"model": entry.id, "scale": entry.scale, "condition": cond, "n_candidates": len(cands),
             **({"jpeg_method": JPEG_METHOD} if info is not None else {}),
-            "ambiguous": res.get("ambiguous"), "true_p_own": next((c.get("p_own") for c in rows if c["id"] == entry.id),
-                                                                  None),
+            "ambiguous": res.get("ambiguous"), "p_rival": next((c["p_rival"] for c in rows if "p_rival" in c), None),
+            "open_p_rival": next((c["p_rival"] for c in kept if "p_rival" in c), None),
+            "true_p_own": next((c.get("p_own") for c in rows if c["id"] == entry.id), None),
             "verdict": res["verdict"], "predicted": res.get("model"),
             "argmin": rows[0]["id"] if rows else None, "p_best": rows[0]["p_value"] if rows else None,
             "true_stat": next((c["ratio"] for c in rows if c["id"] == entry.id), None),

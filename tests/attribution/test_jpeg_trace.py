@@ -257,7 +257,7 @@ def test_sibling_rule_names_the_one_its_siblings_own_outputs_rule_out():
     res = decide_jpeg([dict(a), dict(b)], 1e-3)
     assert res["verdict"] == "none of these models" and set(res["ambiguous"]) == {"s1", "s2"}
     # s2's own outputs come closer than this image in more than 99 % of cases: s2 is ruled out
-    res = decide_jpeg([{**a, "p_own": 0.4}, {**b, "p_own": OWN_ALPHA / 5}], 1e-3)
+    res = decide_jpeg([{**a, "p_own": 0.4}, {**b, "p_own": OWN_ALPHA / 5}], 1e-3, rivals=False)
     assert res["verdict"] == "made by" and res["model"] == "s1" and "its own outputs" in res["explanation"]
     # both consistent with their own outputs: the JPEG cannot tell them apart
     res = decide_jpeg([{**a, "p_own": 0.4}, {**b, "p_own": 0.2}], 1e-3)
@@ -268,8 +268,23 @@ def test_sibling_rule_names_the_one_its_siblings_own_outputs_rule_out():
     # one passing candidate needs no sibling evidence; an uncalibrated one (s >= 1) never passes
     from srprint.attribution.jpeg_decide import UNCALIBRATED
 
-    res = decide_jpeg([dict(a), {**_row("x4", 700, 1.0, ratio=1.1), **UNCALIBRATED}], 1e-3)
+    res = decide_jpeg([dict(a), {**_row("x4", 700, 1.0, ratio=1.1), **UNCALIBRATED}], 1e-3, rivals=False)
     assert res["verdict"] == "made by" and res["model"] == "s1"
+
+
+def test_rival_rule_names_only_a_candidate_closer_than_to_other_models_outputs():
+    from srprint.attribution.jpeg_decide import decide_jpeg
+
+    a = _row("imdn", 1, 6e-4, ratio=0.01)
+    res = decide_jpeg([dict(a)], 1e-3)  # the rival test not run: never named
+    assert res["verdict"] == "none of these models" and "not run" in res["explanation"]
+    # it fits other models' outputs as closely as this file: not named, and the line says why
+    res = decide_jpeg([{**a, "p_rival": 0.3, "rival_min": 0.004}], 1e-3)
+    assert res["verdict"] == "none of these models" and "other candidates' outputs" in res["explanation"]
+    res = decide_jpeg([{**a, "p_rival": 1e-5, "rival_min": 0.1, "rivals": ["espcn"]}], 1e-3)
+    assert res["verdict"] == "made by" and res["model"] == "imdn" and "espcn" in res["explanation"]
+    res = decide_jpeg([{**a, "p_rival": None}], 1e-3)  # no other candidate could make a rival image
+    assert res["verdict"] == "made by"
 
 
 def test_the_traced_window_is_the_most_informative_near_the_centre():

@@ -16,6 +16,10 @@ the same test, or each other one that passes is ruled out by the sibling rule (:
 statistic lies above what it reaches on its *own* outputs of the calibration photos compressed with the
 same tables (upper-tail p below :data:`OWN_ALPHA`). Two or more that pass and are not ruled out are
 reported as *none of these models* (the JPEG cannot tell them apart), never as a confident pick.
+Last, the rival rule (:func:`rival_tests`): the candidate to be named must also fit this file closer than it
+fits the *other* candidates' outputs of the calibration photos compressed the same way (p below ``alpha``
+and below all of them): a flexible model lands in the cells of a simpler model's JPEG, and only the first
+rule's photos would not show it.
 A candidate whose ``s`` is 1 or more (no better than plain upscaling) is never calibrated: it cannot be named.
 """
 
@@ -83,7 +87,8 @@ def _own_output(entry: Any, model: Any, photo: np.ndarray) -> np.ndarray:
 
 
 def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings: Any, *,
-                     use_cache: bool = True, own: bool = False) -> list[float]:
+                     use_cache: bool = True, own: bool = False,
+                     rivals: list[tuple[Any, Any]] | None = None) -> list[float]:
     """The statistic ``entry`` reaches on calibration images compressed with ``info``'s tables.
 
     Parameters
@@ -102,6 +107,9 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
         False: the photo crops themselves (no model made them: the null of :func:`decide_jpeg`). True:
         ``entry``'s own outputs of those crops (what the search reaches on images ``entry`` did make:
         the sibling rule's calibration).
+    rivals : list of (entry, model), optional
+        Other candidates: calibration image ``k`` is the output of ``rivals[k % len(rivals)]`` for its
+        photo crop (the rival rule's calibration: how close ``entry`` comes to images other models made).
 
     Returns
     -------
@@ -113,8 +121,10 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
     from .trace_calibration import calibration_photos
 
     tables = hashlib.sha256(b"".join(t.astype(np.int32).tobytes() for t in info.qtables)).hexdigest()
+    makers = [sha256_file(e.weights_path) for e, _ in rivals or []]
     key = config_hash({"sha": sha256_file(entry.weights_path), "tables": tables, "sampling": info.sampling,
-                       "side": side, "settings": settings.key(), "jpeg_lr": settings.jpeg_lr, "own": own, "jpeg": 5})
+                       "side": side, "settings": settings.key(), "jpeg_lr": settings.jpeg_lr, "own": own,
+                       "rivals": makers, "jpeg": 5})
     path = srprint_home() / "trace" / "calibration" / f"jpeg-{key}.json"
     if use_cache and path.is_file():
         try:
@@ -127,8 +137,10 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
 
     vals = []
     # crops of twice the side, from which the traced crop's rule picks the window (aligned_jpeg_crop)
-    for img in calibration_photos(settings.n_jpeg_calibration, 2 * side):
-        if own:
+    for k, img in enumerate(calibration_photos(settings.n_jpeg_calibration, 2 * side)):
+        if rivals:
+            img = _own_output(*rivals[k % len(rivals)], img)
+        elif own:
             img = _own_output(entry, model, img)
         data = pillow_encode((np.clip(img, 0, 1) * 255).round().astype(np.uint8), info)
         cinfo = read_jpeg(data)
@@ -140,7 +152,7 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
     finite = [v for v in vals if math.isfinite(v)]
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
         atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "own": own,
-                                 "statistics": finite})
+                                 "rivals": [e.id for e, _ in rivals or []], "statistics": finite})
     return finite
 
 
@@ -237,8 +249,73 @@ def own_tests(rows: list[dict[str, Any]], alpha: float, info: JpegInfo, entries:
         r["own_median"] = tail["null_median"]
 
 
-def decide_jpeg(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
-    """The verdict from JPEG rows (the rule of the module docstring; ``p_own`` from :func:`own_tests`)."""
+def rival_tests(rows: list[dict[str, Any]], alpha: float, info: JpegInfo, entries: list[Any],
+                load: Callable[[Any], Any], *, settings: Any) -> None:
+    """The rival rule's evidence for the candidate the other rules would name: ``p_rival`` on its row.
+
+    ``p_rival`` is the lower-tail Student-t predictive p-value of the row's log statistic against the
+    statistic the candidate reaches on the *other* candidates' outputs of the calibration photos, compressed
+    with the file's tables (:func:`jpeg_calibration` with ``rivals``): a flexible model can land in the cells
+    of a simpler model's JPEG (measured: IMDN-RTC left 1 of 2816 coefficients outside on an ESPCN output at
+    q 90, as ESPCN itself did), which photos, the null of the first rule, do not show. ``p_rival`` is None
+    when no other candidate can make an image of the calibration crops' size. Rows are changed in place.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`jpeg_rows` (after :func:`own_tests`).
+    alpha : float
+        The significance level.
+    info : JpegInfo
+        The traced file (its tables and subsampling).
+    entries : list
+        Every candidate's zoo entry (the rivals are all but the one tested).
+    load : callable
+        Entry -> loaded model.
+    settings : TraceSettings
+        Trace settings.
+
+    Returns
+    -------
+    None
+    """
+    from .trace_calibration import null_test
+
+    won = decide_jpeg(rows, alpha, rivals=False)
+    row = next((r for r in rows if r["id"] == won.get("model")), None)
+    by_id = {e.id: e for e in entries}
+    if row is None or "p_rival" in row or row["id"] not in by_id:
+        return
+    side = row["crop"][2]
+    others = [e for e in entries if e.id != row["id"] and (2 * side) % max(e.scale, 1) == 0]
+    if not others:
+        row["p_rival"] = None
+        return
+    e = by_id[row["id"]]
+    tail = null_test(row["ratio"], jpeg_calibration(e, load(e), info, side, settings,
+                                                     rivals=[(d, load(d)) for d in others]))
+    row.update({"p_rival": tail["p_value"], "rival_min": tail["null_min"], "rival_median": tail["null_median"],
+                "rivals": [d.id for d in others]})
+
+
+def decide_jpeg(rows: list[dict[str, Any]], alpha: float, *, rivals: bool = True) -> dict[str, Any]:
+    """The verdict from JPEG rows (the rules of the module docstring).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`jpeg_rows`, with ``p_own`` (:func:`own_tests`) and ``p_rival`` (:func:`rival_tests`).
+    alpha : float
+        The significance level.
+    rivals : bool
+        Apply the rival rule (a row to be named without ``p_rival`` is not named); False: the candidate the
+        other rules would name.
+
+    Returns
+    -------
+    dict
+        ``verdict``, ``model``, ``p_value``, ``margin``, ``explanation`` (and ``closest``, ``ambiguous``).
+    """
     ok = [r for r in rows if math.isfinite(r["ratio"])]
     if not ok:
         return {"verdict": "none of these models", "model": None, "p_value": None,
@@ -252,6 +329,20 @@ def decide_jpeg(rows: list[dict[str, Any]], alpha: float) -> dict[str, Any]:
                 f"upscaling through the same cells: {r['bicubic_violations']})")
 
     def named(won: dict[str, Any], also: str = "") -> dict[str, Any]:
+        if rivals and "p_rival" not in won:
+            return {"verdict": "none of these models", "model": None, "p_value": won["p_value"], "margin": margin,
+                    "closest": won["id"], "explanation": f"{won['id']} passes the photo calibration, but its "
+                    "rival test (other candidates' outputs) was not run: not named"}
+        if rivals and won["p_rival"] is not None and not (won["p_rival"] < alpha and won["ratio"] < won["rival_min"]):
+            return {"verdict": "none of these models", "model": None, "p_value": won["p_value"], "margin": margin,
+                    "closest": won["id"], "p_rival": won["p_rival"],
+                    "explanation": f"{won['id']} leaves {cells(won)}, closer than photos come (p = "
+                                   f"{won['p_value']:.2g}), but no closer than it comes to other candidates' outputs "
+                                   f"compressed the same way (p = {won['p_rival']:.2g}): the JPEG cannot tell "
+                                   "whether it or a model like them made the image"}
+        if rivals and won["p_rival"] is not None:
+            also += (f"; it comes closer than to any of {', '.join(won.get('rivals', [])[:3])}'s outputs "
+                     f"compressed the same way (p = {won['p_rival']:.2g})")
         return {"verdict": "made by", "model": won["id"], "p_value": won["p_value"], "margin": margin,
                 "explanation": f"{won['id']} re-encoded with the file's own tables leaves {cells(won)}: 1 in "
                                f"{1 / max(won['p_value'], 1e-300):.2g} chance that a model that did not make it "

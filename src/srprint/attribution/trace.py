@@ -258,9 +258,10 @@ def trace_image(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
 
     def verdict(rows: list[dict]) -> dict[str, Any]:
         if jpeg is not None:
-            from .jpeg_decide import decide_jpeg, own_tests
+            from .jpeg_decide import decide_jpeg, own_tests, rival_tests
 
             own_tests(rows, alpha, jpeg, entries, load, settings=settings)  # the sibling rule, when two pass
+            rival_tests(rows, alpha, jpeg, entries, load, settings=settings)  # the rival rule, for the one named
             return decide_jpeg(rows, alpha)
         return decide(rows, alpha)
 
