@@ -75,8 +75,9 @@ def _cached(path: Path, fn: Any) -> Any:
     return val
 
 
-def build_population(state: Path, n_roots: int) -> dict[str, Any]:
-    """Import the roots, make the derived models and re-uploads, copy the independent models."""
+def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[str, Any]:
+    """Import the roots, make the derived models and re-uploads, copy the independent models (``build=False``:
+    only list the models already made; one not made is listed as failed, nothing is imported or trained)."""
     from srprint.config import shared_data_dir, srprint_home
     from srprint.verification.attacks import attack_model
     from srprint.zoo.entry import ZooEntry
@@ -84,10 +85,11 @@ def build_population(state: Path, n_roots: int) -> dict[str, Any]:
     from srprint.zoo.study import copy_prebuilt_zoo, pretrained_zoo_dir
 
     pre = pretrained_zoo_dir()
-    import_manifest(shared_data_dir() / "pretrained" / "models.csv", pre,
-                    only=list(ROOTS[:n_roots]) + [p.replace("-x4", "") for p in PUBLISHED_INDEPENDENT])
     mini = srprint_home() / "zoos" / "mini"
-    copy_prebuilt_zoo(shared_data_dir() / "zoos" / "mini", mini)
+    if build:
+        import_manifest(shared_data_dir() / "pretrained" / "models.csv", pre,
+                        only=list(ROOTS[:n_roots]) + [p.replace("-x4", "") for p in PUBLISHED_INDEPENDENT])
+        copy_prebuilt_zoo(shared_data_dir() / "zoos" / "mini", mini)
     pop: dict[str, Any] = {"roots": {}, "derived": {}, "reuploads": {}, "independent": {}, "failed": {},
                            "attack_s": {}}
     derived_zoo, up_zoo = state / "derived", state / "reuploads"
@@ -105,6 +107,8 @@ def build_population(state: Path, n_roots: int) -> dict[str, Any]:
                 out = derived_zoo / f"{rid}-{name}"
                 if (out / "model.json").is_file():
                     e = ZooEntry.load(out)
+                elif not build:
+                    raise FileNotFoundError(f"{out} was not made (report only)")
                 else:
                     e = attack_model(made[parent], "finetune", out, params={**FT, **params})
                     pop["attack_s"][f"{rid}-{name}"] = round(time.perf_counter() - t, 2)
@@ -121,7 +125,10 @@ def build_population(state: Path, n_roots: int) -> dict[str, Any]:
         for name, spec in REUPLOADS.items():
             out = up_zoo / f"{rid}-{name}"
             try:
-                if spec is None:
+                if not build:  # report only: the re-upload as it was made, if it was
+                    if not (out / "model.json").is_file():
+                        raise FileNotFoundError(f"{out} was not made (report only)")
+                elif spec is None:
                     if not out.is_dir():
                         shutil.copytree(root.path, out)
                         e = ZooEntry.load(out)
@@ -273,11 +280,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budget-min", type=float, default=60.0, help="start no new query after this many minutes")
     ap.add_argument("--confirm", type=int, default=3, help="candidates confirmed per query (at most)")
     ap.add_argument("--build-only", action="store_true", help="build the population and the index, then stop")
+    ap.add_argument("--report-only", action="store_true", help="rewrite lineage.{json,md} from the models, index, "
+                    "answers and timings kept under $SRPRINT_HOME/bench/lineage, computing nothing (a query not "
+                    "answered yet is marked not run)")
     args = ap.parse_args(argv)
     state = srprint_home() / "bench" / "lineage"
     state.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    pop = build_population(state, args.roots)
+    pop = build_population(state, args.roots, build=not args.report_only)
     build_s = time.perf_counter() - t0
     index = state / f"index-v2-{args.roots}"
     indexed = list(pop["roots"].values()) + [d["path"] for d in pop["derived"].values()] + \
@@ -289,12 +299,15 @@ def main(argv: list[str] | None = None) -> int:
         res = index_models([Path(p) for p in indexed], index)
         return {"s": time.perf_counter() - t, "n": len(res["results"]), "failed": res["failed"]}
 
+    if args.report_only and not (state / f"index-v2-{args.roots}.json").is_file():
+        raise SystemExit(f"no index built under {state} yet: nothing to report")
     built = _cached(state / f"index-v2-{args.roots}.json", build)
     if args.build_only:
         print(json.dumps({"population": {k: len(v) for k, v in pop.items()}, "failed": pop["failed"],
                           "index": built}, default=str, indent=1))
         return 0
-    rows = run_queries(state, pop, index, deadline=time.time() + 60 * args.budget_min, n_confirm=args.confirm)
+    deadline = 0.0 if args.report_only else time.time() + 60 * args.budget_min
+    rows = run_queries(state, pop, index, deadline=deadline, n_confirm=args.confirm)
     ran = [r for r in rows if "not_run" not in r]
     scores = {"all": score(ran, pop, tuple(REUPLOADS)), "fresh": score([r for r in ran if not r["dev"]], pop,
                                                                        tuple(REUPLOADS)),
@@ -302,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     scores["not_run"] = [f"{r['kind']} {r['name']}" for r in rows if "not_run" in r]
     scores["errors"] = [f"{r['kind']} {r['name']}: {r['error']}" for r in rows if "error" in r]
     nodes = [node_of(r) for g in LineageIndex(index).groups() for r in LineageIndex(index).records(g)]
-    synthetic = synthetic_timing(state, tuple(args.synthetic))
+    sizes = tuple(n for n in args.synthetic if not args.report_only or (state / f"synthetic-{n}.json").is_file())
+    synthetic = synthetic_timing(state, sizes)
     times = confirmation_times(ran)
     res = {"population": {"roots": len(pop["roots"]), "derived": len(pop["derived"]),
                           "reuploads": len(pop["reuploads"]), "independent": len(pop["independent"]),
