@@ -59,7 +59,7 @@ PUBLISHED_INDEPENDENT = ("craft_ntire2024_x4", "fast-srgan_pytorch_x4", "fast-sr
 FT = {"iters": 100, "lr": 1e-4}
 DERIVED = {"ft1": ("root", {"seed": 0, "data": "bsd68"}), "ft2": ("ft1", {"seed": 1, "data": "bsd68"}),
            "sib": ("root", {"seed": 2, "data": "skimage"}), "sib2": ("root", {"seed": 4, "data": "bsd68", "lr": 3e-4})}
-QUERIES = "queries-v2"  # the first run's answers (other rules) stay in queries/
+QUERIES = "queries-v3"  # earlier answers (other rules) stay in queries/ and queries-v2/
 REUPLOADS = {"renamed": None, "fp16": ("fp16", {}), "int8": ("quantize", {"bits": 8}),
              "permuted": ("permute", {"seed": 3})}
 SYNTHETIC_SIZES = (100, 1_000, 10_000, 100_000)

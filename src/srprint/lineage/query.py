@@ -5,10 +5,12 @@
    A model with the same weights (content sha256) is the same model at once.
 3. **Confirmation**: the ``confirm`` nearest candidates whose entries are on disk go through
    :func:`srprint.lineage.relate.relate` (the ownership verdict plus the function distance), closest
-   first; a re-upload (*same model*) ends it early. The nulls of each verdict use the candidate's own
-   references (:func:`candidate_references`: indexed models of the group *not* near the candidate,
-   the same for every query), so the verdict's cached nulls (``verification/null_cache.py``) serve
-   every later query of that candidate and a query pays only for its pairs.
+   first; a re-upload (*same model*) ends it early. Then up to ``n_expand`` more: the records nearest
+   to the relatives the suspect was found to derive from (its parent may be theirs). The nulls of each
+   verdict use the candidate's own references (:func:`candidate_references`: indexed models of the
+   group *not* near the candidate, the same for every query), so the verdict's cached nulls
+   (``verification/null_cache.py``) serve every later query of that candidate and a query pays only
+   for its pairs.
 4. **Answer**: among the relations whose family-wise error rate over the group (Holm, every indexed
    model of the group a hypothesis) is below ``alpha``, or that reproduce the candidate's function
    exactly, :func:`srprint.lineage.relate.choose` picks *same model*, *derived from X* (the closest
@@ -33,6 +35,7 @@ from .store import LineageIndex, Record
 
 DEFAULT_K = 10
 DEFAULT_CONFIRM = 3  # the true parent was among the 3 nearest sketches for 18 of 18 fine-tunes (first run)
+DEFAULT_EXPAND = 2  # a fine-tune at 3x the learning rate had its siblings, not its root, as nearest sketches
 ALPHA = 0.05  # family-wise error rate over the group (the verdict's per-pair level stays 1e-3)
 N_REFERENCES = 8
 
@@ -148,11 +151,37 @@ def _check_declared(declared: str, index: LineageIndex, prof: dict[str, Any], re
     return f"declares {declared} as its parent, but its weights are not related to {declared} ({rel.verdict})"
 
 
+def _upstream_neighbours(index: LineageIndex, relations: list[Relation], records: list[Record], *,
+                         exclude: frozenset[str] | set[str], alpha: float, n: int) -> list[Record]:
+    """Up to ``n`` unconfirmed records nearest (by sketch) to the confirmed relatives the suspect derives
+    from, closest relative first: the suspect's parent may be its relatives' parent (a fine-tune that
+    moved far from its root can sit nearer its siblings than the root)."""
+    if n <= 0:
+        return []
+    by_id = {r.model_id: r for r in records}
+    done = {r.candidate for r in relations} | set(exclude)
+    out: list[Record] = []
+    ups = sorted((r for r in relations if r.relation == "derived" and accepted(r, alpha)), key=Relation.closeness)
+    for up in ups:
+        rec = by_id.get(up.candidate)
+        if rec is None:
+            continue
+        for o, _ in index.nearest(rec.group, rec.sketch, DEFAULT_K + len(done)):
+            if len(out) >= n:
+                return out
+            if o.model_id not in done and o.path and Path(o.path).is_dir():
+                done.add(o.model_id)
+                out.append(o)
+    return out
+
+
 def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: int = DEFAULT_CONFIRM,
-               alpha: float = ALPHA, allow_pickle: bool = False, exclude: frozenset[str] = frozenset()
-               ) -> dict[str, Any]:
+               alpha: float = ALPHA, allow_pickle: bool = False, exclude: frozenset[str] = frozenset(),
+               n_expand: int = DEFAULT_EXPAND) -> dict[str, Any]:
     """Look ``path`` (entry folder or checkpoint file) up in the index at ``index_dir`` (module docstring).
-    ``exclude``: indexed model ids to leave out (a benchmark's leave-one-out queries).
+    ``exclude``: indexed model ids to leave out (a benchmark's leave-one-out queries); ``n_expand``:
+    records near the confirmed relatives the suspect derives from, confirmed after the nearest
+    ``n_confirm`` (:func:`_upstream_neighbours`).
 
     Raises
     ------
@@ -210,6 +239,13 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
                 rel.fwer = holm([r.p_value for r in relations], group_size)[-1]
                 if rel.relation == "same model" and accepted(rel, alpha):  # a re-upload: nothing is closer
                     break
+            if not any(r.relation == "same model" and accepted(r, alpha) for r in relations):
+                for rec in _upstream_neighbours(index, relations, recs, exclude=exclude | {entry.id},
+                                                alpha=alpha, n=n_expand):
+                    rel = confirm(prof, rec, 1.0 - float(rec.sketch @ prof["sketch"]), load=load,
+                                  references=candidate_references(index, rec, recs, exclude=left_out), cache=memo)
+                    if rel is not None:
+                        relations.append(rel)
         for rel, fw in zip(relations, holm([r.p_value for r in relations], group_size), strict=True):
             rel.fwer = fw
         out["confirm_s"] = round(time.perf_counter() - t2, 3)
