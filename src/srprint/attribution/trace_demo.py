@@ -34,9 +34,11 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
     images = {"made": np.round(made * 255) / 255,
               "photo": np.round(photo[300:300 + CROP, 100:100 + CROP] * 255) / 255}
     # the demo's calibration: 8 photo crops per model (the library default, 32, would add minutes). A JPEG of
-    # the made image is not traced here: measured, the JPEG path named no model for it (the seed sibling
-    # EDSR-...-s2 reached 7 of 2816 cells outside, the search did not bring s1 lower) and took 368 s on a
-    # loaded 2-core machine (issue 27; bench/results/trace.md has the JPEG benchmark)
+    # the made image is not traced here. Measured (issue 27, session 3) on a q 90 JPEG of s1's 128-px output
+    # traced among s1 and s2: s1 leaves 0 of 2816 coefficients outside the cells (s2 11, bicubic 62; photo
+    # null p = 1e-5), but s1 comes about as close to s2's own outputs of the calibration photos (8 values,
+    # 0.015-0.25 against 0.008: rival p = 0.037), so the JPEG path says none of these models; the JPEG part
+    # took 4.5 min on a loaded 2-core machine (bench/results/trace.md has the JPEG benchmark)
     settings = TraceSettings(n_calibration=8)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # one thread is faster than two for these tiny nets on a busy 2-core machine
