@@ -80,3 +80,21 @@ def test_licence_is_carried_and_a_false_declared_parent_is_flagged(population, t
     res = query_file(found.path, d)
     assert res["answer"] == "derived" and "whose licence is CC-BY-NC-SA-4.0" in res["text"], res["text"]
     assert res["flags"] and "EDSR-tiny-x2-r3" in res["flags"][0]
+
+
+def test_a_pair_the_verdict_cannot_compare_does_not_end_the_lookup(population, index, monkeypatch):
+    import srprint.lineage.query as q
+
+    real = q.relate
+    calls = []
+
+    def flaky(*args, **kwargs):
+        calls.append(args[1].id)
+        if len(calls) == 1:
+            raise ValueError("matmul: mismatch in its core dimension")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(q, "relate", flaky)
+    res = query_file(population["finetune"].path, index)
+    first = res["relations"][0]
+    assert first["verdict"] == "error" and first["relation"] == "unrelated" and len(calls) > 1

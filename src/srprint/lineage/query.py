@@ -94,9 +94,14 @@ def confirm(profile: dict[str, Any], rec: Record, distance: float, *, load: Any,
     cand = _load_entry(rec.path)
     _, cand_out = model_sketch(load(cand), cand.task, cand.scale)
     fdb = function_psnr(profile["outputs"], cand_out)
-    rel = relate(profile["entry"], cand, record={**rec.to_dict(), "stats": rec.stats},
-                 suspect_stats=profile["stats"], function_db=fdb, sketch_distance=distance, load=load,
-                 references=references, suspect_meta=profile.get("meta"), cache=cache)
+    try:
+        rel = relate(profile["entry"], cand, record={**rec.to_dict(), "stats": rec.stats},
+                     suspect_stats=profile["stats"], function_db=fdb, sketch_distance=distance, load=load,
+                     references=references, suspect_meta=profile.get("meta"), cache=cache)
+    except (ValueError, RuntimeError, SrprintError) as exc:  # one pair the verdict cannot compare: not a lookup's end
+        rel = Relation(rec.model_id, "unrelated", "error", None, fdb, distance,
+                       explanation=f"not confirmed: {type(exc).__name__}: {exc}"[:300],
+                       record={**rec.to_dict(), "stats": rec.stats})
     rel.seconds = round(time.perf_counter() - t0, 3)
     return rel
 
