@@ -36,6 +36,25 @@ def family(model_id: str, pop: dict[str, Any]) -> str:
     return model_id
 
 
+def rechoose(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its answer chosen again from its stored confirmations by the library's current
+    :func:`srprint.lineage.relate.choose` (the confirmations do not depend on it; the answer as run is
+    kept in ``answer_as_run``)."""
+    from srprint.lineage.query import ALPHA, _answer, accepted
+    from srprint.lineage.relate import Relation, choose
+
+    if "relations" not in row:
+        return row
+    rels = [Relation(x["candidate"], x["relation"], x["verdict"], x.get("p_value"),
+                     float(x["function_db"]) if x.get("function_db") is not None else 0.0, 0.0,
+                     list(x.get("edits") or []), list(x.get("direction_evidence") or []), fwer=x.get("fwer"),
+                     distance=x.get("distance")) for x in row["relations"]]
+    best = choose([r for r in rels if accepted(r, ALPHA)])
+    return {**row, "answer_as_run": row.get("answer"), "match_as_run": row.get("match"),
+            "answer": best.relation if best else "unknown", "match": best.candidate if best else None,
+            "fwer": best.fwer if best else None, "text": _answer(best, row["id"])}
+
+
 def score(rows: list[dict[str, Any]], pop: dict[str, Any], edits: tuple[str, ...]) -> dict[str, Any]:
     """The rates of one set of rows (the issue's measures)."""
     rows = [r for r in rows if "not_run" not in r and "error" not in r]

@@ -13,8 +13,9 @@ def stats(db: float, **kw: object) -> dict[str, object]:
     return {**TRAINED, "heldout_db": db, **kw}
 
 
-def rel(cand: str, relation: str, distance: float | None, function_db: float = 40.0) -> Relation:
-    return Relation(cand, relation, "shared parent", 1e-5, function_db, 0.1, distance=distance)
+def rel(cand: str, relation: str, distance: float | None, function_db: float = 40.0,
+        verdict: str = "shared parent") -> Relation:
+    return Relation(cand, relation, verdict, 1e-5, function_db, 0.1, distance=distance)
 
 
 def test_a_finetune_of_a_trained_model_is_the_worse_one():
@@ -62,3 +63,11 @@ def test_a_reupload_wins_and_nothing_related_is_unknown():
     assert choose([rel("root", "derived", 0.01), same]).candidate == "orig"
     assert choose([]) is None
     assert choose([rel("a", "shares a parent", 0.2), rel("b", "shares a parent", 0.1)]).candidate == "b"
+
+
+def test_a_loose_link_to_another_family_does_not_outrank_the_family():
+    # a published root whose fine-tunes are copies of it, and a loose shared parent with another root
+    found = [rel("ft1", "parent", 0.0001, verdict="copy"), rel("sib", "parent", 0.0002, verdict="copy"),
+             rel("other-root", "derived", 0.85)]
+    best = choose(found)
+    assert best.candidate == "ft1" and best.relation == "parent"

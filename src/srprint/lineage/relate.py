@@ -224,18 +224,21 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
 
 def choose(accepted: list[Relation]) -> Relation | None:
     """The relation a lookup answers with, among the accepted ones (module docstring): a re-upload (the
-    closest function) first; else the closest model the suspect derives from (its parent); else the
-    closest model derived from it (its child); else the closest relative."""
+    closest function) first; else, among the relatives the verdict calls *copy* (within its copy band:
+    the suspect's own family) when there are any, all accepted ones otherwise: the closest model the
+    suspect derives from (its parent); else the closest model derived from it (its child); else the
+    closest relative. (A loose *shared parent* with another family must not outrank the family.)"""
     if not accepted:
         return None
     same = [r for r in accepted if r.relation == "same model"]
     if same:
         return max(same, key=lambda r: r.function_db)
+    pool = [r for r in accepted if r.verdict == "copy"] or accepted
     for kind in ("derived", "parent"):
-        hits = [r for r in accepted if r.relation == kind]
+        hits = [r for r in pool if r.relation == kind]
         if hits:
             return min(hits, key=Relation.closeness)
-    return min(accepted, key=Relation.closeness)
+    return min(pool, key=Relation.closeness)
 
 
 def holm(p_values: list[float | None], m: int) -> list[float | None]:
