@@ -138,6 +138,55 @@ def population_tree(rows: list[dict[str, Any]], nodes: list[dict[str, Any]], pop
                       "true_edges_undirected": len(found) - len(directed)}}
 
 
+def _accepted_at(x: dict[str, Any], alpha: float) -> bool:
+    if x.get("relation") in (None, "unrelated"):
+        return False
+    fw = x.get("fwer")
+    return x.get("verdict") in ("copy", "identical weights") if fw is None else float(fw) < alpha
+
+
+def _rule(evidence: list[str]) -> str:
+    ev = (evidence or [""])[-1]
+    if "held-out photo" in ev and "worse" in ev:
+        return "quality"
+    if "Gaussian" in ev:
+        return "kurtosis"
+    return "storage, zeros or declared source"
+
+
+def validation(rows: list[dict[str, Any]], pop: dict[str, Any]) -> dict[str, Any]:
+    """The post-hoc rules on every stored confirmation: each direction rule's accuracy on the true
+    parent-child pairs it ordered (dev / fresh), and the accepted relations linking two families at the
+    family-wise level 0.05 against 1e-3 (the level before the first run)."""
+    truth = {frozenset((r["id"], r["expect"])): (r["expect"], r["id"]) for r in rows if r["kind"] == "derived"}
+    counts: dict[str, dict[str, list[int]]] = {}
+    cross: dict[str, list[str]] = {"0.05": [], "0.001": []}
+    within = {"0.05": 0, "0.001": 0}
+    seen: set[frozenset[str]] = set()
+    for r in rows:
+        for x in r.get("relations") or []:
+            key = frozenset((r["id"], x["candidate"]))
+            for level, a in (("0.05", 0.05), ("0.001", 1e-3)):
+                if _accepted_at(x, a):
+                    if family(r["id"], pop) != family(x["candidate"], pop):
+                        cross[level].append(f"{r['id']} ~ {x['candidate']} ({x['verdict']}, FWER {x.get('fwer'):.2g})")
+                    elif r["kind"] in ("derived", "root"):
+                        within[level] += 1
+            if key in truth and key not in seen and x["relation"] in ("derived", "parent"):
+                seen.add(key)
+                parent, child = truth[key]
+                ok = ((x["relation"] == "derived" and r["id"] == child)
+                      or (x["relation"] == "parent" and r["id"] == parent))
+                c = counts.setdefault(_rule(x.get("direction_evidence")), {}).setdefault(
+                    "dev" if r["dev"] else "fresh", [0, 0])
+                c[0] += ok
+                c[1] += 1
+    return {"direction_rules": {rule: {part: wilson(k, n) for part, (k, n) in parts.items()}
+                                for rule, parts in counts.items()},
+            "cross_family_accepted": {k: len(v) for k, v in cross.items()}, "cross_family_examples": cross["0.05"][:12],
+            "within_family_accepted": within}
+
+
 def met(x: dict[str, Any], target: float, *, at_most: bool = False) -> bool | None:
     """Whether the 95 % interval clears ``target`` (None without data)."""
     if not x.get("n"):
@@ -211,6 +260,23 @@ def markdown(res: dict[str, Any], *, ft: dict[str, Any], notes: list[str]) -> st
     md += ["", f"Later confirmations within 5 s: {_w(t['within_5s_later'])}. *first*: a candidate's first "
            "confirmation in this run (its two nulls computed, then stored by `verification/null_cache.py`); *later*: "
            "every other (nulls read back, only the pair computed).", ""]
+    v = res.get("validation") or {}
+    if v:
+        md += ["## Validation of the rules set on the dev population", "",
+               "Direction rules on the true parent-child pairs they ordered (each pair once, as confirmed in a "
+               "query):", "",
+               "| rule | dev | fresh |", "|---|---|---|"]
+        md += [f"| {rule} | {_w(parts.get('dev', {}))} | {_w(parts.get('fresh', {}))} |"
+               for rule, parts in v["direction_rules"].items()]
+        md += ["", f"Accepted relations linking two families (all queries' confirmations): "
+               f"{v['cross_family_accepted']['0.05']} at FWER < 0.05, {v['cross_family_accepted']['0.001']} at "
+               f"< 0.001; accepted relations within a published family (derived and root queries): "
+               f"{v['within_family_accepted']['0.05']} at 0.05, {v['within_family_accepted']['0.001']} at 0.001. "
+               "The cross-family ones (all *shared parent*, none a *copy*) are kept out of the answers by "
+               "`choose` (the family's *copy* relatives first); they pair families whose relation is not "
+               "known (RFDN is built on IMDN's design; RLFN-S and RLFN come from one repository), so they are "
+               "not counted as false links of independent models:", ""]
+        md += [f"- {e}" for e in v["cross_family_examples"]] + [""]
     tr = res["tree"]["score"]
     md += ["## The population's lineage graph", "",
            f"{tr['edges']} edges at FWER < {ALPHA} ({res['tree']['note']}); figure `lineage/tree.png`, drawn again "
