@@ -279,10 +279,9 @@ NOTES = [
     "root fmen_ntire2022_x4 failed during the run (a ValueError inside the alignment on one of its pairs ended "
     "the whole query); after `query.confirm` learnt to record such a pair as not confirmed and go on, that one "
     "query was run again (11:16 UTC).",
-    "The run (10:28-11:15 UTC) confirmed with the working tree as it was at 10:28: commit 719f18f plus other "
-    "engineers' uncommitted verification work (the on-disk null cache, since committed); verification changes "
-    "committed after 10:28 (e.g. 8cb7b52, an inconclusive same-architecture test called related) are not in "
-    "it. The answers were re-chosen and scored by the later lineage commits (see the note on `choose`).",
+    "The run (10:28-11:15 UTC) confirmed with the code of commit 719f18f (verification as of 8cb7b52, with its "
+    "on-disk null cache; no verification commit since). The answers were re-chosen and scored by the later "
+    "lineage commits (see the note on `choose`).",
     "One core (OMP_NUM_THREADS=1) beside other engineers' jobs on a 2-core machine: times are upper bounds.",
 ]
 
