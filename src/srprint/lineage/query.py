@@ -65,7 +65,9 @@ def _references(records: list[Record], exclude: set[int], n: int = N_REFERENCES)
 def candidate_references(index: LineageIndex, rec: Record, records: list[Record], *, exclude: set[int],
                          near: int = 2 * DEFAULT_K) -> list[Any]:
     """The reference models of one candidate's nulls: :func:`_references` of its group, leaving out its
-    ``near`` nearest sketches (its possible relatives) and ``exclude``."""
+    ``near`` nearest sketches (its possible relatives; fewer in a small group, so that
+    :data:`N_REFERENCES` remain: a relative in the null only makes the test stricter) and ``exclude``."""
+    near = min(near, max(0, len(records) - N_REFERENCES - 1 - len(exclude)))
     close = {o.key for o, _ in index.nearest(rec.group, rec.sketch, near + 1)}
     return _references(records, close | {rec.key} | exclude)
 
