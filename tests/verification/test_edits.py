@@ -112,6 +112,23 @@ def test_edit_then_small_change_is_still_found_by_the_weights(zoo, tmp_path):
         assert v.verdict == "copy", (name, v.explanation)
 
 
+@pytest.mark.xfail(strict=True, reason="known failure (issue 26, measured): fine-tuning a zero-padded copy moves "
+                   "every layer's aligned cosine (0.69-0.98 here; RDN's copy on the benchmark: S 0.66, independent), "
+                   "not only the border taps (comparing on the common taps changed S by < 0.004)")
+def test_padded_kernels_filled_by_fine_tuning_are_still_a_copy(zoo, tmp_path):
+    # Adam moves every weight by about lr a step, so fine-tuning fills a padded copy's zero border taps
+    padded = attack_model(zoo["s1"], "padkernel", tmp_path / "pad", params={})
+    tuned = attack_model(padded, "finetune", tmp_path / "pad-ft", params={"iters": 30, "lr": 1e-3, "data": "skimage"})
+    caps = [lin.capture_model(load_entry_model(x)) for x in (zoo["s1"], tuned, zoo["s2"])]
+    border = max(float(np.abs(layer.weight.reshape(layer.weight.shape[0], layer.weight.shape[1], 5, 5)[:, :, 0]).max())
+                 for layer in caps[1].layers if layer.weight.shape[2] == 25)
+    assert border > 1e-3  # the borders are no longer zero
+    assert alignment.compare_aligned(caps[0], caps[1]).similarity > 0.9
+    assert alignment.compare_aligned(caps[0], caps[2]).similarity < 0.5
+    v = ownership.verify_models(zoo["s1"], tuned, load=load_entry_model, references=list(zoo.values()))
+    assert v.verdict == "copy", v.explanation
+
+
 def test_independently_trained_model_of_the_same_architecture_stays_independent(zoo):
     trained = load_entry_model(zoo["s2"])
     finetune_model(trained, "sr", {"iters": 15, "lr": 1e-3, "seed": 0, "data": "skimage"}, "cpu")
