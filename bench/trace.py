@@ -32,7 +32,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import RESULTS, write_results  # noqa: E402
 
-ITEMS = RESULTS / "trace_items.jsonl"
+ITEMS = RESULTS / "trace_items.jsonl"  # --name NAME: RESULTS / "NAME_items.jsonl" and NAME.{json,md}
+NAME = "trace"
 CONDITIONS = ("clean", "q95", "q90", "q75", "double", "resize")
 # the JPEG path's method: 2 = cosine-decayed cell search, informative window, lazy calibration and the
 # sibling rule; 3 = and the rival rule (issue 27, session 3). JPEG rows of an earlier method are kept in the
@@ -228,9 +229,16 @@ def main() -> None:
     ap.add_argument("--budget-s", type=float, default=0, help="stop starting new items after this many seconds")
     ap.add_argument("--report-only", action="store_true", help="rewrite trace.{json,md} from the cached items and "
                     "the plan of the last run (bench/results/trace.json), computing nothing")
+    ap.add_argument("--name", default="trace", help="results name: a slice of its own (other models or "
+                    "candidates) in bench/results/NAME_items.jsonl and NAME.{json,md}")
     a = ap.parse_args()
+    global ITEMS, NAME
+    if a.name != "trace":
+        if not a.name.replace("_", "").isalnum():
+            raise SystemExit(f"--name {a.name!r}: letters, digits and underscores only")
+        NAME, ITEMS = a.name, RESULTS / f"{a.name}_items.jsonl"
     if a.report_only:
-        return _write(_cached_items(), json.loads((RESULTS / "trace.json").read_text())["plan"])
+        return _write(_cached_items(), json.loads((RESULTS / f"{NAME}.json").read_text())["plan"])
     import torch
 
     from srprint.attribution.trace import TraceSettings, centre_crop
@@ -317,7 +325,7 @@ def _denoised(model: Any, hr: np.ndarray) -> np.ndarray:
 def _write(done: dict, plan: dict) -> None:
     s = summarise(list(done.values()))
     s["plan"] = plan
-    write_results("trace", s, markdown(s, plan))
+    write_results(NAME, s, markdown(s, plan))
 
 
 if __name__ == "__main__":
