@@ -112,9 +112,6 @@ def test_edit_then_small_change_is_still_found_by_the_weights(zoo, tmp_path):
         assert v.verdict == "copy", (name, v.explanation)
 
 
-@pytest.mark.xfail(strict=True, reason="known failure (issue 26, measured): fine-tuning a zero-padded copy moves "
-                   "every layer's aligned cosine (0.69-0.98 here; RDN's copy on the benchmark: S 0.66, independent), "
-                   "not only the border taps (comparing on the common taps changed S by < 0.004)")
 def test_padded_kernels_filled_by_fine_tuning_are_still_a_copy(zoo, tmp_path):
     # Adam moves every weight by about lr a step, so fine-tuning fills a padded copy's zero border taps
     padded = attack_model(zoo["s1"], "padkernel", tmp_path / "pad", params={})

@@ -51,6 +51,9 @@ SMALL_CHANGES: tuple[tuple[str, tuple[tuple[str, dict[str, Any]], ...]], ...] = 
     ("prune10", (("prune", {"percent": 10.0}),)),
 )
 FINETUNE = ("finetune", {"iters": 500, "lr": 1e-4})
+# the statistic's version in each row: "v3.1" compares same-width layers of different kernel sizes on their
+# common central taps in v2's frame too (rows without a method ran before it)
+METHOD = "v3.1"
 FINETUNED_EDITS = ("mix", "identity-block-middle", "padkernel", "signflip")
 
 
@@ -62,6 +65,7 @@ class ProtocolV3Options:
     finetune_sources: int = 6
     max_seconds: float = 3600.0  # stop cleanly after this long (the rerun resumes)
     threads: int = 1
+    redo: tuple[str, ...] = ()  # items whose key contains one of these are run again (the latest row counts)
 
 
 def select_sources(published: Path, mini: Path) -> tuple[list[Any], list[Any], list[Any]]:
@@ -228,14 +232,16 @@ def run_protocol_v3(*, work: Path, published: Path, mini: Path,
     t_start, cache, current = time.perf_counter(), {}, None
     load = memoised(load_entry_model)
     for key, src, kind, tag, what in _jobs(sources, calibration, population, options):
-        if done.get(key, {}).get("status") == "ok":
+        if done.get(key, {}).get("status") == "ok" and not (
+                any(r in key for r in options.redo) and done[key].get("method") != METHOD):
             continue  # a failed item is tried again (its latest row counts)
         if time.perf_counter() - t_start > options.max_seconds:
             break
         if current != src.id:  # one source at a time: its capture, outputs and nulls are reused
             cache, current, load = {}, src.id, memoised(load_entry_model)
         t0 = time.perf_counter()
-        row: dict[str, Any] = {"key": key, "source": src.id, "kind": kind, "edit": tag, "family": src.arch}
+        row: dict[str, Any] = {"key": key, "source": src.id, "kind": kind, "edit": tag, "family": src.arch,
+                               "method": METHOD}
         try:
             suspect = what if kind == "negative" else make_copy(src, what, work / "attacked", tag=tag)
             row["psnr_change"] = (suspect.metrics or {}).get("psnr_change") if kind != "negative" else None
