@@ -428,6 +428,7 @@ def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "seconds_decided": {"n": len(timed), "median": sorted(timed)[len(timed) // 2] if timed else None,
                             "max": max(timed) if timed else None},
         "failed": [f"{r['key']}: {r.get('error')}" for r in rows if r.get("status") == "failed"],
+        "rows_by_method": count([{**r, "method": r.get("method") or "v3.0"} for r in ok], "method"),
         "post_hoc_weights_and_function": sorted(
             f"{r['key']}: {r['verdict']}" for r in ok if r["verdict"] != raw.get(r["key"])
             and raw.get(r["key"]) == "undecided" and r.get("function") == "closer"),
@@ -458,6 +459,10 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         f"Scored sources: {len(s['sources_scored'])}; calibration sources (never scored): "
         f"{len(s['sources_calibration'])}. Items still to run: {remaining} (the run resumes).", "",
         f"Copy band 1 - S <= {band['band']} from {band['n']} lineage-decided copies of {band['data']}.", "",
+        f"Rows by the method that decided them: {s.get('rows_by_method')} (v3.1 also compares same-width layers "
+        "of different kernel sizes on their common central taps; it was made after RDN's padkernel+finetune500 "
+        "copy came out independent, and the padkernel+int8 / padkernel+finetune500 rows were rerun with it; "
+        "rows of v3.0 were not).", "",
         "## Targets", "", "| target | result | met |", "|---|---|---|",
         f"| exact edits 100 % *copy* | {_cell(s['exact'])} | {'yes' if s['exact']['k'] == s['exact']['n'] else 'no'} |",
         f"| edits + int8 / fine-tune / others >= 99 % *copy* (lower bound) | {_cell(s['changed'])} | "
