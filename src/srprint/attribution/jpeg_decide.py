@@ -267,7 +267,8 @@ def rival_tests(rows: list[dict[str, Any]], alpha: float, info: JpegInfo, entrie
     alpha : float
         The significance level.
     info : JpegInfo
-        The traced file (its tables and subsampling).
+        The traced file: the rivals' outputs of the calibration photos are compressed with its quantisation
+        tables and chroma subsampling before they are compared with it.
     entries : list
         Every candidate's zoo entry (the rivals are all but the one tested).
     load : callable
