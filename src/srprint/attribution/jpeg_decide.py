@@ -272,13 +272,14 @@ def rival_tests(rows: list[dict[str, Any]], alpha: float, info: JpegInfo, entrie
     entries : list
         Every candidate's zoo entry (the rivals are all but the one tested).
     load : callable
-        Entry -> loaded model.
+        Loads a zoo entry's model: each rival is run on the calibration photos.
     settings : TraceSettings
-        Trace settings.
+        The calibration photos, the crop rule and the cell search's settings.
 
     Returns
     -------
     None
+        The winning row gains ``p_rival`` (None without rivals), ``rival_min``, ``rival_median`` and ``rivals``.
     """
     from .trace_calibration import null_test
 
