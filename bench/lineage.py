@@ -270,8 +270,9 @@ NOTES = [
     "Confirmation runs `verify_models` as it stands in the working tree (verification v3, owned by issue 26); its "
     "two nulls are cached on disk per source (`verification/null_cache.py`, issue 26's work), and each indexed "
     "candidate has its own reference set, so a later query of the same candidate reads them back.",
-    "Synthetic lookup timings are cached from the first run (commit a37ee78, 08:07 UTC); the lookup code "
-    "(store.nearest) did not change since.",
+    "Synthetic lookup timings re-measured 11:27-11:36 UTC with the current store (after issue 30's rework; "
+    "the first run, a37ee78 at 08:07 UTC under heavier load, measured 34 ms median at 10 000 and 44 ms at "
+    "100 000).",
     "Answers are chosen again at scoring time from each query's stored confirmations by the library's "
     "current `relate.choose` (the confirmations do not depend on it; `answer_as_run` keeps the answer the run "
     "printed): during the run, choose was changed to prefer relatives the verdict calls *copy* after a root "
