@@ -208,3 +208,12 @@ def test_population_free_test_separates_copies_and_is_not_small_under_independen
     assert copy["chains"] >= 1 and copy["p_exact"] < 1e-3
     p_null = [exact_test(cap, lin.capture_model(load_entry_model(zoo[f"s{i}"])))["p_exact"] for i in (2, 3, 4, 5)]
     assert all(p is not None and p > 1e-3 for p in p_null), p_null
+
+
+def test_a_widened_copy_is_not_another_architecture(zoo, tmp_path):
+    # every shape changes, the kinds of layers in call order do not: the cross-architecture rule (inconclusive
+    # weights + outputs no closer -> independent) must not clear a widened copy
+    widened = attack_model(zoo["s1"], "widen", tmp_path / "widen", params={})
+    src, wide, other = (lin.capture_model(load_entry_model(x)) for x in (zoo["s1"], widened, zoo["p1"]))
+    assert lin.shape_coverage(src, wide) < 1.0 == lin.kind_coverage(src, wide)
+    assert lin.kind_coverage(src, other) < lin.MIN_COVERAGE  # another network: 3 convolutions against 6

@@ -296,15 +296,18 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             lineage.update(test, null_models=null["models"], alpha=alpha, copy_max_distance=copy_max_distance)
             verdict = decide_lineage(result, test, alpha, copy_max_distance=copy_max_distance)
             lineage["shape_coverage"] = lin.shape_coverage(cap_src, cap_sus)
+            # "another architecture" by the kinds of layers in call order, not their shapes: a widened or
+            # kernel-padded copy changes every shape (cdncnn-b's widen+int8 copy was called independent)
+            lineage["kind_coverage"] = lin.kind_coverage(cap_src, cap_sus)
             if (verdict == "undecided" and func["decision"] == "closer"
-                    and lineage["shape_coverage"] >= lin.MIN_COVERAGE):
+                    and lineage["kind_coverage"] >= lin.MIN_COVERAGE):
                 # the same architecture, the weights closer than every null model (t-predictive p < alpha) and the
                 # outputs closer than independent models' (p < alpha): two tests at level alpha agree, so only
                 # the distribution-free bound of one of them is missing (a tiny net: FSRCNN-small's int8 copy)
                 verdict = decide_lineage(result, {**test, "p_bound": 0.0}, alpha, copy_max_distance=copy_max_distance)
                 lineage["decided_by"] = WEIGHTS_AND_FUNCTION
             if (verdict == "undecided" and func["decision"] == "not closer"
-                    and lineage["shape_coverage"] < lin.MIN_COVERAGE):
+                    and lineage["kind_coverage"] < lin.MIN_COVERAGE):
                 # another architecture (its layers pair only by what they compute, not by shape), outputs no
                 # closer than independent models', and the weights' evidence inconclusive: independent
                 verdict = "independent"

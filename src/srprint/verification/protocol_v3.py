@@ -51,9 +51,10 @@ SMALL_CHANGES: tuple[tuple[str, tuple[tuple[str, dict[str, Any]], ...]], ...] = 
     ("prune10", (("prune", {"percent": 10.0}),)),
 )
 FINETUNE = ("finetune", {"iters": 500, "lr": 1e-4})
-# the statistic's version in each row: "v3.1" compares same-width layers of different kernel sizes on their
-# common central taps in v2's frame too (rows without a method ran before it)
-METHOD = "v3.1"
+# the method's version in each row: "v3.1" compares same-width layers of different kernel sizes on their
+# common central taps in v2's frame too; "v3.2" tells another architecture by its layer kinds, not shapes
+# (rows without a method ran before both)
+METHOD = "v3.2"
 FINETUNED_EDITS = ("mix", "identity-block-middle", "padkernel", "signflip")
 
 
@@ -259,7 +260,8 @@ def run_protocol_v3(*, work: Path, published: Path, mini: Path,
         row.update(status="ok", suspect=suspect.id, verdict=v.verdict, verdict_v2=old,
                    agreement_db=f.get("agreement_db"), function=f.get("decision"),
                    similarity=lin.get("similarity"), coverage=lin.get("coverage"), p_value=lin.get("p_value"),
-                   p_bound=lin.get("p_bound"), null_n=lin.get("null_n"), seconds_v3=round(t_v3, 2),
+                   p_bound=lin.get("p_bound"), null_n=lin.get("null_n"), kind_coverage=lin.get("kind_coverage"),
+                   decided_by=lin.get("decided_by"), seconds_v3=round(t_v3, 2),
                    load_average=round(os.getloadavg()[0], 2))
         _append(items, row)
     return list(_done(items).values())
@@ -370,10 +372,10 @@ def redecide(row: dict[str, Any], band: float | None) -> str:
     another architecture (v2's shape pairing undecided) whose outputs are no closer than independent
     models' is *independent*; on the same architecture, with outputs closer than independent models', it is
     related (*copy* or *shared parent* by the band)."""
-    if (row.get("verdict") == "undecided" and row.get("function") == "not closer"
-            and row.get("verdict_v2") == "undecided" and row.get("p_value") is not None):
-        return "independent"
-    if (row.get("verdict") == "undecided" and row.get("function") == "closer"
+    if (row.get("kind_coverage") is None and row.get("verdict") == "undecided" and row.get("p_value") is not None
+            and row.get("function") == "not closer" and row.get("verdict_v2") == "undecided"):
+        return "independent"  # a row run before the library had the rule (v2's pairing stands in for the shapes)
+    if (row.get("kind_coverage") is None and row.get("verdict") == "undecided" and row.get("function") == "closer"
             and row.get("verdict_v2") != "undecided" and row.get("p_value") is not None):
         # added after two scored rows (FSRCNN-small int8 / prune10) were inconclusive: the same architecture,
         # weights and outputs both closer than independent models' (ownership.WEIGHTS_AND_FUNCTION); the
