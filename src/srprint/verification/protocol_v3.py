@@ -461,10 +461,12 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         f"Scored sources: {len(s['sources_scored'])}; calibration sources (never scored): "
         f"{len(s['sources_calibration'])}. Items still to run: {remaining} (the run resumes).", "",
         f"Copy band 1 - S <= {band['band']} from {band['n']} lineage-decided copies of {band['data']}.", "",
-        f"Rows by the method that decided them: {s.get('rows_by_method')} (v3.1 also compares same-width layers "
-        "of different kernel sizes on their common central taps; it was made after RDN's padkernel+finetune500 "
-        "copy came out independent, and the padkernel+int8 / padkernel+finetune500 rows were rerun with it; "
-        "rows of v3.0 were not).", "",
+        f"Rows by the method that decided them: {s.get('rows_by_method')}. v3.1 also compares same-width layers "
+        "of different kernel sizes on their common central taps (made after RDN's padkernel+finetune500 copy came "
+        "out independent; the padkernel+int8 and padkernel+finetune500 rows were rerun with it). v3.2 tells "
+        "another architecture by its layer kinds, not shapes (made after cdncnn-b's widen+int8 copy came out "
+        "independent; every row an inconclusive-lineage rule had decided was rerun with it). Other rows are "
+        "v3.0's: these changes were made after they ran, and they were not rerun.", "",
         "## Targets", "", "| target | result | met |", "|---|---|---|",
         f"| exact edits 100 % *copy* | {_cell(s['exact'])} | {'yes' if s['exact']['k'] == s['exact']['n'] else 'no'} |",
         f"| edits + int8 / fine-tune / others >= 99 % *copy* (lower bound) | {_cell(s['changed'])} | "
