@@ -50,7 +50,8 @@ def main_v3(a: argparse.Namespace) -> None:
     zoos = default_zoos()
     work = srprint_home() / "bench" / "verification_v3"
     opts = ProtocolV3Options(max_seconds=a.max_seconds, negatives_per_source=a.negatives,
-                             finetune_sources=a.finetune_sources, redo=tuple(a.redo))
+                             finetune_sources=a.finetune_sources, redo=tuple(a.redo),
+                             only_redo=a.only_redo)
     rows = (list(_done(work / "items.jsonl").values()) if a.report_only or a.timing else
             run_protocol_v3(work=work, published=zoos["published"], mini=zoos["mini"], options=opts))
     timing = (time_decided_pairs(work=work, published=zoos["published"], mini=zoos["mini"], max_seconds=a.max_seconds)
@@ -73,6 +74,7 @@ def main() -> None:
                     help="v3: time a sample of decided pairs (resumable; then rewrite the results)")
     ap.add_argument("--redo", action="append", default=[],
                     help="v3: run again the items whose key contains this text (repeat), unless run by this method")
+    ap.add_argument("--only-redo", action="store_true", help="v3: run the --redo items and nothing else")
     ap.add_argument("--negatives", type=int, default=30, help="v3: independent models per source")
     ap.add_argument("--zoo", type=Path, action="append", default=None,
                     help="zoo folder (repeat); a folder named *pretrained* is the published population "

@@ -67,6 +67,7 @@ class ProtocolV3Options:
     max_seconds: float = 3600.0  # stop cleanly after this long (the rerun resumes)
     threads: int = 1
     redo: tuple[str, ...] = ()  # items whose key contains one of these are run again (the latest row counts)
+    only_redo: bool = False  # run those items and nothing else
 
 
 def select_sources(published: Path, mini: Path) -> tuple[list[Any], list[Any], list[Any]]:
@@ -233,6 +234,8 @@ def run_protocol_v3(*, work: Path, published: Path, mini: Path,
     t_start, cache, current = time.perf_counter(), {}, None
     load = memoised(load_entry_model)
     for key, src, kind, tag, what in _jobs(sources, calibration, population, options):
+        if options.only_redo and not any(r in key for r in options.redo):
+            continue
         if done.get(key, {}).get("status") == "ok" and not (
                 any(r in key for r in options.redo) and done[key].get("method") != METHOD):
             continue  # a failed item is tried again (its latest row counts)
