@@ -42,10 +42,9 @@ def main_v3(a: argparse.Namespace) -> None:
         markdown_v3,
         run_protocol_v3,
         select_sources,
-        summarise_timing,
         summarise_v3,
-        time_decided_pairs,
     )
+    from srprint.verification.protocol_v3_timing import summarise_timing, time_decided_pairs
 
     zoos = default_zoos()
     work = srprint_home() / "bench" / "verification_v3"

@@ -227,3 +227,25 @@ def test_inconclusive_weights_with_closer_outputs_on_the_same_architecture_are_r
     row = {"verdict": "undecided", "function": "closer", "verdict_v2": "copy", "p_value": 1e-9, "similarity": 0.9997,
            "coverage": 0.95}
     assert redecide(row, 0.07) == "copy" and redecide({**row, "similarity": 0.5}, 0.07) == "shared parent"
+
+
+def test_timing_sample_takes_each_sources_first_decided_negative_lineage_copy_and_exact_copy():
+    from srprint.verification.protocol_v3_timing import _timing_sample, summarise_timing
+
+    rows = [{"key": "a|neg|x", "source": "a", "kind": "negative", "verdict": "undecided", "status": "ok"},
+            {"key": "a|neg|y", "source": "a", "kind": "negative", "verdict": "independent", "status": "ok"},
+            {"key": "a|mix", "source": "a", "kind": "copy-scored", "verdict": "copy", "function": "same",
+             "status": "ok"},
+            {"key": "a|int8", "source": "a", "kind": "copy-scored", "verdict": "copy", "function": "closer",
+             "status": "ok"},
+            {"key": "a|fp16", "source": "a", "kind": "copy-scored", "verdict": "copy", "function": "closer",
+             "status": "ok"},
+            {"key": "c|mix", "source": "c", "kind": "copy-calibration", "verdict": "copy", "status": "ok"}]
+    assert [r["key"] for r in _timing_sample(rows, 3)] == ["a|neg|y", "a|int8", "a|mix"]
+    assert [r["key"] for r in _timing_sample(rows, 1)] == ["a|neg|y"]
+    t = summarise_timing([{"seconds_first": 9.0, "seconds_stored_nulls": 1.0, "verdicts": ["copy", "copy"],
+                           "verdict_run": "copy", "load_average": 2.0},
+                          {"seconds_first": 3.0, "seconds_stored_nulls": 6.0, "verdicts": ["copy", "independent"],
+                           "verdict_run": "copy", "load_average": 3.0}])
+    assert t["stored_nulls"]["max"] == 6.0 and t["first"]["max"] == 9.0
+    assert t["verdicts_repeat"] == 1 and t["verdicts_match_run"] == 1

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from .lineage import LineageError
-from .null_cache import cached_null, model_digest
+from .null_cache import cached_null, entry_digest
 
 PROBE_SIZE = 32  # input side of the SR probes (a denoiser's probes are SR-sized crops at scale 1)
 SAME_FUNCTION_DB = 60.0
@@ -229,10 +229,8 @@ def functional_stage(source: Any, suspect: Any, *, load: Callable[[Any], Any], r
                 "reason": f"different scales (x{source.scale} vs x{suspect.scale})"}
     agreement = agreement_db(src_out, outputs(suspect))
     refs = list(references)
-    digest_key = ("digest", str(source.path) if source.path is not None else source.id)
-    if digest_key not in memo:
-        memo[digest_key] = model_digest(load(source))
-    null = cached_null("function", {"source": memo[digest_key], "task": source.task, "scale": source.scale,
+    null = cached_null("function", {"source": entry_digest(source, load, memo), "task": source.task,
+                                    "scale": source.scale,
                                     "probe": list(probes.shape)}, refs,
                        lambda: function_null(src_out, refs, load=load, probes=probes, outputs=outputs),
                        values_key="agreements_db")

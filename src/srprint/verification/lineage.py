@@ -27,6 +27,7 @@ independent; :func:`lineage_p_value` turns it into a p-value (see its docstring)
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -322,24 +323,24 @@ def _importance(w: np.ndarray) -> np.ndarray:
     return r[:, None] * c[None, :]
 
 
+def _coverage(a: Capture, b: Capture, key: Callable[[Layer], Any]) -> float:
+    """Share of ``a``'s parameters in layers that pair in call order when layers are compared by ``key``."""
+    sm = difflib.SequenceMatcher(None, [key(x) for x in a.layers], [key(x) for x in b.layers], autojunk=False)
+    paired = sum(a.layers[m.a + k].size for m in sm.get_matching_blocks() for k in range(m.size))
+    return float(min(paired / max(a.total_params, 1), 1.0))
+
+
 def kind_coverage(a: Capture, b: Capture) -> float:
     """Share of ``a``'s parameters in layers that pair by *kind* in call order (convolution or linear,
     grouped or not), whatever their widths and kernel sizes: low only for another kind of network. Unlike
     :func:`shape_coverage` an adversary cannot lower it by widening layers or padding kernels."""
-    def kinds(cap: Capture) -> list[tuple[str, bool]]:
-        return [(x.kind, x.groups > 1) for x in cap.layers]
-
-    sm = difflib.SequenceMatcher(None, kinds(a), kinds(b), autojunk=False)
-    paired = sum(a.layers[m.a + k].size for m in sm.get_matching_blocks() for k in range(m.size))
-    return float(min(paired / max(a.total_params, 1), 1.0))
+    return _coverage(a, b, lambda x: (x.kind, x.groups > 1))
 
 
 def shape_coverage(a: Capture, b: Capture) -> float:
     """Share of ``a``'s parameters in layers that pair by shape in call order (v2's pairing): low for
     another architecture, whatever the layers compute."""
-    sm = difflib.SequenceMatcher(None, [x.key for x in a.layers], [x.key for x in b.layers], autojunk=False)
-    paired = sum(a.layers[m.a + k].size for m in sm.get_matching_blocks() for k in range(m.size))
-    return float(min(paired / max(a.total_params, 1), 1.0))
+    return _coverage(a, b, lambda x: x.key)
 
 
 def compare_captures(a: Capture, b: Capture) -> LineageResult:

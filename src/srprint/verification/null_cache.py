@@ -58,6 +58,14 @@ def model_digest(model: Any) -> str:
     return h.hexdigest()[:24]
 
 
+def entry_digest(entry: Any, load: Callable[[Any], Any], memo: dict[Any, Any]) -> str:
+    """:func:`model_digest` of a zoo entry's model, computed once per ``memo`` (a verdict's shared cache)."""
+    key = ("digest", str(entry.path) if entry.path is not None else entry.id)
+    if key not in memo:
+        memo[key] = model_digest(load(entry))
+    return memo[key]
+
+
 def shape_signature(model: Any) -> str:
     """Hash of a module's parameter names and shapes: what its random re-initialisations depend on."""
     h = hashlib.sha256()

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import lineage as lin
-from .null_cache import cached_null, model_digest, shape_signature
+from .null_cache import cached_null, entry_digest, shape_signature
 from .verdict_text import WEIGHTS_AND_FUNCTION, explain
 
 ALPHA = 1e-3  # significance level of the lineage test (a level, not a threshold on the statistic)
@@ -283,11 +283,8 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             shapes = shape_signature(sus_model)
             null_key = ("null", _key(source), shapes, method, n_random, tuple(r.id for r in same_arch))
             if null_key not in memo:
-                digest_key = ("digest", _key(source))
-                if digest_key not in memo:
-                    memo[digest_key] = model_digest(src_model)
                 memo[null_key] = cached_null(
-                    "lineage", {"source": memo[digest_key], "suspect_shapes": shapes, "method": method,
+                    "lineage", {"source": entry_digest(source, load, memo), "suspect_shapes": shapes, "method": method,
                                 "n_random": n_random, "min_coverage": lin.MIN_COVERAGE}, same_arch,
                     lambda: lineage_null(cap_src, sus_model, same_arch, load=load, n_random=n_random,
                                          method=method), values_key="similarities")

@@ -234,10 +234,10 @@ def run_protocol_v3(*, work: Path, published: Path, mini: Path,
     t_start, cache, current = time.perf_counter(), {}, None
     load = memoised(load_entry_model)
     for key, src, kind, tag, what in _jobs(sources, calibration, population, options):
-        if options.only_redo and not any(r in key for r in options.redo):
+        redo = any(r in key for r in options.redo)
+        if options.only_redo and not redo:
             continue
-        if done.get(key, {}).get("status") == "ok" and not (
-                any(r in key for r in options.redo) and done[key].get("method") != METHOD):
+        if done.get(key, {}).get("status") == "ok" and not (redo and done[key].get("method") != METHOD):
             continue  # a failed item is tried again (its latest row counts)
         if time.perf_counter() - t_start > options.max_seconds:
             break
@@ -268,80 +268,6 @@ def run_protocol_v3(*, work: Path, published: Path, mini: Path,
                    load_average=round(os.getloadavg()[0], 2))
         _append(items, row)
     return list(_done(items).values())
-
-
-def _timing_sample(rows: list[dict[str, Any]], per_source: int) -> list[dict[str, Any]]:
-    """Decided scored rows to time: for each source, its first decided negative, its first copy that the
-    lineage stage decided (an edit that changes the function), and its first exact copy, up to ``per_source``."""
-    picked: list[dict[str, Any]] = []
-    by_source: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        if r.get("status") == "ok" and r.get("verdict") != "undecided" and r["kind"] in ("negative", "copy-scored"):
-            by_source.setdefault(r["source"], []).append(r)
-    for src in sorted(by_source):
-        rs = by_source[src]
-        firsts = [next((r for r in rs if pred(r)), None) for pred in (
-            lambda r: r["kind"] == "negative",
-            lambda r: r["kind"] == "copy-scored" and r.get("function") != "same",
-            lambda r: r["kind"] == "copy-scored" and r.get("function") == "same")]
-        picked += [r for r in firsts if r is not None][:per_source]
-    return picked
-
-
-def time_decided_pairs(*, work: Path, published: Path, mini: Path, per_source: int = 3,
-                       max_seconds: float = 1800.0) -> list[dict[str, Any]]:
-    """Time :func:`~.ownership.verify_models` on a sample of decided pairs, as a registry meets them.
-
-    Each pair is verified twice in this process, each time with a fresh in-memory cache and models read
-    from disk again: the first call computes (or reads) the source's nulls and stores them under
-    ``$SRPRINT_HOME`` (:mod:`.null_cache`); the second is the time of a check against a registered owner
-    whose nulls are stored. Rows go to ``<work>/timing.jsonl`` as they finish (a rerun resumes).
-
-    Returns
-    -------
-    list of dict
-        Every timing row written so far.
-    """
-    from .fingerprint import load_entry_model
-    from .ownership import memoised, verify_models
-    from .protocol import make_copy
-
-    sources, calibration, population = select_sources(published, mini)
-    by_id = {e.id: e for e in population}
-    items, out = work / "items.jsonl", work / "timing.jsonl"
-    done = _done(out)
-    jobs = {j[0]: j for j in _jobs(sources, calibration, population, ProtocolV3Options())}
-    t_start = time.perf_counter()
-    for row in _timing_sample(list(_done(items).values()), per_source):
-        if row["key"] in done or row["key"] not in jobs:
-            continue
-        if time.perf_counter() - t_start > max_seconds:
-            break
-        _, src, kind, tag, what = jobs[row["key"]]
-        suspect = by_id[what.id] if kind == "negative" else make_copy(src, what, work / "attacked", tag=tag)
-        seconds, verdicts = [], []
-        for _ in range(2):
-            t0 = time.perf_counter()
-            v = verify_models(src, suspect, load=memoised(load_entry_model), references=population, cache={})
-            seconds.append(round(time.perf_counter() - t0, 2))
-            verdicts.append(v.verdict)
-        _append(out, {"key": row["key"], "kind": kind, "edit": tag, "verdict_run": row["verdict"],
-                      "verdicts": verdicts, "seconds_first": seconds[0], "seconds_stored_nulls": seconds[1],
-                      "load_average": round(os.getloadavg()[0], 2)})
-    return list(_done(out).values())
-
-
-def summarise_timing(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Median and max of both timings, and whether the repeated verdicts agree with the run's."""
-    def stats(xs: list[float]) -> dict[str, Any]:
-        xs = sorted(xs)
-        return {"n": len(xs), "median": xs[len(xs) // 2] if xs else None, "max": xs[-1] if xs else None}
-
-    return {"first": stats([r["seconds_first"] for r in rows]),
-            "stored_nulls": stats([r["seconds_stored_nulls"] for r in rows]),
-            "verdicts_repeat": sum(len(set(r["verdicts"])) == 1 for r in rows),
-            "verdicts_match_run": sum(r["verdicts"][-1] == r["verdict_run"] for r in rows),
-            "load_average": stats([r["load_average"] for r in rows])}
 
 
 def _rate(k: int, n: int) -> dict[str, Any]:
