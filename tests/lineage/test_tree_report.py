@@ -44,3 +44,14 @@ def test_assemble_keeps_one_tree_edge_per_pair_and_orients_it():
     assert all(e["directed"] and e["confidence"] > 0.99 for e in edges)
     png = tree_png({"nodes": nodes, "edges": edges}, isolated=False)
     assert png.startswith(b"\x89PNG")
+
+
+def test_assemble_gives_no_model_two_parents():
+    nodes = [{"id": i, "group": "g"} for i in ("a", "b", "child")]
+
+    def r(relation, d):
+        return {"relation": relation, "verdict": "copy", "p_value": 1e-8, "distance": d, "function_db": 40.0}
+
+    # child derives from a and from b, a and b are not linked to each other: a spanning forest alone keeps both
+    edges = assemble(nodes, [("child", "a", r("derived", 0.1)), ("child", "b", r("derived", 0.2))], alpha=0.05)
+    assert [(e["parent"], e["child"]) for e in edges] == [("a", "child")]

@@ -27,6 +27,8 @@ def index_cmd(
     index: Path = IndexOpt,
     repair: bool = typer.Option(False, "--repair", help="Rebuild the vector files from the index's records"),
     remove: list[str] = typer.Option(None, "--remove", help="Remove the model with this id (repeatable)"),
+    link: int = typer.Option(3, "--link", min=0, max=50, help="Confirm each added model against this many "
+                             "nearest sketches and store the relations (the family graph queries walk; 0: skip)"),
     allow_pickle: bool = AllowPickleOpt,
     as_json: bool = JsonOpt,
     run_on: dict[str, Any] = None,  # type: ignore[assignment]  (from @executor_options)
@@ -55,7 +57,19 @@ def index_cmd(
         res = index_models(list(models), index, allow_pickle=allow_pickle, **run_on)
         out.update(results=[vars(r) for r in res["results"]], failed=res["failed"], groups=res["groups"])
         _print_indexed(res, index, as_json=as_json)
+    if link and (models or repair):
+        out["linked"] = _link(index, link, as_json=as_json)
     printed_as_json(out, as_json)
+
+
+def _link(index: Path, k: int, *, as_json: bool) -> dict[str, int]:
+    """``link_index`` after ``lineage index`` (its counts, printed unless JSON)."""
+    from .tree import link_index
+
+    done = link_index(index, k=k)
+    if not as_json:
+        stdout.print(f"linked {done['linked']} models: {done['pairs']} pairs confirmed", highlight=False)
+    return {"linked": done["linked"], "pairs": done["pairs"]}
 
 
 def _print_indexed(res: dict[str, Any], index: Path, *, as_json: bool) -> None:

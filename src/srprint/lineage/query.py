@@ -28,14 +28,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
+from . import graph
 from .build import _metadata, content_sha256, resolve_inputs
-from .relate import Relation, choose, holm, relate
+from .relate import Relation, accepted, choose, holm, relate
 from .sketch import function_psnr, group_key, heldout_stats, model_sketch, weight_stats
 from .store import LineageIndex, Record
 
 DEFAULT_K = 10
 DEFAULT_CONFIRM = 3  # the true parent was among the 3 nearest sketches for 18 of 18 fine-tunes (first run)
 DEFAULT_EXPAND = 2  # a fine-tune at 3x the learning rate had its siblings, not its root, as nearest sketches
+# budgets of the graph walk and of the search before *unknown* (set before the run they were measured on,
+# from the family sizes of bench/lineage.py: a root, two children, a grandchild)
+DEFAULT_WALK = 3
+DEFAULT_MORE = 3
 ALPHA = 0.05  # family-wise error rate over the group (the verdict's per-pair level stays 1e-3)
 N_REFERENCES = 8
 
@@ -108,17 +113,6 @@ def confirm(profile: dict[str, Any], rec: Record, distance: float, *, load: Any,
     return rel
 
 
-def accepted(rel: Relation, alpha: float) -> bool:
-    """A relation the answer may name: related, and its family-wise error rate below ``alpha``, or
-    decided by the verdict without a p-value (identical weights; the same function where no reference
-    model of the task gives a null)."""
-    if rel.relation == "unrelated":
-        return False
-    if rel.fwer is None:
-        return rel.verdict in ("copy", "identical weights")
-    return rel.fwer < alpha
-
-
 def _answer(best: Relation | None, suspect_id: str) -> str:
     if best is None:
         return f"{suspect_id}: unknown (no indexed model is related)"
@@ -182,13 +176,48 @@ def _upstream_neighbours(index: LineageIndex, relations: list[Relation], records
     return out
 
 
+def _any_accepted(relations: list[Relation], m: int, alpha: float) -> bool:
+    for rel, fw in zip(relations, holm([r.p_value for r in relations], m), strict=True):
+        rel.fwer = fw
+    return any(accepted(r, alpha) for r in relations)
+
+
+def _walk(index: LineageIndex, relations: list[Relation], records: list[Record], run: Any, *, exclude: set[str],
+          alpha: float, n: int, n_expand: int) -> list[str]:
+    """Confirm the stored relatives (:func:`srprint.lineage.graph.relatives`) of the suspect's accepted
+    relatives, closest relative first, until ``n`` more are confirmed; in an index without a stored graph,
+    :func:`_upstream_neighbours` instead. Returns the ids confirmed."""
+    done: list[str] = []
+    if not graph.linked_keys(index):
+        for rec in _upstream_neighbours(index, relations, records, exclude=exclude, alpha=alpha, n=n_expand):
+            done.append(rec.model_id)
+            run(rec)
+        return done
+    seen = set(exclude) | {r.candidate for r in relations}
+    while len(done) < n:
+        _any_accepted(relations, index.groups().get(records[0].group, 1) if records else 1, alpha)
+        frontier = [r.candidate for r in sorted((r for r in relations if accepted(r, alpha)), key=Relation.closeness)]
+        nxt = [c for c in graph.relatives(index, frontier, records, exclude=seen, alpha=alpha)]
+        if not nxt:
+            break
+        rec = nxt[0]
+        seen.add(rec.model_id)
+        done.append(rec.model_id)
+        run(rec)
+    return done
+
+
 def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: int = DEFAULT_CONFIRM,
                alpha: float = ALPHA, allow_pickle: bool = False, exclude: frozenset[str] = frozenset(),
-               n_expand: int = DEFAULT_EXPAND) -> dict[str, Any]:
+               n_expand: int = DEFAULT_EXPAND, n_walk: int = DEFAULT_WALK,
+               n_more: int = DEFAULT_MORE) -> dict[str, Any]:
     """Look ``path`` (entry folder or checkpoint file) up in the index at ``index_dir`` (module docstring).
     ``exclude``: indexed model ids to leave out (a benchmark's leave-one-out queries); ``n_expand``:
     records near the confirmed relatives the suspect derives from, confirmed after the nearest
-    ``n_confirm`` (:func:`_upstream_neighbours`).
+    ``n_confirm`` in an index without a stored family graph (:func:`_upstream_neighbours`); ``n_walk``:
+    the stored relatives of the confirmed relatives, confirmed next in an index with one
+    (:func:`srprint.lineage.graph.relatives`); ``n_more``: further nearest sketches confirmed when nothing
+    is related yet.
 
     Raises
     ------
@@ -224,6 +253,7 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         twin = index.find(sha256=prof["stats"]["sha256"], group=group)
         twin = None if twin is not None and twin.model_id in exclude else twin
         relations: list[Relation] = []
+        stored = {c: p for c, p in graph.parents(index, group).items() if c not in exclude and p not in exclude}
         t2 = time.perf_counter()
         if twin is not None:
             rel = Relation(twin.model_id, "same model", "identical weights", 0.0, float("inf"), 0.0,
@@ -235,28 +265,39 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
             recs = index.records(group)
             left_out = {r.key for r in recs if r.model_id in exclude}
             memo: dict[Any, Any] = {}
+
+            def run(rec: Record, dist: float | None = None) -> Relation | None:
+                d = 1.0 - float(rec.sketch @ prof["sketch"]) if dist is None else dist
+                rel = confirm(prof, rec, d, load=load, references=candidate_references(index, rec, recs,
+                                                                                         exclude=left_out), cache=memo)
+                if rel is not None:
+                    relations.append(rel)
+                    rel.fwer = holm([r.p_value for r in relations], group_size)[-1]
+                return rel
+
+            tried: set[str] = set()
             for rec, dist in near:
                 if len(relations) >= n_confirm:
                     break
-                refs = candidate_references(index, rec, recs, exclude=left_out)
-                rel = confirm(prof, rec, dist, load=load, references=refs, cache=memo)
-                if rel is None:
-                    continue
-                relations.append(rel)
-                rel.fwer = holm([r.p_value for r in relations], group_size)[-1]
-                if rel.relation == "same model" and accepted(rel, alpha):  # a re-upload: nothing is closer
-                    break
-            if not any(r.relation == "same model" and accepted(r, alpha) for r in relations):
-                for rec in _upstream_neighbours(index, relations, recs, exclude=exclude | {entry.id},
-                                                alpha=alpha, n=n_expand):
-                    rel = confirm(prof, rec, 1.0 - float(rec.sketch @ prof["sketch"]), load=load,
-                                  references=candidate_references(index, rec, recs, exclude=left_out), cache=memo)
-                    if rel is not None:
-                        relations.append(rel)
+                tried.add(rec.model_id)
+                rel = run(rec, dist)
+                if rel is not None and rel.relation == "same model" and accepted(rel, alpha):
+                    break  # a re-upload: nothing is closer
+            reupload = any(r.relation == "same model" and accepted(r, alpha) for r in relations)
+            out["walked"] = [] if reupload else _walk(index, relations, recs, run, alpha=alpha, n=n_walk,
+                                                      exclude=set(exclude) | {entry.id} | tried, n_expand=n_expand)
+            if not reupload and not _any_accepted(relations, group_size, alpha):  # look further before *unknown*
+                for rec, dist in [(r, d) for r, d in near if r.model_id not in tried | set(out["walked"])][:n_more]:
+                    out.setdefault("looked_further", []).append(rec.model_id)
+                    tried.add(rec.model_id)
+                    run(rec, dist)
+                if _any_accepted(relations, group_size, alpha):  # found one: walk its family
+                    out["walked"] += _walk(index, relations, recs, run, alpha=alpha, n=n_walk, n_expand=n_expand,
+                                           exclude=set(exclude) | {entry.id} | tried | set(out["walked"]))
         for rel, fw in zip(relations, holm([r.p_value for r in relations], group_size), strict=True):
             rel.fwer = fw
         out["confirm_s"] = round(time.perf_counter() - t2, 3)
-        best = choose([r for r in relations if accepted(r, alpha)])
+        best = choose([r for r in relations if accepted(r, alpha)], parent_of=stored)
         out["relations"] = [r.to_dict() for r in relations]
         out["answer"] = best.relation if best else "unknown"
         out["match"] = best.candidate if best else None

@@ -222,12 +222,46 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
                     record=record, distance=dist)
 
 
-def choose(accepted: list[Relation]) -> Relation | None:
+def _ancestors(model_id: str, parent_of: dict[str, str]) -> set[str]:
+    out: set[str] = set()
+    while model_id in parent_of and parent_of[model_id] not in out:
+        model_id = parent_of[model_id]
+        out.add(model_id)
+    return out
+
+
+def _direct(hits: list[Relation], parent_of: dict[str, str], *, up: bool) -> list[Relation]:
+    """``hits`` less the ones the stored graph puts a generation further: of the models the suspect
+    derives from (``up``), those that are an ancestor of another; of the models derived from it, those
+    that descend from another."""
+    ids = {r.candidate for r in hits}
+    if up:
+        covered = set().union(*(_ancestors(r.candidate, parent_of) for r in hits))
+        return [r for r in hits if r.candidate not in covered] or hits
+    return [r for r in hits if not (_ancestors(r.candidate, parent_of) & (ids - {r.candidate}))] or hits
+
+
+def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None) -> Relation | None:
     """The relation a lookup answers with, among the accepted ones (module docstring): a re-upload (the
     closest function) first; else, among the relatives the verdict calls *copy* (within its copy band:
     the suspect's own family) when there are any, all accepted ones otherwise: the closest model the
     suspect derives from (its parent); else the closest model derived from it (its child); else the
-    closest relative. (A loose *shared parent* with another family must not outrank the family.)"""
+    closest relative. (A loose *shared parent* with another family must not outrank the family.)
+
+    Parameters
+    ----------
+    accepted : list of Relation
+        The suspect's accepted relations.
+    parent_of : dict, optional
+        The index's stored parents (``{child id: parent id}``, :func:`srprint.lineage.graph.parents`): of
+        the models the suspect derives from, one that is a stored ancestor of another is not its parent
+        (a grandparent); of the models derived from it, one that descends from another is a grandchild.
+
+    Returns
+    -------
+    Relation or None
+        The chosen relation; None when nothing is accepted.
+    """
     if not accepted:
         return None
     same = [r for r in accepted if r.relation == "same model"]
@@ -237,8 +271,21 @@ def choose(accepted: list[Relation]) -> Relation | None:
     for kind in ("derived", "parent"):
         hits = [r for r in pool if r.relation == kind]
         if hits:
+            if parent_of:
+                hits = _direct(hits, parent_of, up=kind == "derived")
             return min(hits, key=Relation.closeness)
     return min(pool, key=Relation.closeness)
+
+
+def accepted(rel: Relation, alpha: float) -> bool:
+    """A relation the answer may name: related, and its family-wise error rate below ``alpha``, or
+    decided by the verdict without a p-value (identical weights; the same function where no reference
+    model of the task gives a null)."""
+    if rel.relation == "unrelated":
+        return False
+    if rel.fwer is None:
+        return rel.verdict in ("copy", "identical weights")
+    return rel.fwer < alpha
 
 
 def holm(p_values: list[float | None], m: int) -> list[float | None]:

@@ -107,6 +107,14 @@ def _same(a: Record, b: Record) -> bool:
     return bool(np.linalg.norm(b.sketch) > 0) and 1.0 - float(np.dot(a.sketch, b.sketch)) <= SAME_FUNCTION_DISTANCE
 
 
+def _forget(con: sqlite3.Connection, key: int) -> None:
+    """Delete a removed model's stored relations, link mark and parent edges (``lineage/graph.py``'s tables)."""
+    if con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relations'").fetchone():
+        con.execute("DELETE FROM relations WHERE a = ? OR b = ?", (key, key))
+        con.execute("DELETE FROM linked WHERE key = ?", (key,))
+        con.execute("DELETE FROM parents WHERE child = ? OR parent = ?", (key, key))
+
+
 def _usearch_index(path: Path | None = None, *, view: bool = False) -> Any:
     from usearch.index import Index
 
@@ -428,6 +436,7 @@ class LineageIndex:
             self.vectors(rec.group)
             with self._write() as con:
                 con.execute("DELETE FROM models WHERE key = ?", (rec.key,))
+                _forget(con, int(rec.key or 0))
                 self._commit_vectors(con, rec.group, add=[], remove=[int(rec.key or 0)])
             self._sweep()
         return rec

@@ -1,18 +1,23 @@
 """``srprint lineage tree``: the directed lineage graph of an index, with each edge's confidence.
 
 Per ``(task, scale)`` group, every model's ``k`` nearest sketches are candidate edges; each candidate
-pair is confirmed once (:func:`srprint.lineage.query.confirm`). Related pairs (same model, derived,
+pair is confirmed once (:func:`srprint.lineage.query.confirm`), at index time (:func:`link_index`, stored
+by :mod:`srprint.lineage.graph`). Related pairs (same model, derived,
 shared parent) whose family-wise error rate over all pairs of the group (Holm) is below ``alpha`` are
 kept; as in MoTHer, a minimum spanning forest over them (weight: the lineage distance ``1 - S``, then
 the function distance; closest first) keeps the tree's edges, and each kept edge is oriented by the direction rules
-(:func:`srprint.lineage.relate.direction`). An edge's confidence is ``1 - FWER``.
+(:func:`srprint.lineage.relate.direction`); a directed edge into a model that already has a parent is left
+out (one parent per model). An edge's confidence is ``1 - FWER``.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from . import graph
 from .query import confirm
 from .relate import holm
 from .store import LineageIndex, Record
@@ -28,8 +33,28 @@ def _find(parent: dict[str, str], a: str) -> str:
     return a
 
 
-def lineage_tree(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA) -> dict[str, Any]:
-    """The lineage graph of the index at ``index_dir``: ``{"nodes": [...], "edges": [...]}``.
+def link_index(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA,
+               progress: Callable[[str, int, float], None] | None = None) -> dict[str, Any]:
+    """Confirm every indexed model against its ``k`` nearest sketches and store the relations and the
+    chosen parents in the index (:mod:`srprint.lineage.graph`). A model already linked with at least
+    ``k`` is skipped and a pair confirmed from either side is not confirmed again, so a run cut short
+    resumes where it stopped (each model's confirmations are committed together).
+
+    Parameters
+    ----------
+    index_dir : Path
+        The lineage index folder.
+    k : int
+        Nearest sketches confirmed per model.
+    alpha : float
+        Family-wise error rate of a stored parent edge.
+    progress : callable, optional
+        Called with ``(model id, pairs confirmed, seconds)`` after each model.
+
+    Returns
+    -------
+    dict
+        ``{"linked": models linked now, "pairs": pairs confirmed now, "seconds": [per pair]}``.
 
     Raises
     ------
@@ -41,29 +66,60 @@ def lineage_tree(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA) -
     from .query import candidate_references, suspect_profile
 
     index = LineageIndex(index_dir)
+    graph.ensure_schema(index)
     load = memoised(load_entry_model)
+    done_models, secs = 0, []
+    for group in index.groups():
+        recs = index.records(group)
+        linked = graph.linked_keys(index)
+        for r in recs:
+            if linked.get(int(r.key or 0), -1) >= k or not r.path or not Path(r.path).is_dir():
+                continue
+            known = graph.known_pairs(index)
+            near = [(o, d) for o, d in index.nearest(group, r.sketch, k + 1) if o.key != r.key][:k]
+            todo = [(o, d) for o, d in near if frozenset((r.key, o.key)) not in known]
+            t = time.perf_counter()
+            rels = []
+            if todo:
+                prof = suspect_profile(_load_entry(r))
+                memo: dict[Any, Any] = {}
+                for o, d in todo:
+                    rel = confirm(prof, o, d, load=load, references=candidate_references(index, o, recs,
+                                                                                          exclude={r.key}), cache=memo)
+                    if rel is not None:
+                        rels.append((int(o.key or 0), rel))
+                        secs.append(rel.seconds)
+            graph.store_links(index, int(r.key or 0), k, rels)
+            done_models += 1
+            if progress is not None:
+                progress(r.model_id, len(rels), time.perf_counter() - t)
+        graph.recompute_parents(index, group, alpha=alpha)
+    return {"linked": done_models, "pairs": len(secs), "seconds": secs}
+
+
+def lineage_tree(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA) -> dict[str, Any]:
+    """The lineage graph of the index at ``index_dir``: ``{"nodes": [...], "edges": [...]}``, from the
+    relations stored at index time (models not yet linked with ``k`` are linked first, :func:`link_index`).
+
+    Raises
+    ------
+    SrprintError
+        The index is missing or corrupt.
+    """
+    link_index(index_dir, k=k, alpha=alpha)
+    index = LineageIndex(index_dir)
     nodes: list[dict[str, Any]] = []
     pairs: list[tuple[str, str, dict[str, Any]]] = []
-    sizes = index.groups()
-    for group in sizes:
+    for group in index.groups():
         recs = index.records(group)
         nodes += [node_of(r) for r in recs]
-        seen: set[tuple[int, int]] = set()
-        for r in recs:
-            if not r.path or not Path(r.path).is_dir():
-                continue
-            near = [(o, d) for o, d in index.nearest(group, r.sketch, k + 1) if o.key != r.key][:k]
-            todo = [(o, d) for o, d in near if (min(r.key, o.key), max(r.key, o.key)) not in seen]
-            if not todo:
-                continue
-            prof = suspect_profile(_load_entry(r))
-            memo: dict[Any, Any] = {}
-            for o, d in todo:
-                seen.add((min(r.key, o.key), max(r.key, o.key)))
-                refs = candidate_references(index, o, recs, exclude={r.key})
-                rel = confirm(prof, o, d, load=load, references=refs, cache=memo)
-                if rel is not None:
-                    pairs.append((r.model_id, o.model_id, rel.to_dict()))
+        by_key = {r.key: r.model_id for r in recs}
+        seen: set[frozenset[int]] = set()
+        for key, rels in graph.stored_relations(index, group, alpha=alpha).items():
+            for other, rel in rels:
+                if frozenset((key, other)) not in seen:
+                    seen.add(frozenset((key, other)))
+                    pairs.append((by_key[key], rel.candidate, rel.to_dict()))
     return {"nodes": nodes, "edges": assemble(nodes, pairs, alpha=alpha), "k": k, "alpha": alpha}
 
 
@@ -119,12 +175,16 @@ def assemble(nodes: list[dict[str, Any]], pairs: list[tuple[str, str, dict[str, 
             rel["fwer"] = fw
         kept = sorted((t for t in items if _accepted(t[2], alpha)), key=lambda t: _closeness(t[2]))
         uf = {i: i for i, g in group_of.items() if g == group}
+        has_parent: set[str] = set()
         for a, b, rel in kept:  # a was the suspect, b the indexed candidate
             ra, rb = _find(uf, a), _find(uf, b)
-            if ra == rb:
-                continue
+            edge = _edge(a, b, rel, group)
+            if ra == rb or (edge["directed"] and edge["child"] in has_parent):
+                continue  # a cycle, or a second parent
             uf[ra] = rb
-            edges.append(_edge(a, b, rel, group))
+            if edge["directed"]:
+                has_parent.add(edge["child"])
+            edges.append(edge)
     return edges
 
 

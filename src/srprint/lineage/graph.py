@@ -1,0 +1,195 @@
+"""The family graph stored in the lineage index: the relations confirmed at index time, and one parent per model.
+
+``srprint lineage index`` confirms each added model against its ``k`` nearest sketches
+(:func:`srprint.lineage.tree.link_index`) and keeps every confirmed pair here, in three tables of the
+index's ``records.sqlite`` (written under the index's writer lock, in one transaction per model: the
+registry's concurrency rules):
+
+* ``relations``: one row per unordered pair of record keys, the relation as seen from ``a`` (the model
+  that was being linked) to ``b``, with its verdict, p-value, lineage and function distances and the
+  evidence (the :meth:`~srprint.lineage.relate.Relation.to_dict` of the confirmation);
+* ``linked``: the models whose nearest sketches were confirmed, and with which ``k``;
+* ``parents``: at most one parent per model (``child`` is the primary key), recomputed for a group from
+  its relations after each link: the parent of ``M`` is what :func:`srprint.lineage.relate.choose` names
+  among ``M``'s accepted relations when it answers *derived from X* (family-wise error rate over the
+  group by Holm, every model of the group a hypothesis), closest edge first, and an edge that would
+  close a cycle is left out.
+
+A query (:func:`srprint.lineage.query.query_file`) walks this graph: the stored relatives of each
+relative it confirmed are confirmed next (:func:`relatives`), and the stored parents tell a direct parent
+or child from a grandparent or grandchild (:func:`srprint.lineage.relate.choose`'s ``parent_of``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from typing import Any
+
+from .relate import Relation, accepted, choose, holm
+from .store import LineageIndex, Record
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS relations (
+        a INTEGER NOT NULL, b INTEGER NOT NULL, relation TEXT NOT NULL, verdict TEXT NOT NULL, p_value REAL,
+        distance REAL, function_db REAL, detail TEXT NOT NULL, added TEXT NOT NULL, PRIMARY KEY (a, b))""",
+    "CREATE TABLE IF NOT EXISTS linked (key INTEGER PRIMARY KEY, k INTEGER NOT NULL, added TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS parents (
+        child INTEGER PRIMARY KEY, parent INTEGER NOT NULL, fwer REAL, detail TEXT NOT NULL)""",
+)
+FLIP = {"derived": "parent", "parent": "derived"}
+ALPHA = 0.05
+
+
+def ensure_schema(index: LineageIndex) -> None:
+    """Create the graph's tables in an index made before they existed (idempotent)."""
+    with index._locked(), index._write() as con:
+        for stmt in SCHEMA:
+            con.execute(stmt)
+
+
+def _has_graph(con: sqlite3.Connection) -> bool:
+    return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relations'").fetchone() is not None
+
+
+def linked_keys(index: LineageIndex) -> dict[int, int]:
+    """``{record key: k}`` of the models whose nearest sketches were confirmed (empty without a graph)."""
+    with index._connect() as con:
+        if not _has_graph(con):
+            return {}
+        return {int(a): int(b) for a, b in con.execute("SELECT key, k FROM linked").fetchall()}
+
+
+def known_pairs(index: LineageIndex) -> set[frozenset[int]]:
+    """The unordered pairs of record keys already confirmed."""
+    with index._connect() as con:
+        if not _has_graph(con):
+            return set()
+        return {frozenset((int(a), int(b))) for a, b in con.execute("SELECT a, b FROM relations").fetchall()}
+
+
+def store_links(index: LineageIndex, key: int, k: int, rels: list[tuple[int, Relation]]) -> None:
+    """Record one model's confirmations ``[(candidate key, relation)]`` and mark it linked with ``k``, in
+    one transaction under the writer lock (a pair confirmed meanwhile from the other side is kept once)."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    with index._locked(), index._write() as con:
+        for other, rel in rels:
+            if con.execute("SELECT 1 FROM relations WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)",
+                           (key, other, other, key)).fetchone():
+                continue
+            con.execute("INSERT INTO relations VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (key, other, rel.relation, rel.verdict, rel.p_value, rel.distance, rel.function_db,
+                         json.dumps(rel.to_dict(), default=str), now))
+        con.execute("INSERT OR REPLACE INTO linked VALUES (?, ?, ?)", (key, k, now))
+
+
+def _as_seen_from(row: tuple[Any, ...], key: int) -> tuple[int, dict[str, Any]]:
+    a, b, relation, _verdict, _p, _dist, _fdb, detail = row
+    d = json.loads(detail)
+    if int(a) == key:
+        return int(b), d
+    return int(a), {**d, "relation": FLIP.get(relation, relation)}
+
+
+def stored_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA) -> dict[int, list[tuple[int, Relation]]]:
+    """Every model's stored relations, as seen from it: ``{key: [(other key, Relation)]}``, each model's
+    family-wise error rates by Holm over its own confirmations among the group's models."""
+    recs = {r.key: r for r in index.records(group)}
+    m = len(recs)
+    with index._connect() as con:
+        if not _has_graph(con):
+            return {}
+        rows = con.execute("SELECT a, b, relation, verdict, p_value, distance, function_db, detail FROM relations"
+                           ).fetchall()
+    out: dict[int, list[tuple[int, Relation]]] = {}
+    for row in rows:
+        a, b = int(row[0]), int(row[1])
+        if a not in recs or b not in recs:
+            continue
+        for me in (a, b):
+            other, d = _as_seen_from(row, me)
+            rel = Relation(recs[other].model_id, d["relation"], d["verdict"], d.get("p_value"),
+                           float(d.get("function_db") or 0.0), float(d.get("sketch_distance") or 0.0),
+                           list(d.get("edits") or []), list(d.get("direction_evidence") or []),
+                           d.get("explanation", ""), record={**recs[other].to_dict(), "stats": recs[other].stats},
+                           distance=d.get("distance"), seconds=float(d.get("seconds") or 0.0))
+            out.setdefault(me, []).append((other, rel))
+    for rels in out.values():
+        for (_, rel), fw in zip(rels, holm([r.p_value for _, r in rels], m), strict=True):
+            rel.fwer = fw
+    return out
+
+
+def _creates_cycle(parent_of: dict[int, int], child: int, parent: int) -> bool:
+    seen, node = set(), parent
+    while node in parent_of and node not in seen:
+        if node == child:
+            return True
+        seen.add(node)
+        node = parent_of[node]
+    return node == child
+
+
+def recompute_parents(index: LineageIndex, group: str, *, alpha: float = ALPHA) -> dict[int, int]:
+    """Choose at most one parent per model of ``group`` from the stored relations (module docstring) and
+    store them, replacing the group's previous choice; returns ``{child key: parent key}``."""
+    rels = stored_relations(index, group, alpha=alpha)
+    edges = []
+    for key, mine in rels.items():
+        ok = [(o, r) for o, r in mine if accepted(r, alpha)]
+        best = choose([r for _, r in ok])
+        if best is not None and best.relation == "derived":
+            other = next(o for o, r in ok if r is best)
+            edges.append((best.closeness(), key, other, best))
+    parent_of: dict[int, int] = {}
+    detail: dict[int, Relation] = {}
+    for _, child, parent, rel in sorted(edges, key=lambda t: t[0]):
+        if not _creates_cycle(parent_of, child, parent):
+            parent_of[child] = parent
+            detail[child] = rel
+    keys = [r.key for r in index.records(group)]
+    with index._locked(), index._write() as con:
+        con.executemany("DELETE FROM parents WHERE child = ?", [(k,) for k in keys])
+        con.executemany("INSERT INTO parents VALUES (?, ?, ?, ?)",
+                        [(c, p, detail[c].fwer, json.dumps(detail[c].to_dict(), default=str))
+                         for c, p in parent_of.items()])
+    return parent_of
+
+
+def parents(index: LineageIndex, group: str | None = None) -> dict[str, str]:
+    """``{child model id: parent model id}`` of the stored graph (of ``group``, or every group)."""
+    recs = {r.key: r for r in index.records(group)}
+    with index._connect() as con:
+        if not _has_graph(con):
+            return {}
+        rows = con.execute("SELECT child, parent FROM parents").fetchall()
+    return {recs[int(c)].model_id: recs[int(p)].model_id for c, p in rows if int(c) in recs and int(p) in recs}
+
+
+def relatives(index: LineageIndex, model_ids: list[str], records: list[Record], *, exclude: set[str],
+              alpha: float = ALPHA) -> list[Record]:
+    """The stored relatives of ``model_ids`` (in that order; each one's stored parent first, then its
+    accepted relatives closest first), leaving out ``exclude``: what a query confirms next."""
+    if not model_ids or not records:
+        return []
+    rels = stored_relations(index, records[0].group, alpha=alpha)
+    by_key = {r.key: r for r in records}
+    by_id = {r.model_id: r for r in records}
+    up = {by_id[c].key: by_id[p].key for c, p in parents(index, records[0].group).items()
+          if c in by_id and p in by_id}
+    out: list[Record] = []
+    seen = set(exclude)
+    for mid in model_ids:
+        rec = by_id.get(mid)
+        if rec is None:
+            continue
+        order = ([up[rec.key]] if rec.key in up else []) + [
+            o for o, r in sorted((t for t in rels.get(rec.key, []) if accepted(t[1], alpha)),
+                                 key=lambda t: t[1].closeness())]
+        for o in order:
+            cand = by_key.get(o)
+            if cand is not None and cand.model_id not in seen:
+                seen.add(cand.model_id)
+                out.append(cand)
+    return out
