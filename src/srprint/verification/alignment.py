@@ -219,13 +219,15 @@ def compare_aligned(a: Capture, b: Capture) -> LineageResult:
     -------
     LineageResult
         ``similarity`` is the evidence-weighted mean cosine ``S`` over paired layers, ``coverage`` the
-        share of the source's parameters in paired layers; ``per_layer`` lists each pair.
+        share of the source's parameters in paired layers; ``per_layer`` lists each pair, ``pairs`` their layer
+        indices (the population-free test reuses them: pairing is most of the time on a deep network).
     """
     sides = _sides(a, b)
     per_layer: list[dict[str, Any]] = []
     num = den = 0.0
     paired = 0
-    for i, j in pair_layers(a, b, sides):
+    pairs = pair_layers(a, b, sides)
+    for i, j in pairs:
         la, lb = a.layers[i], b.layers[j]
         cos, informative = compare_pair(la, lb, sides, i, j)
         weight = la.size * informative
@@ -237,4 +239,4 @@ def compare_aligned(a: Capture, b: Capture) -> LineageResult:
     total = max(a.total_params, 1)  # the share of the *source* found in the suspect (a widened copy holds it all)
     sim = num / den if den > 0 else 0.0
     return LineageResult(float(sim), float(min(paired / total, 1.0)), len(per_layer), len(a.layers), len(b.layers),
-                         per_layer)
+                         per_layer, pairs)

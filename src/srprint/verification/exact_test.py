@@ -75,13 +75,16 @@ def _match(rows_a: np.ndarray, rows_b: np.ndarray) -> np.ndarray:
     return out
 
 
-def exact_test(a: Capture, b: Capture) -> dict[str, Any]:
+def exact_test(a: Capture, b: Capture, *, pairs: list[tuple[int, int]] | None = None) -> dict[str, Any]:
     """The population-free p-value of the source ``a`` and suspect ``b`` (module docstring).
 
     Parameters
     ----------
     a, b : Capture
         The source's and the suspect's captures.
+    pairs : list of (int, int), optional
+        The layer pairing of :func:`~.alignment.pair_layers` on these captures, when already computed
+        (:attr:`~.lineage.LineageResult.pairs` of :func:`~.alignment.compare_aligned`).
 
     Returns
     -------
@@ -90,17 +93,19 @@ def exact_test(a: Capture, b: Capture) -> dict[str, Any]:
         (tested), and per chain the units and fixed points.
     """
     sides = _sides(a, b)
-    pairs = dict(pair_layers(a, b, sides))
+    paired = dict(pair_layers(a, b, sides) if pairs is None else pairs)
     rows = []
     for i in range(len(a.layers) - 1):
-        j = pairs.get(i)
-        if j is None or pairs.get(i + 1) != j + 1:
+        j = paired.get(i)
+        if j is None or paired.get(i + 1) != j + 1:
             continue
         la1, la2, lb1, lb2 = a.layers[i], a.layers[i + 1], b.layers[j], b.layers[j + 1]
         if not (_elementwise(la1, la2) and _elementwise(lb1, lb2)) or la1.groups != 1 or lb1.groups != 1:
             continue
         if lb1.weight.shape[0] != la1.weight.shape[0]:
             continue  # the same number of units on both sides (a widened copy is left to the lineage test)
+        if la1.in_act.shape[1] != lb1.in_act.shape[1] or la2.out_act.shape[1] != lb2.out_act.shape[1]:
+            continue  # seen at different numbers of probe positions (a strided layer in one model): no junction map
         p_in = _map(_layer_sides(lb1)[0], _layer_sides(la1)[0])  # suspect inputs from the source's
         incoming_b = np.einsum("oit,ij->ojt", lb1.weight, p_in).reshape(lb1.weight.shape[0], -1)
         incoming_a = la1.weight.reshape(la1.weight.shape[0], -1)

@@ -99,6 +99,7 @@ class LineageResult:
     layers_source: int
     layers_suspect: int
     per_layer: list[dict[str, Any]] = field(default_factory=list)
+    pairs: list[tuple[int, int]] = field(default_factory=list)  # (source layer, suspect layer) indices, v3 only
 
     def to_dict(self, full: bool = False) -> dict[str, Any]:
         d = {"similarity": self.similarity, "coverage": self.coverage, "paired_layers": self.paired_layers,

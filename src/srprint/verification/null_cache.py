@@ -30,7 +30,7 @@ from ..config import srprint_home
 from ..io.atomic import atomic_write_json
 
 CACHE_DIR = ("cache", "verification", "nulls")
-_STATISTIC_MODULES = ("alignment", "lineage", "functional", "exact_test")
+_STATISTIC_MODULES = ("alignment", "lineage", "functional")  # exact_test: reported beside, in no null
 _code_digest: str | None = None
 
 

@@ -273,7 +273,8 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
         if result.coverage >= lin.MIN_COVERAGE:
             from .exact_test import exact_test
 
-            exact = exact_test(cap_src, cap_sus)  # population-free, reported beside the null's p-value
+            # population-free, reported beside the null's p-value (v3's layer pairing reused)
+            exact = exact_test(cap_src, cap_sus, pairs=result.pairs or None)
             lineage.update(p_exact=exact["p_exact"], exact_chains=exact["chains"])
             # the null of *this* question: independent models of the suspect's architecture (random
             # re-initialisations and trained references), aligned to the source the same way
