@@ -50,7 +50,7 @@ def main_v3(a: argparse.Namespace) -> None:
     work = srprint_home() / "bench" / "verification_v3"
     opts = ProtocolV3Options(max_seconds=a.max_seconds, negatives_per_source=a.negatives,
                              finetune_sources=a.finetune_sources, redo=tuple(a.redo),
-                             only_redo=a.only_redo)
+                             only_redo=a.only_redo, kinds=tuple(a.kind))
     rows = (list(_done(work / "items.jsonl").values()) if a.report_only or a.timing else
             run_protocol_v3(work=work, published=zoos["published"], mini=zoos["mini"], options=opts))
     timing = (time_decided_pairs(work=work, published=zoos["published"], mini=zoos["mini"], max_seconds=a.max_seconds)
@@ -74,6 +74,8 @@ def main() -> None:
     ap.add_argument("--redo", action="append", default=[],
                     help="v3: run again the items whose key contains this text (repeat), unless run by this method")
     ap.add_argument("--only-redo", action="store_true", help="v3: run the --redo items and nothing else")
+    ap.add_argument("--kind", action="append", default=[], choices=("negative", "copy-scored", "copy-calibration"),
+                    help="v3: run only items of this kind (repeat; a partial run can put the negatives first)")
     ap.add_argument("--negatives", type=int, default=30, help="v3: independent models per source")
     ap.add_argument("--zoo", type=Path, action="append", default=None,
                     help="zoo folder (repeat); a folder named *pretrained* is the published population "

@@ -68,6 +68,7 @@ class ProtocolV3Options:
     threads: int = 1
     redo: tuple[str, ...] = ()  # items whose key contains one of these are run again (the latest row counts)
     only_redo: bool = False  # run those items and nothing else
+    kinds: tuple[str, ...] = ()  # run only items of these kinds (negative, copy-scored, copy-calibration); all if empty
 
 
 def select_sources(published: Path, mini: Path) -> tuple[list[Any], list[Any], list[Any]]:
@@ -235,7 +236,7 @@ def run_protocol_v3(*, work: Path, published: Path, mini: Path,
     load = memoised(load_entry_model)
     for key, src, kind, tag, what in _jobs(sources, calibration, population, options):
         redo = any(r in key for r in options.redo)
-        if options.only_redo and not redo:
+        if (options.only_redo and not redo) or (options.kinds and kind not in options.kinds):
             continue
         if done.get(key, {}).get("status") == "ok" and not (redo and done[key].get("method") != METHOD):
             continue  # a failed item is tried again (its latest row counts)
