@@ -29,7 +29,7 @@ from .test_report import SECTIONS, _sections_and_images, _tiny_study
 
 BENCH = Path(__file__).resolve().parents[2] / "bench" / "results"
 REAL = ("zoo_quality", "attribution_mini", "attribution_pretrained", "attribution_backbones", "parsing_mini_table",
-        "parsing_mini_fen", "parsing_mini_imported", "trace")
+        "parsing_mini_fen", "parsing_mini_imported", "trace", "verification_v3")
 # the committed results are the fixtures: the expected values are read from them, so a regenerated table
 # changes no test
 ATT = json.loads((BENCH / "attribution_mini.json").read_text())
@@ -127,7 +127,9 @@ def test_every_section_is_filled_from_the_tables_and_every_image_decodes(page: s
     ("parsing", ["held-out parsers", "study (Table 5) %", "94-99", "FEN+PN against the no-fingerprint",
                  "randomgt", "the study&#39;s Figure 6", "predicted arch", "zoo + other families"]),
     ("verification", ["copies by attack", "permute+rescale", "PSNR change range", "verdict heat map",
-                      "false-match rate", "verdicts on pairs of different models", "mini/published"]),
+                      "false-match rate", "verdicts on pairs of different models", "mini/published",
+                      "verification v3 (function first", "exact edits (outputs unchanged) called copy",
+                      "beside the previous method", "signflip+identity", "v3 copy band"]),
     ("provenance", ["result tables of", "abc1234", str(ATT["machine"]["git_commit"]), "torch threads"]),
 ])
 def test_each_section_shows_its_tables_and_figures(page: str, key: str, needles: list[str]) -> None:
@@ -177,6 +179,7 @@ def test_broken_tables_and_figures_are_reported_not_crashed(tmp_path: Path) -> N
     (tables / "attribution_mini.json").write_text(json.dumps(att))
     (tables / "attribution_backbones.json").write_text('{"rows": [{"backbone": "x", "test_acc": "high"}], ')
     (tables / "verification.json").write_text("[1, 2, 3]")
+    (tables / "verification_v3.json").write_text(json.dumps({"exact": "all", "by_edit": {"mix": [1]}}))
     (tables / "trace.json").write_text(json.dumps({"rows": "none", "images": {"a": 1}, "jpeg": [1]}))
     (tables / "parsing_mini_table.json").write_text(json.dumps({"heldout_table": {"cells": [
         {"target": "scale", "accuracy": "high", "chance": None, "n_test": "many"}, 7]}}))
@@ -193,7 +196,8 @@ def test_broken_tables_and_figures_are_reported_not_crashed(tmp_path: Path) -> N
     assert "figure prnu_confusion" in html and "figure embed" in html
     assert "attribution_backbones: malformed JSON" in html
     ver = _section(html, "verification")
-    assert "Not run" in ver and "not a JSON object" in ver and "python bench/verification.py" in ver
+    assert "Not run" in ver and "not a JSON object" in ver and "python bench/verification.py --v2" in ver
+    assert "verification_v3" in ver  # its note: the shapes it could not use, no half-built table
     prov = _section(html, "provenance")
     assert "unusable: malformed JSON" in prov and "unusable: not a JSON object (a list)" in prov
     assert "parsing_mini_imported: not run" in _section(html, "parsing")

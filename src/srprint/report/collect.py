@@ -201,7 +201,7 @@ def provenance_section(summary: dict[str, Any] | None, tables: ResultTables | No
         from .sections_results import PARSING_TABLES, provenance_from_tables
 
         provenance_from_tables(sec, tables, shown=(*POPULATION_TABLES, *ATTRIBUTION_TABLES, *PARSING_TABLES,
-                                                   "verification", "trace"))
+                                                   "verification", "verification_v3", "trace"))
     return sec
 
 

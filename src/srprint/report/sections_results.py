@@ -1,8 +1,9 @@
 """The parsing, verification, trace and provenance sections filled from result tables.
 
 ``parsing_mini_table`` / ``_fen`` / ``_imported`` give the held-out parser table beside the study's
-Table 5, FEN+PN against its baselines and the predictions on imported models; ``verification`` the
-copies by attack, the verdicts of the other pairs and their heat map; ``trace`` its headline; every
+Table 5, FEN+PN against its baselines and the predictions on imported models; ``verification_v3`` the
+v3 benchmark's targets and verdicts by edit; ``verification`` the copies by attack, the verdicts of the
+other pairs and their heat map; ``trace`` its headline; every
 table's ``machine`` record the provenance table.
 """
 
@@ -223,8 +224,61 @@ def _verification(part: Section, ver: dict[str, Any]) -> None:
                                         "(by kind and populations), as shares of the row", "png": png})
 
 
+def _rate_cell(d: Any) -> str:
+    """``k/n (95 % CI lo-hi)`` of a rate written by :func:`srprint.verification.protocol_v3.summarise_v3`.
+
+    Raises
+    ------
+    TypeError
+        ``d`` is not such a rate (the table is not the benchmark's).
+    """
+    if not isinstance(d, dict) or not isinstance(d.get("k"), int) or not isinstance(d.get("n"), int):
+        raise TypeError(f"a rate holds integer k and n, got {str(d)[:60]}")
+    lo, hi = ([num(x) for x in as_list(d.get("wilson95"))] + [None, None])[:2]
+    ci = f" (95 % CI {lo:.1%}-{hi:.1%})" if lo is not None and hi is not None else ""
+    return f"{d['k']}/{d['n']}{ci}"
+
+
+def _verification_v3(part: Section, v3: dict[str, Any]) -> None:
+    """Issue 26's benchmark: its targets with their intervals, and every edit's verdicts beside v2's."""
+    neg = as_dict(v3.get("negatives"))
+    band = as_dict(v3.get("copy_band"))
+    secs = as_dict(v3.get("seconds_decided"))
+    timing = as_dict(as_dict(v3.get("timing")).get("stored_nulls"))
+    rows = [["exact edits (outputs unchanged) called copy", _rate_cell(v3.get("exact"))],
+            ["edited and then changed (int8, fine-tuning, pruning, fp16) called copy", _rate_cell(v3.get("changed"))],
+            ["independent pairs called copy or shared parent", f"{_rate_cell(neg.get('false_links'))} of "
+                                                               f"{neg.get('decided', '-')} decided"],
+            ["independent pairs undecided", _rate_cell(neg.get("undecided"))],
+            ["seconds per decided pair, as run", f"median {secs.get('median', '-')}, max {secs.get('max', '-')}"]]
+    if timing.get("n"):
+        rows.append(["seconds per decided pair, nulls stored", f"median {timing.get('median')}, max "
+                                                              f"{timing.get('max')} over {timing.get('n')}"])
+    part.facts.append(("v3 sources", f"{len(as_list(v3.get('sources_scored')))} scored, "
+                                     f"{len(as_list(v3.get('sources_calibration')))} calibration (never scored); "
+                                     f"{v3.get('remaining_items', '-')} items still to run"))
+    part.facts.append(("v3 copy band", f"1 - S <= {fixed(band.get('band'), 4)} from {band.get('n', '-')} copies of "
+                                       f"{band.get('data', '-')}"))
+    part.tables.append({"caption": "verification v3 (function first, lineage invariant to free edits): the "
+                                   "benchmark's rates with 95 % Wilson intervals", "columns": ["measure", "result"],
+                        "rows": rows})
+    edits = []
+    for tag, d in sorted(as_dict(v3.get("by_edit")).items()):
+        d = as_dict(d)
+        ps = [p for p in (num(x) for x in as_list(d.get("psnr"))) if p is not None]
+        edits.append([tag, d.get("n"), _counts(d.get("v3")), _counts(d.get("v2")),
+                      f"{min(ps):+.2f} .. {max(ps):+.2f}" if ps else "-"])
+    if edits:
+        part.tables.append({"caption": "verification v3: verdicts on each edit of the sources, beside the previous "
+                                       "method's (v2) on the same copies", "collapsed": True,
+                            "columns": ["edit", "copies", "v3", "v2", "PSNR change (dB)"], "rows": edits})
+
+
 def verification_from_tables(sec: Section, tables: ResultTables) -> None:
-    """Add the ``verification`` table (copies by attack, pair verdicts, heat map) to ``sec``."""
+    """Add the ``verification_v3`` table (issue 26: targets, verdicts by edit beside v2's) and the
+    ``verification`` table (copies by attack, pair verdicts, heat map) to ``sec``."""
+    if "verification_v3" in tables.data:
+        add_table(sec, tables, "verification_v3", _verification_v3)
     add_table(sec, tables, "verification", _verification)
 
 

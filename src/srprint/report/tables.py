@@ -25,7 +25,8 @@ BENCH_COMMANDS: dict[str, str] = {
     "parsing_mini_table": "python bench/parsing_mini.py --name parsing_mini_table --skip fen imported",
     "parsing_mini_fen": "python bench/parsing_mini.py --name parsing_mini_fen --skip table imported",
     "parsing_mini_imported": "python bench/parsing_mini.py --name parsing_mini_imported --skip table fen",
-    "verification": "python bench/verification.py",
+    "verification": "python bench/verification.py --v2",
+    "verification_v3": "python bench/verification.py",
     "trace": "python bench/trace.py",
     "lineage": "python bench/lineage.py",
 }
