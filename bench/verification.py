@@ -50,7 +50,7 @@ def main_v3(a: argparse.Namespace) -> None:
     work = srprint_home() / "bench" / "verification_v3"
     opts = ProtocolV3Options(max_seconds=a.max_seconds, negatives_per_source=a.negatives,
                              finetune_sources=a.finetune_sources, redo=tuple(a.redo),
-                             only_redo=a.only_redo, kinds=tuple(a.kind))
+                             only_redo=a.only_redo, kinds=tuple(a.kind), legacy=not a.no_v2)
     rows = (list(_done(work / "items.jsonl").values()) if a.report_only or a.timing else
             run_protocol_v3(work=work, published=zoos["published"], mini=zoos["mini"], options=opts))
     timing = (time_decided_pairs(work=work, published=zoos["published"], mini=zoos["mini"], max_seconds=a.max_seconds)
@@ -76,6 +76,9 @@ def main() -> None:
     ap.add_argument("--only-redo", action="store_true", help="v3: run the --redo items and nothing else")
     ap.add_argument("--kind", action="append", default=[], choices=("negative", "copy-scored", "copy-calibration"),
                     help="v3: run only items of this kind (repeat; a partial run can put the negatives first)")
+    ap.add_argument("--no-v2", action="store_true",
+                    help="v3: skip the previous method's verdict on new items (recorded as 'not run'; it is most "
+                         "of a negative's time)")
     ap.add_argument("--negatives", type=int, default=30, help="v3: independent models per source")
     ap.add_argument("--zoo", type=Path, action="append", default=None,
                     help="zoo folder (repeat); a folder named *pretrained* is the published population "

@@ -68,6 +68,7 @@ class ProtocolV3Options:
     threads: int = 1
     redo: tuple[str, ...] = ()  # items whose key contains one of these are run again (the latest row counts)
     only_redo: bool = False  # run those items and nothing else
+    legacy: bool = True  # also the previous method's verdict (v2: its null re-captures every reference per arch)
     kinds: tuple[str, ...] = ()  # run only items of these kinds (negative, copy-scored, copy-calibration); all if empty
 
 
@@ -254,7 +255,7 @@ def run_protocol_v3(*, work: Path, published: Path, mini: Path,
             v = verify_models(src, suspect, load=load, references=population, cache=cache)
             t_v3 = time.perf_counter() - t0
             refs = select_references(population, src, suspect)
-            old = legacy_verdict(src, suspect, refs, load=load, cache=cache)
+            old = legacy_verdict(src, suspect, refs, load=load, cache=cache) if options.legacy else "not run"
         except (SrprintError, RuntimeError, ValueError) as exc:
             row.update(status="failed", error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             _append(items, row)
