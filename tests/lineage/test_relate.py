@@ -75,12 +75,14 @@ def test_a_loose_link_to_another_family_does_not_outrank_the_family():
 
 def test_the_stored_graph_tells_a_parent_from_a_grandparent_and_a_child_from_a_grandchild():
     stored = {"ft1": "root", "ft2": "ft1", "sib": "root"}
-    # closeness alone names the root (closer than ft1), but the graph stores ft1 as the root's child
-    ft2 = [rel("root", "derived", 0.04), rel("ft1", "derived", 0.05)]
-    assert choose(ft2).candidate == "root"
+    # ft2 derives from ft1 (closer) and from the root, the stored parent of ft1: ft1
+    ft2 = [rel("root", "derived", 0.06), rel("ft1", "derived", 0.05)]
     assert choose(ft2, parent_of=stored).candidate == "ft1"
+    # a sibling ordered by the direction rules (sib "derives from" ft1) but nearer the root: the root stays
+    sib = [rel("root", "derived", 0.04), rel("ft1", "derived", 0.05)]
+    assert choose(sib, parent_of=stored).candidate == "root"
     # the root of a chain: ft2 is closest, but it descends from ft1, another child found
     root = [rel("ft2", "parent", 0.03), rel("ft1", "parent", 0.05), rel("sib", "parent", 0.06)]
     assert choose(root, parent_of=stored).candidate == "ft1"
     # a graph that says nothing about these models changes nothing
-    assert choose(ft2, parent_of={"x": "y"}).candidate == "root"
+    assert choose(sib, parent_of={"x": "y"}).candidate == "root"

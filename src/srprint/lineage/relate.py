@@ -232,11 +232,13 @@ def _ancestors(model_id: str, parent_of: dict[str, str]) -> set[str]:
 
 def _direct(hits: list[Relation], parent_of: dict[str, str], *, up: bool) -> list[Relation]:
     """``hits`` less the ones the stored graph puts a generation further: of the models the suspect
-    derives from (``up``), those that are an ancestor of another; of the models derived from it, those
-    that descend from another."""
+    derives from (``up``), those that are an ancestor of a closer one (a chain: the suspect is nearer its
+    parent than its grandparent; an ancestor nearer than its descendant is more likely the parent of
+    both); of the models derived from it, those that descend from another."""
     ids = {r.candidate for r in hits}
     if up:
-        covered = set().union(*(_ancestors(r.candidate, parent_of) for r in hits))
+        covered = {a for r in hits for a in _ancestors(r.candidate, parent_of)
+                   if any(o.candidate == a and r.closeness() < o.closeness() for o in hits)}
         return [r for r in hits if r.candidate not in covered] or hits
     return [r for r in hits if not (_ancestors(r.candidate, parent_of) & (ids - {r.candidate}))] or hits
 
