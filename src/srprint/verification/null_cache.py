@@ -58,9 +58,15 @@ def model_digest(model: Any) -> str:
     return h.hexdigest()[:24]
 
 
+def entry_key(entry: Any) -> str:
+    """The in-memory key of a zoo entry: its folder, or its id when it has none (one entry, one key, in
+    every memo: the loaded models, the captures, the digests)."""
+    return str(entry.path) if entry.path is not None else entry.id
+
+
 def entry_digest(entry: Any, load: Callable[[Any], Any], memo: dict[Any, Any]) -> str:
     """:func:`model_digest` of a zoo entry's model, computed once per ``memo`` (a verdict's shared cache)."""
-    key = ("digest", str(entry.path) if entry.path is not None else entry.id)
+    key = ("digest", entry_key(entry))
     if key not in memo:
         memo[key] = model_digest(load(entry))
     return memo[key]

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import lineage as lin
-from .null_cache import cached_null, entry_digest, shape_signature
+from .null_cache import cached_null, entry_digest, entry_key, shape_signature
 from .verdict_text import WEIGHTS_AND_FUNCTION, explain
 
 ALPHA = 1e-3  # significance level of the lineage test (a level, not a threshold on the statistic)
@@ -185,16 +185,12 @@ def decide_lineage(result: lin.LineageResult, test: dict[str, Any], alpha: float
     return "shared parent"
 
 
-def _key(entry: Any) -> str:
-    return str(entry.path) if entry.path is not None else entry.id
-
-
 def memoised(load: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``load`` that reads each entry (by folder) once: the stages and the registry loop reuse models."""
     cache: dict[str, Any] = {}
 
     def cached(entry: Any) -> Any:
-        key = str(entry.path) if entry.path is not None else entry.id
+        key = entry_key(entry)
         if key not in cache:
             cache[key] = load(entry)
         return cache[key]
@@ -262,7 +258,7 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
         verdict = "copy"
     else:
         src_model, sus_model = load(source), load(suspect)
-        key = ("capture", _key(source))
+        key = ("capture", entry_key(source))
         if key not in memo:
             memo[key] = lin.capture_model(src_model)
         cap_src = memo[key]
@@ -282,7 +278,7 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             if len(same_arch) < 3:  # too few trained models of this architecture: trained models of any
                 same_arch = refs[:N_RANDOM]  # (random re-initialisations alone are farther apart than they)
             shapes = shape_signature(sus_model)
-            null_key = ("null", _key(source), shapes, method, n_random, tuple(r.id for r in same_arch))
+            null_key = ("null", entry_key(source), shapes, method, n_random, tuple(r.id for r in same_arch))
             if null_key not in memo:
                 memo[null_key] = cached_null(
                     "lineage", {"source": entry_digest(source, load, memo), "suspect_shapes": shapes, "method": method,
