@@ -134,12 +134,62 @@ def test_calibration_never_receives_a_scored_image(zoo, monkeypatch):
 
     monkeypatch.setattr(jpeg_decide, "jpeg_invert", spy)
     tr.trace_image(traced, zoo[:1], load_entry_model, settings=FAST, jpeg=read_jpeg(data))
-    # the traced crop (the candidate and the bicubic rival), then each calibration photo (the bicubic
-    # reference and the candidate), none of them the traced image
-    assert len(seen) == 2 + 2 * FAST.n_jpeg_calibration
+    # the traced crop (the bicubic rival and the candidate), then each calibration photo (the bicubic
+    # reference, and the candidate where the window is informative), none of them the traced image
+    assert len(seen) >= 2 + 2 * FAST.n_jpeg_calibration
     calib = [s for s in seen if not np.array_equal(s, seen[0])]
-    assert len(calib) == 2 * FAST.n_jpeg_calibration
+    assert len(calib) == len(seen) - 2
     assert all(np.abs(s - traced[:s.shape[0], :s.shape[1]]).max() > 0.05 for s in calib)
+
+
+def test_uninformative_windows_get_no_statistic(zoo, monkeypatch):
+    from srprint.attribution import jpeg_decide, trace_calibration
+
+    searched = []
+    real = jpeg_decide.jpeg_invert
+
+    def spy(model, crop, **kw):
+        searched.append(type(model).__name__)
+        return real(model, crop, **kw)
+
+    monkeypatch.setattr(jpeg_decide, "jpeg_invert", spy)
+    # a flat image: bicubic upscaling lands in every cell, so no candidate is searched and none is named
+    flat = np.full((64, 64, 3), 0.4, np.float32)
+    data = _jpeg(flat, quality=90)
+    res = tr.trace_image(_decoded(data), zoo[:2], load_entry_model, settings=FAST, jpeg=read_jpeg(data))
+    assert res["verdict"] == "none of these models" and "not enough information" in res["explanation"]
+    assert searched == ["ReferenceModel"] and all(r["uninformative"] for r in res["candidates"])
+    # a calibration crop with an uninformative window is passed over and the next one drawn
+    pool = trace_calibration.calibration_pool(2 * 48)
+    monkeypatch.setattr(trace_calibration, "calibration_pool", lambda size: [np.full_like(pool[0], 0.4), *pool])
+    searched.clear()
+    info = read_jpeg(_jpeg(_made_by(zoo[0], size=64), quality=90))
+    vals = jpeg_decide.jpeg_calibration(zoo[0], load_entry_model(zoo[0]), info, 48, FAST, use_cache=False)
+    assert len(vals) == FAST.n_jpeg_calibration
+    # the flat crop: bicubic only, then the next crop is drawn (real photo crops can be passed over too)
+    assert searched[:2] == ["ReferenceModel", "ReferenceModel"] and searched.count("SRModel") == len(vals)
+    assert searched.count("ReferenceModel") > len(vals)
+
+
+def test_context_makes_the_windows_true_input_exact(zoo):
+    img = _made_by(zoo[0], size=96)
+    data = _jpeg(img, quality=90)
+    info = read_jpeg(data)
+    crop = jt.aligned_jpeg_crop(info, _decoded(data), 2, 32, context=8)
+    oy, ox = crop.offset
+    assert crop.outer.shape[0] == crop.size + oy + min(16, 96 - crop.y0 - crop.size)  # clipped at the edges
+    assert np.array_equal(crop.outer[oy:oy + crop.size, ox:ox + crop.size], crop.pixels)
+    hr = torch.from_numpy(np.ascontiguousarray(skimage_photos()["coffee"][100:196, 200:296]
+                                               .transpose(2, 0, 1))).float()[None]
+    from srprint.degradation import bicubic_downscale
+
+    x = bicubic_downscale(hr, 2, quantize=True)
+    ya, xa = (crop.y0 - oy) // 2, (crop.x0 - ox) // 2
+    h, w = crop.outer.shape[0] // 2, crop.outer.shape[1] // 2
+    model = load_entry_model(zoo[0])
+    with torch.no_grad():
+        out = jt._window(model.infer(x[..., ya:ya + h, xa:xa + w]), crop)[0].numpy().transpose(1, 2, 0)
+    assert jt.requantisation_test(out, crop, border=0)["violations"] == 0
 
 
 def test_bad_jpegs_are_refused_in_one_line_or_handled(zoo, tmp_path):
@@ -285,6 +335,18 @@ def test_rival_rule_names_only_a_candidate_closer_than_to_other_models_outputs()
     assert res["verdict"] == "made by" and res["model"] == "imdn" and "espcn" in res["explanation"]
     res = decide_jpeg([{**a, "p_rival": None}], 1e-3)  # no other candidate could make a rival image
     assert res["verdict"] == "made by"
+
+
+def test_none_names_the_smallest_p_and_the_smallest_statistic_when_they_differ():
+    from srprint.attribution.jpeg_decide import decide_jpeg
+
+    # measured at q 95 on the demo: s2's tighter calibration gave it the smaller p at the larger statistic
+    s1, s2 = _row("s1", 30, 0.02, ratio=0.15), _row("s2", 90, 0.01, ratio=0.49)
+    res = decide_jpeg([s1, s2], 1e-3)
+    assert res["verdict"] == "none of these models" and res["closest"] == "s2"
+    assert "least like its calibration, s2" in res["explanation"] and "smallest statistic is s1's" in res["explanation"]
+    res = decide_jpeg([_row("s1", 30, 0.005, ratio=0.15), s2], 1e-3)
+    assert "smallest statistic" not in res["explanation"]
 
 
 def test_the_traced_window_is_the_most_informative_near_the_centre():

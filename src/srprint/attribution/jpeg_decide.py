@@ -6,8 +6,10 @@ The statistic is a ratio, as on the 8-bit path: ``s = (v_C + 1/2) / (v_ref + 1/2
 the candidate's violations and ``v_ref`` those of bicubic upscaling at the candidate's scale
 (:class:`~.inversion.ReferenceModel`) searched through the same cells on the same crop. Smooth crops
 have few informative coefficients and every model fits them (raw counts of 0-16 of 2816 on some photo
-crops), which the ratio cancels. ``s`` is calibrated per candidate on
-:func:`~.trace_calibration.calibration_photos` (none a traced image) compressed with *this file's*
+crops), which the ratio cancels; where ``v_ref`` is below :data:`MIN_INFORMATIVE` the statistic is not
+defined: a traced window that smooth gets *none of these models* (not enough information), and such a
+calibration crop is passed over for the next one. ``s`` is calibrated per candidate on
+:func:`~.trace_calibration.calibration_pool` (none a traced image) compressed with *this file's*
 tables and subsampling, cached under ``$SRPRINT_HOME/trace/calibration`` by (weights sha256, tables,
 subsampling, settings). The verdict: *made by C* when C has the smallest p-value
 (:func:`~.trace_calibration.null_test`), it is below ``alpha``, C's ``s`` is below every calibration
@@ -45,6 +47,12 @@ PSEUDO = 0.5  # violations added to both counts (a crop both fit exactly gives 1
 # the sibling rule: a candidate that passes the photo null is still ruled out as the maker when its own
 # outputs leave it this far from the cells less often than this (upper-tail p of its own calibration)
 OWN_ALPHA = 0.01
+# a window where bicubic upscaling leaves fewer coefficients outside the cells than this carries too little
+# evidence: the statistic is not defined there (set a priori: with v_C = 0 it could not go below 0.5 / 16.5;
+# measured: a 64-px window of a demo model's q 90 output with 10-12 such cells left s1, s2 and RCAN at 0-3).
+# A traced window below it gets *none of these models* (not enough information); a calibration crop below it
+# is passed over and the next one drawn (one of the 8 photo crops had 0: its statistic, 1.0, said nothing)
+MIN_INFORMATIVE = 16
 UNCALIBRATED = {"p_value": 1.0, "t": math.inf, "null_min": None, "null_median": None, "null_n": 0}
 
 
@@ -118,26 +126,31 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
     """
     from ..io.atomic import atomic_write_json
     from ..io.checkpoints import sha256_file
-    from .trace_calibration import calibration_photos
+    from .trace_calibration import calibration_pool
 
     tables = hashlib.sha256(b"".join(t.astype(np.int32).tobytes() for t in info.qtables)).hexdigest()
     makers = [sha256_file(e.weights_path) for e, _ in rivals or []]
     key = config_hash({"sha": sha256_file(entry.weights_path), "tables": tables, "sampling": info.sampling,
-                       "side": side, "settings": settings.key(), "jpeg_lr": settings.jpeg_lr, "own": own,
-                       "rivals": makers, "jpeg": 5})
+                       "side": side, "settings": settings.key(), "jpeg_lr": settings.jpeg_lr,
+                       "context": settings.jpeg_context, "own": own,
+                       "rivals": makers, "jpeg": 6})
     path = srprint_home() / "trace" / "calibration" / f"jpeg-{key}.json"
     if use_cache and path.is_file():
         try:
-            vals = json.loads(path.read_text())["statistics"]
-            if len(vals) == settings.n_jpeg_calibration and all(isinstance(v, float) for v in vals):
+            cached = json.loads(path.read_text())
+            vals = cached["statistics"]
+            if cached["asked"] == settings.n_jpeg_calibration and all(isinstance(v, float) for v in vals):
                 return vals
         except (json.JSONDecodeError, KeyError, TypeError, OSError):
             pass  # a corrupt cache entry is recomputed
     from PIL import Image
 
-    vals = []
-    # crops of twice the side, from which the traced crop's rule picks the window (aligned_jpeg_crop)
-    for k, img in enumerate(calibration_photos(settings.n_jpeg_calibration, 2 * side)):
+    vals, passed = [], 0
+    # crops of twice the side, from which the traced crop's rule picks the window (aligned_jpeg_crop); a crop
+    # whose window is uninformative (bicubic leaves < MIN_INFORMATIVE outside) is passed over for the next one
+    for k, img in enumerate(calibration_pool(2 * side)):
+        if len(vals) == settings.n_jpeg_calibration:
+            break
         if rivals:
             img = _own_output(*rivals[k % len(rivals)], img)
         elif own:
@@ -146,13 +159,17 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
         cinfo = read_jpeg(data)
         with Image.open(io.BytesIO(data)) as im:
             dec = np.asarray(im.convert("RGB"), dtype=np.float32) / 255
-        crop = aligned_jpeg_crop(cinfo, dec, max(entry.scale, 1), side)
+        crop = aligned_jpeg_crop(cinfo, dec, max(entry.scale, 1), side, context=settings.jpeg_context)
         ref = _search(_reference(model, max(entry.scale, 1)), crop, settings).test
+        if ref["violations"] < MIN_INFORMATIVE:
+            passed += 1
+            continue
         vals.append(_statistic(_search(model, crop, settings).test, ref))
     finite = [v for v in vals if math.isfinite(v)]
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
         atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "own": own,
-                                 "rivals": [e.id for e, _ in rivals or []], "statistics": finite})
+                                 "rivals": [e.id for e, _ in rivals or []], "asked": settings.n_jpeg_calibration,
+                                 "uninformative_passed_over": passed, "statistics": finite})
     return finite
 
 
@@ -177,18 +194,25 @@ def jpeg_rows(decoded: np.ndarray, info: JpegInfo, entries: list[Any], load: Cal
             progress(e.id)
         scale = max(e.scale, 1)
         try:
-            crop = aligned_jpeg_crop(info, decoded, scale, settings.jpeg_crop)
+            crop = aligned_jpeg_crop(info, decoded, scale, settings.jpeg_crop, context=settings.jpeg_context)
         except SrprintError as exc:
             skipped.append({"id": e.id, "reason": str(exc)})
             continue
         model = load(e)
+        if (scale, crop.size) not in rivals:
+            rivals[(scale, crop.size)] = _search(_reference(model, scale), crop, settings).test
+        ref = rivals[(scale, crop.size)]
+        if ref["violations"] < MIN_INFORMATIVE:  # no statistic: this candidate is neither searched nor named
+            rows.append({"id": e.id, "violations": None, "n": ref["n"], "bicubic_violations": ref["violations"],
+                         "residual": math.inf, "ratio": math.inf, "blocks_exact": None, "uninformative": True,
+                         "crop": [crop.y0, crop.x0, crop.size], **UNCALIBRATED,
+                         "seconds": round(time.perf_counter() - t0, 2)})
+            continue
         inv = _search(model, crop, settings)
         if not inv.finite:
             skipped.append({"id": e.id, "reason": "inversion produced non-finite values"})
             continue
-        if (scale, crop.size) not in rivals:
-            rivals[(scale, crop.size)] = _search(_reference(model, scale), crop, settings).test
-        s = _statistic(inv.test, rivals[(scale, crop.size)])
+        s = _statistic(inv.test, ref)
         # a candidate that does not beat bicubic upscaling (s >= 1) is never named: no calibration is spent on it
         test = null_test(s, jpeg_calibration(e, model, info, crop.size, settings)) if s < 1 else UNCALIBRATED
         rows.append({"id": e.id, "violations": inv.test["violations"], "n": inv.test["n"],
@@ -320,6 +344,13 @@ def decide_jpeg(rows: list[dict[str, Any]], alpha: float, *, rivals: bool = True
     """
     ok = [r for r in rows if math.isfinite(r["ratio"])]
     if not ok:
+        flat = [r for r in rows if r.get("uninformative")]
+        if flat:
+            return {"verdict": "none of these models", "model": None, "p_value": None, "uninformative": True,
+                    "explanation": f"not enough information: in the traced window bicubic upscaling leaves only "
+                                   f"{max(r['bicubic_violations'] for r in flat)} of {flat[0]['n']} DCT coefficients "
+                                   f"outside the file's cells (fewer than {MIN_INFORMATIVE}); every model fits so "
+                                   "smooth a window, so no candidate can be told from another"}
         return {"verdict": "none of these models", "model": None, "p_value": None,
                 "explanation": "no candidate could be inverted through the JPEG"}
     ok.sort(key=lambda r: (r["p_value"], r["ratio"]))
@@ -371,7 +402,13 @@ def decide_jpeg(rows: list[dict[str, Any]], alpha: float, *, rivals: bool = True
                                f"that made it would: {names}; the JPEG cannot tell them apart"}
     if passing:
         return named(passing[0])
+    # ranked by p-value: statistics of candidates with other references (scale, task) are not comparable, so the
+    # smallest p may belong to a larger statistic with a tighter calibration; the line then names both
+    low = min(ok, key=lambda r: r["ratio"])
+    also = (f"; the smallest statistic is {low['id']}'s ({low['violations']} outside, s = {low['ratio']:.2g}, "
+            f"p = {low['p_value']:.2g})" if low is not best else "")
     return {"verdict": "none of these models", "model": None, "p_value": best["p_value"], "margin": margin,
             "closest": best["id"],
-            "explanation": f"the closest candidate, {best['id']}, leaves {cells(best)} (p = {best['p_value']:.2g} "
-                           "against its calibration at these tables): no candidate made this image"}
+            "explanation": f"the candidate least like its calibration, {best['id']}, leaves {cells(best)} (s = "
+                           f"{best['ratio']:.2g}, p = {best['p_value']:.2g} against its calibration at these tables)"
+                           f"{also}: no candidate made this image"}

@@ -38,6 +38,13 @@ from .jpeg_file import JpegInfo, JpegUnsupportedError
 
 JPEG_CROP = 64  # output pixels of the inverted crop (rounded up to a multiple of lcm(MCU, scale))
 JPEG_BORDER = 8  # output pixels at the crop's edge whose blocks are not compared
+# input pixels searched around the crop (the output over the crop depends on them). Measured on a q 90 JPEG of
+# each demo model's output (64-px window, 8-px border): the true input of the window alone leaves 35 (EDSR x2)
+# to 226 (RDN x4) of 2816 coefficients outside the cells, with 8 pixels of context 0 (RCAN's global pooling:
+# 1). But the search, which moves the window's input freely, reached about as few without them (EDSR x4 on
+# its output: 29 against 24; EDSR x2 s1 on its output 0 and 0, its sibling s2 11 and 10) at 2-4x the cost per
+# step, so the default is none (issue 27, session 4)
+JPEG_CONTEXT = 0
 HINGE_STEPS = 150
 HINGE_LR = 4e-3  # the hinge's first step size; it decays to 0 along a cosine over ``steps``
 HINGE_MARGIN = 0.1  # aim this far (in quantisation steps) inside a cell: the real encoder rounds in integers
@@ -111,6 +118,10 @@ class JpegCrop:
     pixels: np.ndarray  # (size, size, 3) float in [0, 1], the decoded crop
     cells: list[np.ndarray]  # per component, (by, bx, 8, 8) quantised coefficients of the file over the crop
     info: JpegInfo
+    # the decoded pixels of the crop with its context (``context`` input pixels on each side, clipped at the
+    # image's edges) and where the crop lies in them; None: no context (the crop alone is inverted)
+    outer: np.ndarray | None = None
+    offset: tuple[int, int] = (0, 0)
 
 
 def _informative_offset(info: JpegInfo, h: int, w: int, side: int, step: int) -> tuple[int, int]:
@@ -132,7 +143,7 @@ def _informative_offset(info: JpegInfo, h: int, w: int, side: int, step: int) ->
 
 
 def aligned_jpeg_crop(info: JpegInfo, decoded: np.ndarray, scale: int, size: int = JPEG_CROP, *,
-                      select: bool = True) -> JpegCrop:
+                      select: bool = True, context: int = 0) -> JpegCrop:
     """The crop of a JPEG that is traced, aligned to its MCU grid and to ``scale``.
 
     With ``select``, the aligned window whose centre lies within half a side of the image's centre and
@@ -153,11 +164,14 @@ def aligned_jpeg_crop(info: JpegInfo, decoded: np.ndarray, scale: int, size: int
         Wanted side in output pixels (rounded up to a multiple of ``lcm(MCU, scale)``).
     select : bool
         Choose the most informative window near the centre (else the centre crop).
+    context : int
+        Input pixels of the model kept on each side of the crop (``JpegCrop.outer``), clipped at the image's
+        edges: the output over the crop depends on them (:data:`JPEG_CONTEXT`).
 
     Returns
     -------
     JpegCrop
-        Offsets, side, decoded pixels and the file's coefficients over the crop.
+        Offsets, side, decoded pixels (with their context) and the file's coefficients over the crop.
 
     Raises
     ------
@@ -180,7 +194,13 @@ def aligned_jpeg_crop(info: JpegInfo, decoded: np.ndarray, scale: int, size: int
     for (hc, vc), c in zip(info.sampling, info.coefficients, strict=True):
         fy, fx = vmax // vc, hmax // hc
         cells.append(c[y0 // (8 * fy):(y0 + side) // (8 * fy), x0 // (8 * fx):(x0 + side) // (8 * fx)])
-    return JpegCrop(y0, x0, side, decoded[y0:y0 + side, x0:x0 + side], cells, info)
+    outer, offset = None, (0, 0)
+    if context > 0:  # whole input pixels around the crop, clipped at the image's edges (where the model padded)
+        m = context * max(scale, 1)
+        ya, xa = max(y0 - m, 0), max(x0 - m, 0)
+        yb, xb = min(y0 + side + m, h - h % max(scale, 1)), min(x0 + side + m, w - w % max(scale, 1))
+        outer, offset = decoded[ya:yb, xa:xb], (y0 - ya, x0 - xa)
+    return JpegCrop(y0, x0, side, decoded[y0:y0 + side, x0:x0 + side], cells, info, outer, offset)
 
 
 def _inner_masks(crop: JpegCrop, border: int) -> list[np.ndarray]:
@@ -243,9 +263,15 @@ def requantisation_test(output: np.ndarray, crop: JpegCrop, *, border: int = JPE
     return {"violations": viol, "n": n, "rate": viol / max(n, 1), "blocks_exact": exact / max(nblocks, 1)}
 
 
+def _window(out: torch.Tensor, crop: JpegCrop) -> torch.Tensor:
+    """The crop's part of the model's output over the crop and its context."""
+    oy, ox = crop.offset
+    return out[..., oy:oy + crop.size, ox:ox + crop.size]
+
+
 def _hinge(model: Any, x: torch.Tensor, crop: JpegCrop, qs: list[torch.Tensor], targets: list[torch.Tensor],
            masks: list[torch.Tensor], margin: float) -> torch.Tensor:
-    out = model(x).clamp(0, 1)
+    out = _window(model(x), crop).clamp(0, 1)
     out = _round_through(out * 255) / 255  # the saved output is 8-bit
     loss = out.new_zeros(())
     count = 0
@@ -297,7 +323,8 @@ def jpeg_invert(model: Any, crop: JpegCrop, *, start_steps: int = START_STEPS, s
     SrprintError
         If the crop does not fit the model's scale.
     """
-    start = invert_model(model, crop.pixels, steps=start_steps, lr=start_lr, border=border, return_input=True)
+    pixels = crop.pixels if crop.outer is None else crop.outer
+    start = invert_model(model, pixels, steps=start_steps, lr=start_lr, border=border, return_input=True)
     if not start.finite or start.input is None:
         return JpegInversion({"violations": 0, "n": 0, "rate": math.inf, "blocks_exact": 0.0}, math.inf, 0, False)
     x = start.input.clone().requires_grad_(True)
@@ -308,7 +335,7 @@ def jpeg_invert(model: Any, crop: JpegCrop, *, start_steps: int = START_STEPS, s
 
     def exact() -> dict[str, Any]:
         with torch.no_grad():
-            out = model(x).clamp(0, 1)[0].cpu().numpy().transpose(1, 2, 0)
+            out = _window(model(x), crop).clamp(0, 1)[0].cpu().numpy().transpose(1, 2, 0)
         return requantisation_test(out, crop, border=border)
 
     best = exact()

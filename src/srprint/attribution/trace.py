@@ -37,6 +37,7 @@ import numpy as np
 from ..config import config_hash, srprint_home
 from ..errors import SrprintError
 from .inversion import BORDER, INVERSION_LR, INVERSION_STEPS, QUANT_FLOOR, ReferenceModel, invert_model
+from .jpeg_trace import JPEG_CONTEXT
 from .trace_calibration import CALIBRATION_PHOTOS as CALIBRATION_PHOTOS  # re-exported: the names trace had
 from .trace_calibration import CALIBRATION_SETS as CALIBRATION_SETS
 from .trace_calibration import SCORED_SETS as SCORED_SETS
@@ -67,12 +68,13 @@ class TraceSettings:
     jpeg_lr: float = 4e-3  # the hinge's first step size (cosine decay over ``jpeg_steps``)
     jpeg_border: int = 8  # output pixels at the crop's edge whose blocks are not compared
     n_jpeg_calibration: int = N_JPEG_CALIBRATION
+    jpeg_context: int = JPEG_CONTEXT  # input pixels searched around the JPEG crop (jpeg_trace.JPEG_CONTEXT)
 
     def __post_init__(self) -> None:
         if (self.crop <= 2 * self.border + 4 or self.steps < 1 or not 0 < self.lr < 1 or self.n_calibration < 3
                 or not 0 <= self.coarse_steps < self.steps or self.keep < 1 or self.jpeg_crop < 16
                 or self.jpeg_start_steps < 1 or self.jpeg_steps < 0 or self.n_jpeg_calibration < 3
-                or not 0 < self.jpeg_lr < 1
+                or not 0 < self.jpeg_lr < 1 or not 0 <= self.jpeg_context <= 64
                 or not 0 <= self.jpeg_border < self.jpeg_crop // 2):
             raise SrprintError(f"bad trace settings {asdict(self)}")
 
@@ -80,7 +82,9 @@ class TraceSettings:
         d = asdict(self)
         d.pop("coarse_steps")
         d.pop("keep")
-        d.pop("jpeg_lr")  # the JPEG calibration's key names it (the pixel path's keys stay as they were)
+        # the JPEG calibration's key names these (the pixel path's keys stay as they were)
+        d.pop("jpeg_lr")
+        d.pop("jpeg_context")
         return config_hash(d)
 
 

@@ -30,6 +30,10 @@ def run_trace(target: Path, zoos: list[Path], *, run: Path | None, top: int, mod
         if im.get("path_taken"):
             stdout.print(f"  traced as: {im['path_taken']}", highlight=False, soft_wrap=True)
         for row in im["candidates"][:5]:
+            if row.get("uninformative"):
+                stdout.print(f"    {row['id']:45s} not searched: bicubic leaves {row['bicubic_violations']} of "
+                             f"{row['n']} outside the cells (too few to tell models apart)", highlight=False)
+                continue
             if "violations" in row:
                 stdout.print(f"    {row['id']:45s} {row['violations']} of {row['n']} coefficients outside the cells, "
                              f"p = {row['p_value']:.2g}", highlight=False)
