@@ -1,15 +1,15 @@
 """``srprint demo`` stage: trace a demo model's output to that model, a real photo to none of them, and a JPEG
 of the demo's x4 output (the zoo stage's super-resolved photo) to the x4 model that made it.
 
-The pixel traces and the JPEG trace run side by side, one process each, one thread each (the demo runs on
-2 cores; measured: one thread is faster than two for these tiny nets on a busy 2-core machine).
+The pixel traces and the JPEG trace run side by side, on a Python thread each, torch kept to one thread (the
+demo runs on 2 cores; measured: one thread is faster than two for these tiny nets on a busy 2-core machine).
 """
 
 from __future__ import annotations
 
 import io
 import time
-import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -86,12 +86,9 @@ def _jpeg_trace(job: dict[str, Any]) -> list[dict[str, Any]]:
     t0 = time.perf_counter()
     propose = None
     if job.get("cnn_run"):  # the classifier proposes, inversion confirms (the others only if none is confirmed)
-        from .predict import predict_images
+        from .predict import shortlists
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # no open-set verdict is needed for a shortlist
-            top = predict_images(job["cnn_run"], path, top_k=PROPOSE)["images"][0]["top"]
-        propose = [t["class"] for t in top]
+        propose = sorted(shortlists(job["cnn_run"], [path], top=PROPOSE).get(str(path), set()))
     info, img = jpeg_source(path)
     res = trace_image(img, candidates(entries, img.shape), lambda e: models[e.id],
                       settings=TraceSettings(n_calibration=8), jpeg=info, propose=propose)
@@ -109,7 +106,7 @@ def _row(image: str, expected: str | None, res: dict[str, Any], seconds: float, 
 
 
 def _job(job: dict[str, Any]) -> list[dict[str, Any]]:
-    """One of the stage's two jobs (module level: the process pool pickles it)."""
+    """One of the stage's two jobs: the pixel traces or the JPEG trace."""
     return _pixel_traces(job) if job["kind"] == "pixel" else _jpeg_trace(job)
 
 
@@ -154,7 +151,6 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
     from rich.markup import escape
 
     from ..errors import SrprintError
-    from ..execution import LocalExecutor
 
     t0 = time.perf_counter()
     out = ctx.out / "trace"
@@ -163,21 +159,26 @@ def demo_stage(ctx: Any) -> dict[str, Any]:
     common = {"zoo": str(ctx.zoo_dir), "out": str(out)}
     jobs = [{"kind": "pixel", **common},
             {"kind": "jpeg", **common, "sr_image": str(_sr_image(ctx)), "cnn_run": cnn_run}]
-    # side by side on 2 cores (measured one after the other on a loaded 2-core machine, cold calibrations:
-    # pixels 143 s, JPEG 108 s); the study's --jobs 1 runs them in turn
+    # side by side on 2 cores, one Python thread each (torch's kernels release the GIL; threads need no spawned
+    # interpreter, which would re-run a user's script that lacks a __main__ guard). Measured one after the
+    # other on a loaded 2-core machine, cold calibrations: pixels 143 s, JPEG 108 s. The study's --jobs 1 runs
+    # them in turn
     workers = min(2, int((getattr(ctx, "run_on", None) or {}).get("jobs") or 2))
     import torch
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the in-process case (workers = 1); a pool's workers get 1 thread each
+    torch.set_num_threads(1)  # each job's kernels on its own thread
     try:
-        done = {r.index: r for r in LocalExecutor(jobs=workers, threads=1).map(_job, jobs)}
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(_job, job) for job in jobs]
+            rows = []
+            for fut in futures:
+                try:
+                    rows += fut.result()
+                except SrprintError as exc:
+                    raise SrprintError(f"demo trace: {exc}") from exc
     finally:
         torch.set_num_threads(threads)
-    failed = [r for r in done.values() if not r.ok]
-    if failed:
-        raise SrprintError(f"demo trace: {failed[0].error}")
-    rows = done[0].value + done[1].value
     for r in rows:
         colour = "green" if r["correct"] else "red"
         label = f"{r['verdict']}{' ' + r['model'] if r['model'] else ''}"
