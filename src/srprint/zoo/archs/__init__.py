@@ -7,6 +7,7 @@ shrunk to <= 400k parameters so it trains on a CPU in minutes).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,22 +95,26 @@ def count_parameters(model: nn.Module) -> int:
 # import machinery.
 BUILTIN_MODULES = ("edsr", "nlsn", "rcan", "rdn", "swinir")
 _LOADED = False
+_LOADING = threading.RLock()
 
 
 def _ensure_loaded() -> None:
     global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    import importlib
-    import warnings
+    # a second thread waits until the first has filled the registry (it saw "known: none" before: the
+    # demo's two trace threads); the same thread re-entering (a module importing get_arch) returns at once
+    with _LOADING:
+        if _LOADED:
+            return
+        _LOADED = True
+        import importlib
+        import warnings
 
-    from ..families import NETWORKS
+        from ..families import NETWORKS
 
-    for name in BUILTIN_MODULES:
-        importlib.import_module(f"{__name__}.{name}")
-    for family in NETWORKS:
-        try:
-            importlib.import_module(f"srprint.zoo.families.{family}.network")
-        except Exception as exc:  # noqa: BLE001 - one broken port must not hide the others
-            warnings.warn(f"architecture family {family} unavailable ({exc})", stacklevel=2)
+        for name in BUILTIN_MODULES:
+            importlib.import_module(f"{__name__}.{name}")
+        for family in NETWORKS:
+            try:
+                importlib.import_module(f"srprint.zoo.families.{family}.network")
+            except Exception as exc:  # noqa: BLE001 - one broken port must not hide the others
+                warnings.warn(f"architecture family {family} unavailable ({exc})", stacklevel=2)
