@@ -249,3 +249,25 @@ def test_timing_sample_takes_each_sources_first_decided_negative_lineage_copy_an
                            "verdict_run": "copy", "load_average": 3.0}])
     assert t["stored_nulls"]["max"] == 6.0 and t["first"]["max"] == 9.0
     assert t["verdicts_repeat"] == 1 and t["verdicts_match_run"] == 1
+
+
+def test_the_lineage_nulls_trained_models_are_the_suspects_architecture_or_its_size():
+    # random re-initialisations are farther from a trained source than trained models are: without trained
+    # models of the suspect's architecture the null takes the independent models closest to it in size
+    from types import SimpleNamespace
+
+    from srprint.verification.ownership import lineage_references
+
+    def entry(model_id, arch, size, repo=None):
+        row = {"source_repo": repo} if repo else {}
+        return SimpleNamespace(id=model_id, arch=arch, task="sr", labels={}, spec=None, path=None,
+                               imported={"size_bytes": size, "manifest_row": row})
+
+    source, suspect = entry("src", "RFDN", 1_700_000, "a/rfdn"), entry("sus", "IMDN", 2_700_000, "b/imdn")
+    pop = [source, suspect, entry("big", "SwinIR", 40_000_000), entry("tiny", "FSRCNN", 50_000),
+           entry("near1", "RLFN", 2_200_000), entry("near2", "EFDN", 3_000_000),
+           entry("sibling", "IMDN", 2_700_000, "b/imdn")]  # same origin as the suspect: never a reference
+    refs = lineage_references(pop, source, suspect, spread=pop[2:4], n=2)
+    assert [r.id for r in refs] == ["near2", "near1"]
+    same = [entry(f"imdn{i}", "IMDN", 2_700_000, f"c{i}/imdn") for i in range(3)]
+    assert lineage_references(pop, source, suspect, spread=same, n=2) == same

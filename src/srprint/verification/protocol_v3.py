@@ -53,8 +53,9 @@ SMALL_CHANGES: tuple[tuple[str, tuple[tuple[str, dict[str, Any]], ...]], ...] = 
 FINETUNE = ("finetune", {"iters": 500, "lr": 1e-4})
 # the method's version in each row: "v3.1" compares same-width layers of different kernel sizes on their
 # common central taps in v2's frame too; "v3.2" tells another architecture by its layer kinds, not shapes
-# (rows without a method ran before both)
-METHOD = "v3.2"
+# (rows without a method ran before both); "v3.3" fills the lineage null's trained half with the independent
+# models closest in size to the suspect instead of the first references (ownership.lineage_references)
+METHOD = "v3.3"
 FINETUNED_EDITS = ("mix", "identity-block-middle", "padkernel", "signflip")
 
 
@@ -421,6 +422,10 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         lines.append(f"| {tag} | {d['n']} | {v3} | {v2} | {rng} |")
     lines += ["", "## Independent pairs", "",
               f"v3: {neg['v3']}; v2 on the same pairs: {neg['v2']}.", ""]
+    if any("not run" in d for d in (neg["v2"], s["exact"]["v2"], s["changed"]["v2"])):
+        lines += ["v2 *not run*: items run with `--no-v2` (the previous method's null re-captures every reference "
+                  "model for each new suspect architecture, most of a negative's time on 2 shared cores); its "
+                  "verdicts are shown on every other item.", ""]
     if s.get("post_hoc_weights_and_function"):
         lines += ["## Rows decided by a rule added after they were seen", "",
                   "An inconclusive lineage test (only the distribution-free bound above the level) on the same "
