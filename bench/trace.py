@@ -38,8 +38,10 @@ CONDITIONS = ("clean", "q95", "q90", "q75", "double", "resize")
 # the JPEG path's method: 2 = cosine-decayed cell search, informative window, lazy calibration and the
 # sibling rule; 3 = and the rival rule (issue 27, session 3); 4 = no statistic where bicubic leaves fewer than
 # 16 coefficients outside (such a traced window: none; such calibration crops passed over for the next; session
-# 4). JPEG rows of an earlier method are kept in the items file but neither counted nor resumed
-JPEG_METHOD = 4
+# 4: it made an open-set false attribution at q 90, so it was withdrawn); 5 = method 3 plus the traced-window
+# rule only (calibration as in method 3). JPEG rows of an earlier method are kept in the items file but neither
+# counted nor resumed
+JPEG_METHOD = 5
 
 
 def _current(row: dict) -> bool:
@@ -208,9 +210,10 @@ def markdown(s: dict[str, Any], plan: dict[str, Any]) -> str:
               "crops of scikit-image photos and Set5, never a scored set, compressed with the file's tables; "
               "Student-t p < 1e-3), every other candidate that also does is ruled out by its own outputs of those "
               "photos (upper-tail p < 0.01), and it fits the file closer than it fits the other candidates' "
-              "outputs of those photos (the rival rule, p < 1e-3). Method 4: where bicubic upscaling leaves fewer "
-              "than 16 coefficients outside the cells there is no statistic (such a traced window: none of these "
-              "models; such a calibration crop is passed over for the next). The open set reruns both rules "
+              "outputs of those photos (the rival rule, p < 1e-3). Method 5: a traced window where bicubic upscaling "
+              "leaves fewer than 16 coefficients outside the cells has no statistic (none of these models); "
+              "calibration crops are as in method 3 (method 4 also passed such calibration crops over: it named "
+              "IMDN-RTC for an ESPCN q90 JPEG in the open set, and was withdrawn). The open set reruns both rules "
               "without the true model. Seconds include first-use calibrations (cached per model and tables).", ""]
     return "\n".join(lines) + "\n"
 

@@ -7,9 +7,9 @@ the candidate's violations and ``v_ref`` those of bicubic upscaling at the candi
 (:class:`~.inversion.ReferenceModel`) searched through the same cells on the same crop. Smooth crops
 have few informative coefficients and every model fits them (raw counts of 0-16 of 2816 on some photo
 crops), which the ratio cancels; where ``v_ref`` is below :data:`MIN_INFORMATIVE` the statistic is not
-defined: a traced window that smooth gets *none of these models* (not enough information), and such a
-calibration crop is passed over for the next one. ``s`` is calibrated per candidate on
-:func:`~.trace_calibration.calibration_pool` (none a traced image) compressed with *this file's*
+defined: a traced window that smooth gets *none of these models* (not enough information); calibration
+crops that smooth are kept (see :func:`jpeg_calibration`). ``s`` is calibrated per candidate on
+:func:`~.trace_calibration.calibration_photos` (none a traced image) compressed with *this file's*
 tables and subsampling, cached under ``$SRPRINT_HOME/trace/calibration`` by (weights sha256, tables,
 subsampling, settings). The verdict: *made by C* when C has the smallest p-value
 (:func:`~.trace_calibration.null_test`), it is below ``alpha``, C's ``s`` is below every calibration
@@ -50,8 +50,9 @@ OWN_ALPHA = 0.01
 # a window where bicubic upscaling leaves fewer coefficients outside the cells than this carries too little
 # evidence: the statistic is not defined there (set a priori: with v_C = 0 it could not go below 0.5 / 16.5;
 # measured: a 64-px window of a demo model's q 90 output with 10-12 such cells left s1, s2 and RCAN at 0-3).
-# A traced window below it gets *none of these models* (not enough information); a calibration crop below it
-# is passed over and the next one drawn (one of the 8 photo crops had 0: its statistic, 1.0, said nothing)
+# A traced window below it gets *none of these models* (not enough information). Calibration crops below it
+# are kept: passing them over for the next ones (bench method 4) tightened the rival rule's null and named
+# IMDN-RTC for an ESPCN q 90 JPEG with ESPCN left out (open-set rival p 8e-5; kept, p was 0.004)
 MIN_INFORMATIVE = 16
 UNCALIBRATED = {"p_value": 1.0, "t": math.inf, "null_min": None, "null_median": None, "null_n": 0}
 
@@ -126,31 +127,30 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
     """
     from ..io.atomic import atomic_write_json
     from ..io.checkpoints import sha256_file
-    from .trace_calibration import calibration_pool
+    from .trace_calibration import calibration_photos
 
     tables = hashlib.sha256(b"".join(t.astype(np.int32).tobytes() for t in info.qtables)).hexdigest()
     makers = [sha256_file(e.weights_path) for e, _ in rivals or []]
+    # the key of session 3's calibration when there is no context (the same computation: its cache serves)
     key = config_hash({"sha": sha256_file(entry.weights_path), "tables": tables, "sampling": info.sampling,
-                       "side": side, "settings": settings.key(), "jpeg_lr": settings.jpeg_lr,
-                       "context": settings.jpeg_context, "own": own,
-                       "rivals": makers, "jpeg": 6})
+                       "side": side, "settings": settings.key(), "jpeg_lr": settings.jpeg_lr, "own": own,
+                       "rivals": makers, "jpeg": 5,
+                       **({"context": settings.jpeg_context} if settings.jpeg_context else {})})
     path = srprint_home() / "trace" / "calibration" / f"jpeg-{key}.json"
     if use_cache and path.is_file():
         try:
-            cached = json.loads(path.read_text())
-            vals = cached["statistics"]
-            if cached["asked"] == settings.n_jpeg_calibration and all(isinstance(v, float) for v in vals):
+            vals = json.loads(path.read_text())["statistics"]
+            if len(vals) == settings.n_jpeg_calibration and all(isinstance(v, float) for v in vals):
                 return vals
         except (json.JSONDecodeError, KeyError, TypeError, OSError):
             pass  # a corrupt cache entry is recomputed
     from PIL import Image
 
-    vals, passed = [], 0
-    # crops of twice the side, from which the traced crop's rule picks the window (aligned_jpeg_crop); a crop
-    # whose window is uninformative (bicubic leaves < MIN_INFORMATIVE outside) is passed over for the next one
-    for k, img in enumerate(calibration_pool(2 * side)):
-        if len(vals) == settings.n_jpeg_calibration:
-            break
+    vals = []
+    # crops of twice the side, from which the traced crop's rule picks the window (aligned_jpeg_crop). A crop
+    # whose window is uninformative (bicubic leaves < MIN_INFORMATIVE outside) is kept: passing it over for the
+    # next one (method 4) tightened the rival null and named IMDN-RTC for an ESPCN q 90 JPEG in the open set
+    for k, img in enumerate(calibration_photos(settings.n_jpeg_calibration, 2 * side)):
         if rivals:
             img = _own_output(*rivals[k % len(rivals)], img)
         elif own:
@@ -161,15 +161,11 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
             dec = np.asarray(im.convert("RGB"), dtype=np.float32) / 255
         crop = aligned_jpeg_crop(cinfo, dec, max(entry.scale, 1), side, context=settings.jpeg_context)
         ref = _search(_reference(model, max(entry.scale, 1)), crop, settings).test
-        if ref["violations"] < MIN_INFORMATIVE:
-            passed += 1
-            continue
         vals.append(_statistic(_search(model, crop, settings).test, ref))
     finite = [v for v in vals if math.isfinite(v)]
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
         atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "own": own,
-                                 "rivals": [e.id for e, _ in rivals or []], "asked": settings.n_jpeg_calibration,
-                                 "uninformative_passed_over": passed, "statistics": finite})
+                                 "rivals": [e.id for e, _ in rivals or []], "statistics": finite})
     return finite
 
 

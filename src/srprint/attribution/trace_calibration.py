@@ -55,26 +55,6 @@ def calibration_photos(n: int, size: int) -> list[np.ndarray]:
     SrprintError
         On: "only … calibration crops are available, … asked".
     """
-    crops = calibration_pool(size)
-    if n > len(crops):
-        raise SrprintError(f"only {len(crops)} calibration crops are available, {n} asked")
-    return crops[:n]
-
-
-def calibration_pool(size: int) -> list[np.ndarray]:
-    """Every calibration crop of ``size`` px, in :func:`calibration_photos`' order (8 bits): a calibration that
-    passes over some crops (the JPEG path's uninformative windows) draws the next ones from here.
-
-    Parameters
-    ----------
-    size : int
-        Side of the crops in pixels (photos smaller than that are left out).
-
-    Returns
-    -------
-    list of ndarray
-        ``(size, size, 3)`` float crops in ``[0, 1]``, rounded to 8 bits.
-    """
     per_photo: list[list[np.ndarray]] = []
     for _, img in calibration_sources():
         h, w = img.shape[:2]
@@ -86,8 +66,10 @@ def calibration_pool(size: int) -> list[np.ndarray]:
         per_photo.append([np.asarray(img[max(y0, 0):max(y0, 0) + size, max(x0, 0):max(x0, 0) + size],
                                      dtype=np.float32) for y0, x0 in spots])
     crops = [p[k] for k in range(8) for p in per_photo]
+    if n > len(crops):
+        raise SrprintError(f"only {len(crops)} calibration crops are available, {n} asked")
     # 8-bit, as a saved image is: the photo is what a model's saved output would be compared with
-    return [np.round(c * 255) / 255 for c in crops]
+    return [np.round(c * 255) / 255 for c in crops[:n]]
 
 
 def null_test(ratio: float, null: list[float]) -> dict[str, float]:
