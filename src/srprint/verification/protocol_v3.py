@@ -256,7 +256,9 @@ def run_protocol_v3(*, work: Path, published: Path, mini: Path,
             v = verify_models(src, suspect, load=load, references=population, cache=cache)
             t_v3 = time.perf_counter() - t0
             refs = select_references(population, src, suspect)
-            old = legacy_verdict(src, suspect, refs, load=load, cache=cache) if options.legacy else "not run"
+            earlier = done.get(key, {}).get("verdict_v2")  # a rerun without v2 keeps the v2 verdict it had
+            old = (legacy_verdict(src, suspect, refs, load=load, cache=cache) if options.legacy
+                   else earlier if earlier not in (None, "not run") else "not run")
         except (SrprintError, RuntimeError, ValueError) as exc:
             row.update(status="failed", error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             _append(items, row)
@@ -397,8 +399,12 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         "of different kernel sizes on their common central taps (made after RDN's padkernel+finetune500 copy came "
         "out independent; the padkernel+int8 and padkernel+finetune500 rows were rerun with it). v3.2 tells "
         "another architecture by its layer kinds, not shapes (made after cdncnn-b's widen+int8 copy came out "
-        "independent; every row an inconclusive-lineage rule had decided was rerun with it). Other rows are "
-        "v3.0's: these changes were made after they ran, and they were not rerun.", "",
+        "independent; every row an inconclusive-lineage rule had decided was rerun with it). v3.3 fills the lineage "
+        "null's trained half with the independent models closest in size to the suspect (made after six independent "
+        "published pairs, IMDN against RFDN, RLFN, RLFN-S, IMDN-AS and SRGAN, came out *shared parent*: their nulls "
+        "held random re-initialisations only; every lineage-decided copy and those six pairs were rerun with it, "
+        "the other lineage-decided negatives were not). Other rows are v3.0's: these changes were made after they "
+        "ran, and they were not rerun.", "",
         "## Targets", "", "| target | result | met |", "|---|---|---|",
         f"| exact edits 100 % *copy* | {_cell(s['exact'])} | {'yes' if s['exact']['k'] == s['exact']['n'] else 'no'} |",
         f"| edits + int8 / fine-tune / others >= 99 % *copy* (lower bound) | {_cell(s['changed'])} | "
