@@ -6,7 +6,8 @@ a rerun skips finished items):
 * **roots**: published x4 checkpoints (``$SRPRINT_SHARED/data/pretrained``, imported into the benchmarks'
   shared published zoo);
 * **derived**, two generations per root: ``ft1`` (fine-tune of the root), ``ft2`` (fine-tune of ``ft1``),
-  ``sib`` (another fine-tune of the root: other photos, other seed), ``sib2`` (another learning rate);
+  ``sib`` (another fine-tune of the root: other photos, other seed), ``sib2`` (another learning rate),
+  ``sibft`` (fine-tune of ``sib``; added in v4, the held-out set of the index-time graph's rules);
 * **re-uploads** of each root (queried, never indexed): renamed, fp16, int8, permuted channels;
 * **independent** models: the mini zoo's x4 models (copied to ``$SRPRINT_HOME/zoos/mini``; one
   (architecture, seed) shares a random initialisation, so links inside it are not false) and the published
@@ -17,7 +18,10 @@ the mini zoo's L1 models are the first run's population: the int8 re-upload rule
 0.05 and the held-out quality direction rule were set while looking at them. Everything else (later roots,
 every ``sib2``, the other independent models) is *fresh*: it validates those rules, and is scored apart.
 
-The index holds roots, derived and independent models. Each query leaves the model itself out.
+The index holds roots, derived and independent models; after it is built, every indexed model is
+confirmed against its :data:`LINK_K` nearest sketches and the relations and parents are stored in it
+(:func:`srprint.lineage.tree.link_index`, resumable; the v4 family graph). Each query leaves the model
+itself out, and its walk leaves out the stored relations of that model.
 Measured: re-upload detection; parent links (a derived model's answer names its true parent) with
 precision and recall; direction (a derived model answered *derived from its parent*, a root answered
 *its child derives from it*); false links among independent models (an answer naming a model outside
@@ -66,8 +70,13 @@ PUBLISHED_INDEPENDENT = ("craft_ntire2024_x4", "fast-srgan_pytorch_x4", "fast-sr
                          "srvggnetcompact_animevideov3_x4", "carn-m_official_multiscale-x4")
 FT = {"iters": 100, "lr": 1e-4}
 DERIVED = {"ft1": ("root", {"seed": 0, "data": "bsd68"}), "ft2": ("ft1", {"seed": 1, "data": "bsd68"}),
-           "sib": ("root", {"seed": 2, "data": "skimage"}), "sib2": ("root", {"seed": 4, "data": "bsd68", "lr": 3e-4})}
-QUERIES = "queries-v3"  # earlier answers (other rules) stay in queries/ and queries-v2/
+           "sib": ("root", {"seed": 2, "data": "skimage"}), "sib2": ("root", {"seed": 4, "data": "bsd68", "lr": 3e-4}),
+           "sibft": ("sib", {"seed": 6, "data": "bsd68"})}
+# held out from the index-time graph's rules (v4): made and scored after they were written
+HELDOUT_V4 = ("sibft",)
+QUERIES = "queries-v4"  # earlier answers (other rules) stay in queries/, queries-v2/ and queries-v3/
+INDEX = "index-v4"  # with the sibft models and the family graph (index-v2-15: the v3 run's index)
+LINK_K = 3
 REUPLOADS = {"renamed": None, "fp16": ("fp16", {}), "int8": ("quantize", {"bits": 8}),
              "permuted": ("permute", {"seed": 3})}
 SYNTHETIC_SIZES = (100, 1_000, 10_000, 100_000)
@@ -127,7 +136,7 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
                     e = ZooEntry.load(out)
                 made[name] = e
                 pop["derived"][f"{rid}-{name}"] = {"path": str(e.path), "parent": made[parent].id, "root": rid,
-                                                   "generation": 2 if parent == "ft1" else 1}
+                                                   "generation": 1 if parent == "root" else 2}
             except Exception as exc:  # noqa: BLE001 - one failing model must not stop the population
                 pop["failed"][f"{rid}-{name}"] = f"{type(exc).__name__}: {exc}"[:200]
         for name, spec in REUPLOADS.items():
@@ -136,6 +145,8 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
                 if not build:  # report only: the re-upload as it was made, if it was
                     if not (out / "model.json").is_file():
                         raise FileNotFoundError(f"{out} was not made (report only)")
+                elif (out / "model.json").is_file():
+                    pass  # made by an earlier run
                 elif spec is None:
                     if not out.is_dir():
                         shutil.copytree(root.path, out)
@@ -155,6 +166,43 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
         if (path / "model.json").is_file():
             pop["independent"][pid] = str(path)
     return pop
+
+
+def link_summary(index: Path, log: Path, k: int) -> dict[str, Any]:
+    """The index-time confirmation: models linked, pairs stored, seconds per pair (from the stored
+    relations) and per model (from the run's log), parents stored."""
+    from srprint.lineage import graph
+    from srprint.lineage.store import LineageIndex
+
+    ix = LineageIndex(index)
+    pairs = stored_pairs(index)
+    secs = [float(rel.get("seconds") or 0.0) for _, _, rel in pairs]
+    per_model = [json.loads(line)["s"] for line in log.read_text().splitlines()] if log.is_file() else []
+
+    def stats(x: list[float]) -> dict[str, Any]:
+        return {"n": len(x), "median": round(float(np.median(x)), 2) if x else None,
+                "p90": round(float(np.percentile(x, 90)), 2) if x else None,
+                "max": round(float(np.max(x)), 2) if x else None, "total": round(float(np.sum(x)), 1)}
+
+    return {"k": k, "models_linked": len(graph.linked_keys(ix)), "pairs": len(pairs), "pair_s": stats(secs),
+            "model_s": stats(per_model), "parents_stored": len(graph.parents(ix))}
+
+
+def stored_pairs(index: Path) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every pair confirmed at index time, once: ``(linked model, candidate, relation)``."""
+    from srprint.lineage import graph
+    from srprint.lineage.store import LineageIndex
+
+    ix = LineageIndex(index)
+    out, seen = [], set()
+    for group in ix.groups():
+        ids = {r.key: r.model_id for r in ix.records(group)}
+        for key, rels in graph.stored_relations(ix, group).items():
+            for other, rel in rels:
+                if frozenset((key, other)) not in seen:
+                    seen.add(frozenset((key, other)))
+                    out.append((ids[key], rel.candidate, rel.to_dict()))
+    return out
 
 
 def is_dev(kind: str, name: str) -> bool:
@@ -259,39 +307,51 @@ def synthetic_timing(state: Path, sizes: tuple[int, ...]) -> list[dict[str, Any]
 
 
 NOTES = [
-    "Rules set while looking at the dev population (the first run): the int8 re-upload rule (a related pair "
-    "with an 8-bit storage grid on one side is the same model), the family-wise level 0.05 (was 1e-3), and the "
-    "held-out quality direction rule with its margins (0.02 dB; trained = beats bicubic by 0.5 dB). The fresh "
-    "columns are their validation.",
+    "v4 (this run): the family graph. After the index is built, every indexed model is confirmed against its 3 "
+    "nearest sketches and the relations and one parent per model are stored in the index (`lineage/graph.py`). "
+    "A query confirms its 3 nearest sketches, then walks: up to 3 stored relatives of the relatives it found; "
+    "with no relative yet, up to 3 more nearest sketches (then one more walk). A leave-one-out query drops the "
+    "stored parent edges of the model it leaves out, and never confirms against it.",
+    "Rules and where they came from. Set on the first run's dev population: the int8 re-upload rule, the "
+    "family-wise level 0.05, the held-out quality rule and its margins (0.02 dB; trained = 0.5 dB over bicubic). "
+    "Set after the v3 run had scored all 111 v3 models (so the *fresh* column is no longer held out for them): "
+    "the v3 expansion and the copy-first choice; the v4 budgets (3 index-time links, walk 3, look further 3: "
+    "budgets, not thresholds, fixed before this run); the v4 grandchild rule in `choose` (a model derived from "
+    "the suspect whose stored parent is another one derived from it is not its child); the v4 ancestor rule "
+    "(an ancestor of a closer relative the suspect derives from is not its parent), written after seeing the "
+    "v4 index-time relations and before any v4 answer. *held-out v4*: the 15 sibft models, made for this run; "
+    "no rule was set or changed after seeing their answers.",
     "Direction: storage grid, exact zeros, held-out quality of two trained models, weight kurtosis (margin 0.2), "
-    "declared source as the last tie-breaker; the answer names the closest (1 - S) relative the suspect derives "
-    "from. Fine-tunes here inherit their root's import record (source URL, licence), so the tie-breaker never "
-    "separates a root from its fine-tunes in this population.",
-    "Confirmation runs `verify_models` as it stands in the working tree (verification v3, owned by issue 26); its "
-    "two nulls are cached on disk per source (`verification/null_cache.py`, issue 26's work), and each indexed "
-    "candidate has its own reference set, so a later query of the same candidate reads them back.",
-    "Synthetic lookup timings re-measured 11:27-11:36 UTC with the current store (after issue 30's rework; "
-    "the first run, a37ee78 at 08:07 UTC under heavier load, measured 34 ms median at 10 000 and 44 ms at "
-    "100 000).",
-    "Answers are chosen again at scoring time from each query's stored confirmations by the library's "
-    "current `relate.choose` (the confirmations do not depend on it; `answer_as_run` keeps the answer the run "
-    "printed): during the run, choose was changed to prefer relatives the verdict calls *copy* after a root "
-    "was answered *derived from* another family's root through a loose *shared parent* (FWER 0.026).",
-    "root fmen_ntire2022_x4 failed during the run (a ValueError inside the alignment on one of its pairs ended "
-    "the whole query); after `query.confirm` learnt to record such a pair as not confirmed and go on, that one "
-    "query was run again (11:16 UTC).",
-    "The run (10:28-11:15 UTC) confirmed with the code of commit 719f18f (verification as of 8cb7b52, with its "
-    "on-disk null cache; no verification commit since). The answers were re-chosen and scored by the later "
-    "lineage commits (see the note on `choose`).",
+    "declared source as the last tie-breaker. Fine-tunes here inherit their root's import record (source URL, "
+    "licence), so the tie-breaker never separates a root from its fine-tunes in this population.",
+    "Confirmation runs `verify_models` as it stands in the working tree (verification v3, owned by issue 26, "
+    "with uncommitted work of issue 26 in `null_cache.py` and `exact_test.py` during this run); its nulls are "
+    "cached on disk per source, keyed by a code digest, so the index-time links recomputed most of them.",
+    "Synthetic lookup timings: measured 11:27-11:36 UTC with the current store (cached; the store did not change "
+    "since).",
+    "Answers are chosen again at scoring time from each query's stored confirmations by the library's current "
+    "`relate.choose` with the index's stored parents (less the left-out model's edges); `answer_as_run` keeps "
+    "the answer the run printed.",
+    "The population's graph is built from the relations stored at index time (what `srprint lineage tree` "
+    "reads), not from the queries.",
+    "The run (index 12:45-12:49, links 12:49-13:17, queries 13:17-13:50 UTC) confirmed with the lineage code of "
+    "d885ba3; its answers as run (`answer_as_run`) used d885ba3's first ancestor rule (any stored ancestor of "
+    "a relative dropped: 25/75 parents right). The answers scored are re-chosen with ba55880's rule, committed "
+    "at 12:57, before the first query ran (36/75). Interim results were looked at once at 13:30; no rule "
+    "changed after.",
+    "span-ch28 fp16 is answered *same model* as its ft1: the pair with its root is *same model* by the verdict "
+    "but at FWER 0.083 (the lineage p-value; v3 had found it), so the walk reached ft1, accepted at 0.0068. "
+    "espcn int8 likewise names espcn-sibft. The verification code changed under the run (issue 26's work).",
     "One core (OMP_NUM_THREADS=1) beside other engineers' jobs on a 2-core machine: times are upper bounds.",
 ]
 
 
 def main(argv: list[str] | None = None) -> int:
     from srprint.config import srprint_home
+    from srprint.lineage import graph
     from srprint.lineage.build import index_models
     from srprint.lineage.store import LineageIndex
-    from srprint.lineage.tree import node_of, tree_png
+    from srprint.lineage.tree import link_index, node_of, tree_png
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--roots", type=int, default=len(ROOTS), help=f"published roots (of the {len(ROOTS)} listed)")
@@ -308,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     pop = build_population(state, args.roots, build=not args.report_only)
     build_s = time.perf_counter() - t0
-    index = state / f"index-v2-{args.roots}"
+    index = state / f"{INDEX}-{args.roots}"
     indexed = list(pop["roots"].values()) + [d["path"] for d in pop["derived"].values()] + \
         list(pop["independent"].values())
 
@@ -318,19 +378,29 @@ def main(argv: list[str] | None = None) -> int:
         res = index_models([Path(p) for p in indexed], index)
         return {"s": time.perf_counter() - t, "n": len(res["results"]), "failed": res["failed"]}
 
-    if args.report_only and not (state / f"index-v2-{args.roots}.json").is_file():
+    if args.report_only and not (state / f"{INDEX}-{args.roots}.json").is_file():
         raise SystemExit(f"no index built under {state} yet: nothing to report")
-    built = _cached(state / f"index-v2-{args.roots}.json", build)
+    built = _cached(state / f"{INDEX}-{args.roots}.json", build)
     if args.build_only:
         print(json.dumps({"population": {k: len(v) for k, v in pop.items()}, "failed": pop["failed"],
                           "index": built}, default=str, indent=1))
         return 0
+    link_log = state / f"{INDEX}-{args.roots}-link.jsonl"
+    if not args.report_only:  # index-time confirmation: resumes (a model linked before is skipped)
+        with link_log.open("a") as log:
+            link_index(index, k=LINK_K, progress=lambda mid, n, sec: (
+                log.write(json.dumps({"id": mid, "pairs": n, "s": round(sec, 2), "t": time.time()}) + "\n"),
+                log.flush(), print(f"linked {mid}: {n} pairs, {sec:.1f} s", flush=True)))
+    linking = link_summary(index, link_log, LINK_K)
+    stored = graph.parents(LineageIndex(index))
     deadline = 0.0 if args.report_only else time.time() + 60 * args.budget_min
-    rows = [rechoose(r) for r in run_queries(state, pop, index, deadline=deadline, n_confirm=args.confirm)]
+    rows = [rechoose(r, stored) for r in run_queries(state, pop, index, deadline=deadline, n_confirm=args.confirm)]
     ran = [r for r in rows if "not_run" not in r]
     scores = {"all": score(ran, pop, tuple(REUPLOADS)), "fresh": score([r for r in ran if not r["dev"]], pop,
                                                                        tuple(REUPLOADS)),
-              "dev": score([r for r in ran if r["dev"]], pop, tuple(REUPLOADS))}
+              "dev": score([r for r in ran if r["dev"]], pop, tuple(REUPLOADS)),
+              "heldout_v4": score([r for r in ran if r["name"].rsplit("-", 1)[-1] in HELDOUT_V4], pop,
+                                  tuple(REUPLOADS))}
     scores["not_run"] = [f"{r['kind']} {r['name']}" for r in rows if "not_run" in r]
     scores["errors"] = [f"{r['kind']} {r['name']}: {r['error']}" for r in rows if "error" in r]
     nodes = [node_of(r) for g in LineageIndex(index).groups() for r in LineageIndex(index).records(g)]
@@ -344,7 +414,8 @@ def main(argv: list[str] | None = None) -> int:
            "throughput": {"n": built["n"], "index_build_s": round(built["s"], 2),
                           "models_per_s_per_core": built["n"] / built["s"]},
            "synthetic": synthetic, "rows": rows, "scores": scores, "confirmation": times,
-           "tree": population_tree(ran, nodes, pop), "validation": validation(ran, pop)}
+           "linking": linking, "tree": population_tree(stored_pairs(index), nodes, pop),
+           "validation": validation(ran, pop)}
     lookup_10k = next((r["lookup_ms_median"] for r in synthetic if r["n"] == 10_000), None)
     res["headline"] = headline({k: scores[k] for k in ("all", "fresh")}, times, lookup_10k)
     figs = RESULTS / "lineage"
