@@ -227,6 +227,11 @@ def test_inconclusive_weights_with_closer_outputs_on_the_same_architecture_are_r
     row = {"verdict": "undecided", "function": "closer", "verdict_v2": "copy", "p_value": 1e-9, "similarity": 0.9997,
            "coverage": 0.95}
     assert redecide(row, 0.07) == "copy" and redecide({**row, "similarity": 0.5}, 0.07) == "shared parent"
+    # the tie-break needs trained models in the null: against random re-initialisations alone (8 of 9) the
+    # t-predictive p says nothing about trained independent models
+    tie = {**row, "verdict": "copy", "decided_by": ownership.WEIGHTS_AND_FUNCTION, "kind_coverage": 1.0}
+    assert redecide({**tie, "null_n": 16}, 0.07) == "copy"
+    assert redecide({**tie, "null_n": ownership.N_RANDOM + 1}, 0.07) == "undecided"
 
 
 def test_timing_sample_takes_each_sources_first_decided_negative_lineage_copy_and_exact_copy():

@@ -43,6 +43,7 @@ COPY_MIN_COVERAGE = 0.9
 # never scores (bench/results/verification_v3.md, "copy band"); the hand-set 0.05 it replaces was v2's
 COPY_MAX_DISTANCE = 0.071
 N_RANDOM = 8  # random re-initialisations of the suspect's architecture in every null
+MIN_TRAINED_FOR_TIE = 3  # trained models the lineage null needs before the weights-and-function tie-break
 MAX_REFERENCES = 16  # reference models in the null (deterministic choice), to bound the time per pair
 VERDICTS = ("copy", "shared parent", "independent", "undecided")
 
@@ -324,8 +325,11 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             # "another architecture" by the kinds of layers in call order, not their shapes: a widened or
             # kernel-padded copy changes every shape (cdncnn-b's widen+int8 copy was called independent)
             lineage["kind_coverage"] = lin.kind_coverage(cap_src, cap_sus)
+            trained = sum(not str(m).startswith("random-init-") for m in null["models"])
             if (verdict == "undecided" and func["decision"] == "closer"
-                    and lineage["kind_coverage"] >= lin.MIN_COVERAGE):
+                    and lineage["kind_coverage"] >= lin.MIN_COVERAGE and trained >= MIN_TRAINED_FOR_TIE):
+                # (the t-predictive p is a test against trained independent models only when the null holds
+                # some: against random re-initialisations alone it called RLFN x2 and IMDN x2 related)
                 # the same architecture, the weights closer than every null model (t-predictive p < alpha) and the
                 # outputs closer than independent models' (p < alpha): two tests at level alpha agree, so only
                 # the distribution-free bound of one of them is missing (a tiny net: FSRCNN-small's int8 copy)

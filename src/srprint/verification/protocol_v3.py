@@ -305,7 +305,10 @@ def redecide(row: dict[str, Any], band: float | None) -> str:
     the rules :func:`~.ownership.verify_models` gained after the row was run: an inconclusive lineage test on
     another architecture (v2's shape pairing undecided) whose outputs are no closer than independent
     models' is *independent*; on the same architecture, with outputs closer than independent models', it is
-    related (*copy* or *shared parent* by the band)."""
+    related (*copy* or *shared parent* by the band); that tie-break needs 3 trained models in the null."""
+    from .ownership import MIN_TRAINED_FOR_TIE, N_RANDOM
+    from .verdict_text import WEIGHTS_AND_FUNCTION
+
     if (row.get("kind_coverage") is None and row.get("verdict") == "undecided" and row.get("p_value") is not None
             and row.get("function") == "not closer" and row.get("verdict_v2") == "undecided"):
         return "independent"  # a row run before the library had the rule (v2's pairing stands in for the shapes)
@@ -315,6 +318,11 @@ def redecide(row: dict[str, Any], band: float | None) -> str:
         # weights and outputs both closer than independent models' (ownership.WEIGHTS_AND_FUNCTION); the
         # results count the rows it changed
         row = {**row, "verdict": "shared parent"}  # related; the band below splits copy from shared parent
+    if (row.get("decided_by") == WEIGHTS_AND_FUNCTION and row.get("null_n") is not None
+            and row["null_n"] - N_RANDOM < MIN_TRAINED_FOR_TIE):
+        # added after RLFN x2 against IMDN x2 (a null of 8 random re-initialisations and 1 trained model) was
+        # called shared parent by the tie-break: it now needs 3 trained models in the null
+        return "undecided"
     if band is None or row.get("verdict") not in ("copy", "shared parent") or row.get("function") == "same":
         return row.get("verdict", "undecided")
     return "copy" if (row.get("coverage") or 0) >= 0.9 and 1.0 - row["similarity"] <= band else "shared parent"
