@@ -410,8 +410,11 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         "independent; every row an inconclusive-lineage rule had decided was rerun with it). v3.3 fills the lineage "
         "null's trained half with the independent models closest in size to the suspect (made after six independent "
         "published pairs, IMDN against RFDN, RLFN, RLFN-S, IMDN-AS and SRGAN, came out *shared parent*: their nulls "
-        "held random re-initialisations only; every lineage-decided copy and those six pairs were rerun with it, "
-        "the other lineage-decided negatives were not). Other rows are v3.0's: these changes were made after they "
+        "held random re-initialisations only; every lineage-decided copy and those six pairs were rerun with it), "
+        "and its weights-and-function tie-break needs 3 trained models in the null (made after one of the six, "
+        "RLFN x2 against IMDN x2, was still called *shared parent* by the tie-break on a null of 8 random "
+        "re-initialisations and 1 trained model; applied to rows already run through their null size). "
+        "Other rows are v3.0's: these changes were made after they "
         "ran, and they were not rerun.", "",
         "## Targets", "", "| target | result | met |", "|---|---|---|",
         f"| exact edits 100 % *copy* | {_cell(s['exact'])} | {'yes' if s['exact']['k'] == s['exact']['n'] else 'no'} |",
