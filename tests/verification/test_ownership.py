@@ -222,6 +222,13 @@ def test_inconclusive_weights_with_closer_outputs_on_the_same_architecture_are_r
         v = ownership.verify_models(e["s1"], q, load=load_entry_model, references=list(e.values()))
         assert v.verdict in expected, v.explanation
         assert (v.lineage.get("decided_by") == ownership.WEIGHTS_AND_FUNCTION) == (decision == "closer")
+    # with closer outputs but no trained model in the lineage null (random re-initialisations only) the
+    # tie-break does not fire: the weights' evidence stays inconclusive
+    monkeypatch.setattr(functional, "functional_stage",
+                        lambda *a, **k: {**stage(*a, **k), "decision": "closer", "p_value": 1e-5})
+    v = ownership.verify_models(e["s1"], q, load=load_entry_model, references=[])
+    assert len(v.lineage["null_models"]) == ownership.N_RANDOM
+    assert v.verdict == "undecided" and v.lineage.get("decided_by") is None, v.explanation
     from srprint.verification.protocol_v3 import redecide
 
     row = {"verdict": "undecided", "function": "closer", "verdict_v2": "copy", "p_value": 1e-9, "similarity": 0.9997,

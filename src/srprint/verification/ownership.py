@@ -325,7 +325,7 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             # "another architecture" by the kinds of layers in call order, not their shapes: a widened or
             # kernel-padded copy changes every shape (cdncnn-b's widen+int8 copy was called independent)
             lineage["kind_coverage"] = lin.kind_coverage(cap_src, cap_sus)
-            trained = sum(not str(m).startswith("random-init-") for m in null["models"])
+            trained = len(null["models"]) - n_random  # lineage_null lists its n_random re-initialisations first
             if (verdict == "undecided" and func["decision"] == "closer"
                     and lineage["kind_coverage"] >= lin.MIN_COVERAGE and trained >= MIN_TRAINED_FOR_TIE):
                 # (the t-predictive p is a test against trained independent models only when the null holds

@@ -256,9 +256,9 @@ def run_protocol_v3(*, work: Path, published: Path, mini: Path,
             v = verify_models(src, suspect, load=load, references=population, cache=cache)
             t_v3 = time.perf_counter() - t0
             refs = select_references(population, src, suspect)
-            earlier = done.get(key, {}).get("verdict_v2")  # a rerun without v2 keeps the v2 verdict it had
+            # a rerun without v2 keeps the v2 verdict the item had
             old = (legacy_verdict(src, suspect, refs, load=load, cache=cache) if options.legacy
-                   else earlier if earlier not in (None, "not run") else "not run")
+                   else done.get(key, {}).get("verdict_v2") or "not run")
         except (SrprintError, RuntimeError, ValueError) as exc:
             row.update(status="failed", error=f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
             _append(items, row)
