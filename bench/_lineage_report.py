@@ -36,11 +36,11 @@ def family(model_id: str, pop: dict[str, Any]) -> str:
     return model_id
 
 
-def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None) -> dict[str, Any]:
+def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, distance: Any = None) -> dict[str, Any]:
     """``row`` with its answer chosen again from its stored confirmations by the library's current
     :func:`srprint.lineage.relate.choose` (the confirmations do not depend on it; the answer as run is
     kept in ``answer_as_run``), given the index's stored parents ``stored`` less the edges of the model
-    the query left out (as the query itself does)."""
+    the query left out (as the query itself does), and ``distance`` (the sibling rule; None: without it)."""
     from srprint.lineage.query import ALPHA, _answer, accepted
     from srprint.lineage.relate import Relation, choose
 
@@ -52,7 +52,7 @@ def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None) -> dict[
                      distance=x.get("distance")) for x in row["relations"]]
     out_ = set() if row.get("kind") == "reupload" else {row["id"]}
     parent_of = {c: p for c, p in (stored or {}).items() if c not in out_ and p not in out_}
-    best = choose([r for r in rels if accepted(r, ALPHA)], parent_of=parent_of)
+    best = choose([r for r in rels if accepted(r, ALPHA)], parent_of=parent_of, distance=distance)
     return {**row, "answer_as_run": row.get("answer"), "match_as_run": row.get("match"),
             "answer": best.relation if best else "unknown", "match": best.candidate if best else None,
             "fwer": best.fwer if best else None, "text": _answer(best, row["id"])}
@@ -248,6 +248,15 @@ def markdown(res: dict[str, Any], *, ft: dict[str, Any], notes: list[str]) -> st
             x = s.get(key[0], {}).get(key[1], {}) if isinstance(key, tuple) else s.get(key, {})
             cells.append(_w(x))
         md.append(f"| {label} | {' | '.join(cells)} | {target} |")
+    if res.get("variants"):
+        md += ["", "## The sibling rule beside the choice without it (all / held-out v4)", "",
+               "| answers | parent precision | parent recall | direction | re-uploads | independent false links |",
+               "|---|---|---|---|---|---|"]
+        for name, v in res["variants"].items():
+            a, h = v["all"], v.get("heldout_v4") or {}
+            md.append(f"| {name} | {_w(a['parent_precision'])} / {_w(h.get('parent_precision', {}))} | "
+                      f"{_w(a['parent_recall'])} / {_w(h.get('parent_recall', {}))} | {_w(a['direction'])} / "
+                      f"{_w(h.get('direction', {}))} | {_w(a['reupload'])} | {_w(a['false_links_independent'])} |")
     md += ["", "## Targets", "", "| population | measure | result | target | met |", "|---|---|---|---|---|"]
     md += [f"| {h['population']} | {h['measure']} | {_w(h) if 'n' in h else h.get('value')} | {h['target']} | "
            f"{ {True: 'yes', False: 'no', None: '-'}[h['met']] } |" for h in res["headline"]]

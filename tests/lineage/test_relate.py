@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from srprint.lineage.relate import QUALITY_MARGIN_DB, Relation, choose, direction, quality_side
+from srprint.lineage.relate import (
+    QUALITY_MARGIN_DB,
+    SUSPECT,
+    Relation,
+    choose,
+    direction,
+    quality_side,
+    weight_distance,
+)
 
 TRAINED = {"trivial_db": 25.0}
 
@@ -86,3 +94,47 @@ def test_the_stored_graph_tells_a_parent_from_a_grandparent_and_a_child_from_a_g
     assert choose(root, parent_of=stored).candidate == "ft1"
     # a graph that says nothing about these models changes nothing
     assert choose(sib, parent_of={"x": "y"}).candidate == "root"
+
+
+
+
+def _tree_distance(d: dict[frozenset[str], float]):
+    return lambda x, y: d.get(frozenset((x, y)))
+
+
+def test_the_sibling_rule_passes_over_a_grandparent_and_an_uncle():
+    # root -> ft1 (1.0), root -> sib (1.0), sib -> the suspect (0.5); distances add along the tree. The
+    # direction rules called the suspect derived from the root and from ft1 (the quality rule orders any
+    # two trained relatives) and sib derived from it (the wrong way)
+    me = SUSPECT
+    distance = _tree_distance({frozenset(("root", "ft1")): 1.0, frozenset(("root", "sib")): 1.0,
+                               frozenset(("sib", "ft1")): 2.0, frozenset((me, "sib")): 0.5,
+                               frozenset((me, "root")): 1.5, frozenset((me, "ft1")): 2.5})
+    rels = [rel("sib", "parent", 0.5, verdict="copy"), rel("root", "derived", 1.5, verdict="copy"),
+            rel("ft1", "derived", 2.5, verdict="copy")]
+    assert choose(rels).candidate == "root"  # without the rule: its grandparent
+    best = choose(rels, distance=distance)  # sib lies between it and both the root and ft1
+    assert (best.candidate, best.relation) == ("sib", "parent")
+    # a distance not known (another layout) never passes a relative over
+    assert choose(rels, distance=lambda x, y: None).candidate == "root"
+
+
+def test_the_sibling_rule_keeps_the_parent_and_passes_over_a_sibling():
+    # root -> the suspect, root -> s2 (1.0 each; the siblings 1.4 apart). The verdict's statistic puts the
+    # sibling nearer than the root, and the quality rule calls the suspect derived from both
+    me = SUSPECT
+    distance = _tree_distance({frozenset(("root", "s2")): 1.0, frozenset((me, "root")): 1.0,
+                               frozenset((me, "s2")): 1.4})
+    rels = [rel("s2", "derived", 0.2, verdict="copy"), rel("root", "derived", 0.3, verdict="copy")]
+    assert choose(rels).candidate == "s2"
+    assert choose(rels, distance=distance).candidate == "root"
+
+
+def test_the_weight_distance_needs_one_layout():
+    import torch
+
+    a = {"w": torch.zeros(2, 2), "b": torch.zeros(2), "n": torch.tensor(3)}
+    b = {"w": torch.ones(2, 2), "b": torch.zeros(2), "n": torch.tensor(5)}
+    assert weight_distance(a, b) == 2.0  # sqrt(4 * 1); integer buffers are not weights
+    assert weight_distance(a, {"w": torch.ones(2, 2)}) is None
+    assert weight_distance(a, {"w": torch.ones(4), "b": torch.zeros(2)}) is None

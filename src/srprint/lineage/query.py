@@ -5,16 +5,19 @@
    A model with the same weights (content sha256) is the same model at once.
 3. **Confirmation**: the ``confirm`` nearest candidates whose entries are on disk go through
    :func:`srprint.lineage.relate.relate` (the ownership verdict plus the function distance), closest
-   first; a re-upload (*same model*) ends it early. Then up to ``n_expand`` more: the records nearest
-   to the relatives the suspect was found to derive from (its parent may be theirs). The nulls of each
-   verdict use the candidate's own references (:func:`candidate_references`: indexed models of the
-   group *not* near the candidate, the same for every query), so the verdict's cached nulls
-   (``verification/null_cache.py``) serve every later query of that candidate and a query pays only
-   for its pairs.
+   first; a re-upload computing the same function (*same model*) ends it early (an 8-bit re-upload
+   does not: a relative of its source on the 8-bit grid is also *same model*, and the closest function
+   wins). Then up to ``n_expand`` more: the records nearest to the relatives the suspect was found to
+   derive from (its parent may be theirs). The nulls of each verdict use the candidate's own
+   references (:func:`candidate_references`: indexed models of the group *not* near the candidate,
+   the same for every query), so the verdict's cached nulls (``verification/null_cache.py``) serve
+   every later query of that candidate and a query pays only for its pairs.
 4. **Answer**: among the relations whose family-wise error rate over the group (Holm, every indexed
    model of the group a hypothesis) is below ``alpha``, or that reproduce the candidate's function
    exactly, :func:`srprint.lineage.relate.choose` picks *same model*, *derived from X* (the closest
-   relative the suspect derives from), *X derives from it*, *shares a parent with X*, or *unknown*.
+   relative the suspect derives from), *X derives from it*, *shares a parent with X*, or *unknown*; a
+   relative with another relative closer both to it and to the suspect in weights is passed over (the
+   sibling rule; :func:`srprint.lineage.relate.weight_distance`, each model's weights read once).
    A declared parent (import metadata) that the weights do not support is flagged.
 """
 
@@ -30,7 +33,7 @@ from typing import Any
 from ..errors import SrprintError
 from . import graph
 from .build import _metadata, content_sha256, resolve_inputs
-from .relate import Relation, accepted, choose, holm, relate
+from .relate import SAME_FUNCTION_DB, SUSPECT, Relation, accepted, choose, holm, relate, weight_distances
 from .sketch import function_psnr, group_key, heldout_stats, model_sketch, weight_stats
 from .store import LineageIndex, Record
 
@@ -49,6 +52,17 @@ def _load_entry(path: str | Path) -> Any:
     from ..zoo.entry import ZooEntry
 
     return ZooEntry.load(path)
+
+
+def _state(entry_or_path: Any) -> dict[str, Any] | None:
+    """An entry's weights (for :func:`srprint.lineage.relate.weight_distance`); None if they cannot be read."""
+    from ..io.checkpoints import load_weights
+
+    try:
+        entry = entry_or_path if hasattr(entry_or_path, "weights_path") else _load_entry(entry_or_path)
+        return load_weights(entry.weights_path)
+    except SrprintError:
+        return None
 
 
 def _references(records: list[Record], exclude: set[int], n: int = N_REFERENCES) -> list[Any]:
@@ -253,6 +267,7 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         twin = index.find(sha256=prof["stats"]["sha256"], group=group)
         twin = None if twin is not None and twin.model_id in exclude else twin
         relations: list[Relation] = []
+        distance = None  # the sibling rule's distances between relatives (relate.choose)
         stored = {c: p for c, p in graph.parents(index, group).items() if c not in exclude and p not in exclude}
         t2 = time.perf_counter()
         if twin is not None:
@@ -265,6 +280,8 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
             recs = index.records(group)
             left_out = {r.key for r in recs if r.model_id in exclude}
             memo: dict[Any, Any] = {}
+            by_id = {r.model_id: r for r in recs}
+            distance = weight_distances(lambda mid: _state(entry if mid == SUSPECT else by_id[mid].path))
 
             def run(rec: Record, dist: float | None = None) -> Relation | None:
                 d = 1.0 - float(rec.sketch @ prof["sketch"]) if dist is None else dist
@@ -281,8 +298,9 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
                     break
                 tried.add(rec.model_id)
                 rel = run(rec, dist)
-                if rel is not None and rel.relation == "same model" and accepted(rel, alpha):
-                    break  # a re-upload: nothing is closer
+                if rel is not None and rel.relation == "same model" and accepted(rel, alpha) and (
+                        rel.function_db >= SAME_FUNCTION_DB):
+                    break  # a re-upload of the same function: nothing is closer (an 8-bit one may be a relative's)
             reupload = any(r.relation == "same model" and accepted(r, alpha) for r in relations)
             out["walked"] = [] if reupload else _walk(index, relations, recs, run, alpha=alpha, n=n_walk,
                                                       exclude=set(exclude) | {entry.id} | tried, n_expand=n_expand)
@@ -297,7 +315,9 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         for rel, fw in zip(relations, holm([r.p_value for r in relations], group_size), strict=True):
             rel.fwer = fw
         out["confirm_s"] = round(time.perf_counter() - t2, 3)
-        best = choose([r for r in relations if accepted(r, alpha)], parent_of=stored)
+        t3 = time.perf_counter()
+        best = choose([r for r in relations if accepted(r, alpha)], parent_of=stored, distance=distance)
+        out["choose_s"] = round(time.perf_counter() - t3, 3)
         out["relations"] = [r.to_dict() for r in relations]
         out["answer"] = best.relation if best else "unknown"
         out["match"] = best.candidate if best else None

@@ -7,8 +7,8 @@ sketch probes (:func:`srprint.lineage.sketch.function_psnr`). Then:
 * **same model** (a re-upload): the verdict is *copy* and the two compute the same function (the
   verdict's function stage says *same*, or they agree to :data:`SAME_FUNCTION_DB`; whatever the weights
   look like), or the two are related (*copy* or *shared parent*: rounding every weight to 8 bits moves
-  the lineage statistic past the copy band) and one side holds a storage grid (fp16, int8) the other
-  lacks;
+  the lineage statistic past the copy band) and one side holds an 8-bit grid the other lacks (an fp16
+  cast keeps the function, so it must pass the first test);
 * **derived** (or its reverse, **parent**): the verdict is *copy* or *shared parent* and
   :func:`direction` orders the pair (the coarser storage grid, the larger share of exact zeros, the
   held-out quality of two trained models, the weight-kurtosis rule, then the declared provenance as a
@@ -206,8 +206,10 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
             edits.append("re-parameterised (another layer layout, same function)")
         elif not edits and suspect_stats.get("sha256") != record.get("sha256"):
             edits.append("weights re-parameterised (e.g. channels permuted, mixed or rescaled; same function)")
-    elif v.verdict in ("copy", "shared parent") and edits:
-        rel = "same model"  # related, and one side holds a storage grid the other lacks: a quantised re-upload
+    elif v.verdict in ("copy", "shared parent") and edits and edits[0].startswith("int8"):
+        # related, and one side holds an 8-bit grid the other lacks: a quantised re-upload (an fp16 cast
+        # keeps the function, >= 70 dB: an fp16 relative computing another function is no re-upload)
+        rel = "same model"
     elif v.verdict in ("copy", "shared parent"):
         # MoTHer's logic: a parent and its child order consistently (storage grid, zeros, kurtosis); two
         # children of one parent do not, and neither does a pair the verdict finds only loosely related
@@ -243,12 +245,90 @@ def _direct(hits: list[Relation], parent_of: dict[str, str], *, up: bool) -> lis
     return [r for r in hits if not (_ancestors(r.candidate, parent_of) & (ids - {r.candidate}))] or hits
 
 
-def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None) -> Relation | None:
+SUSPECT = "\x00suspect"  # the suspect's id in a sibling-rule ``distance(a, b)`` (no indexed id can be it)
+Distance = Callable[[str, str], "float | None"]
+
+
+def weight_distance(a: dict[str, Any], b: dict[str, Any]) -> float | None:
+    """The Euclidean distance of two state dicts' floating-point tensors, or None when their layouts differ
+    (other names or shapes: another architecture, or a re-parameterised copy, whose weights must be aligned
+    first). A fine-tune keeps its parent's layout and channel order, and its change adds to its parent's:
+    a fine-tune of a fine-tune is farther from the root than its parent, two fine-tunes of one parent are
+    farther from each other than from it (``bench/results/lineage_dev.md``)."""
+    import torch
+
+    def floats(sd: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in sd.items() if torch.is_tensor(v) and v.is_floating_point()}
+
+    fa, fb = floats(a), floats(b)
+    if not fa or fa.keys() != fb.keys() or any(fa[k].shape != fb[k].shape for k in fa):
+        return None
+    total = sum(float(((fa[k].float() - fb[k].float()) ** 2).sum()) for k in fa)
+    return total ** 0.5
+
+
+def weight_distances(states: Callable[[str], dict[str, Any] | None]) -> Distance:
+    """A memoised ``distance(a, b)`` over model ids: :func:`weight_distance` of ``states(id)`` (None when
+    a state cannot be read)."""
+    memo: dict[frozenset[str], float | None] = {}
+    cache: dict[str, dict[str, Any] | None] = {}
+
+    def state(mid: str) -> dict[str, Any] | None:
+        if mid not in cache:
+            cache[mid] = states(mid)
+        return cache[mid]
+
+    def distance(x: str, y: str) -> float | None:
+        key = frozenset((x, y))
+        if key not in memo:
+            sa, sb = state(x), state(y)
+            memo[key] = weight_distance(sa, sb) if sa is not None and sb is not None else None
+        return memo[key]
+
+    return distance
+
+
+def _bridged(x: Relation, pool: list[Relation], distance: Distance) -> Relation | None:
+    """A relative ``y`` of the pool closer both to the suspect and to ``x`` than ``x`` is to the suspect
+    (the sibling rule, :func:`choose`); None when there is none or a distance is not known."""
+    dx = distance(SUSPECT, x.candidate)
+    if dx is None:
+        return None
+    for y in pool:
+        if y is x:
+            continue
+        dy = distance(SUSPECT, y.candidate)
+        if dy is None or not dy < dx:
+            continue
+        d = distance(x.candidate, y.candidate)
+        if d is not None and d < dx:
+            return y
+    return None
+
+
+def _nearness(r: Relation, distance: Distance | None) -> tuple[float, tuple[float, float]]:
+    d = distance(SUSPECT, r.candidate) if distance is not None else None
+    return (float("inf") if d is None else d, r.closeness())
+
+
+def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None,
+           distance: Distance | None = None) -> Relation | None:
     """The relation a lookup answers with, among the accepted ones (module docstring): a re-upload (the
     closest function) first; else, among the relatives the verdict calls *copy* (within its copy band:
     the suspect's own family) when there are any, all accepted ones otherwise: the closest model the
     suspect derives from (its parent); else the closest model derived from it (its child); else the
     closest relative. (A loose *shared parent* with another family must not outrank the family.)
+
+    **The sibling rule** (with ``distance``): a relative ``X`` is no direct relative (parent or child) of
+    the suspect when another relative ``Y`` is closer both to the suspect and to ``X`` than the suspect
+    is to ``X``: then ``Y`` lies between them, as a common parent lies between two siblings (each sibling
+    is nearer the parent than the other sibling) and a parent between a grandparent and a grandchild.
+    Such an ``X`` is passed over (the relative-neighbourhood graph of the family, which keeps every edge
+    of a tree whose distances grow along its paths: a fine-tune's change adds to its parent's). The
+    distance is the weights' (:func:`weight_distance`; the lineage statistic's ``1 - S`` was too noisy
+    at this scale on the dev families, ``bench/results/lineage_dev.md``); the rule has no threshold,
+    and among the relatives it keeps, the nearest in weights is chosen. The direction rules alone
+    order *any* two related trained models, siblings too.
 
     Parameters
     ----------
@@ -258,6 +338,9 @@ def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None)
         The index's stored parents (``{child id: parent id}``, :func:`srprint.lineage.graph.parents`): of
         the models the suspect derives from, one that is a stored ancestor of another is not its parent
         (a grandparent); of the models derived from it, one that descends from another is a grandchild.
+    distance : callable, optional
+        ``distance(a, b)``: the weight distance of two models by id, the suspect's id being
+        :data:`SUSPECT` (None if not known, e.g. another layout): enables the sibling rule.
 
     Returns
     -------
@@ -272,11 +355,13 @@ def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None)
     pool = [r for r in accepted if r.verdict == "copy"] or accepted
     for kind in ("derived", "parent"):
         hits = [r for r in pool if r.relation == kind]
+        if distance is not None:
+            hits = [r for r in hits if _bridged(r, pool, distance) is None]
         if hits:
             if parent_of:
                 hits = _direct(hits, parent_of, up=kind == "derived")
-            return min(hits, key=Relation.closeness)
-    return min(pool, key=Relation.closeness)
+            return min(hits, key=lambda r: _nearness(r, distance))
+    return min(pool, key=lambda r: _nearness(r, distance))
 
 
 def accepted(rel: Relation, alpha: float) -> bool:
