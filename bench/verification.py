@@ -38,8 +38,8 @@ def main_v3(a: argparse.Namespace) -> None:
     from srprint.verification.protocol_v3 import (
         ProtocolV3Options,
         _done,
-        _jobs,
         markdown_v3,
+        remaining_items,
         run_protocol_v3,
         select_sources,
         summarise_v3,
@@ -56,8 +56,7 @@ def main_v3(a: argparse.Namespace) -> None:
     timing = (time_decided_pairs(work=work, published=zoos["published"], mini=zoos["mini"], max_seconds=a.max_seconds)
               if a.timing else list(_done(work / "timing.jsonl").values()))
     sources, calibration, population = select_sources(zoos["published"], zoos["mini"])
-    keys = {r["key"] for r in rows}
-    remaining = sum(1 for j in _jobs(sources, calibration, population, opts) if j[0] not in keys)
+    remaining = remaining_items(sources, calibration, population, opts, rows)
     summary = {**summarise_v3(rows), "timing": summarise_timing(timing) if timing else None}
     md = markdown_v3(summary, remaining=remaining)
     write_results("verification_v3", {**summary, "remaining_items": remaining, "items": rows}, md)

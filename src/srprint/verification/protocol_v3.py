@@ -71,6 +71,7 @@ class ProtocolV3Options:
     only_redo: bool = False  # run those items and nothing else
     legacy: bool = True  # also the previous method's verdict (v2: its null re-captures every reference per arch)
     kinds: tuple[str, ...] = ()  # run only items of these kinds (negative, copy-scored, copy-calibration); all if empty
+    int8_after: bool = True  # every scored source's exact edits followed by int8 (a study leaves them out)
 
 
 def select_sources(published: Path, mini: Path) -> tuple[list[Any], list[Any], list[Any]]:
@@ -203,12 +204,19 @@ def _jobs(sources: list[Any], calibration: list[Any], population: list[Any],
         yield from negative_jobs(src, slice(0, 12))
     for src in finetuned_sources:
         yield from _copy_jobs(src, "scored", finetuned[:5])
-    for src in sources:
+    for src in sources if options.int8_after else ():
         yield from _copy_jobs(src, "scored", int8_after)
     for src in sources:
         yield from negative_jobs(src, slice(12, None))
     for src in finetuned_sources:
         yield from _copy_jobs(src, "scored", finetuned[5:])
+
+
+def remaining_items(sources: list[Any], calibration: list[Any], population: list[Any],
+                    options: ProtocolV3Options, rows: list[dict[str, Any]]) -> int:
+    """How many of the items ``options`` selects have no row yet (a partial run's results say so)."""
+    keys = {r["key"] for r in rows}
+    return sum(1 for j in _jobs(sources, calibration, population, options) if j[0] not in keys)
 
 
 def run_protocol_v3(*, work: Path, published: Path, mini: Path,
