@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -105,3 +106,34 @@ def test_published_entries_linked_into_the_trained_zoo_are_sources_of_the_publis
         linked.save(folder)
     sources = vp.load_sources({"mini": tmp_path / "mini", vp.PUBLISHED: tmp_path / "pre"})
     assert sorted((pop, e.id) for pop, e in sources) == [("mini", "trained-a"), (vp.PUBLISHED, "rlfn-pretrained")]
+
+
+def test_v3_stage_runs_the_shortened_protocol_and_writes_its_table(tmp_path: Path, _srprint_home: Path) -> None:
+    from srprint.verification import protocol_v3, protocol_v3_stage
+
+    mini = tmp_path / "mini"
+    make_sr_entry(mini, "EDSR-bsds-x2-L1-s1", 1)  # the scored source ({ARCH}-bsds-x2-L1-s1)
+    make_sr_entry(mini, "EDSR-bsds-x2-L1-s2", 2)  # a seed sibling: a negative
+    make_sr_entry(mini, "EDSR-div2k-x2-L1-s3", 3)
+    out = tmp_path / "study"
+    ctx: Any = SimpleNamespace(out=out, zoo_dir=mini, tables_dir=out / "tables",
+                               results={"zoo": {"zoo": str(mini), "pretrained_zoo": None}})
+    options = replace(protocol_v3_stage.STUDY_OPTIONS, negatives_per_source=2)
+    jobs = list(protocol_v3._jobs(*protocol_v3.select_sources(None, mini), options))
+    # exact edits and small changes of the one source, its 2 negatives; no int8 pass, no fine-tuning
+    assert len(jobs) == len(protocol_v3.EXACT_EDITS) + len(protocol_v3.SMALL_CHANGES) + 2
+    assert not any("finetune" in j[0] or j[0].endswith("+int8") for j in jobs)
+    summary = protocol_v3_stage.mini_stage(ctx, options=options)
+    assert summary["remaining_items"] == 0
+    assert summary["exact"]["k"] == summary["exact"]["n"] == len(protocol_v3.EXACT_EDITS)
+    assert summary["false_links"]["k"] == 0 and summary["targets"]["no_false_link"] is True
+    data = json.loads((out / "tables" / "verification_v3.json").read_text())
+    assert data["machine"]["torch"] and len(data["items"]) == len(jobs)
+    assert {r["verdict_v2"] for r in data["items"]} == {"not run"}
+    md = (out / "tables" / "verification_v3.md").read_text()
+    assert md.startswith("# Ownership verification v3") and "Items still to run: 0" in md
+    # the items are the benchmark's: a second run decides nothing again
+    items = _srprint_home / "bench" / "verification_v3" / "items.jsonl"
+    lines = items.read_text().count("\n")
+    assert protocol_v3_stage.mini_stage(ctx, options=options)["remaining_items"] == 0
+    assert items.read_text().count("\n") == lines == len(jobs)

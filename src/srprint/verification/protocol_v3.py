@@ -64,7 +64,7 @@ class ProtocolV3Options:
     """Knobs of the v3 protocol (defaults: the committed run's)."""
 
     negatives_per_source: int = 30
-    finetune_sources: int = 6
+    finetune_sources: int = 6  # scored sources that get fine-tuned copies; 0: no fine-tuned copy, calibration's too
     max_seconds: float = 3600.0  # stop cleanly after this long (the rerun resumes)
     threads: int = 1
     redo: tuple[str, ...] = ()  # items whose key contains one of these are run again (the latest row counts)
@@ -74,11 +74,12 @@ class ProtocolV3Options:
     int8_after: bool = True  # every scored source's exact edits followed by int8 (a study leaves them out)
 
 
-def select_sources(published: Path, mini: Path) -> tuple[list[Any], list[Any], list[Any]]:
-    """``(scored sources, calibration sources, population)`` (module docstring)."""
+def select_sources(published: Path | None, mini: Path) -> tuple[list[Any], list[Any], list[Any]]:
+    """``(scored sources, calibration sources, population)`` (module docstring); ``published`` may be None."""
     from ..zoo.entry import Zoo
 
-    pop = [e for folder in (published, mini) if Path(folder).is_dir() for e in Zoo(folder).entries()
+    pop = [e for folder in (published, mini) if folder is not None and Path(folder).is_dir()
+           for e in Zoo(folder).entries()
            if not e.labels.get("attack") and e.task in ("sr", "denoise")
            and not (folder == mini and e.labels.get("source") == "imported")]
     by_family: dict[tuple[str, str], Any] = {}
@@ -196,7 +197,7 @@ def _jobs(sources: list[Any], calibration: list[Any], population: list[Any],
 
     for src in calibration:
         yield from _copy_jobs(src, "calibration", (*SMALL_CHANGES, *int8_after))
-    for src in calibration:
+    for src in calibration if options.finetune_sources > 0 else ():  # no fine-tuning asked: none at all
         yield from _copy_jobs(src, "calibration", finetuned[:2])
     for src in sources:
         yield from _copy_jobs(src, "scored", (*EXACT_EDITS, *SMALL_CHANGES))
@@ -219,7 +220,7 @@ def remaining_items(sources: list[Any], calibration: list[Any], population: list
     return sum(1 for j in _jobs(sources, calibration, population, options) if j[0] not in keys)
 
 
-def run_protocol_v3(*, work: Path, published: Path, mini: Path,
+def run_protocol_v3(*, work: Path, published: Path | None, mini: Path,
                     options: ProtocolV3Options | None = None) -> list[dict[str, Any]]:
     """Run (or resume) the protocol; returns every item row written so far.
 
