@@ -98,3 +98,24 @@ def test_a_pair_the_verdict_cannot_compare_does_not_end_the_lookup(population, i
     res = query_file(population["finetune"].path, index)
     first = res["relations"][0]
     assert first["verdict"] == "error" and first["relation"] == "unrelated" and len(calls) > 1
+
+
+def test_a_lookup_names_the_registered_owner_of_its_answer(population, index, tmp_path):
+    import numpy as np
+
+    from srprint.errors import SrprintError
+    from srprint.lineage.owners import lookup
+    from srprint.verification.fingerprint import Fingerprint, FingerprintSettings
+    from srprint.verification.fingerprint_store import Registry
+
+    def fp(model_id: str) -> Fingerprint:
+        return Fingerprint(FingerprintSettings(), np.full(30, 1 / 30), [np.zeros((8, 8, 3), np.uint8)],
+                           model={"id": model_id})
+
+    reg = Registry(tmp_path / "owners.sqlite")
+    reg.add("alice", fp("EDSR-tiny-x2-r2"))
+    reg.add("bob", fp("EDSR-tiny-x2-r3"))
+    res = lookup(population["finetune"].path, index, registry=tmp_path / "owners.sqlite")
+    assert [(o["name"], o["relation"], o["answer"]) for o in res["owners"]] == [("alice", "derived", True)]
+    with pytest.raises(SrprintError, match="registry not found"):
+        lookup(population["finetune"].path, index, registry=tmp_path / "missing.sqlite")

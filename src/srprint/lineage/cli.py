@@ -95,14 +95,19 @@ def query_cmd(
     alpha: float = typer.Option(0.05, "--alpha", min=1e-12, max=0.5,
                                 help="Family-wise error rate a relation must stay below"),
     allow_pickle: bool = AllowPickleOpt,
+    registry: Path | None = typer.Option(None, "--registry", help="Fingerprint registry file: name the "
+                                         "registered owners the answer points to"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Which indexed model is MODEL: same model, derived from X, shares a parent with X, or unknown."""
-    from .query import query_file
+    from .owners import lookup
 
-    res = query_file(model, index, k=k, n_confirm=n_confirm, alpha=alpha, allow_pickle=allow_pickle)
-    if printed_as_json(res, as_json):
-        return
+    res = lookup(model, index, registry=registry, k=k, n_confirm=n_confirm, alpha=alpha, allow_pickle=allow_pickle)
+    if not printed_as_json(res, as_json):
+        _print_answer(res)
+
+
+def _print_answer(res: dict[str, Any]) -> None:
     stdout.print(res["text"], highlight=False, soft_wrap=True)
     if res["fwer"] is not None:
         stdout.print(f"  family-wise error rate over the {res['group_size']} indexed {res['group']} models: "
@@ -111,6 +116,10 @@ def query_cmd(
         fw = "n/a" if r["fwer"] is None else f"{r['fwer']:.2g}"
         stdout.print(f"  {r['candidate']}: {r['relation']} (verdict {r['verdict']}, function "
                      f"{r['function_db']:.1f} dB, FWER {fw})", highlight=False)
+    if "owners" in res:
+        names = [f"{o['name']} ({o['relation']}, FWER {'n/a' if o['fwer'] is None else format(o['fwer'], '.2g')})"
+                 for o in res["owners"]]
+        stdout.print(f"  registered owners: {', '.join(names) or 'none named'}", highlight=False)
     for flag in res.get("flags", []):
         stdout.print(f"[yellow]flag:[/] {flag}", highlight=False)
     stdout.print(f"  lookup {res['lookup_ms']:.2f} ms among {res['group_size']}; sketch {res['sketch_s']:.2f} s; "
