@@ -5,9 +5,9 @@
    A model with the same weights (content sha256) is the same model at once.
 3. **Confirmation**: the ``confirm`` nearest candidates whose entries are on disk go through
    :func:`srprint.lineage.relate.relate` (the ownership verdict plus the function distance), closest
-   first; a re-upload computing the same function (*same model*) ends it early (an 8-bit re-upload
-   does not: a relative of its source on the 8-bit grid is also *same model*, and the closest function
-   wins). Then up to ``n_expand`` more: the records nearest to the relatives the suspect was found to
+   first; a re-upload computing the same function (*same model*) ends it early (one found by its
+   storage grid does not: a relative of its source on that grid is also *same model*, and the closest
+   function wins). Then up to ``n_expand`` more: the records nearest to the relatives the suspect was found to
    derive from (its parent may be theirs). The nulls of each verdict use the candidate's own
    references (:func:`candidate_references`: indexed models of the group *not* near the candidate,
    the same for every query), so the verdict's cached nulls (``verification/null_cache.py``) serve
@@ -300,7 +300,7 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
                 rel = run(rec, dist)
                 if rel is not None and rel.relation == "same model" and accepted(rel, alpha) and (
                         rel.function_db >= SAME_FUNCTION_DB):
-                    break  # a re-upload of the same function: nothing is closer (an 8-bit one may be a relative's)
+                    break  # a re-upload of the same function: nothing is closer (a grid one may be a relative's)
             reupload = any(r.relation == "same model" and accepted(r, alpha) for r in relations)
             out["walked"] = [] if reupload else _walk(index, relations, recs, run, alpha=alpha, n=n_walk,
                                                       exclude=set(exclude) | {entry.id} | tried, n_expand=n_expand)

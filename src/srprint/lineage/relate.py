@@ -7,8 +7,8 @@ sketch probes (:func:`srprint.lineage.sketch.function_psnr`). Then:
 * **same model** (a re-upload): the verdict is *copy* and the two compute the same function (the
   verdict's function stage says *same*, or they agree to :data:`SAME_FUNCTION_DB`; whatever the weights
   look like), or the two are related (*copy* or *shared parent*: rounding every weight to 8 bits moves
-  the lineage statistic past the copy band) and one side holds an 8-bit grid the other lacks (an fp16
-  cast keeps the function, so it must pass the first test);
+  the lineage statistic past the copy band) and one side holds a storage grid (fp16, int8) the other
+  lacks (an fp16 cast does not always keep the function: FMEN's moves it to 42 dB);
 * **derived** (or its reverse, **parent**): the verdict is *copy* or *shared parent* and
   :func:`direction` orders the pair (the coarser storage grid, the larger share of exact zeros, the
   held-out quality of two trained models, the weight-kurtosis rule, then the declared provenance as a
@@ -206,10 +206,8 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
             edits.append("re-parameterised (another layer layout, same function)")
         elif not edits and suspect_stats.get("sha256") != record.get("sha256"):
             edits.append("weights re-parameterised (e.g. channels permuted, mixed or rescaled; same function)")
-    elif v.verdict in ("copy", "shared parent") and edits and edits[0].startswith("int8"):
-        # related, and one side holds an 8-bit grid the other lacks: a quantised re-upload (an fp16 cast
-        # keeps the function, >= 70 dB: an fp16 relative computing another function is no re-upload)
-        rel = "same model"
+    elif v.verdict in ("copy", "shared parent") and edits:
+        rel = "same model"  # related, and one side holds a storage grid the other lacks: a quantised re-upload
     elif v.verdict in ("copy", "shared parent"):
         # MoTHer's logic: a parent and its child order consistently (storage grid, zeros, kurtosis); two
         # children of one parent do not, and neither does a pair the verdict finds only loosely related
