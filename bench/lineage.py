@@ -387,8 +387,9 @@ NOTES = [
     "fallback to the nearest in weights among all relatives was added after the first dev run (dev only).",
     "Disclosure: before writing the rule (15:25 UTC) I read the v4 scored answers' wrong links and their "
     "relations (which relative was chosen over the true parent); the rule is the one the v4 report proposed, and "
-    "no choice in it was made on scored data. The v5 columns are the v4 run's stored confirmations (verification "
-    "as it stood 12:45-13:50 UTC) chosen again with the rule: the confirmations do not depend on the choice.",
+    "no choice in it was made on scored data. Its first measurement (commit 62132d1) re-chose the v4 run's "
+    "stored confirmations with it (the *queries-v4, sibling rule* rows of the variants table): the confirmations "
+    "do not depend on the choice.",
     "v5 rerun (queries-v5, from 15:39 UTC, 55-minute budget, resumable): every query run again with the library "
     "as committed in 62132d1 (the sibling rule in the query; an fp16 relative computing another function is no "
     "longer *same model*; an 8-bit *same model* no longer ends the lookup early) and the verification code as it "
