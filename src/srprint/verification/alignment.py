@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .lineage import Capture, Layer, LineageResult, _importance, _standardise, compare_layers
+from .lineage import Capture, Layer, LineageResult, _importance, compare_layers, correlation
 
 RIDGE = 1e-6  # relative ridge of the least-squares junction maps (dead channels get ~zero coefficients)
 BAND = 6  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
@@ -135,8 +135,7 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 def _shared_channels(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Indices ``(ia, ib)`` of the ``min(len(a), len(b))`` channel pairs whose activations correlate best
     (rectangular Hungarian matching, as :func:`~.lineage.match_channels` on equal widths)."""
-    score = _standardise(a) @ _standardise(b).T / a.shape[1]
-    rows, cols = linear_sum_assignment(-score)
+    rows, cols = linear_sum_assignment(-correlation(a, b))
     return rows, cols
 
 
