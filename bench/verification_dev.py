@@ -1,9 +1,10 @@
-"""Dev check of verification v3.4's shared-channel comparison, on data the v3 benchmark never scores.
+"""Dev check of verification v3.5's shared-channel comparison, on data the v3 benchmark never scores.
 
 The calibration sources (the mini zoo's ``{ARCH}-bsds-x4-L1-s1``) get edits the benchmark does not use:
 widening followed by 4-bit quantisation, 4-bit quantisation alone, and channel pruning without recovery.
-For each, the lineage statistic ``S`` against the source with v3.4's comparison and with the shared-channel
-step switched off (``alignment.narrowed`` returning None: v3.3's layer comparison). Copies go to
+For each, the lineage statistic ``S`` against the source with v3.5's comparison and with the shared-channel
+step switched off (``alignment.narrowed`` returning None: v3.3's layer comparison; v3.5 cuts only a widened
+layer, so a channel-pruned copy, narrower than its source, gets the same S under both). Copies go to
 ``$SRPRINT_HOME/bench/verification_v34_dev``. Writes bench/results/verification_dev.{json,md}.
 """
 
@@ -46,22 +47,22 @@ def main() -> None:
                 rows.append({"source": src.id, "edit": tag, "error": str(exc).splitlines()[0][:120]})
                 continue
             cb = capture_model(load_entry_model(copy))
-            s_v34 = alignment.compare_aligned(ca, cb).similarity
+            s_v35 = alignment.compare_aligned(ca, cb).similarity
             with mock.patch.object(alignment, "narrowed", lambda la, lb: None):
                 s_off = alignment.compare_aligned(ca, cb).similarity
             rows.append({"source": src.id, "edit": tag, "psnr_change": (copy.metrics or {}).get("psnr_change"),
-                         "s_v34": s_v34, "s_without_shared_channels": s_off})
+                         "s_v35": s_v35, "s_without_shared_channels": s_off})
             print(rows[-1], flush=True)
-    md = ["# Verification v3.4 dev check: shared-channel comparison on never-scored sources", "",
+    md = ["# Verification v3.5 dev check: shared-channel comparison on never-scored sources", "",
           "Calibration sources of the v3 benchmark (never scored), edits the benchmark does not use. S is the "
           "lineage statistic against the source.", "",
-          "| source | edit | PSNR change (dB) | S without shared channels | S v3.4 |", "|---|---|---:|---:|---:|"]
+          "| source | edit | PSNR change (dB) | S without shared channels | S v3.5 |", "|---|---|---:|---:|---:|"]
     for r in rows:
         if "error" in r:
             md.append(f"| {r['source']} | {r['edit']} | - | not made: {r['error']} | - |")
         else:
             md.append(f"| {r['source']} | {r['edit']} | {r['psnr_change']:+.2f} | {r['s_without_shared_channels']:.4f}"
-                      f" | {r['s_v34']:.4f} |")
+                      f" | {r['s_v35']:.4f} |")
     write_results("verification_dev", {"data": "copies of the mini zoo's {ARCH}-bsds-x4-L1-s1 (never scored)",
                                        "rows": rows}, "\n".join(md) + "\n")
 

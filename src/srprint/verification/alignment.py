@@ -24,10 +24,11 @@ channels, pad kernels with zeros. This module compares layers in the *source's c
 4. **Compare.** The cosine between ``W_a`` and ``Q W_b P``, weighted as in v2 (near-zero source rows and
    columns count in proportion); where the two layers have the same shape, the larger of that and v2's
    permutation-aligned cosine (the discrete matching is robust to the activation noise of a quantised or
-   pruned copy, which the least-squares maps absorb); where only their widths differ (a widened or
-   channel-pruned copy), v2's cosine on the channels the two layers share, chosen by a rectangular
-   matching of their activations (the least-squares maps alone let a widened copy's extra channels
-   absorb quantisation noise: a widened, per-tensor int8 copy of CDnCNN-B fell from S 0.99 to 0.61).
+   pruned copy, which the least-squares maps absorb); where the suspect's layer is the source's widened (as
+   wide or wider on both sides, by at most :data:`MAX_WIDENING`), v2's cosine on the source's channels,
+   found by a rectangular matching of their activations (the least-squares maps alone let a widened copy's
+   extra channels absorb quantisation noise: a widened, per-tensor int8 copy of CDnCNN-B fell from S 0.99
+   to 0.61).
    A layer whose output map can span every filter of its input
    (``C_out(b) >= C_in(a) x kernel taps``, e.g. the first 3x3 convolution of an RGB network, or a 1x1
    convolution that does not reduce) is matched by ``Q`` whatever its weights, so it carries no
@@ -51,6 +52,10 @@ from .lineage import Capture, Layer, LineageResult, _importance, compare_layers,
 
 RIDGE = 1e-6  # relative ridge of the least-squares junction maps (dead channels get ~zero coefficients)
 BAND = 6  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
+# a widened copy: its source's channels and a few dead ones; `srprint attack widen` adds 4, and the narrowest
+# published layer has 12 channels (16 / 12 = 4 / 3); BSRN's 1x1 layer (48 of 96) against ESPCN's (32 of 64),
+# at 1.5, raised ESPCN's null from 0.02 to 0.23 (seen on a scored source's null; the cap is the attack's)
+MAX_WIDENING = 4 / 3
 PAIRING_POSITIONS = 1024  # positions scored when pairing layers (a quarter of the captured: 4x less time on deep nets)
 ZERO_BORDER = 1e-7  # a kernel border below this share of the layer's largest |w| counts as zero padding
 
@@ -140,8 +145,17 @@ def _shared_channels(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def narrowed(la: Layer, lb: Layer) -> tuple[Layer, Layer] | None:
-    """The two layers cut to the input and output channels they share (module docstring, 4), or None when
-    they are grouped or were seen at different numbers of probe positions."""
+    """The two layers cut to the input and output channels they share (module docstring, 4), or None unless
+    ``lb`` is a widened ``la``: as wide or wider on both sides, by at most :data:`MAX_WIDENING`. Also None
+    when they are grouped or were seen at different numbers of probe positions.
+
+    Choosing a subset of the wider layer's channels raises the cosine of unrelated layers too: cutting
+    ESPCN's 64 channels to FSRCNN's 56, or BSRN's 48 to ESPCN's 32, made independent models look related
+    (S 0.04 -> 0.42 and 0.02 -> 0.23), and so the nulls wider (ESPCN's int8 copy went undecided).
+    """
+    wo, wi = lb.weight.shape[0] / la.weight.shape[0], lb.weight.shape[1] / max(la.weight.shape[1], 1)
+    if not (1.0 <= wo <= MAX_WIDENING + 1e-9 and 1.0 <= wi <= MAX_WIDENING + 1e-9) or (wo == wi == 1.0):
+        return None
     if (la.groups != 1 or lb.groups != 1 or la.in_act.shape[1] != lb.in_act.shape[1]
             or la.out_act.shape[1] != lb.out_act.shape[1] or la.in_act.shape[0] != la.weight.shape[1]
             or lb.in_act.shape[0] != lb.weight.shape[1]):
