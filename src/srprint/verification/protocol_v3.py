@@ -385,6 +385,14 @@ def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
                             "max": max(timed) if timed else None},
         "failed": [f"{r['key']}: {r.get('error')}" for r in rows if r.get("status") == "failed"],
         "rows_by_method": count([{**r, "method": r.get("method") or "v3.0"} for r in ok], "method"),
+        "current_method": {  # a partial rerun: the rows the current method decided, on their own
+            "method": METHOD, "exact": _rate(sum(r["verdict"] == "copy" for r in exact if r.get("method") == METHOD),
+                                             sum(r.get("method") == METHOD for r in exact)),
+            "changed": _rate(sum(r["verdict"] == "copy" for r in changed if r.get("method") == METHOD),
+                             sum(r.get("method") == METHOD for r in changed)),
+            "false_links": _rate(sum(r["verdict"] in ("copy", "shared parent") for r in decided
+                                     if r.get("method") == METHOD), sum(r.get("method") == METHOD for r in decided)),
+            "negatives": sum(r.get("method") == METHOD for r in neg)},
         "post_hoc_weights_and_function": sorted(
             f"{r['key']}: {r['verdict']}" for r in ok if r["verdict"] != raw.get(r["key"])
             and raw.get(r["key"]) == "undecided" and r.get("function") == "closer"),
@@ -404,6 +412,14 @@ def _timing_row(t: dict[str, Any] | None) -> list[str]:
             f"models read from disk each time) | median {st['median']} s, max {st['max']} s over {st['n']} "
             f"(first call in the process: median {first['median']} s, max {first['max']} s; load average median "
             f"{t['load_average']['median']}) | {'yes' if st['max'] <= 5 else 'no'} |"]
+
+
+def _current_rows(c: dict[str, Any] | None) -> list[str]:
+    if not c:
+        return []
+    return [f"Rows of the current method ({c['method']}) alone: exact edits copy {_cell(c['exact'])}; changed copies "
+            f"copy {_cell(c['changed'])}; independent pairs linked {_cell(c['false_links'])} of the decided "
+            f"({c['negatives']} negatives run).", ""]
 
 
 def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
@@ -451,6 +467,7 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         f"{s['seconds_decided']['median']} s, max {s['seconds_decided']['max']} s over {s['seconds_decided']['n']} | "
         f"{'yes' if (s['seconds_decided']['max'] or 99) <= 5 else 'no'} |",
         *_timing_row(s.get("timing")), "",
+        *_current_rows(s.get("current_method")),
         "## Verdicts by edit, v3 beside the previous method (v2)", "",
         "| edit | n | v3 | v2 | PSNR change (dB) |", "|---|---:|---|---|---|"]
     for tag, d in sorted(s["by_edit"].items()):
