@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -235,3 +236,26 @@ def test_population_free_test_skips_a_chain_seen_at_other_positions():
     assert a.layers[1].out_act.shape[1] != b.layers[1].out_act.shape[1]
     for x, y in ((a, b), (b, a)):
         assert exact_test(x, y)["chains"] == 0
+
+
+def test_a_widened_quantised_copy_is_compared_on_the_channels_it_shares(zoo, tmp_path):
+    # v3.5: a widened layer gets v2's permutation-frame cosine on the source's channels too; with the
+    # least-squares maps alone the extra channels absorb quantisation noise (CDnCNN-B widen+int8: S 0.61)
+    src = zoo["s1"]
+    quantised = attack_model(src, "quantize", tmp_path / "q", params={"bits": 3})
+    widened = attack_model(attack_model(src, "widen", tmp_path / "w", params={"extra": 2}), "quantize",
+                           tmp_path / "wq", params={"bits": 3})
+    caps = [lin.capture_model(load_entry_model(x)) for x in (src, quantised, widened)]
+    la, lb = caps[0].layers[1], caps[2].layers[1]  # the widened layer: 2 extra output channels
+    assert lb.weight.shape[0] == la.weight.shape[0] + 2
+    shared = alignment.narrowed(la, lb)
+    assert shared is not None and shared[1].weight.shape == la.weight.shape
+    # only a widened source layer is cut: not a narrower one, not one more than 4/3 as wide (v3.5)
+    assert alignment.narrowed(lb, la) is None
+    doubled = replace(lb, weight=np.concatenate([lb.weight] * 2), out_act=np.concatenate([lb.out_act] * 2))
+    assert alignment.narrowed(la, doubled) is None
+    sides = alignment._sides(caps[0], caps[2])
+    cos, _ = alignment.compare_pair(la, lb, sides, 1, 1)
+    assert cos >= lin.compare_layers(*shared) > 0.9
+    s_quantised, s_widened = (alignment.compare_aligned(caps[0], c).similarity for c in caps[1:])
+    assert s_widened > s_quantised - 0.01, (s_widened, s_quantised)  # v3.3: 0.973 against 0.987

@@ -7,11 +7,12 @@ insert identity layers or residual blocks whose last convolution is zero, widen 
 channels, pad kernels with zeros. This module compares layers in the *source's coordinates*:
 
 1. **Pair layers by what they compute**, not by shape order. For every source layer ``a`` and suspect
-   layer ``b`` seen at the same number of probe positions, ``R2(a, b)`` is the share of the variance of
-   ``a``'s output (and, separately, input) activations that a linear map of ``b``'s explains; layers are
-   paired by a monotone alignment (dynamic programming) that maximises the summed score. An inserted
-   identity layer repeats its neighbour's output but not its input, so it is left unpaired; so is a
-   zero convolution (it explains nothing).
+   layer ``b`` seen at the same number of probe positions, ``R2(a, b)`` (on at most
+   :data:`PAIRING_POSITIONS` evenly spaced positions: the pairing needs a ranking, not a precise fit) is
+   the share of the variance of ``a``'s output (and, separately, input) activations that a linear map of
+   ``b``'s explains; layers are paired by a monotone alignment (dynamic programming) that maximises the
+   summed score. An inserted identity layer repeats its neighbour's output but not its input, so it is
+   left unpaired; so is a zero convolution (it explains nothing).
 2. **Map each junction by a general linear map.** For a paired layer, ``P`` (least squares, ridge)
    writes the suspect's input activations as a linear function of the source's, and ``Q`` the source's
    output activations as a linear function of the suspect's. The suspect's kernel in the source's frame
@@ -23,7 +24,12 @@ channels, pad kernels with zeros. This module compares layers in the *source's c
 4. **Compare.** The cosine between ``W_a`` and ``Q W_b P``, weighted as in v2 (near-zero source rows and
    columns count in proportion); where the two layers have the same shape, the larger of that and v2's
    permutation-aligned cosine (the discrete matching is robust to the activation noise of a quantised or
-   pruned copy, which the least-squares maps absorb). A layer whose output map can span every filter of its input
+   pruned copy, which the least-squares maps absorb); where the suspect's layer is the source's widened (as
+   wide or wider on both sides, by at most :data:`MAX_WIDENING`), v2's cosine on the source's channels,
+   found by a rectangular matching of their activations (the least-squares maps alone let a widened copy's
+   extra channels absorb quantisation noise: a widened, per-tensor int8 copy of CDnCNN-B fell from S 0.99
+   to 0.61).
+   A layer whose output map can span every filter of its input
    (``C_out(b) >= C_in(a) x kernel taps``, e.g. the first 3x3 convolution of an RGB network, or a 1x1
    convolution that does not reduce) is matched by ``Q`` whatever its weights, so it carries no
    evidence: the statistic ``S`` weights each paired layer by its parameters times
@@ -40,11 +46,17 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 
-from .lineage import Capture, Layer, LineageResult, _importance, compare_layers
+from .lineage import Capture, Layer, LineageResult, _importance, compare_layers, correlation
 
 RIDGE = 1e-6  # relative ridge of the least-squares junction maps (dead channels get ~zero coefficients)
 BAND = 6  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
+# a widened copy: its source's channels and a few dead ones; `srprint attack widen` adds 4, and the narrowest
+# published layer has 12 channels (16 / 12 = 4 / 3); BSRN's 1x1 layer (48 of 96) against ESPCN's (32 of 64),
+# at 1.5, raised ESPCN's null from 0.02 to 0.23 (seen on a scored source's null; the cap is the attack's)
+MAX_WIDENING = 4 / 3
+PAIRING_POSITIONS = 1024  # positions scored when pairing layers (a quarter of the captured: 4x less time on deep nets)
 ZERO_BORDER = 1e-7  # a kernel border below this share of the layer's largest |w| counts as zero padding
 
 
@@ -125,6 +137,39 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return 0.0 if na == 0 or nb == 0 else float(np.dot(a.ravel(), b.ravel()) / (na * nb))
 
 
+def _shared_channels(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices ``(ia, ib)`` of the ``min(len(a), len(b))`` channel pairs whose activations correlate best
+    (rectangular Hungarian matching, as :func:`~.lineage.match_channels` on equal widths)."""
+    rows, cols = linear_sum_assignment(-correlation(a, b))
+    return rows, cols
+
+
+def narrowed(la: Layer, lb: Layer) -> tuple[Layer, Layer] | None:
+    """The two layers cut to the input and output channels they share (module docstring, 4), or None unless
+    ``lb`` is a widened ``la``: as wide or wider on both sides, by at most :data:`MAX_WIDENING`. Also None
+    when they are grouped or were seen at different numbers of probe positions.
+
+    Choosing a subset of the wider layer's channels raises the cosine of unrelated layers too: cutting
+    ESPCN's 64 channels to FSRCNN's 56, or BSRN's 48 to ESPCN's 32, made independent models look related
+    (S 0.04 -> 0.42 and 0.02 -> 0.23), and so the nulls wider (ESPCN's int8 copy went undecided).
+    """
+    wo, wi = lb.weight.shape[0] / la.weight.shape[0], lb.weight.shape[1] / max(la.weight.shape[1], 1)
+    if not (1.0 <= wo <= MAX_WIDENING + 1e-9 and 1.0 <= wi <= MAX_WIDENING + 1e-9) or (wo == wi == 1.0):
+        return None
+    if (la.groups != 1 or lb.groups != 1 or la.in_act.shape[1] != lb.in_act.shape[1]
+            or la.out_act.shape[1] != lb.out_act.shape[1] or la.in_act.shape[0] != la.weight.shape[1]
+            or lb.in_act.shape[0] != lb.weight.shape[1]):
+        return None
+    oa, ob = _shared_channels(la.out_act, lb.out_act)
+    ia, ib = _shared_channels(la.in_act, lb.in_act)
+
+    def cut(layer: Layer, o: np.ndarray, i: np.ndarray) -> Layer:
+        return replace(layer, weight=np.ascontiguousarray(layer.weight[o][:, i]), in_act=layer.in_act[i],
+                       out_act=layer.out_act[o])
+
+    return cut(la, oa, ia), cut(lb, ob, ib)
+
+
 def compare_pair(la: Layer, lb: Layer, sides: dict[tuple[int, str], _Side], ia: int, ib: int) -> tuple[float, float]:
     """``(cosine, evidence weight)`` of two paired layers in the source's frame (module docstring, 2-4).
 
@@ -158,6 +203,8 @@ def compare_pair(la: Layer, lb: Layer, sides: dict[tuple[int, str], _Side], ia: 
         # perturb its activations, and so the maps: every aligned cosine fell to 0.6-0.9, the raw central
         # taps stayed at 0.99); the null takes the same maximum, so the statistic stays calibrated
         cos = max(cos, compare_layers(*_common_taps(la, lb)))
+    elif (shared := narrowed(la, lb)) is not None:
+        cos = max(cos, compare_layers(*_common_taps(*shared)))
     taps = ta.shape[1] * ta.shape[2] * ta.shape[3]
     informative = max(0.0, 1.0 - min(lb.weight.shape[0], b_out.x.shape[0]) / max(taps, 1))
     return cos, informative
@@ -165,13 +212,14 @@ def compare_pair(la: Layer, lb: Layer, sides: dict[tuple[int, str], _Side], ia: 
 
 def pair_layers(a: Capture, b: Capture, sides: dict[tuple[int, str], _Side]) -> list[tuple[int, int]]:
     """Monotone pairing of ``a``'s and ``b``'s layers maximising the summed score (module docstring, 1)."""
+    del sides  # the pairing scores its own, thinned sides (PAIRING_POSITIONS)
     n, m = len(a.layers), len(b.layers)
+    pa, pb = [_pairing_sides(x) for x in a.layers], [_pairing_sides(x) for x in b.layers]
     score = np.zeros((n, m))
     for i in range(n):
         centre = int(round(i * (m - 1) / max(n - 1, 1)))
         for j in range(max(0, centre - BAND), min(m, centre + BAND + 1)):
-            score[i, j] = _r2(sides[(0, f"out{i}")], sides[(1, f"out{j}")]) + _r2(sides[(0, f"in{i}")],
-                                                                                  sides[(1, f"in{j}")])
+            score[i, j] = _r2(pa[i][1], pb[j][1]) + _r2(pa[i][0], pb[j][0])
     best = np.zeros((n + 1, m + 1))
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
@@ -196,6 +244,20 @@ def _layer_sides(layer: Layer) -> tuple[_Side, _Side]:
     if sides is None:
         sides = (_Side(layer.in_act), _Side(layer.out_act))
         layer._v3_sides = sides  # type: ignore[attr-defined]  (a cache on the capture, not a field)
+    return sides
+
+
+def _thinned(act: np.ndarray) -> np.ndarray:
+    step = -(-act.shape[1] // PAIRING_POSITIONS)  # ceil: evenly spaced, every probe image represented
+    return act[:, ::step] if step > 1 else act
+
+
+def _pairing_sides(layer: Layer) -> tuple[_Side, _Side]:
+    """The layer's input and output sides on at most :data:`PAIRING_POSITIONS` positions (cached)."""
+    sides = getattr(layer, "_v3_pairing_sides", None)
+    if sides is None:
+        sides = (_Side(_thinned(layer.in_act)), _Side(_thinned(layer.out_act)))
+        layer._v3_pairing_sides = sides  # type: ignore[attr-defined]  (a cache on the capture, not a field)
     return sides
 
 

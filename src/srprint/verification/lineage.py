@@ -125,12 +125,18 @@ def _as_channels(t: torch.Tensor, channels_last: bool) -> torch.Tensor:
     return t.transpose(0, 1).reshape(t.shape[1], -1)  # (B, C, *spatial) -> (C, B * spatial)
 
 
+_POSITIONS: dict[tuple[int, int], torch.Tensor] = {}  # (seed, n) -> the positions kept (drawn once per process)
+
+
 def _subsample(a: torch.Tensor, seed: int = 0) -> np.ndarray:
     n = a.shape[1]
     if n > MAX_POSITIONS:
-        idx = np.random.default_rng(seed + n).choice(n, MAX_POSITIONS, replace=False)
-        idx.sort()
-        a = a[:, torch.from_numpy(idx)]
+        idx = _POSITIONS.get((seed, n))
+        if idx is None:  # the same draw for every layer of this size (a permutation of n per layer was slow)
+            pick = np.random.default_rng(seed + n).choice(n, MAX_POSITIONS, replace=False)
+            pick.sort()
+            idx = _POSITIONS.setdefault((seed, n), torch.from_numpy(pick))
+        a = a[:, idx]
     return a.cpu().numpy()
 
 
@@ -242,13 +248,19 @@ def _standardise(a: np.ndarray) -> np.ndarray:
     return a / np.sqrt(sd * sd + floor * floor + 1e-300)
 
 
+def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``(channels_a, channels_b)`` correlations of two layers' activations (:func:`_standardise`)."""
+    return _standardise(a) @ _standardise(b).T / a.shape[1]
+
+
 def match_channels(a: np.ndarray, b: np.ndarray, tie_a: np.ndarray | None = None,
-                   *, tie_b: np.ndarray | None = None) -> np.ndarray:
+                   *, tie_b: np.ndarray | None = None, score: np.ndarray | None = None) -> np.ndarray:
     """Permutation ``p`` with ``b[p]`` aligned to ``a``: Hungarian matching of activation correlations.
 
     ``a``, ``b``: ``(channels, positions)`` activations of the two models on the same probe.
     ``tie_a``, ``tie_b``: optional ``(channels, features)`` rows (weights) whose cosine, weighted by
     :data:`TIE_WEIGHT`, breaks ties between channels the probe leaves constant (dead after a ReLU).
+    ``score``: :func:`correlation` of ``a`` and ``b`` when the caller has it already.
 
     Raises
     ------
@@ -259,7 +271,7 @@ def match_channels(a: np.ndarray, b: np.ndarray, tie_a: np.ndarray | None = None
         raise LineageError(f"activations of different shapes {a.shape} vs {b.shape}")
     if a.shape[0] == 1:
         return np.zeros(1, dtype=np.int64)
-    score = _standardise(a) @ _standardise(b).T / a.shape[1]
+    score = correlation(a, b) if score is None else score
     if tie_a is not None and tie_b is not None:
         na = tie_a / np.maximum(np.linalg.norm(tie_a, axis=1, keepdims=True), 1e-30)
         nb = tie_b / np.maximum(np.linalg.norm(tie_b, axis=1, keepdims=True), 1e-30)
@@ -299,7 +311,8 @@ def compare_layers(la: Layer, lb: Layer) -> float:
     ca, cb = canonical_weight(la.weight), canonical_weight(lb.weight)
     same_out = la.out_act.shape == lb.out_act.shape
     same_in = la.groups == 1 and cb.shape[1] > 1 and la.in_act.shape == lb.in_act.shape
-    p_out = match_channels(la.out_act, lb.out_act) if same_out else np.arange(cb.shape[0])
+    corr_out = correlation(la.out_act, lb.out_act) if same_out else None  # used twice below
+    p_out = match_channels(la.out_act, lb.out_act, score=corr_out) if same_out else np.arange(cb.shape[0])
     p_in = np.arange(cb.shape[1])
     if same_in:
         cols_a = ca.transpose(1, 0, 2).reshape(ca.shape[1], -1)
@@ -307,7 +320,7 @@ def compare_layers(la: Layer, lb: Layer) -> float:
         p_in = match_channels(la.in_act, lb.in_act, cols_a, tie_b=cols_b)
     if same_out:
         p_out = match_channels(la.out_act, lb.out_act, ca.reshape(ca.shape[0], -1),
-                               tie_b=cb[:, p_in].reshape(cb.shape[0], -1))
+                               tie_b=cb[:, p_in].reshape(cb.shape[0], -1), score=corr_out)
     m = np.sqrt(_importance(la.weight))[:, :, None]
     return _cosine(ca * m, cb[p_out][:, p_in] * m)
 
