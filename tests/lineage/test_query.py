@@ -119,3 +119,32 @@ def test_a_lookup_names_the_registered_owner_of_its_answer(population, index, tm
     assert [(o["name"], o["relation"], o["answer"]) for o in res["owners"]] == [("alice", "derived", True)]
     with pytest.raises(SrprintError, match="registry not found"):
         lookup(population["finetune"].path, index, registry=tmp_path / "missing.sqlite")
+
+
+def test_registry_check_reports_what_the_lineage_index_says(population, index, tmp_path, capsys):
+    import json
+
+    import numpy as np
+
+    from srprint.cli import main
+    from srprint.io.checkpoints import sha256_file
+    from srprint.verification.fingerprint import Fingerprint, FingerprintSettings
+    from srprint.verification.fingerprint_store import Registry
+
+    owner = population["r2"]  # the fine-tune's parent, on disk: checked by parameter lineage (no optimisation)
+    reg = tmp_path / "owners.sqlite"
+    Registry(reg).add("alice", Fingerprint(FingerprintSettings(), np.full(30, 1 / 30), [np.zeros((8, 8, 3), np.uint8)],
+                                           model={"id": owner.id, "path": str(owner.path),
+                                                  "sha256": sha256_file(owner.weights_path)}))
+    suspect = str(population["finetune"].path)
+    main(["registry", "check", suspect, "--registry", str(reg), "--index", str(index), "--json"])
+    res = json.loads(capsys.readouterr().out)
+    assert [o["name"] for o in res["owners"]] == ["alice"]
+    assert res["lineage"]["answer"] == "derived" and res["lineage"]["match"] == owner.id
+    assert [(o["name"], o["relation"], o["answer"]) for o in res["lineage"]["owners"]] == [("alice", "derived", True)]
+    main(["registry", "check", suspect, "--registry", str(reg), "--index", str(index)])
+    assert "registered owners it names: alice (derived)" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exc:  # a missing index: one line, exit 2
+        main(["registry", "check", suspect, "--registry", str(reg), "--index", str(tmp_path / "no-index")])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and err.strip().count("\n") == 0 and "not a lineage index" in err

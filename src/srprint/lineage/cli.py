@@ -153,5 +153,7 @@ def tree_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``lineage`` to the srprint app."""
+    """Add ``lineage`` to the srprint app, and the lineage index lookup to ``srprint registry check --index``."""
+    from . import owners  # noqa: F401  (registers owners.lookup in verification.registry_check.INDEX_LOOKUPS)
+
     app.add_typer(lineage_app, name="lineage")

@@ -14,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..verification.registry_check import INDEX_LOOKUPS, open_registry
 from .relate import Relation, accepted
 
 ALPHA = 0.05
@@ -61,10 +62,29 @@ def registered_owners(result: dict[str, Any], registered: list[tuple[str, Any]],
     return sorted(out, key=lambda o: (not o["answer"], o["fwer"] or 0.0, o["name"]))
 
 
-def lookup(model: Path, index: Path, *, registry: Path | None = None, alpha: float = ALPHA,
+def lookup(model: Path, index: Path, *, registry: Path | Any | None = None, alpha: float = ALPHA,
            **options: Any) -> dict[str, Any]:
     """:func:`srprint.lineage.query.query_file`, and with ``registry`` the registered owners its answer
     names (``owners``, :func:`registered_owners`).
+
+    Parameters
+    ----------
+    model : Path
+        The suspect: a zoo entry folder or a checkpoint file.
+    index : Path
+        The lineage index folder.
+    registry : Path or Registry, optional
+        A registry file, or an open :class:`srprint.verification.fingerprint_store.Registry`
+        (``srprint registry check --index``); None: no owners are named.
+    alpha : float, optional
+        The family-wise error rate a relation must stay below.
+    **options
+        Passed on to :func:`srprint.lineage.query.query_file`.
+
+    Returns
+    -------
+    dict
+        The query's result, with ``owners`` when a registry is given.
 
     Raises
     ------
@@ -73,12 +93,11 @@ def lookup(model: Path, index: Path, *, registry: Path | None = None, alpha: flo
     """
     from .query import query_file
 
-    reg = None
-    if registry is not None:
-        from ..verification.registry_check import open_registry
-
-        reg = open_registry(registry)
+    reg = open_registry(registry) if isinstance(registry, (str, Path)) else registry
     res = query_file(model, index, alpha=alpha, **options)
     if reg is not None:
         res["owners"] = registered_owners(res, reg.fingerprints(), alpha=alpha)
     return res
+
+
+INDEX_LOOKUPS.add("lineage", lookup)  # srprint registry check --index (verification cannot import lineage)

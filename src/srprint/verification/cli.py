@@ -295,14 +295,18 @@ def registry_add(
 def registry_check(
     suspect: str = typer.Argument(..., help="Zoo entry folder / id, or a fingerprint JSON"),
     zoo: Path | None = ZooOpt, registry: Path | None = RegOpt, device: str = DeviceOpt,
+    index: Path | None = typer.Option(None, "--index", help="Lineage index folder: also report what it says "
+                                      "about the suspect and which registered owners its answer names"),
     as_json: bool = JsonOpt,
 ) -> None:
     """Compare a suspect with every registered owner: by parameter lineage where the owner's model is on
     disk (seconds), else by the critical-image rule (the suspect is fingerprinted once per setting)."""
-    from .registry_check import check_suspect_model, open_registry
+    from .registry_check import check_suspect_model, index_answer, open_registry
 
     reg = open_registry(registry)
     if is_fingerprint_file(suspect):
+        if index is not None:
+            raise SrprintError("--index looks a model up: give the suspect model, not a fingerprint file")
         results = reg.check(load_fingerprint(suspect))
         if printed_as_json([{"name": n, **v.to_dict()} for n, v in results], as_json):
             return
@@ -312,13 +316,24 @@ def registry_check(
             _print_verdict(v, f"{n:30s} ")
         return
     e = entry_arg(suspect, zoo)
+    found = index_answer(reg, e, index) if index is not None else None  # a bad index fails before the checks
     out = check_suspect_model(reg, e, fingerprint=lambda settings: _fingerprint(e, settings, device), device=device)
-    if printed_as_json([{"name": n, **v.to_dict()} for n, v in out], as_json):
+    rows = [{"name": n, **v.to_dict()} for n, v in out]
+    if printed_as_json(rows if found is None else {"owners": rows, "lineage": found}, as_json):
         return
     if not out:
         stdout.print("registry has no owner comparable with this suspect")
     for n, v in out:
         stdout.print(f"{n:30s} {v.verdict.upper():14s} {v.explanation}", highlight=False, soft_wrap=True)
+    if found is not None:
+        _print_index_answer(found)
+
+
+def _print_index_answer(res: dict[str, Any]) -> None:
+    fw = "" if res.get("fwer") is None else f" (family-wise error rate {res['fwer']:.2g})"
+    stdout.print(f"lineage index: {res['text']}{fw}", highlight=False, soft_wrap=True)
+    names = [f"{o['name']} ({o['relation']})" for o in res.get("owners") or []]
+    stdout.print(f"  registered owners it names: {', '.join(names) or 'none'}", highlight=False, soft_wrap=True)
 
 @reg_app.command("list")
 def registry_list(registry: Path | None = RegOpt, as_json: bool = JsonOpt) -> None:

@@ -8,6 +8,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
+from ..registries import Registry as Table
+
+#: How ``srprint registry check --index`` asks a lineage index about a suspect,
+#: ``lookup(model, index, *, registry) -> dict``: filled by :mod:`srprint.lineage.owners` (lineage sits a
+#: layer above verification, so this package never imports it).
+INDEX_LOOKUPS: Table[Callable[..., dict[str, Any]]] = Table("lineage index lookup", unique=False)
 
 
 def open_registry(path: str | Path | None) -> Any:
@@ -76,3 +82,37 @@ def check_suspect_model(registry: Any, suspect: Any, *, fingerprint: Callable[[A
 
     return check_registered(registry.fingerprints(), suspect, load=partial(load_entry_model, device=device),
                             references=reference_entries(None, [suspect]), fingerprint=comparable)
+
+
+def index_answer(registry: Any, suspect: Any, index: Path, *,
+                 lookup: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
+    """What the lineage index at ``index`` says about a suspect zoo entry, and the registered owners its
+    answer names (by default :func:`srprint.lineage.owners.lookup`, from :data:`INDEX_LOOKUPS`).
+
+    Parameters
+    ----------
+    registry : Registry
+        The registered owners.
+    suspect : ZooEntry
+        The suspect model (on disk).
+    index : Path
+        The lineage index folder.
+    lookup : callable, optional
+        ``lookup(model, index, *, registry) -> dict``; None for the one :mod:`srprint.lineage.owners` registers.
+
+    Returns
+    -------
+    dict
+        The lookup's result (``text``, ``answer``, ``match``, ``fwer``, ``relations``) with ``owners``.
+
+    Raises
+    ------
+    SrprintError
+        If ``index`` is not a lineage index (before any work), the suspect is not on disk, or no lookup is
+        registered (:mod:`srprint.lineage.owners` not imported).
+    """
+    if lookup is None:
+        lookup = INDEX_LOOKUPS.lookup("lineage")
+    if getattr(suspect, "path", None) is None:
+        raise SrprintError(f"--index: {suspect.id} is not a model on disk")
+    return lookup(Path(suspect.path), Path(index), registry=registry)
