@@ -38,12 +38,12 @@ def main_v3(a: argparse.Namespace) -> None:
     from srprint.verification.protocol_v3 import (
         ProtocolV3Options,
         _done,
-        markdown_v3,
         remaining_items,
         run_protocol_v3,
         select_sources,
         summarise_v3,
     )
+    from srprint.verification.protocol_v3_markdown import markdown_v3
     from srprint.verification.protocol_v3_timing import summarise_timing, time_decided_pairs
 
     zoos = default_zoos()

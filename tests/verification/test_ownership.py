@@ -8,6 +8,7 @@ from srprint.verification import lineage as lin
 from srprint.verification import ownership
 from srprint.verification.attacks import attack_model
 from srprint.verification.fingerprint import load_entry_model
+from srprint.verification.verdict_text import FEW_TRAINED
 from srprint.zoo.archs import create_arch
 from srprint.zoo.entry import ZooEntry
 from srprint.zoo.model import register_loader
@@ -283,3 +284,25 @@ def test_the_lineage_nulls_trained_models_are_the_suspects_architecture_or_its_s
     assert [r.id for r in refs] == ["near2", "near1"]
     same = [entry(f"imdn{i}", "IMDN", 2_700_000, f"c{i}/imdn") for i in range(3)]
     assert lineage_references(pop, source, suspect, spread=same, n=2) == same
+
+
+def test_a_shared_parent_needs_trained_models_in_the_null(pop, tmp_path):
+    # a lineage index's small reference pool left rfdn x4 against imdn x4 with a null of random
+    # re-initialisations only, and they were called shared parent: such a null cannot say it
+    _, e = pop
+    q = attack_model(e["s1"], "quantize", tmp_path / "q", params={"bits": 4})  # moves the function a little
+    related = {"load": load_entry_model, "copy_max_distance": 1e-12}  # no copy band: significant is shared parent
+    v = ownership.verify_models(e["s1"], q, references=list(e.values()), **related)
+    assert v.verdict == "shared parent", v.explanation
+    v = ownership.verify_models(e["s1"], q, references=[], **related)
+    assert len(v.lineage["null_models"]) == ownership.N_RANDOM
+    assert v.verdict == "undecided" and v.lineage["decided_by"] == FEW_TRAINED, v.explanation
+    assert "random re-initialisations alone" in v.explanation
+    assert ownership.verify_models(e["s1"], q, load=load_entry_model, references=[]).verdict == "copy"  # in band
+    from srprint.verification.protocol_v3 import redecide
+
+    row = {"verdict": "shared parent", "function": "not closer", "p_value": 1e-9, "similarity": 0.5,
+           "coverage": 0.95, "kind_coverage": 1.0}
+    assert redecide({**row, "null_n": 16}, 0.07) == "shared parent"
+    assert redecide({**row, "null_n": ownership.N_RANDOM + 2}, 0.07) == "undecided"
+    assert redecide({**row, "similarity": 0.99, "null_n": ownership.N_RANDOM}, 0.07) == "copy"

@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from srprint.verification import protocol_v3 as p3
+from srprint.verification.protocol_v3_markdown import markdown_v3
 
 from .conftest import make_sr_entry
 
@@ -55,4 +56,4 @@ def test_the_summary_counts_the_current_methods_rows_on_their_own() -> None:
     assert (cur["exact"]["k"], cur["exact"]["n"]) == (1, 1) and (cur["changed"]["k"], cur["changed"]["n"]) == (1, 1)
     assert (cur["false_links"]["k"], cur["false_links"]["n"]) == (0, 1) and cur["negatives"] == 1
     assert s["negatives"]["false_links"]["k"] == 1  # all rows: the older one counts there
-    assert f"Rows of the current method ({p3.METHOD}) alone" in p3.markdown_v3({**s, "timing": None}, remaining=0)
+    assert f"Rows of the current method ({p3.METHOD}) alone" in markdown_v3({**s, "timing": None}, remaining=0)

@@ -259,6 +259,12 @@ def _verification_v3(part: Section, v3: dict[str, Any]) -> None:
                                      f"{v3.get('remaining_items', '-')} items still to run"))
     part.facts.append(("v3 copy band", f"1 - S <= {fixed(band.get('band'), 4)} from {band.get('n', '-')} copies of "
                                        f"{band.get('data', '-')}"))
+    cur = as_dict(v3.get("current_method"))
+    if cur:  # a partial rerun: what the current method has decided so far, apart from older rows
+        part.facts.append((f"v3 rows of {cur.get('method', '-')} alone",
+                           f"exact edits copy {_rate_cell(cur.get('exact'))}; changed copies copy "
+                           f"{_rate_cell(cur.get('changed'))}; independent pairs linked "
+                           f"{_rate_cell(cur.get('false_links'))} of the decided"))
     part.tables.append({"caption": "verification v3 (function first, lineage invariant to free edits): the "
                                    "benchmark's rates with 95 % Wilson intervals", "columns": ["measure", "result"],
                         "rows": rows})

@@ -34,7 +34,7 @@ from typing import Any
 
 from . import lineage as lin
 from .null_cache import cached_null, entry_digest, entry_key, shape_signature
-from .verdict_text import WEIGHTS_AND_FUNCTION, explain
+from .verdict_text import FEW_TRAINED, WEIGHTS_AND_FUNCTION, explain
 
 ALPHA = 1e-3  # significance level of the lineage test (a level, not a threshold on the statistic)
 COPY_MIN_COVERAGE = 0.9
@@ -43,7 +43,8 @@ COPY_MIN_COVERAGE = 0.9
 # never scores (bench/results/verification_v3.md, "copy band"); the hand-set 0.05 it replaces was v2's
 COPY_MAX_DISTANCE = 0.071
 N_RANDOM = 8  # random re-initialisations of the suspect's architecture in every null
-MIN_TRAINED_FOR_TIE = 3  # trained models the lineage null needs before the weights-and-function tie-break
+MIN_TRAINED_FOR_TIE = 3  # trained models the lineage null needs for the weights-and-function tie-break and for
+# a shared parent (ownership.FEW_TRAINED)
 MAX_REFERENCES = 16  # reference models in the null (deterministic choice), to bound the time per pair
 VERDICTS = ("copy", "shared parent", "independent", "undecided")
 
@@ -335,6 +336,12 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
                 # the distribution-free bound of one of them is missing (a tiny net: FSRCNN-small's int8 copy)
                 verdict = decide_lineage(result, {**test, "p_bound": 0.0}, alpha, copy_max_distance=copy_max_distance)
                 lineage["decided_by"] = WEIGHTS_AND_FUNCTION
+            if verdict == "shared parent" and trained < MIN_TRAINED_FOR_TIE:
+                # a partial relation is told from independence by how far independent *trained* models sit;
+                # random re-initialisations sit farther: on a lineage index's reference pool (none of which
+                # paired with the source) rfdn x4 against imdn x4 and rlfn x4 against fmen x4 were shared parent
+                verdict = "undecided"
+                lineage["decided_by"] = FEW_TRAINED
             if (verdict == "undecided" and func["decision"] == "not closer"
                     and lineage["kind_coverage"] < lin.MIN_COVERAGE):
                 # another architecture (its layers pair only by what they compute, not by shape), outputs no

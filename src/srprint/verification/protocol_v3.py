@@ -318,7 +318,8 @@ def redecide(row: dict[str, Any], band: float | None) -> str:
     the rules :func:`~.ownership.verify_models` gained after the row was run: an inconclusive lineage test on
     another architecture (v2's shape pairing undecided) whose outputs are no closer than independent
     models' is *independent*; on the same architecture, with outputs closer than independent models', it is
-    related (*copy* or *shared parent* by the band); that tie-break needs 3 trained models in the null."""
+    related (*copy* or *shared parent* by the band); that tie-break, and any *shared parent*, need 3 trained
+    models in the null."""
     from .ownership import MIN_TRAINED_FOR_TIE, N_RANDOM
     from .verdict_text import WEIGHTS_AND_FUNCTION
 
@@ -337,8 +338,14 @@ def redecide(row: dict[str, Any], band: float | None) -> str:
         # called shared parent by the tie-break: it now needs 3 trained models in the null
         return "undecided"
     if band is None or row.get("verdict") not in ("copy", "shared parent") or row.get("function") == "same":
-        return row.get("verdict", "undecided")
-    return "copy" if (row.get("coverage") or 0) >= 0.9 and 1.0 - row["similarity"] <= band else "shared parent"
+        final = row.get("verdict", "undecided")
+    else:
+        final = "copy" if (row.get("coverage") or 0) >= 0.9 and 1.0 - row["similarity"] <= band else "shared parent"
+    if final == "shared parent" and row.get("null_n") is not None and row["null_n"] - N_RANDOM < MIN_TRAINED_FOR_TIE:
+        # added after a lineage index (whose reference pool held no model that paired with the source) linked
+        # rfdn x4 and imdn x4 as shared parent: a shared parent needs 3 trained models in the null too
+        return "undecided"
+    return final
 
 
 def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -394,102 +401,9 @@ def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "false_links": _rate(sum(r["verdict"] in ("copy", "shared parent") for r in decided
                                      if r.get("method") == METHOD), sum(r.get("method") == METHOD for r in decided)),
             "negatives": sum(r.get("method") == METHOD for r in neg)},
+        "related_made_undecided": sorted(f"{r['key']}: {raw.get(r['key'])}" for r in ok if r["verdict"] == "undecided"
+                                         and raw.get(r["key"]) in ("copy", "shared parent")),
         "post_hoc_weights_and_function": sorted(
             f"{r['key']}: {r['verdict']}" for r in ok if r["verdict"] != raw.get(r["key"])
             and raw.get(r["key"]) == "undecided" and r.get("function") == "closer"),
     }
-
-
-def _cell(d: dict[str, Any]) -> str:
-    lo, hi = d["wilson95"]
-    return f"{d['k']}/{d['n']} ({(d['rate'] or 0):.1%}, 95 % CI {lo:.1%}-{hi:.1%})" if d["n"] else "0/0"
-
-
-def _timing_row(t: dict[str, Any] | None) -> list[str]:
-    if not t or not t["stored_nulls"]["n"]:
-        return []
-    st, first = t["stored_nulls"], t["first"]
-    return [f"| <= 5 s per decided pair, the source's nulls stored (a registered owner; timing sample, "
-            f"models read from disk each time) | median {st['median']} s, max {st['max']} s over {st['n']} "
-            f"(first call in the process: median {first['median']} s, max {first['max']} s; load average median "
-            f"{t['load_average']['median']}) | {'yes' if st['max'] <= 5 else 'no'} |"]
-
-
-def _current_rows(c: dict[str, Any] | None) -> list[str]:
-    if not c:
-        return []
-    return [f"Rows of the current method ({c['method']}) alone: exact edits copy {_cell(c['exact'])}; changed copies "
-            f"copy {_cell(c['changed'])}; independent pairs linked {_cell(c['false_links'])} of the decided "
-            f"({c['negatives']} negatives run).", ""]
-
-
-def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
-    """The results page of the v3 protocol."""
-    neg = s["negatives"]
-    band = s["copy_band"]
-    lines = [
-        "# Ownership verification v3: function first, lineage invariant to free edits (issue 26)", "",
-        f"Scored sources: {len(s['sources_scored'])}; calibration sources (never scored): "
-        f"{len(s['sources_calibration'])}. Items still to run: {remaining} (the run resumes).", "",
-        f"Copy band 1 - S <= {band['band']} from {band['n']} lineage-decided copies of {band['data']}.", "",
-        f"Rows by the method that decided them: {s.get('rows_by_method')}. v3.1 also compares same-width layers "
-        "of different kernel sizes on their common central taps (made after RDN's padkernel+finetune500 copy came "
-        "out independent; the padkernel+int8 and padkernel+finetune500 rows were rerun with it). v3.2 tells "
-        "another architecture by its layer kinds, not shapes (made after cdncnn-b's widen+int8 copy came out "
-        "independent; every row an inconclusive-lineage rule had decided was rerun with it). v3.3 fills the lineage "
-        "null's trained half with the independent models closest in size to the suspect (made after six independent "
-        "published pairs, IMDN against RFDN, RLFN, RLFN-S, IMDN-AS and SRGAN, came out *shared parent*: their nulls "
-        "held random re-initialisations only; every lineage-decided copy and those six pairs were rerun with it), "
-        "and its weights-and-function tie-break needs 3 trained models in the null (made after one of the six, "
-        "RLFN x2 against IMDN x2, was still called *shared parent* by the tie-break on a null of 8 random "
-        "re-initialisations and 1 trained model; applied to rows already run through their null size). "
-        "v3.4 compared layers whose widths differ in v2's permutation frame too, on the channels they share "
-        "(made after cdncnn-b's widen+int8 copy, which computes exactly what its int8 copy computes, came out "
-        "undecided at S 0.61 against the int8 copy's 0.99); it was withdrawn after 630 rows: cutting a layer to a "
-        "narrower or much narrower one's channels made independent models look related (ESPCN against FSRCNN, "
-        "S 0.04 -> 0.42), the nulls of small networks widened, and ESPCN's int8 copy went undecided. v3.5 does it "
-        "only where the suspect's layer is the source's widened, by at most 4/3 on both sides (the widen attack's "
-        "4 extra channels on the narrowest published layer, 12); checked on the calibration sources only, with "
-        "edits the benchmark does not score (bench/results/verification_dev.md). v3.5 also pairs layers on 1024 "
-        "of the 4096 captured probe positions (pairing 4x faster on CRAFT). Every row is rerun with v3.5 (rows by "
-        "method above). "
-        "Other rows are v3.0's: these changes were made after they "
-        "ran, and they were not rerun.", "",
-        "## Targets", "", "| target | result | met |", "|---|---|---|",
-        f"| exact edits 100 % *copy* | {_cell(s['exact'])} | {'yes' if s['exact']['k'] == s['exact']['n'] else 'no'} |",
-        f"| edits + int8 / fine-tune / others >= 99 % *copy* (lower bound) | {_cell(s['changed'])} | "
-        f"{'yes' if s['changed']['n'] and s['changed']['wilson95'][0] >= 0.99 else 'no'} |",
-        f"| 0 independent pairs called copy or shared parent | {_cell(neg['false_links'])} of {neg['decided']} "
-        f"decided | {'yes' if neg['false_links']['k'] == 0 else 'no'} |",
-        f"| >= 780 decided negatives | {neg['decided']} | {'yes' if neg['decided'] >= 780 else 'no'} |",
-        f"| undecided <= 10 % of same-task pairs | {_cell(neg['undecided'])} | "
-        f"{'yes' if neg['undecided']['n'] and neg['undecided']['wilson95'][1] <= 0.10 else 'no'} |",
-        f"| <= 5 s per decided pair, as run (a source's nulls computed at its first pair) | median "
-        f"{s['seconds_decided']['median']} s, max {s['seconds_decided']['max']} s over {s['seconds_decided']['n']} | "
-        f"{'yes' if (s['seconds_decided']['max'] or 99) <= 5 else 'no'} |",
-        *_timing_row(s.get("timing")), "",
-        *_current_rows(s.get("current_method")),
-        "## Verdicts by edit, v3 beside the previous method (v2)", "",
-        "| edit | n | v3 | v2 | PSNR change (dB) |", "|---|---:|---|---|---|"]
-    for tag, d in sorted(s["by_edit"].items()):
-        ps = d["psnr"]
-        rng = f"{min(ps):+.2f} .. {max(ps):+.2f}" if ps else "-"
-        v3 = ", ".join(f"{k} {v}" for k, v in sorted(d["v3"].items()))
-        v2 = ", ".join(f"{k} {v}" for k, v in sorted(d["v2"].items()))
-        lines.append(f"| {tag} | {d['n']} | {v3} | {v2} | {rng} |")
-    lines += ["", "## Independent pairs", "",
-              f"v3: {neg['v3']}; v2 on the same pairs: {neg['v2']}.", ""]
-    if any("not run" in d for d in (neg["v2"], s["exact"]["v2"], s["changed"]["v2"])):
-        lines += ["v2 *not run*: items run with `--no-v2` (the previous method's null re-captures every reference "
-                  "model for each new suspect architecture, most of a negative's time on 2 shared cores); its "
-                  "verdicts are shown on every other item.", ""]
-    if s.get("post_hoc_weights_and_function"):
-        lines += ["## Rows decided by a rule added after they were seen", "",
-                  "An inconclusive lineage test (only the distribution-free bound above the level) on the same "
-                  "architecture, with outputs closer than independent models' (p < 1e-3), is now *related* "
-                  "(copy or shared parent by the band). It was added after two scored rows (FSRCNN-small's int8 "
-                  "and prune10 copies, similarity 0.9997, null max 0.35) came out *undecided*; these rows changed:",
-                  "", *[f"- {x}" for x in s["post_hoc_weights_and_function"]], ""]
-    if s["failed"]:
-        lines += ["## Items that failed", "", *[f"- {f}" for f in s["failed"][:40]], ""]
-    return "\n".join(lines)

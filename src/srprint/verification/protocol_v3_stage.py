@@ -41,7 +41,8 @@ def mini_stage(ctx: Any, *, options: ProtocolV3Options | None = None) -> dict[st
     """
     from ..config import srprint_home
     from ..result_tables import write_table
-    from .protocol_v3 import markdown_v3, remaining_items, run_protocol_v3, select_sources, summarise_v3
+    from .protocol_v3 import remaining_items, run_protocol_v3, select_sources, summarise_v3
+    from .protocol_v3_markdown import markdown_v3
 
     options = options or STUDY_OPTIONS
     zoo_summary = ctx.results.get("zoo") or {}

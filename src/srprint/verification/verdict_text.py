@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 WEIGHTS_AND_FUNCTION = "weights and function together (the distribution-free bound alone was inconclusive)"
+FEW_TRAINED = "too few trained models in the null to call a shared parent"
 
 
 def explain(verdict: str, src: str, sus: str, *, lineage: dict[str, Any] | None,
@@ -40,6 +41,11 @@ def explain(verdict: str, src: str, sus: str, *, lineage: dict[str, Any] | None,
         if verdict == "shared parent":
             return (f"{sus} and {src} share trained weights (similarity {s:.3f} over {cov:.0%} of the parameters, "
                     f"p = {p:.1g}) but differ more than a modified copy: both derive from a common parent.")
+        if verdict == "undecided" and lineage.get("decided_by") == FEW_TRAINED:
+            return (f"inconclusive: {sus}'s aligned weights are closer to {src}'s than the null's (similarity "
+                    f"{s:.3f}, p = {p:.2g}), but that null holds fewer than 3 independently trained models of "
+                    f"{sus}'s kind, and random re-initialisations alone cannot tell a shared parent from an "
+                    f"independent model.")
         if verdict == "undecided":
             return (f"inconclusive: {sus}'s aligned weights are closer to {src}'s than independent models' "
                     f"(similarity {s:.3f}, t-predictive p = {lineage['p_value']:.2g}), but the distribution-free "
