@@ -6,8 +6,9 @@ The README's index (the published checkpoints only) stores ``imdn_official_x4 <-
 pair related. This script confirms the two pairs with the current verification (``verify_models``) under
 four reference pools and records each verdict's lineage null (``null_models``, ``null_mean``, ``null_max``):
 
-* ``index``: what ``srprint lineage index`` passes (:func:`srprint.lineage.query.candidate_references`:
-  8 models of the candidate's task and scale, leaving out its nearest sketches);
+* ``index``: what ``srprint lineage index`` passed when these rows were made (cf331f3:
+  :func:`srprint.lineage.query.candidate_references` took 8 models of the candidate's task and scale,
+  leaving out its nearest sketches; it now passes the ``group`` pool, so a fresh ``--work`` gives that);
 * ``benchmark``: the verification benchmark's population (:func:`~srprint.verification.protocol_v3.select_sources`);
 * ``group``: every indexed model of the pair's task and scale but the pair (a proposed pool);
 * ``all_sr``: every indexed SR model of any scale but the pair (a proposed pool).
@@ -102,7 +103,7 @@ def main() -> None:
         group = index.records(rs.group)
         src, sus = ZooEntry.load(rs.path), ZooEntry.load(ru.path)
         jobs += [("index", src, sus, lambda rs=rs, ru=ru, group=group: candidate_references(
-                     index, rs, group, exclude={ru.key})),  # as `lineage index` links suspect u to candidate s
+                     rs, group, exclude={ru.key})),  # as `lineage index` links suspect u to candidate s
                  ("benchmark", popby[s], popby[u], lambda: population),
                  ("group", src, sus, lambda group=group, s=s, u=u: entries(group, {s, u})),
                  ("all_sr", src, sus, lambda s=s, u=u: entries(every, {s, u}))]

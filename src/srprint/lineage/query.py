@@ -9,8 +9,8 @@
    storage grid does not: a relative of its source on that grid is also *same model*, and the closest
    function wins). Then up to ``n_expand`` more: the records nearest to the relatives the suspect was found to
    derive from (its parent may be theirs). The nulls of each verdict use the candidate's own
-   references (:func:`candidate_references`: indexed models of the group *not* near the candidate,
-   the same for every query), so the verdict's cached nulls (``verification/null_cache.py``) serve
+   references (:func:`candidate_references`: every indexed model of the group but the pair, the same
+   for every query), so the verdict's cached nulls (``verification/null_cache.py``) serve
    every later query of that candidate and a query pays only for its pairs.
 4. **Answer**: among the relations whose family-wise error rate over the group (Holm, every indexed
    model of the group a hypothesis) is below ``alpha``, or that reproduce the candidate's function
@@ -81,14 +81,17 @@ def _references(records: list[Record], exclude: set[int], n: int = N_REFERENCES)
     return out
 
 
-def candidate_references(index: LineageIndex, rec: Record, records: list[Record], *, exclude: set[int],
-                         near: int = 2 * DEFAULT_K) -> list[Any]:
-    """The reference models of one candidate's nulls: :func:`_references` of its group, leaving out its
-    ``near`` nearest sketches (its possible relatives; fewer in a small group, so that
-    :data:`N_REFERENCES` remain: a relative in the null only makes the test stricter) and ``exclude``."""
-    near = min(near, max(0, len(records) - N_REFERENCES - 1 - len(exclude)))
-    close = {o.key for o, _ in index.nearest(rec.group, rec.sketch, near + 1)}
-    return _references(records, close | {rec.key} | exclude)
+def candidate_references(rec: Record, records: list[Record], *, exclude: set[int]) -> list[Any]:
+    """The reference models of one candidate's nulls: every on-disk entry of its group but the candidate and
+    ``exclude`` (the other side of the pair, and models a query leaves out).
+
+    The candidate's nearest sketches are *not* left out: they are the models whose layers pair with the
+    candidate's, and a null without them is one of random re-initialisations only, which any trained net
+    of the kind clears (two false cross-family *shared parent* links of the README index,
+    ``bench/results/lineage_null_pool.md``). A relative in the null only makes the test stricter, and the
+    verification drops declared relatives itself (:func:`srprint.verification.ownership.select_references`).
+    """
+    return _references(records, {rec.key} | exclude, n=len(records))
 
 
 def suspect_profile(entry: Any) -> dict[str, Any]:
@@ -285,8 +288,8 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
 
             def run(rec: Record, dist: float | None = None) -> Relation | None:
                 d = 1.0 - float(rec.sketch @ prof["sketch"]) if dist is None else dist
-                rel = confirm(prof, rec, d, load=load, references=candidate_references(index, rec, recs,
-                                                                                         exclude=left_out), cache=memo)
+                rel = confirm(prof, rec, d, load=load, references=candidate_references(rec, recs, exclude=left_out),
+                              cache=memo)
                 if rel is not None:
                     relations.append(rel)
                     rel.fwer = holm([r.p_value for r in relations], group_size)[-1]

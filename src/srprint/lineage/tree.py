@@ -84,8 +84,8 @@ def link_index(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA,
                 prof = suspect_profile(_load_entry(r))
                 memo: dict[Any, Any] = {}
                 for o, d in todo:
-                    rel = confirm(prof, o, d, load=load, references=candidate_references(index, o, recs,
-                                                                                          exclude={r.key}), cache=memo)
+                    rel = confirm(prof, o, d, load=load, references=candidate_references(o, recs, exclude={r.key}),
+                                  cache=memo)
                     if rel is not None:
                         rels.append((int(o.key or 0), rel))
                         secs.append(rel.seconds)
