@@ -249,7 +249,8 @@ def markdown(res: dict[str, Any], *, ft: dict[str, Any], notes: list[str]) -> st
             cells.append(_w(x))
         md.append(f"| {label} | {' | '.join(cells)} | {target} |")
     if res.get("variants"):
-        md += ["", "## The sibling rule beside the choice without it (all / held-out v4)", "",
+        md += ["", ("## Answer sets beside each other: this run and the compared run on the same queries, with and "
+                      "without the sibling rule (all / held-out v4)"), "",
                "| answers | parent precision | parent recall | direction | re-uploads | independent false links |",
                "|---|---|---|---|---|---|"]
         for name, v in res["variants"].items():
