@@ -129,7 +129,7 @@ def test_every_section_is_filled_from_the_tables_and_every_image_decodes(page: s
     ("verification", ["copies by attack", "permute+rescale", "PSNR change range", "verdict heat map",
                       "false-match rate", "verdicts on pairs of different models", "mini/published",
                       "verification v3 (function first", "exact edits (outputs unchanged) called copy",
-                      "beside the previous method", "signflip+identity", "v3 copy band"]),
+                      "beside the previous method", "signflip+identity", "v3 copy band", "v3 rows of v3."]),
     ("provenance", ["result tables of", "abc1234", str(ATT["machine"]["git_commit"]), "torch threads"]),
 ])
 def test_each_section_shows_its_tables_and_figures(page: str, key: str, needles: list[str]) -> None:

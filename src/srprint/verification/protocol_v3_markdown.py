@@ -56,8 +56,8 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         "only where the suspect's layer is the source's widened, by at most 4/3 on both sides (the widen attack's "
         "4 extra channels on the narrowest published layer, 12); checked on the calibration sources only, with "
         "edits the benchmark does not score (bench/results/verification_dev.md). v3.5 also pairs layers on 1024 "
-        "of the 4096 captured probe positions (pairing 4x faster on CRAFT). Every row is rerun with v3.5 (rows by "
-        "method above). "
+        "of the 4096 captured probe positions (pairing 4x faster on CRAFT). Every row is being rerun with v3.5 "
+        "(`--redo '|'`; rows by method above say how far it has got). "
         "Other rows are v3.0's: these changes were made after they "
         "ran, and they were not rerun.", "",
         "## Targets", "", "| target | result | met |", "|---|---|---|",
