@@ -323,6 +323,9 @@ def redecide(row: dict[str, Any], band: float | None) -> str:
     from .ownership import MIN_TRAINED_FOR_TIE, N_RANDOM
     from .verdict_text import WEIGHTS_AND_FUNCTION
 
+    # the null's trained models: its size less the random re-initialisations (None for a function-decided row)
+    few_trained = row.get("null_n") is not None and row["null_n"] - N_RANDOM < MIN_TRAINED_FOR_TIE
+
     if (row.get("kind_coverage") is None and row.get("verdict") == "undecided" and row.get("p_value") is not None
             and row.get("function") == "not closer" and row.get("verdict_v2") == "undecided"):
         return "independent"  # a row run before the library had the rule (v2's pairing stands in for the shapes)
@@ -332,8 +335,7 @@ def redecide(row: dict[str, Any], band: float | None) -> str:
         # weights and outputs both closer than independent models' (ownership.WEIGHTS_AND_FUNCTION); the
         # results count the rows it changed
         row = {**row, "verdict": "shared parent"}  # related; the band below splits copy from shared parent
-    if (row.get("decided_by") == WEIGHTS_AND_FUNCTION and row.get("null_n") is not None
-            and row["null_n"] - N_RANDOM < MIN_TRAINED_FOR_TIE):
+    if row.get("decided_by") == WEIGHTS_AND_FUNCTION and few_trained:
         # added after RLFN x2 against IMDN x2 (a null of 8 random re-initialisations and 1 trained model) was
         # called shared parent by the tie-break: it now needs 3 trained models in the null
         return "undecided"
@@ -341,7 +343,7 @@ def redecide(row: dict[str, Any], band: float | None) -> str:
         final = row.get("verdict", "undecided")
     else:
         final = "copy" if (row.get("coverage") or 0) >= 0.9 and 1.0 - row["similarity"] <= band else "shared parent"
-    if final == "shared parent" and row.get("null_n") is not None and row["null_n"] - N_RANDOM < MIN_TRAINED_FOR_TIE:
+    if final == "shared parent" and few_trained:
         # added after a lineage index (whose reference pool held no model that paired with the source) linked
         # rfdn x4 and imdn x4 as shared parent: a shared parent needs 3 trained models in the null too
         return "undecided"
@@ -375,18 +377,25 @@ def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
         d["v2"][r["verdict_v2"]] = d["v2"].get(r["verdict_v2"], 0) + 1
         if r.get("psnr_change") is not None:
             d["psnr"].append(r["psnr_change"])
-    false_links = sum(r["verdict"] in ("copy", "shared parent") for r in decided)
+
+    def copies(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        return _rate(sum(r["verdict"] == "copy" for r in rs), len(rs))
+
+    def linked(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        return _rate(sum(r["verdict"] in ("copy", "shared parent") for r in rs), len(rs))
+
+    def current(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [r for r in rs if r.get("method") == METHOD]
+
     timed = [r["seconds_v3"] for r in neg + scored if r["verdict"] != "undecided"]
     return {
         "copy_band": band,
         "sources_scored": sorted({r["source"] for r in scored}),
         "sources_calibration": sorted({r["source"] for r in ok if r["kind"] == "copy-calibration"}),
-        "exact": {"v3": count(exact), "v2": count(exact, "verdict_v2"), **_rate(
-            sum(r["verdict"] == "copy" for r in exact), len(exact))},
-        "changed": {"v3": count(changed), "v2": count(changed, "verdict_v2"), **_rate(
-            sum(r["verdict"] == "copy" for r in changed), len(changed))},
+        "exact": {"v3": count(exact), "v2": count(exact, "verdict_v2"), **copies(exact)},
+        "changed": {"v3": count(changed), "v2": count(changed, "verdict_v2"), **copies(changed)},
         "negatives": {"v3": count(neg), "v2": count(neg, "verdict_v2"), "decided": len(decided),
-                      "false_links": _rate(false_links, len(decided)),
+                      "false_links": linked(decided),
                       "undecided": _rate(len(neg) - len(decided), len(neg))},
         "by_edit": by_edit,
         "seconds_decided": {"n": len(timed), "median": sorted(timed)[len(timed) // 2] if timed else None,
@@ -394,13 +403,8 @@ def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "failed": [f"{r['key']}: {r.get('error')}" for r in rows if r.get("status") == "failed"],
         "rows_by_method": count([{**r, "method": r.get("method") or "v3.0"} for r in ok], "method"),
         "current_method": {  # a partial rerun: the rows the current method decided, on their own
-            "method": METHOD, "exact": _rate(sum(r["verdict"] == "copy" for r in exact if r.get("method") == METHOD),
-                                             sum(r.get("method") == METHOD for r in exact)),
-            "changed": _rate(sum(r["verdict"] == "copy" for r in changed if r.get("method") == METHOD),
-                             sum(r.get("method") == METHOD for r in changed)),
-            "false_links": _rate(sum(r["verdict"] in ("copy", "shared parent") for r in decided
-                                     if r.get("method") == METHOD), sum(r.get("method") == METHOD for r in decided)),
-            "negatives": sum(r.get("method") == METHOD for r in neg)},
+            "method": METHOD, "exact": copies(current(exact)), "changed": copies(current(changed)),
+            "false_links": linked(current(decided)), "negatives": len(current(neg))},
         "related_made_undecided": sorted(f"{r['key']}: {raw.get(r['key'])}" for r in ok if r["verdict"] == "undecided"
                                          and raw.get(r["key"]) in ("copy", "shared parent")),
         "post_hoc_weights_and_function": sorted(
