@@ -137,13 +137,6 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     return 0.0 if na == 0 or nb == 0 else float(np.dot(a.ravel(), b.ravel()) / (na * nb))
 
 
-def _shared_channels(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Indices ``(ia, ib)`` of the ``min(len(a), len(b))`` channel pairs whose activations correlate best
-    (rectangular Hungarian matching, as :func:`~.lineage.match_channels` on equal widths)."""
-    rows, cols = linear_sum_assignment(-correlation(a, b))
-    return rows, cols
-
-
 def narrowed(la: Layer, lb: Layer) -> tuple[Layer, Layer] | None:
     """The two layers cut to the input and output channels they share (module docstring, 4), or None unless
     ``lb`` is a widened ``la``: as wide or wider on both sides, by at most :data:`MAX_WIDENING`. Also None
@@ -160,8 +153,10 @@ def narrowed(la: Layer, lb: Layer) -> tuple[Layer, Layer] | None:
             or la.out_act.shape[1] != lb.out_act.shape[1] or la.in_act.shape[0] != la.weight.shape[1]
             or lb.in_act.shape[0] != lb.weight.shape[1]):
         return None
-    oa, ob = _shared_channels(la.out_act, lb.out_act)
-    ia, ib = _shared_channels(la.in_act, lb.in_act)
+    # the source's channels in the wider layer: the best-correlated pairs (rectangular Hungarian matching,
+    # as lineage.match_channels on equal widths)
+    oa, ob = linear_sum_assignment(-correlation(la.out_act, lb.out_act))
+    ia, ib = linear_sum_assignment(-correlation(la.in_act, lb.in_act))
 
     def cut(layer: Layer, o: np.ndarray, i: np.ndarray) -> Layer:
         return replace(layer, weight=np.ascontiguousarray(layer.weight[o][:, i]), in_act=layer.in_act[i],
@@ -170,15 +165,14 @@ def narrowed(la: Layer, lb: Layer) -> tuple[Layer, Layer] | None:
     return cut(la, oa, ia), cut(lb, ob, ib)
 
 
-def compare_pair(la: Layer, lb: Layer, sides: dict[tuple[int, str], _Side], ia: int, ib: int) -> tuple[float, float]:
+def compare_pair(la: Layer, lb: Layer) -> tuple[float, float]:
     """``(cosine, evidence weight)`` of two paired layers in the source's frame (module docstring, 2-4).
 
     Grouped convolutions (depthwise and the like) have no general input map: their channels are matched
     one to one by the output map's strongest coefficients instead. Returns ``(0, 0)`` when the two layers
     were seen at different numbers of probe positions.
     """
-    a_in, b_in = sides[(0, f"in{ia}")], sides[(1, f"in{ib}")]
-    a_out, b_out = sides[(0, f"out{ia}")], sides[(1, f"out{ib}")]
+    (a_in, a_out), (b_in, b_out) = _layer_sides(la), _layer_sides(lb)
     if a_in.x.shape[1] != b_in.x.shape[1] or a_out.x.shape[1] != b_out.x.shape[1]:
         return 0.0, 0.0
     wa, wb = _kernel2d(la, la.weight), _kernel2d(lb, lb.weight)
@@ -210,9 +204,9 @@ def compare_pair(la: Layer, lb: Layer, sides: dict[tuple[int, str], _Side], ia: 
     return cos, informative
 
 
-def pair_layers(a: Capture, b: Capture, sides: dict[tuple[int, str], _Side]) -> list[tuple[int, int]]:
-    """Monotone pairing of ``a``'s and ``b``'s layers maximising the summed score (module docstring, 1)."""
-    del sides  # the pairing scores its own, thinned sides (PAIRING_POSITIONS)
+def pair_layers(a: Capture, b: Capture) -> list[tuple[int, int]]:
+    """Monotone pairing of ``a``'s and ``b``'s layers maximising the summed score (module docstring, 1), on
+    the layers' thinned sides (:data:`PAIRING_POSITIONS`)."""
     n, m = len(a.layers), len(b.layers)
     pa, pb = [_pairing_sides(x) for x in a.layers], [_pairing_sides(x) for x in b.layers]
     score = np.zeros((n, m))
@@ -261,14 +255,6 @@ def _pairing_sides(layer: Layer) -> tuple[_Side, _Side]:
     return sides
 
 
-def _sides(a: Capture, b: Capture) -> dict[tuple[int, str], _Side]:
-    out: dict[tuple[int, str], _Side] = {}
-    for k, cap in enumerate((a, b)):
-        for i, layer in enumerate(cap.layers):
-            out[(k, f"in{i}")], out[(k, f"out{i}")] = _layer_sides(layer)
-    return out
-
-
 def compare_aligned(a: Capture, b: Capture) -> LineageResult:
     """The v3 lineage statistic between two captured models (source ``a``, suspect ``b``).
 
@@ -284,14 +270,13 @@ def compare_aligned(a: Capture, b: Capture) -> LineageResult:
         share of the source's parameters in paired layers; ``per_layer`` lists each pair, ``pairs`` their layer
         indices (the population-free test reuses them: pairing is most of the time on a deep network).
     """
-    sides = _sides(a, b)
     per_layer: list[dict[str, Any]] = []
     num = den = 0.0
     paired = 0
-    pairs = pair_layers(a, b, sides)
+    pairs = pair_layers(a, b)  # full sides (every position) only for the paired layers
     for i, j in pairs:
         la, lb = a.layers[i], b.layers[j]
-        cos, informative = compare_pair(la, lb, sides, i, j)
+        cos, informative = compare_pair(la, lb)
         weight = la.size * informative
         per_layer.append({"source": la.name, "suspect": lb.name, "params": la.size, "cosine": cos,
                           "evidence": informative})

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .alignment import _layer_sides, _map, _sides, pair_layers
+from .alignment import _layer_sides, _map, pair_layers
 from .lineage import Capture, Layer
 
 MIN_UNITS = 4
@@ -92,8 +92,7 @@ def exact_test(a: Capture, b: Capture, *, pairs: list[tuple[int, int]] | None = 
         ``p_exact`` (Bonferroni over the chains tested; None when no chain could be tested), ``chains``
         (tested), and per chain the units and fixed points.
     """
-    sides = _sides(a, b)
-    paired = dict(pair_layers(a, b, sides) if pairs is None else pairs)
+    paired = dict(pair_layers(a, b) if pairs is None else pairs)
     rows = []
     for i in range(len(a.layers) - 1):
         j = paired.get(i)

@@ -10,7 +10,10 @@ a hash of:
 * the source's weights (every tensor of its state dict: a renamed or moved file hits, an edited one misses);
 * each reference's id and the size and modification time of the files in its folder;
 * the parameters (task, scale, the suspect architecture's parameter shapes, ``n_random``, the method);
-* the text of the modules that compute the statistic, so a change of method never reads an old null.
+* :data:`STATISTIC_VERSION`, the version of what the modules that compute the statistic (``alignment``,
+  ``lineage``, ``functional``) return, so a change of method never reads an old null while a refactor that
+  changes no value keeps them (``tests/verification/test_statistic_version.py`` fails when those modules'
+  values on a tiny pair change and the version did not).
 
 A value read back is validated (a list of finite floats and string ids of one length) before use; anything
 else is recomputed and overwritten, so a corrupt or hostile cache file cannot decide a verdict.
@@ -30,20 +33,16 @@ from ..config import srprint_home
 from ..io.atomic import atomic_write_json
 
 CACHE_DIR = ("cache", "verification", "nulls")
-_STATISTIC_MODULES = ("alignment", "lineage", "functional")  # exact_test: reported beside, in no null
-_code_digest: str | None = None
+# Bump with every change of what alignment, lineage or functional compute (exact_test is reported beside
+# the verdict, in no null). Until v3.5 the key held a hash of those modules' text, which threw away every
+# stored null at each edit, a comment's included; v3.5's entry is that hash as it was when v3.5 was frozen,
+# so the nulls stored under v3.5 stay valid.
+STATISTIC_VERSION = "v3.5"
+_VERSION_KEYS = {"v3.5": "7af05b75ea8daa38"}
 
 
-def _statistic_code_digest() -> str:
-    """Hash of the modules whose change would change a null (computed once per process)."""
-    global _code_digest
-    if _code_digest is None:
-        h = hashlib.sha256()
-        here = Path(__file__).resolve().parent
-        for name in _STATISTIC_MODULES:
-            h.update((here / f"{name}.py").read_bytes())
-        _code_digest = h.hexdigest()[:16]
-    return _code_digest
+def _statistic_key() -> str:
+    return _VERSION_KEYS.get(STATISTIC_VERSION, STATISTIC_VERSION)
 
 
 def model_digest(model: Any) -> str:
@@ -131,7 +130,7 @@ def cached_null(kind: str, key: dict[str, Any], references: Iterable[Any], compu
         Whatever ``compute`` raises (a cache that cannot be written is skipped).
     """
     full = {"kind": kind, **key, "references": [entry_identity(r) for r in references],
-            "code": _statistic_code_digest()}
+            "code": _statistic_key()}
     digest = hashlib.sha256(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:32]
     path = (home or srprint_home()).joinpath(*CACHE_DIR, f"{kind}-{digest}.json")
     if path.is_file():
