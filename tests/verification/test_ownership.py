@@ -243,6 +243,7 @@ def test_inconclusive_weights_with_closer_outputs_on_the_same_architecture_are_r
 
 
 def test_timing_sample_takes_each_sources_first_decided_negative_lineage_copy_and_exact_copy():
+    from srprint.verification.protocol_v3 import METHOD
     from srprint.verification.protocol_v3_timing import _timing_sample, summarise_timing
 
     rows = [{"key": "a|neg|x", "source": "a", "kind": "negative", "verdict": "undecided", "status": "ok"},
@@ -256,11 +257,15 @@ def test_timing_sample_takes_each_sources_first_decided_negative_lineage_copy_an
             {"key": "c|mix", "source": "c", "kind": "copy-calibration", "verdict": "copy", "status": "ok"}]
     assert [r["key"] for r in _timing_sample(rows, 3)] == ["a|neg|y", "a|int8", "a|mix"]
     assert [r["key"] for r in _timing_sample(rows, 1)] == ["a|neg|y"]
-    t = summarise_timing([{"seconds_first": 9.0, "seconds_stored_nulls": 1.0, "verdicts": ["copy", "copy"],
-                           "verdict_run": "copy", "load_average": 2.0},
-                          {"seconds_first": 3.0, "seconds_stored_nulls": 6.0, "verdicts": ["copy", "independent"],
-                           "verdict_run": "copy", "load_average": 3.0}])
-    assert t["stored_nulls"]["max"] == 6.0 and t["first"]["max"] == 9.0
+    t = summarise_timing([{"key": "a", "method": METHOD, "seconds_first": 9.0, "seconds_stored_nulls": 1.0,
+                           "verdicts": ["copy", "copy"], "verdict_run": "copy", "load_average": 2.0},
+                          {"key": "b", "method": METHOD, "seconds_first": 3.0, "seconds_stored_nulls": 6.0,
+                           "verdicts": ["copy", "independent"], "verdict_run": "copy", "load_average": 3.0},
+                          {"key": "c", "method": "v3.0", "seconds_first": 90.0, "seconds_stored_nulls": 40.0,
+                           "verdicts": ["copy", "copy"], "verdict_run": "copy", "load_average": 3.0}])
+    assert t["stored_nulls"]["max"] == 6.0 and t["first"]["max"] == 9.0  # the older method's row is left out
+    assert t["older_rows"] == 1 and t["within_target"]["k"] == 1 and t["within_target"]["n"] == 2
+    assert t["slowest"][0]["key"] == "b"
     assert t["verdicts_repeat"] == 1 and t["verdicts_match_run"] == 1
 
 

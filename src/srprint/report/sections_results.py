@@ -252,8 +252,11 @@ def _verification_v3(part: Section, v3: dict[str, Any]) -> None:
             ["independent pairs undecided", _rate_cell(neg.get("undecided"))],
             ["seconds per decided pair, as run", f"median {secs.get('median', '-')}, max {secs.get('max', '-')}"]]
     if timing.get("n"):
+        within = as_dict(v3.get("timing")).get("within_target")
         rows.append(["seconds per decided pair, nulls stored", f"median {timing.get('median')}, max "
                                                               f"{timing.get('max')} over {timing.get('n')}"])
+        if within:
+            rows.append(["decided pairs within 5 s, nulls stored", _rate_cell(within)])
     part.facts.append(("v3 sources", f"{len(as_list(v3.get('sources_scored')))} scored, "
                                      f"{len(as_list(v3.get('sources_calibration')))} calibration (never scored); "
                                      f"{v3.get('remaining_items', '-')} items still to run"))

@@ -13,11 +13,14 @@ def _cell(d: dict[str, Any]) -> str:
 def _timing_row(t: dict[str, Any] | None) -> list[str]:
     if not t or not t["stored_nulls"]["n"]:
         return []
-    st, first = t["stored_nulls"], t["first"]
-    return [f"| <= 5 s per decided pair, the source's nulls stored (a registered owner; timing sample, "
-            f"models read from disk each time) | median {st['median']} s, max {st['max']} s over {st['n']} "
-            f"(first call in the process: median {first['median']} s, max {first['max']} s; load average median "
-            f"{t['load_average']['median']}) | {'yes' if st['max'] <= 5 else 'no'} |"]
+    st, first, within = t["stored_nulls"], t["first"], t.get("within_target")
+    slow = ", ".join(f"{x['key']} {x['seconds_stored_nulls']} s" for x in t.get("slowest", [])[:3])
+    share = f"; within 5 s: {_cell(within)}; slowest: {slow}" if within else ""
+    return [f"| <= 5 s per decided pair, the source's nulls stored (a registered owner; timing sample of "
+            f"{t.get('method', 'an earlier method')}, models read from disk each time) | median {st['median']} s, "
+            f"max {st['max']} s over {st['n']}{share} (first call in the process: median {first['median']} s, "
+            f"max {first['max']} s; load average median {t['load_average']['median']}) | "
+            f"{'yes' if st['max'] <= 5 else 'no'} |"]
 
 
 def _current_rows(c: dict[str, Any] | None) -> list[str]:

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .protocol_v3 import ProtocolV3Options, _append, _done, _jobs, select_sources
+from .protocol_v3 import METHOD, ProtocolV3Options, _append, _done, _jobs, _rate, select_sources
 
 
 def _timing_sample(rows: list[dict[str, Any]], per_source: int) -> list[dict[str, Any]]:
@@ -39,7 +39,8 @@ def time_decided_pairs(*, work: Path, published: Path, mini: Path, per_source: i
     Each pair is verified twice in this process, each time with a fresh in-memory cache and models read
     from disk again: the first call computes (or reads) the source's nulls and stores them under
     ``$SRPRINT_HOME`` (:mod:`.null_cache`); the second is the time of a check against a registered owner
-    whose nulls are stored. Rows go to ``<work>/timing.jsonl`` as they finish (a rerun resumes).
+    whose nulls are stored. Rows go to ``<work>/timing.jsonl`` as they finish, with the method that ran
+    (a rerun resumes, and times again a pair last timed under another method).
 
     Returns
     -------
@@ -57,7 +58,7 @@ def time_decided_pairs(*, work: Path, published: Path, mini: Path, per_source: i
     jobs = {j[0]: j for j in _jobs(sources, calibration, population, ProtocolV3Options())}
     t_start = time.perf_counter()
     for row in _timing_sample(list(_done(items).values()), per_source):
-        if row["key"] in done or row["key"] not in jobs:
+        if done.get(row["key"], {}).get("method") == METHOD or row["key"] not in jobs:
             continue
         if time.perf_counter() - t_start > max_seconds:
             break
@@ -69,20 +70,27 @@ def time_decided_pairs(*, work: Path, published: Path, mini: Path, per_source: i
             v = verify_models(src, suspect, load=memoised(load_entry_model), references=population, cache={})
             seconds.append(round(time.perf_counter() - t0, 2))
             verdicts.append(v.verdict)
-        _append(out, {"key": row["key"], "kind": kind, "edit": tag, "verdict_run": row["verdict"],
+        _append(out, {"key": row["key"], "method": METHOD, "kind": kind, "edit": tag, "verdict_run": row["verdict"],
                       "verdicts": verdicts, "seconds_first": seconds[0], "seconds_stored_nulls": seconds[1],
                       "load_average": round(os.getloadavg()[0], 2)})
     return list(_done(out).values())
 
 
-def summarise_timing(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Median and max of both timings, and whether the repeated verdicts agree with the run's."""
+def summarise_timing(rows: list[dict[str, Any]], *, method: str = METHOD, target_s: float = 5.0) -> dict[str, Any]:
+    """Median and max of both timings, the share of pairs within ``target_s`` with the source's nulls stored
+    (Wilson 95 %), the slowest pairs, and whether the repeated verdicts agree with the run's. Rows timed
+    under another method than ``method`` are counted apart (``older_rows``), not summarised."""
     def stats(xs: list[float]) -> dict[str, Any]:
         xs = sorted(xs)
         return {"n": len(xs), "median": xs[len(xs) // 2] if xs else None, "max": xs[-1] if xs else None}
 
-    return {"first": stats([r["seconds_first"] for r in rows]),
-            "stored_nulls": stats([r["seconds_stored_nulls"] for r in rows]),
-            "verdicts_repeat": sum(len(set(r["verdicts"])) == 1 for r in rows),
-            "verdicts_match_run": sum(r["verdicts"][-1] == r["verdict_run"] for r in rows),
-            "load_average": stats([r["load_average"] for r in rows])}
+    current = [r for r in rows if r.get("method") == method]
+    slowest = sorted(current, key=lambda r: -r["seconds_stored_nulls"])[:5]
+    return {"method": method, "older_rows": len(rows) - len(current), "target_s": target_s,
+            "first": stats([r["seconds_first"] for r in current]),
+            "stored_nulls": stats([r["seconds_stored_nulls"] for r in current]),
+            "within_target": _rate(sum(r["seconds_stored_nulls"] <= target_s for r in current), len(current)),
+            "slowest": [{"key": r["key"], "seconds_stored_nulls": r["seconds_stored_nulls"]} for r in slowest],
+            "verdicts_repeat": sum(len(set(r["verdicts"])) == 1 for r in current),
+            "verdicts_match_run": sum(r["verdicts"][-1] == r["verdict_run"] for r in current),
+            "load_average": stats([r["load_average"] for r in current])}
