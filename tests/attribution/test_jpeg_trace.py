@@ -348,3 +348,49 @@ def test_the_traced_window_is_the_most_informative_near_the_centre():
     assert crop.size == 64 and crop.x0 == 64 and crop.y0 % 16 == 0  # the textured half, on the MCU grid
     centre = jt.aligned_jpeg_crop(info, _decoded(data), 2, 64, select=False)
     assert (centre.y0, centre.x0) == (32, 32)
+
+
+def test_top_k_confirmation_is_the_answer_with_every_candidate(zoo, monkeypatch):
+    """The demo's case (issue 27): the true model passes the photo null and its rival test; a flexible one (there,
+    EDSR x2 on a x4 model's JPEG) passes the photo null too, and its own outputs do not rule it out, but it fits
+    other candidates' outputs as closely as this file. The top-K path names the true model without inverting the
+    other; every candidate inverted must give the same answer (it gave *none*: the JPEG cannot tell them apart)."""
+    from srprint.attribution import jpeg_decide
+
+    true, flexible, other = (z.id for z in zoo)
+    rows = {true: _row(true, 29, 2e-9, ratio=0.07, null_min=1.0),
+            flexible: _row(flexible, 5, 8.7e-4, ratio=0.08),
+            other: _row(other, 15, 0.01, ratio=0.23)}
+    # what each candidate reaches on its own outputs (own) and on the other candidates' outputs (rivals)
+    own = {true: [0.05, 0.07, 0.09, 0.06, 0.08], flexible: [0.04, 0.09, 0.2, 0.06, 0.12],
+           other: [0.1, 0.2, 0.15, 0.3, 0.2]}
+    rival = {true: [0.92, 1.0, 1.05, 1.1, 0.98], flexible: [0.05, 0.1, 0.2, 0.08, 0.12],
+             other: [0.3, 0.5, 0.4, 0.6, 0.45]}
+    inverted = []
+
+    def rows_of(decoded, info, entries, load, *, settings, progress=None):
+        inverted.extend(e.id for e in entries)
+        return [dict(rows[e.id]) for e in entries], []
+
+    def calibration(entry, model, info, side, settings, *, own=False, rivals=None, use_cache=True):
+        assert rivals is None or {e.id for e, _ in rivals} == {z.id for z in zoo} - {entry.id}  # never a subset
+        return (rival if rivals else own_values)[entry.id]
+
+    own_values = own
+    monkeypatch.setattr(jpeg_decide, "jpeg_rows", rows_of)
+    monkeypatch.setattr(jpeg_decide, "jpeg_calibration", calibration)
+    data = _jpeg(skimage_photos()["coffee"][:64, :64], quality=90)
+    info, img = read_jpeg(data), _decoded(data)
+    answers = {}
+    for propose in ({true}, None, {flexible}, {other, flexible}):
+        inverted.clear()
+        res = tr.trace_image(img, zoo, load_entry_model, settings=FAST, jpeg=info, propose=propose)
+        answers[str(propose)] = (res["verdict"], res["model"])
+        assert res["verdict"] == "made by" and res["model"] == true, (propose, res["explanation"])
+        assert sorted(inverted) == sorted([true] if propose == {true} else [true, flexible, other])
+    res = tr.trace_image(img, zoo, load_entry_model, settings=FAST, jpeg=info)
+    assert flexible in res["explanation"] and "as close to other candidates' outputs" in res["explanation"]
+    # both confirmed against each other (contradictory evidence): never a pick with every candidate
+    rival[flexible] = [0.9, 1.0, 1.1, 0.95, 1.05]
+    res = tr.trace_image(img, zoo, load_entry_model, settings=FAST, jpeg=info)
+    assert res["verdict"] == "none of these models" and "cannot tell them apart" in res["explanation"]

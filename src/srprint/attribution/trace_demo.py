@@ -25,9 +25,11 @@ CROP = 48
 # machine, one thread): EDSR x4 leaves 29 of 2816 coefficients outside the cells (bicubic x4: 404, s = 0.073),
 # against s = 1.01-1.04 on the 8 photos and 0.92-1.05 on the other models' outputs: p = 2e-9, rival p = 2e-8;
 # 108 s with cold calibrations, 30 s warm. A 64-px window of a x4 output is 16x16 input pixels, too few for a
-# wrong model to land in its cells. The verdict rests on the shortlist: with all 5 inverted (no classifier, or
-# one that misses), EDSR x2 s1 also passes its photo null (5 outside, bicubic x2 66; p = 8.7e-4), its own
-# outputs do not rule it out (p_own 0.12), and the answer is none of these models (two candidates), in 237 s.
+# wrong model to land in its cells. With all 5 inverted (no classifier, or one that misses) the verdict is the
+# same (issue 27, session 6, one thread): EDSR x2 s1 also passes its photo null (5 outside, bicubic x2 66;
+# p = 8.7e-4) and its own outputs do not rule it out (p_own 0.12), but it comes as close to the other
+# candidates' outputs (rival p = 0.13), so the rival rule sets it aside (jpeg_decide); 144 s with its rival
+# calibration cold. (Before, the second passer blocked the answer: none of these models, two candidates.)
 # A JPEG of the x2 model's output is not traced here: s1 comes about as
 # close to its seed sibling s2's outputs (rival p = 0.037: none of these models; bench/results/trace.md)
 JPEG_SOURCE = "EDSR-skimage-x4-L1-s1"
