@@ -69,3 +69,34 @@ def test_digests_follow_weights_and_shapes() -> None:
     assert shape_signature(a) == shape_signature(b) != shape_signature(c)
     bn = torch.nn.BatchNorm2d(4)  # a 0-dim integer buffer (num_batches_tracked)
     assert model_digest(bn) == model_digest(torch.nn.BatchNorm2d(4))
+
+
+def test_a_sources_probe_outputs_are_stored_and_a_bad_copy_is_recomputed(tmp_path: Path, monkeypatch) -> None:
+    from srprint.verification import functional
+    from srprint.verification.fingerprint import load_entry_model
+
+    from .conftest import make_sr_entry
+
+    src, suspect = make_sr_entry(tmp_path, "src", 1), make_sr_entry(tmp_path, "sus", 2)
+    runs: list[str] = []
+    real = functional.outputs_on_probes
+
+    def counted(model, probes):
+        runs.append("forward")
+        return real(model, probes)
+
+    monkeypatch.setattr(functional, "outputs_on_probes", counted)
+    first = functional.functional_stage(src, suspect, load=load_entry_model)
+    assert len(runs) == 2  # source and suspect
+    again = functional.functional_stage(src, suspect, load=load_entry_model)
+    assert len(runs) == 3 and again["agreement_db"] == first["agreement_db"]  # the suspect alone ran
+    (stored,) = (tmp_path / "home").rglob("outputs-*.safetensors")  # $SRPRINT_HOME (tests/verification/conftest)
+    for bad in (b"not safetensors", None):
+        if bad is None:  # a valid file holding values outside [0, 1]
+            from srprint.io.checkpoints import save_weights
+            save_weights(stored, {"outputs": torch.full((5, 3, 64, 64), 2.0)})
+        else:
+            stored.write_bytes(bad)
+        out = functional.functional_stage(src, suspect, load=load_entry_model)
+        assert out["agreement_db"] == first["agreement_db"]
+    assert len(runs) == 7  # each bad copy: both models ran again

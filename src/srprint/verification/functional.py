@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from .lineage import LineageError
-from .null_cache import cached_null, entry_digest
+from .null_cache import cached_null, cached_outputs, entry_digest
 
 PROBE_SIZE = 32  # input side of the SR probes (a denoiser's probes are SR-sized crops at scale 1)
 SAME_FUNCTION_DB = 60.0
@@ -223,7 +223,17 @@ def functional_stage(source: Any, suspect: Any, *, load: Callable[[Any], Any], r
             memo[key] = outputs_on_probes(load(entry), probes)
         return memo[key]
 
-    src_out = outputs(source)
+    def stored_source_outputs() -> torch.Tensor:  # a registered owner's outputs are computed once
+        key = ("outputs", str(source.path) if source.path is not None else source.id, source.task, source.scale)
+        if key not in memo:
+            model = load(source)
+            dev = next((p.device for p in model.parameters()), torch.device("cpu"))
+            memo[key] = cached_outputs({"source": entry_digest(source, load, memo), "task": source.task,
+                                        "scale": source.scale, "probe": list(probes.shape), "device": dev.type},
+                                       lambda: outputs_on_probes(model, probes), batch=probes.shape[0])
+        return memo[key]
+
+    src_out = stored_source_outputs()
     if source.scale != suspect.scale:
         return {"method": "function", "agreement_db": None, "decision": "not closer",
                 "reason": f"different scales (x{source.scale} vs x{suspect.scale})"}

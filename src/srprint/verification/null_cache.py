@@ -145,3 +145,52 @@ def cached_null(kind: str, key: dict[str, Any], references: Iterable[Any], compu
     with contextlib.suppress(OSError):  # a read-only or full cache costs time, never a verdict
         atomic_write_json(path, {values_key: [float(v) for v in value[values_key]], "models": list(value["models"])})
     return {**value, "cached": False}
+
+
+def cached_outputs(key: dict[str, Any], compute: Callable[[], Any], *, batch: int, home: Path | None = None) -> Any:
+    """``compute()`` (a source's outputs on the functional probes), or its stored copy for the same key.
+
+    A check against a registered owner then runs one model on the probes, not two. The outputs are stored
+    bit for bit (safetensors, float32), so a verdict is the same with or without them.
+
+    Parameters
+    ----------
+    key : dict
+        JSON-serialisable parameters of the outputs (the source's digest, task, scale, probe shape, device).
+    compute : callable
+        Returns the outputs: a float32 tensor ``(batch, C, H, W)`` in ``[0, 1]``.
+    batch : int
+        Number of probe images; a stored tensor of another batch size is not read back.
+    home : Path, optional
+        Cache root (default :func:`~srprint.config.srprint_home`).
+
+    Returns
+    -------
+    torch.Tensor
+        The outputs.
+
+    Raises
+    ------
+    Exception
+        Whatever ``compute`` raises (a cache that cannot be written is skipped).
+    """
+    import torch
+
+    from ..io.checkpoints import CheckpointError, load_weights, save_weights
+
+    full = {"kind": "outputs", **key, "code": _statistic_key()}
+    digest = hashlib.sha256(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    path = (home or srprint_home()).joinpath(*CACHE_DIR, f"outputs-{digest}.safetensors")
+    if path.is_file():
+        try:
+            stored = load_weights(path).get("outputs")
+        except CheckpointError:
+            stored = None
+        if (isinstance(stored, torch.Tensor) and stored.dtype == torch.float32 and stored.dim() == 4
+                and stored.shape[0] == batch and bool(torch.isfinite(stored).all())
+                and float(stored.min()) >= 0.0 and float(stored.max()) <= 1.0):
+            return stored
+    value = compute()
+    with contextlib.suppress(OSError):  # a read-only or full cache costs time, never a verdict
+        save_weights(path, {"outputs": value.detach().cpu().contiguous()})
+    return value
