@@ -1,6 +1,7 @@
 """Tracing JPEGs (srprint.attribution.jpeg_file / jpeg_trace / jpeg_decide) and the top-K, resize and device paths."""
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,7 +56,8 @@ def test_reader_gives_pillows_tables_and_sampling_and_the_coefficients(kw):
 
 def test_requantisation_test_is_exact_on_the_same_encoder(zoo):
     img = _made_by(zoo[0], size=64)
-    for kw in ({"quality": 90}, {"quality": 75}, {"quality": 75, "subsampling": 0}):
+    for kw in ({"quality": 90}, {"quality": 75}, {"quality": 75, "subsampling": 0},
+               {"quality": 90, "restart_marker_blocks": 1}):
         data = _jpeg(img, **kw)
         info = read_jpeg(data)
         crop = jt.aligned_jpeg_crop(info, _decoded(data), 2, 48)
@@ -182,28 +184,90 @@ def test_context_makes_the_windows_true_input_exact(zoo):
     assert jt.requantisation_test(out, crop, border=0)["violations"] == 0
 
 
-def test_bad_jpegs_are_refused_in_one_line_or_handled(zoo, tmp_path):
-    from typer.testing import CliRunner
+def _cli(monkeypatch, capsys, *args):
+    """``srprint ARGS`` through the real entry point: (exit code, stdout, stderr)."""
+    import warnings
 
-    from srprint.cli import app
+    from srprint.cli import main
 
+    with warnings.catch_warnings(record=True) as seen:  # warnings count as stderr lines
+        warnings.simplefilter("always")
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    out = capsys.readouterr()
+    shown = "".join(f"warning: {w.message}\n" for w in seen if "CMYK image converted" not in str(w.message))
+    return code, out.out, shown + out.err
+
+
+def _bad_jpegs(folder):
+    """Unsupported codings (progressive, arithmetic), a CMYK file and a JPEG too small for the MCU grid."""
     photo = skimage_photos()["chelsea"][:64, :64]
-    (tmp_path / "prog.jpg").write_bytes(_jpeg(photo, quality=90, progressive=True))
+    (folder / "prog.jpg").write_bytes(_jpeg(photo, quality=90, progressive=True))
     buf = io.BytesIO()
-    Image.fromarray((photo * 255).astype(np.uint8)).convert("CMYK").save(buf, format="JPEG")
-    (tmp_path / "cmyk.jpg").write_bytes(buf.getvalue())
+    Image.fromarray((photo * 255).astype(np.uint8)).convert("CMYK").save(buf, format="JPEG", quality=95)
+    (folder / "cmyk.jpg").write_bytes(buf.getvalue())
     arith = bytearray(_jpeg(photo, quality=90))
     arith[arith.index(b"\xff\xc0") + 1] = 0xC9  # an arithmetic-coded frame header
-    (tmp_path / "arith.jpg").write_bytes(bytes(arith))
-    for name, what in (("prog.jpg", "progressive JPEG"), ("cmyk.jpg", "4-component JPEG (CMYK"),
-                       ("arith.jpg", "arithmetic-coded JPEG")):
-        with pytest.raises(JpegUnsupportedError, match=what.replace("(", r"\(")):
+    (folder / "arith.jpg").write_bytes(bytes(arith))
+    (folder / "thin.jpg").write_bytes(_jpeg(photo[:14], quality=90))  # 14 px high: under one 16-px MCU row
+
+
+def test_bad_jpegs_are_refused_in_one_line_or_handled(zoo, tmp_path, monkeypatch, capsys):
+    from srprint.attribution.jpeg_file import JpegColourError
+
+    _bad_jpegs(tmp_path)
+    zoo_dir = str(zoo[0].path.parent)
+    for name, what in (("prog.jpg", "progressive JPEG"), ("arith.jpg", "arithmetic-coded JPEG")):
+        with pytest.raises(JpegUnsupportedError, match=what):
             jt.jpeg_source(tmp_path / name)
-        r = CliRunner().invoke(app, ["trace", str(tmp_path / name), "--zoo", str(zoo[0].path.parent)])
-        assert r.exit_code == 2 or isinstance(r.exception, tr.SrprintError)
-        assert what in str(r.exception) and "\n" not in str(r.exception)
+        code, out, err = _cli(monkeypatch, capsys, "trace", str(tmp_path / name), "--zoo", zoo_dir)
+        assert code == 2 and err.startswith("error: ") and what in err and err.count("\n") == 1, (code, out, err)
+    # the MCU grid: no 16-px crop fits a 14-px-high JPEG, and the line says so (not *none of these models*)
+    code, out, err = _cli(monkeypatch, capsys, "trace", str(tmp_path / "thin.jpg"), "--zoo", zoo_dir)
+    assert code == 2 and "cannot align a crop to the JPEG's 16x16 MCU grid" in err and err.count("\n") == 1, err
+    assert "none of these models" not in out + err
+    # CMYK: the requantisation test models a YCbCr encoder, so the file is traced by its pixels, and says so
+    with pytest.raises(JpegColourError, match=r"4-component JPEG \(CMYK"):
+        jt.jpeg_source(tmp_path / "cmyk.jpg")
+    code, out, err = _cli(monkeypatch, capsys, "trace", str(tmp_path / "cmyk.jpg"), "--zoo", zoo_dir,
+                          "--models", "s1", "--crop", "32", "--steps", "20", "--json")
+    assert code == 0, err
+    import json
+
+    (res,) = json.loads(out)["images"]
+    assert res["path_taken"].startswith("pixels (8-bit floor); 4-component JPEG (CMYK"), res["path_taken"]
+    assert "decoded pixels are traced" in res["path_taken"] and res["inverted"] == 1
     with pytest.raises(JpegUnsupportedError, match="not a JPEG|corrupt JPEG"):
         read_jpeg(b"\xff\xd8\xff\xdb\x00\x03")
+
+
+def test_folder_mixing_pngs_and_jpegs_traces_each_its_own_way(zoo, tmp_path):
+    from srprint.attribution import trace_batch
+    from srprint.io.images import write_png
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    _bad_jpegs(folder)
+    made = _made_by(zoo[0], size=64)
+    write_png(folder / "made.png", made)
+    (folder / "made_q90.jpg").write_bytes(_jpeg(made, quality=90, restart_marker_blocks=1))  # restart markers
+    (folder / "made_444.jpg").write_bytes(_jpeg(made, quality=90, subsampling=0))  # 4:4:4
+    with pytest.warns(UserWarning, match="skipped"):
+        out = trace_batch.trace_files(trace_batch.image_files(folder), zoo[:1], settings=FAST, alpha=0.05)
+    routes = {Path(r["path"]).name: r["path_taken"] for r in out["images"]}
+    assert routes["made.png"].startswith("pixels (8-bit floor)")
+    assert routes["made_q90.jpg"].startswith("jpeg 4:2:0, 16x16 MCU (requantisation test)")
+    assert routes["made_444.jpg"].startswith("jpeg 4:4:4, 8x8 MCU (requantisation test)")
+    assert routes["cmyk.jpg"].startswith("pixels (8-bit floor); 4-component JPEG")
+    verdicts = {Path(r["path"]).name: r["model"] for r in out["images"]}
+    assert verdicts["made.png"] == verdicts["made_q90.jpg"] == verdicts["made_444.jpg"] == zoo[0].id, out["images"]
+    skipped = {Path(s["path"]).name: s["reason"] for s in out["skipped"]}
+    assert set(skipped) == {"prog.jpg", "arith.jpg", "thin.jpg"}
+    assert "progressive JPEG" in skipped["prog.jpg"] and "arithmetic-coded" in skipped["arith.jpg"]
+    assert "MCU grid" in skipped["thin.jpg"]
 
 
 def test_png_that_was_a_jpeg_is_recognised():

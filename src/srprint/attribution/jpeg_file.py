@@ -5,7 +5,8 @@ not give. :func:`read_jpeg` parses the markers and Huffman-decodes the coefficie
 bounded by the pixel limit), for the JPEGs a camera, a browser or Pillow writes: baseline or extended
 sequential Huffman coding, 8-bit samples, one interleaved scan, grey (one component) or YCbCr (three),
 restart markers included. Anything else (progressive, arithmetic coding, lossless, 12-bit, CMYK/YCCK,
-several sequential scans) is refused with one :class:`JpegUnsupportedError` line.
+several sequential scans) is refused with one :class:`JpegUnsupportedError` line; a CMYK or YCCK one with its
+subclass :class:`JpegColourError` (``srprint trace`` then traces its decoded pixels).
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ MAX_PIXELS = 40_000_000
 
 class JpegUnsupportedError(SrprintError):
     """A JPEG that srprint cannot read coefficient by coefficient (progressive, arithmetic, CMYK, ...)."""
+
+
+class JpegColourError(JpegUnsupportedError):
+    """A JPEG whose colour coding is not YCbCr or grey (CMYK, YCCK, RGB-coded): its pixels decode, but the
+    requantisation test models a YCbCr encoder, so a trace reads it by its pixels instead."""
 
 
 @dataclass
@@ -275,9 +281,11 @@ def _read_jpeg(data: bytes) -> JpegInfo:  # noqa: C901 - one marker loop
             if seg[0] != 8:
                 raise JpegUnsupportedError(f"{seg[0]}-bit JPEG: srprint traces 8-bit JPEGs only")
             h, w, nc = _u16(seg, 1), _u16(seg, 3), seg[5]
+            if nc == 4:
+                raise JpegColourError("4-component JPEG (CMYK or YCCK): srprint traces grey and colour (YCbCr) "
+                                      "JPEGs only")
             if nc not in (1, 3):
-                raise JpegUnsupportedError(f"{nc}-component JPEG (CMYK or YCCK): srprint traces grey and colour "
-                                      "(YCbCr) JPEGs only")
+                raise JpegUnsupportedError(f"{nc}-component JPEG: srprint traces grey and colour (YCbCr) JPEGs only")
             if h == 0 or w == 0 or h * w > MAX_PIXELS:
                 raise JpegUnsupportedError(f"JPEG of {w}x{h} px: empty or over the {MAX_PIXELS} pixel limit")
             comps = [{"id": seg[6 + 3 * k], "h": seg[7 + 3 * k] >> 4, "v": seg[7 + 3 * k] & 15,

@@ -34,7 +34,7 @@ import torch
 
 from ..errors import SrprintError
 from .inversion import descend, invert_model
-from .jpeg_file import JpegInfo, JpegUnsupportedError
+from .jpeg_file import JpegColourError, JpegInfo, JpegUnsupportedError
 
 JPEG_CROP = 64  # output pixels of the inverted crop (rounded up to a multiple of lcm(MCU, scale))
 JPEG_BORDER = 8  # output pixels at the crop's edge whose blocks are not compared
@@ -367,7 +367,8 @@ def jpeg_source(path: Any) -> tuple[JpegInfo, np.ndarray] | None:
     Raises
     ------
     JpegUnsupportedError
-        If the file is a JPEG srprint cannot read coefficient by coefficient (one line saying why).
+        If the file is a JPEG srprint cannot read coefficient by coefficient (one line saying why);
+        :class:`~.jpeg_file.JpegColourError` when only its colour coding (CMYK, YCCK, RGB) is the reason.
     """
     from pathlib import Path
 
@@ -380,7 +381,7 @@ def jpeg_source(path: Any) -> tuple[JpegInfo, np.ndarray] | None:
         return None
     info = read_jpeg(data)
     if len(info.sampling) == 3 and info.adobe_transform == 0:
-        raise JpegUnsupportedError("RGB-coded JPEG (Adobe transform 0): srprint traces YCbCr JPEGs only")
+        raise JpegColourError("RGB-coded JPEG (Adobe transform 0): srprint traces YCbCr JPEGs only")
     if info.subsampling == "unusual":
         raise JpegUnsupportedError(f"JPEG with chroma sampling {info.sampling}: srprint traces 4:4:4, 4:2:2 and "
                               "4:2:0 only")

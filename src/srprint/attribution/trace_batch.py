@@ -97,10 +97,16 @@ def read_traceable(f: Path) -> tuple[Any, Any, str | None]:
     ImageError
         If the file cannot be decoded.
     """
+    from .jpeg_file import JpegColourError
     from .jpeg_trace import jpeg_source, looks_like_former_jpeg
     from .trace import read_for_trace
 
-    src = jpeg_source(f)
+    try:
+        src = jpeg_source(f)
+    except JpegColourError as exc:  # its pixels decode: traced by them, and the line says what that costs
+        return read_for_trace(f), None, (f"pixels (8-bit floor); {exc} by the requantisation test, so its decoded "
+                                         "pixels are traced (the JPEG's loss may keep the model that made it from "
+                                         "being confirmed)")
     if src is not None:
         info, img = src
         return img, info, f"jpeg {info.subsampling}, {info.mcu[1]}x{info.mcu[0]} MCU (requantisation test)"
@@ -131,7 +137,9 @@ def trace_files(files: list[Path], entries: list[Any], *, shortlists: dict[str, 
     """Trace every file, each its own way (JPEG files by the requantisation test, others by pixels).
 
     With ``shortlists`` (a classifier's top K per file) those candidates are inverted first and the
-    others only when none is confirmed. Unreadable files are skipped with a reason; a file no
+    others only when none is confirmed. Unreadable files, unsupported JPEGs (progressive, arithmetic, ...)
+    and JPEGs that no candidate can be searched through (no crop aligns to the MCU and scale grids) are
+    skipped with a reason; a CMYK or RGB-coded JPEG is traced by its pixels (the route says so); a file no
     candidate's scale fits gets *none of these models* with the reason.
 
     Parameters
@@ -181,7 +189,8 @@ def trace_files(files: list[Path], entries: list[Any], *, shortlists: dict[str, 
             try:
                 img, info, how = read_traceable(f)
             except (ImageError, OSError, SrprintError) as exc:
-                warnings.warn(f"skipped {f}: {exc}", stacklevel=2)
+                if len(files) > 1:  # one file: the error line says it ("nothing traced: ...")
+                    warnings.warn(f"skipped {f}: {exc}", stacklevel=2)
                 skipped.append({"path": str(f), "reason": str(exc)})
                 prog.advance(task)
                 continue
@@ -195,6 +204,15 @@ def trace_files(files: list[Path], entries: list[Any], *, shortlists: dict[str, 
             res = trace_image(img, cands, load, settings=settings, alpha=alpha, jpeg=info, propose=propose,
                               source=how,
                               progress=lambda mid, name=f.name: prog.update(task, description=f"tracing {name}: {mid}"))
+            if info is not None and not res["candidates"] and res["skipped"]:
+                # no candidate could be searched through this JPEG (say, no crop aligns to its MCU grid): the
+                # file is skipped with the reason, not answered *none of these models*
+                reasons = sorted({s["reason"] for s in res["skipped"]})
+                skipped.append({"path": str(f), "reason": "; ".join(reasons[:2])})
+                if len(files) > 1:
+                    warnings.warn(f"skipped {f}: {reasons[0]}", stacklevel=2)
+                prog.advance(task)
+                continue
             results.append({"path": str(f), **res})
             prog.advance(task)
     out: dict[str, Any] = {"images": results, "skipped": skipped}
