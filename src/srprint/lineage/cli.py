@@ -110,8 +110,10 @@ def query_cmd(
 def _print_answer(res: dict[str, Any]) -> None:
     stdout.print(res["text"], highlight=False, soft_wrap=True)
     if res["fwer"] is not None:
-        stdout.print(f"  family-wise error rate over the {res['group_size']} indexed {res['group']} models: "
-                     f"{res['fwer']:.2g}", highlight=False)
+        weighted = (f" (weighted Holm: half the level on the {res['same_layout']} with its kernel layout)"
+                    if 0 < res.get("same_layout", 0) < res["group_size"] else "")
+        stdout.print(f"  family-wise error rate over the {res['group_size']} indexed {res['group']} models"
+                     f"{weighted}: {res['fwer']:.2g}", highlight=False)
     for r in res["relations"]:
         fw = "n/a" if r["fwer"] is None else f"{r['fwer']:.2g}"
         stdout.print(f"  {r['candidate']}: {r['relation']} (verdict {r['verdict']}, function "

@@ -12,8 +12,9 @@
    references (:func:`candidate_references`: every indexed model of the group but the pair, the same
    for every query), so the verdict's cached nulls (``verification/null_cache.py``) serve
    every later query of that candidate and a query pays only for its pairs.
-4. **Answer**: among the relations whose family-wise error rate over the group (Holm, every indexed
-   model of the group a hypothesis) is below ``alpha``, or that reproduce the candidate's function
+4. **Answer**: among the relations whose family-wise error rate over the group (weighted Holm, every
+   indexed model of the group a hypothesis, those with the suspect's kernel layout holding half of the
+   level: :func:`srprint.lineage.relate.fwer`) is below ``alpha``, or that reproduce the candidate's function
    exactly, :func:`srprint.lineage.relate.choose` picks *same model*, *derived from X* (the closest
    relative the suspect derives from), *X derives from it*, *shares a parent with X*, or *unknown*; a
    relative with another relative closer both to it and to the suspect in weights is passed over (the
@@ -27,13 +28,25 @@ import hashlib
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
 from . import graph
 from .build import _metadata, content_sha256, resolve_inputs
-from .relate import SAME_FUNCTION_DB, SUSPECT, Relation, accepted, choose, holm, relate, weight_distances
+from .relate import (
+    SAME_FUNCTION_DB,
+    SUSPECT,
+    Relation,
+    accepted,
+    choose,
+    fwer,
+    layout,
+    layout_weights,
+    relate,
+    weight_distances,
+)
 from .sketch import function_psnr, group_key, heldout_stats, model_sketch, weight_stats
 from .store import LineageIndex, Record
 
@@ -46,6 +59,23 @@ DEFAULT_WALK = 3
 DEFAULT_MORE = 3
 ALPHA = 0.05  # family-wise error rate over the group (the verdict's per-pair level stays 1e-3)
 N_REFERENCES = 8
+
+
+FwerOf = Callable[[list[Relation]], None]
+
+
+def fwer_of(suspect_stats: dict[str, Any] | None, records: list[Record], m: int) -> FwerOf:
+    """``set_fwer(relations)``: sets each relation's family-wise error rate over the ``m`` models of the group
+    (:func:`srprint.lineage.relate.fwer`, weighted by :func:`srprint.lineage.relate.layout_weights`; a
+    candidate not among ``records`` weighs 1)."""
+    weights = layout_weights(suspect_stats, {r.model_id: r.stats for r in records}, m)
+
+    def set_fwer(relations: list[Relation]) -> None:
+        adjusted = fwer([r.p_value for r in relations], [weights.get(r.candidate, 1.0) for r in relations], m)
+        for rel, fw in zip(relations, adjusted, strict=True):
+            rel.fwer = fw
+
+    return set_fwer
 
 
 def _load_entry(path: str | Path) -> Any:
@@ -163,7 +193,7 @@ def _check_declared(declared: str, index: LineageIndex, prof: dict[str, Any], re
         rel = confirm(prof, rec, 1.0 - float(rec.sketch @ prof["sketch"]), load=load_entry_model, references=[])
         if rel is None:
             return None
-        rel.fwer = holm([rel.p_value], index.groups().get(rec.group, 1))[0]
+        fwer_of(prof["stats"], index.records(rec.group), index.groups().get(rec.group, 1))([rel])
     if accepted(rel, alpha):
         return None
     return f"declares {declared} as its parent, but its weights are not related to {declared} ({rel.verdict})"
@@ -193,14 +223,13 @@ def _upstream_neighbours(index: LineageIndex, relations: list[Relation], records
     return out
 
 
-def _any_accepted(relations: list[Relation], m: int, alpha: float) -> bool:
-    for rel, fw in zip(relations, holm([r.p_value for r in relations], m), strict=True):
-        rel.fwer = fw
+def _any_accepted(relations: list[Relation], set_fwer: FwerOf, alpha: float) -> bool:
+    set_fwer(relations)
     return any(accepted(r, alpha) for r in relations)
 
 
 def _walk(index: LineageIndex, relations: list[Relation], records: list[Record], run: Any, *, exclude: set[str],
-          alpha: float, n: int, n_expand: int) -> list[str]:
+          alpha: float, n: int, n_expand: int, set_fwer: FwerOf) -> list[str]:
     """Confirm the stored relatives (:func:`srprint.lineage.graph.relatives`) of the suspect's accepted
     relatives, closest relative first, until ``n`` more are confirmed; in an index without a stored graph,
     :func:`_upstream_neighbours` instead. Returns the ids confirmed."""
@@ -212,7 +241,7 @@ def _walk(index: LineageIndex, relations: list[Relation], records: list[Record],
         return done
     seen = set(exclude) | {r.candidate for r in relations}
     while len(done) < n:
-        _any_accepted(relations, index.groups().get(records[0].group, 1) if records else 1, alpha)
+        _any_accepted(relations, set_fwer, alpha)
         frontier = [r.candidate for r in sorted((r for r in relations if accepted(r, alpha)), key=Relation.closeness)]
         nxt = [c for c in graph.relatives(index, frontier, records, exclude=seen, alpha=alpha)]
         if not nxt:
@@ -276,7 +305,7 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         if twin is not None:
             rel = Relation(twin.model_id, "same model", "identical weights", 0.0, float("inf"), 0.0,
                            ["identical weights" + (" (renamed)" if twin.model_id != entry.id else "")],
-                           record={**twin.to_dict(), "stats": twin.stats})
+                           record={**twin.to_dict(), "stats": twin.stats}, fwer=0.0)  # p = 0: any weighting
             relations.append(rel)
         else:
             load = memoised(load_entry_model)
@@ -285,6 +314,9 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
             memo: dict[Any, Any] = {}
             by_id = {r.model_id: r for r in recs}
             distance = weight_distances(lambda mid: _state(entry if mid == SUSPECT else by_id[mid].path))
+            set_fwer = fwer_of(prof["stats"], recs, group_size)
+            out["same_layout"] = sum(layout(r.stats) == layout(prof["stats"]) for r in recs) if layout(
+                prof["stats"]) is not None else 0
 
             def run(rec: Record, dist: float | None = None) -> Relation | None:
                 d = 1.0 - float(rec.sketch @ prof["sketch"]) if dist is None else dist
@@ -292,7 +324,7 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
                               cache=memo)
                 if rel is not None:
                     relations.append(rel)
-                    rel.fwer = holm([r.p_value for r in relations], group_size)[-1]
+                    set_fwer(relations)
                 return rel
 
             tried: set[str] = set()
@@ -306,17 +338,18 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
                     break  # a re-upload of the same function: nothing is closer (a grid one may be a relative's)
             reupload = any(r.relation == "same model" and accepted(r, alpha) for r in relations)
             out["walked"] = [] if reupload else _walk(index, relations, recs, run, alpha=alpha, n=n_walk,
-                                                      exclude=set(exclude) | {entry.id} | tried, n_expand=n_expand)
-            if not reupload and not _any_accepted(relations, group_size, alpha):  # look further before *unknown*
+                                                      exclude=set(exclude) | {entry.id} | tried, n_expand=n_expand,
+                                                      set_fwer=set_fwer)
+            if not reupload and not _any_accepted(relations, set_fwer, alpha):  # look further before *unknown*
                 for rec, dist in [(r, d) for r, d in near if r.model_id not in tried | set(out["walked"])][:n_more]:
                     out.setdefault("looked_further", []).append(rec.model_id)
                     tried.add(rec.model_id)
                     run(rec, dist)
-                if _any_accepted(relations, group_size, alpha):  # found one: walk its family
+                if _any_accepted(relations, set_fwer, alpha):  # found one: walk its family
                     out["walked"] += _walk(index, relations, recs, run, alpha=alpha, n=n_walk, n_expand=n_expand,
-                                           exclude=set(exclude) | {entry.id} | tried | set(out["walked"]))
-        for rel, fw in zip(relations, holm([r.p_value for r in relations], group_size), strict=True):
-            rel.fwer = fw
+                                           exclude=set(exclude) | {entry.id} | tried | set(out["walked"]),
+                                           set_fwer=set_fwer)
+            set_fwer(relations)
         out["confirm_s"] = round(time.perf_counter() - t2, 3)
         t3 = time.perf_counter()
         best = choose([r for r in relations if accepted(r, alpha)], parent_of=stored, distance=distance)
