@@ -142,7 +142,9 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
     key = config_hash({"sha": sha256_file(entry.weights_path), "tables": tables, "sampling": info.sampling,
                        "side": side, "settings": settings.key(), "jpeg_lr": settings.jpeg_lr, "own": own,
                        "rivals": makers, "jpeg": 5,
-                       **({"context": settings.jpeg_context} if settings.jpeg_context else {})})
+                       **({"context": settings.jpeg_context} if settings.jpeg_context else {}),
+                       # method 7's x2 window: a x2 candidate's calibrations are new (the others' keys are unchanged)
+                       **({"x2_window": settings.jpeg_crop_x2} if max(entry.scale, 1) == 2 else {})})
     path = srprint_home() / "trace" / "calibration" / f"jpeg-{key}.json"
     if use_cache and path.is_file():
         try:
@@ -197,7 +199,7 @@ def jpeg_rows(decoded: np.ndarray, info: JpegInfo, entries: list[Any], load: Cal
             progress(e.id)
         scale = max(e.scale, 1)
         try:
-            crop = aligned_jpeg_crop(info, decoded, scale, settings.jpeg_crop, context=settings.jpeg_context)
+            crop = aligned_jpeg_crop(info, decoded, scale, settings.jpeg_window(scale), context=settings.jpeg_context)
         except SrprintError as exc:
             skipped.append({"id": e.id, "reason": str(exc)})
             continue

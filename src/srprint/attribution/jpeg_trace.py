@@ -37,6 +37,14 @@ from .inversion import descend, invert_model
 from .jpeg_file import JpegColourError, JpegInfo, JpegUnsupportedError
 
 JPEG_CROP = 64  # output pixels of the inverted crop (rounded up to a multiple of lcm(MCU, scale))
+# the window of a x2 candidate (JPEG method 7; the image's side when smaller). In a 64-px window (2816 coefficients
+# inside the border) at q 75 a published x2 model lands in another x2 model's cells (ESPCN on FSRCNN's JPEG and
+# back: 0-7 outside, the maker 0), so the rival rule cannot tell them apart. Measured on a dev corpus that no
+# calibration or scored set uses (the last 3 Kodak24 photos, bench/results/trace_window_dev.md), maker against
+# rival, log((rival + 1/2) / (maker + 1/2)) at its smallest over q 75, q 90 then q 75, and q 90: 0.00 at 64 px, 3.76
+# at 96 (8448 coefficients), 3.39 at 128 (17152; in 150 steps the maker's search no longer reaches 0 there: 10-32
+# outside at q 90). 96 px: the best worst case, at about 2x the seconds of a 64-px search (128: 3x)
+JPEG_CROP_X2 = 96
 JPEG_BORDER = 8  # output pixels at the crop's edge whose blocks are not compared
 # input pixels searched around the crop (the output over the crop depends on them). Measured on a q 90 JPEG of
 # each demo model's output (64-px window, 8-px border): the true input of the window alone leaves 35 (EDSR x2)

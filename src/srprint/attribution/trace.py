@@ -37,7 +37,7 @@ import numpy as np
 from ..config import config_hash, srprint_home
 from ..errors import SrprintError
 from .inversion import BORDER, INVERSION_LR, INVERSION_STEPS, QUANT_FLOOR, ReferenceModel, invert_model
-from .jpeg_trace import JPEG_CONTEXT
+from .jpeg_trace import JPEG_CONTEXT, JPEG_CROP, JPEG_CROP_X2
 from .trace_calibration import CALIBRATION_PHOTOS as CALIBRATION_PHOTOS  # re-exported: the names trace had
 from .trace_calibration import CALIBRATION_SETS as CALIBRATION_SETS
 from .trace_calibration import SCORED_SETS as SCORED_SETS
@@ -62,7 +62,8 @@ class TraceSettings:
     n_calibration: int = N_CALIBRATION
     coarse_steps: int = 0  # > 0: rank every candidate after this many steps, refine only the best ``keep``
     keep: int = 5
-    jpeg_crop: int = 64  # the JPEG path's crop (rounded up to a multiple of lcm(MCU, scale))
+    jpeg_crop: int = JPEG_CROP  # the JPEG path's crop (rounded up to a multiple of lcm(MCU, scale))
+    jpeg_crop_x2: int = JPEG_CROP_X2  # the JPEG path's crop for a x2 candidate (jpeg_trace.JPEG_CROP_X2)
     jpeg_start_steps: int = 60  # plain inversion of the decoded pixels: the start of the cell search
     jpeg_steps: int = 150  # Adam steps on the cell hinge
     jpeg_lr: float = 4e-3  # the hinge's first step size (cosine decay over ``jpeg_steps``)
@@ -73,9 +74,10 @@ class TraceSettings:
     def __post_init__(self) -> None:
         if (self.crop <= 2 * self.border + 4 or self.steps < 1 or not 0 < self.lr < 1 or self.n_calibration < 3
                 or not 0 <= self.coarse_steps < self.steps or self.keep < 1 or self.jpeg_crop < 16
+                or self.jpeg_crop_x2 < 16
                 or self.jpeg_start_steps < 1 or self.jpeg_steps < 0 or self.n_jpeg_calibration < 3
                 or not 0 < self.jpeg_lr < 1 or not 0 <= self.jpeg_context <= 64
-                or not 0 <= self.jpeg_border < self.jpeg_crop // 2):
+                or not 0 <= self.jpeg_border < min(self.jpeg_crop, self.jpeg_crop_x2) // 2):
             raise SrprintError(f"bad trace settings {asdict(self)}")
 
     def key(self) -> str:  # what a calibration depends on: not the candidate pruning
@@ -85,7 +87,13 @@ class TraceSettings:
         # the JPEG calibration's key names these (the pixel path's keys stay as they were)
         d.pop("jpeg_lr")
         d.pop("jpeg_context")
+        d.pop("jpeg_crop_x2")  # named by the x2 JPEG calibrations' key only: the others' keys stay
         return config_hash(d)
+
+    def jpeg_window(self, scale: int) -> int:
+        """The JPEG path's wanted window side for a candidate of ``scale`` (:data:`~.jpeg_trace.JPEG_CROP_X2`
+        for x2, else ``jpeg_crop``)."""
+        return self.jpeg_crop_x2 if scale == 2 else self.jpeg_crop
 
 
 def centre_crop(img: np.ndarray, size: int, scale: int) -> np.ndarray:
