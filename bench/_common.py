@@ -23,3 +23,22 @@ def write_results(name: str, data: dict[str, Any], markdown: str) -> tuple[Path,
     from srprint.result_tables import write_table
 
     return write_table(RESULTS, name, data, markdown)
+
+
+def jpeg_round_trip(img8: Any, qualities: tuple[int, ...]) -> tuple[Any, Any]:
+    """``img8`` (uint8 RGB) compressed by Pillow at each quality in turn (a JPEG of a JPEG for two):
+    the last file's :class:`~srprint.attribution.jpeg_file.JpegInfo` and its decoded pixels in ``[0, 1]``."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from srprint.attribution.jpeg_file import read_jpeg
+
+    data, cur = b"", img8
+    for q in qualities:
+        buf = io.BytesIO()
+        Image.fromarray(cur).save(buf, format="JPEG", quality=q)
+        data = buf.getvalue()
+        cur = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    return read_jpeg(data), cur.astype(np.float32) / 255

@@ -20,7 +20,6 @@ summary ``bench/results/trace.{json,md}`` is rewritten (rates with Wilson 95 % i
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import sys
 import time
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, write_results  # noqa: E402
+from _common import RESULTS, jpeg_round_trip, write_results  # noqa: E402
 
 ITEMS = RESULTS / "trace_items.jsonl"  # --name NAME: RESULTS / "NAME_items.jsonl" and NAME.{json,md}
 NAME = "trace"
@@ -92,21 +91,6 @@ def photos(n: int) -> list[tuple[str, np.ndarray]]:
     return [(f"{Path(p).parent.name}/{Path(p).name}", read_image(p)[..., :3]) for p in order[:n]]
 
 
-def _jpeg_file(img8: np.ndarray, qualities: tuple[int, ...]) -> tuple[Any, np.ndarray]:
-    from PIL import Image
-
-    from srprint.attribution.jpeg_file import read_jpeg
-
-    data = b""
-    cur = img8
-    for q in qualities:
-        buf = io.BytesIO()
-        Image.fromarray(cur).save(buf, format="JPEG", quality=q)
-        data = buf.getvalue()
-        cur = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    return read_jpeg(data), cur.astype(np.float32) / 255
-
-
 def trace_item(entry: Any, img: np.ndarray, cond: str, entries: list[Any], load: Any, settings: Any) -> dict:
     """Trace one test image under one condition; the row of the items file."""
     from PIL import Image
@@ -124,7 +108,7 @@ def trace_item(entry: Any, img: np.ndarray, cond: str, entries: list[Any], load:
         pic = img
     else:
         qs = {"q95": (95,), "q90": (90,), "q75": (75,), "double": (90, 75)}[cond]
-        info, pic = _jpeg_file(img8, qs)
+        info, pic = jpeg_round_trip(img8, qs)
     cands = candidates(entries, pic.shape)
     t0 = time.perf_counter()
     if not cands:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import RESULTS, write_results  # noqa: E402
+from _common import RESULTS, jpeg_round_trip, write_results  # noqa: E402
 
 NAME = "trace_window_dev"
 ITEMS = RESULTS / f"{NAME}_items.jsonl"
@@ -44,19 +44,7 @@ def dev_photos(n: int) -> list[tuple[str, np.ndarray]]:
 
 
 def _jpeg(img: np.ndarray, qualities: tuple[int, ...]) -> tuple[Any, np.ndarray]:
-    import io
-
-    from PIL import Image
-
-    from srprint.attribution.jpeg_file import read_jpeg
-
-    cur, data = (img * 255).round().astype(np.uint8), b""
-    for q in qualities:
-        buf = io.BytesIO()
-        Image.fromarray(cur).save(buf, format="JPEG", quality=q)
-        data = buf.getvalue()
-        cur = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    return read_jpeg(data), cur.astype(np.float32) / 255
+    return jpeg_round_trip((img * 255).round().astype(np.uint8), qualities)
 
 
 def measure(maker: Any, img: np.ndarray, cond: str, window: int, entries: list[Any], load: Any,

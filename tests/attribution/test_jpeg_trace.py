@@ -119,23 +119,31 @@ def test_resized_image_is_none_of_these_with_the_reason(zoo, tmp_path):
     assert r.exit_code == 0 and "none of these models" in r.output and tr.RESIZED in r.output, r.output
 
 
-def test_calibration_never_receives_a_scored_image(zoo, monkeypatch):
+def spy_on_inversions(monkeypatch) -> list:
+    """Every crop the trace inverts from now on, in order (``jpeg_decide.jpeg_invert``, wrapped)."""
     from srprint.attribution import jpeg_decide
+
+    crops: list = []
+    real = jpeg_decide.jpeg_invert
+
+    def spy(model, crop, **kw):
+        crops.append(crop)
+        return real(model, crop, **kw)
+
+    monkeypatch.setattr(jpeg_decide, "jpeg_invert", spy)
+    return crops
+
+
+def test_calibration_never_receives_a_scored_image(zoo, monkeypatch):
 
     assert not set(tr.CALIBRATION_SETS) & set(tr.SCORED_SETS)
     names = [n for n, _ in tr.calibration_sources()]
     assert not [n for n in names if n.split(":")[0] in tr.SCORED_SETS]
     data = _jpeg(_made_by(zoo[0], size=64), quality=90)
     traced = _decoded(data)
-    seen = []
-    real = jpeg_decide.jpeg_invert
-
-    def spy(model, crop, **kw):
-        seen.append(crop.pixels)
-        return real(model, crop, **kw)
-
-    monkeypatch.setattr(jpeg_decide, "jpeg_invert", spy)
+    crops = spy_on_inversions(monkeypatch)
     tr.trace_image(traced, zoo[:1], load_entry_model, settings=FAST, jpeg=read_jpeg(data))
+    seen = [c.pixels for c in crops]
     # the traced crop (the bicubic rival and the candidate), then each calibration photo (the bicubic
     # reference and the candidate), none of them the traced image
     assert len(seen) == 2 + 2 * FAST.n_jpeg_calibration

@@ -8,7 +8,7 @@ from srprint.attribution import trace as tr
 from srprint.attribution.jpeg_file import read_jpeg
 from srprint.verification.fingerprint import load_entry_model
 
-from .test_jpeg_trace import FAST, _decoded, _jpeg, zoo  # noqa: F401 - zoo is a fixture
+from .test_jpeg_trace import FAST, _decoded, _jpeg, spy_on_inversions, zoo  # noqa: F401 - zoo is a fixture
 from .test_trace import _made_by
 
 
@@ -24,23 +24,16 @@ def test_x2_candidate_is_traced_and_calibrated_in_its_window_and_never_reuses_an
     wide = replace(FAST, jpeg_crop=32, jpeg_crop_x2=48)
     data = _jpeg(_made_by(zoo[0], size=64), quality=75)
     info = read_jpeg(data)
-    sides = []
-    real = jpeg_decide.jpeg_invert
-
-    def spy(model, crop, **kw):
-        sides.append(crop.size)
-        return real(model, crop, **kw)
-
-    monkeypatch.setattr(jpeg_decide, "jpeg_invert", spy)
+    crops = spy_on_inversions(monkeypatch)
     res = tr.trace_image(_decoded(data), zoo, load_entry_model, settings=wide, jpeg=info, alpha=0.05)
     assert res["verdict"] == "made by" and res["model"] == zoo[0].id, res["explanation"]
     # every search, traced window and calibration crops alike, ran at the x2 window (48), not jpeg_crop (32)
-    assert sides and set(sides) == {48}
+    assert crops and {c.size for c in crops} == {48}
     assert {r["crop"][2] for r in res["candidates"]} == {48}
     model = load_entry_model(zoo[0])
-    n = len(sides)
+    n = len(crops)
     jpeg_decide.jpeg_calibration(zoo[0], model, info, 48, wide)  # cached at this x2 window: no search
-    assert len(sides) == n
+    assert len(crops) == n
     # the same side under another x2 window setting is a calibration of its own: computed, never reused
     jpeg_decide.jpeg_calibration(zoo[0], model, info, 48, replace(wide, jpeg_crop_x2=64))
-    assert len(sides) == n + 2 * wide.n_jpeg_calibration
+    assert len(crops) == n + 2 * wide.n_jpeg_calibration
