@@ -31,6 +31,14 @@ def _current_rows(c: dict[str, Any] | None) -> list[str]:
             f"({c['negatives']} negatives run).", ""]
 
 
+def _rerun_sentence(by_method: dict[str, int] | None) -> str:
+    others = {m: n for m, n in (by_method or {}).items() if m != "v3.5"}
+    if not others:
+        return "Every decided row was run with v3.5 (rows decided by earlier methods were run again with it)."
+    return ("Every row is being rerun with v3.5 (`--redo '|'`); the rows of earlier methods above were decided "
+            "before the later changes and have not been rerun yet.")
+
+
 def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
     """The results page of the v3 protocol."""
     neg = s["negatives"]
@@ -59,10 +67,9 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         "only where the suspect's layer is the source's widened, by at most 4/3 on both sides (the widen attack's "
         "4 extra channels on the narrowest published layer, 12); checked on the calibration sources only, with "
         "edits the benchmark does not score (bench/results/verification_dev.md). v3.5 also pairs layers on 1024 "
-        "of the 4096 captured probe positions (pairing 4x faster on CRAFT). Every row is being rerun with v3.5 "
-        "(`--redo '|'`; rows by method above say how far it has got). "
-        "Other rows are v3.0's: these changes were made after they "
-        "ran, and they were not rerun.", "",
+        "of the 4096 captured probe positions (pairing 4x faster on CRAFT). "
+        + _rerun_sentence(s.get("rows_by_method")),
+        "",
         "## Targets", "", "| target | result | met |", "|---|---|---|",
         f"| exact edits 100 % *copy* | {_cell(s['exact'])} | {'yes' if s['exact']['k'] == s['exact']['n'] else 'no'} |",
         f"| edits + int8 / fine-tune / others >= 99 % *copy* (lower bound) | {_cell(s['changed'])} | "
