@@ -82,4 +82,9 @@ NOTES = [
     "(span-ch28 sib2, p bound 1.5e-3 over the verdict's 1e-3). A change made after seeing this (a weighted "
     "Holm: half of the level on the models with the suspect's kernel layout) is checked on the x2 dev "
     "families only (`lineage_dev_fwer.md`); these answers were not rerun with it.",
+    "v7 rerun (queries-v7, compared with queries-v6 on the same queries), 19:49-20:08 UTC, one thread, all 186 "
+    "queries: the library as committed in 6305528, i.e. v6's plus the weighted Holm of 06d75f6 (made after "
+    "seeing the v6 run, as said above; no rule changed after v7 ran) and verification's stored probe outputs "
+    "(95f5e5d, same verdicts, less time). The same v4 index and stored graph; the nulls were read back from "
+    "the v6 run (their key, the statistic's version, is unchanged), so the confirmations are faster than v6's.",
 ]
