@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from .lineage import LineageError
-from .null_cache import cached_null, cached_outputs, entry_digest
+from .null_cache import cached_null, cached_outputs, entry_digest, entry_key
 
 PROBE_SIZE = 32  # input side of the SR probes (a denoiser's probes are SR-sized crops at scale 1)
 SAME_FUNCTION_DB = 60.0
@@ -87,6 +87,11 @@ def probe_batch(task: str, scale: int, *, size: int = PROBE_SIZE) -> torch.Tenso
     return apply_degradation(task, hr, 1, generator=torch.Generator().manual_seed(7)).clamp(0, 1)
 
 
+def _model_device(model: Any) -> torch.device:
+    """The device the model's parameters live on (CPU for a model without parameters)."""
+    return next((p.device for p in model.parameters()), torch.device("cpu"))
+
+
 def outputs_on_probes(model: Any, probes: torch.Tensor) -> torch.Tensor:
     """``model.infer`` on the probes in float32 on the model's device, returned on the CPU clamped to ``[0, 1]``.
 
@@ -98,8 +103,8 @@ def outputs_on_probes(model: Any, probes: torch.Tensor) -> torch.Tensor:
     try:
         with torch.no_grad():
             model = model.float().eval()
-            dev = next((p.device for p in model.parameters()), torch.device("cpu"))
-            out = model.infer(probes.to(dev)).cpu()  # on the model's own device (--device cuda runs there)
+            # on the model's own device (--device cuda runs there)
+            out = model.infer(probes.to(_model_device(model))).cpu()
     except Exception as exc:  # noqa: BLE001 - any failing forward pass is reported the same way
         raise LineageError(f"forward pass on the functional probes failed ({type(exc).__name__}: {exc})") from exc
     if not torch.isfinite(out).all():
@@ -218,18 +223,18 @@ def functional_stage(source: Any, suspect: Any, *, load: Callable[[Any], Any], r
     memo = cache if cache is not None else {}
 
     def outputs(entry: Any) -> torch.Tensor:
-        key = ("outputs", str(entry.path) if entry.path is not None else entry.id, source.task, source.scale)
+        key = ("outputs", entry_key(entry), source.task, source.scale)
         if key not in memo:
             memo[key] = outputs_on_probes(load(entry), probes)
         return memo[key]
 
     def stored_source_outputs() -> torch.Tensor:  # a registered owner's outputs are computed once
-        key = ("outputs", str(source.path) if source.path is not None else source.id, source.task, source.scale)
+        key = ("outputs", entry_key(source), source.task, source.scale)  # the key outputs() memoises under
         if key not in memo:
             model = load(source)
-            dev = next((p.device for p in model.parameters()), torch.device("cpu"))
             memo[key] = cached_outputs({"source": entry_digest(source, load, memo), "task": source.task,
-                                        "scale": source.scale, "probe": list(probes.shape), "device": dev.type},
+                                        "scale": source.scale, "probe": list(probes.shape),
+                                        "device": _model_device(model).type},
                                        lambda: outputs_on_probes(model, probes), batch=probes.shape[0])
         return memo[key]
 

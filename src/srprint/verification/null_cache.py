@@ -45,6 +45,13 @@ def _statistic_key() -> str:
     return _VERSION_KEYS.get(STATISTIC_VERSION, STATISTIC_VERSION)
 
 
+def _cache_path(kind: str, key: dict[str, Any], suffix: str, home: Path | None) -> Path:
+    """Where a cached value of ``kind`` for ``key`` (plus the statistic's version) is stored."""
+    full = {"kind": kind, **key, "code": _statistic_key()}
+    digest = hashlib.sha256(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    return (home or srprint_home()).joinpath(*CACHE_DIR, f"{kind}-{digest}.{suffix}")
+
+
 def model_digest(model: Any) -> str:
     """SHA-256 of a module's state dict (names, dtypes, shapes and values), first 24 hex digits."""
     import torch
@@ -129,10 +136,7 @@ def cached_null(kind: str, key: dict[str, Any], references: Iterable[Any], compu
     Exception
         Whatever ``compute`` raises (a cache that cannot be written is skipped).
     """
-    full = {"kind": kind, **key, "references": [entry_identity(r) for r in references],
-            "code": _statistic_key()}
-    digest = hashlib.sha256(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    path = (home or srprint_home()).joinpath(*CACHE_DIR, f"{kind}-{digest}.json")
+    path = _cache_path(kind, {**key, "references": [entry_identity(r) for r in references]}, "json", home)
     if path.is_file():
         try:
             stored = json.loads(path.read_text())
@@ -178,9 +182,7 @@ def cached_outputs(key: dict[str, Any], compute: Callable[[], Any], *, batch: in
 
     from ..io.checkpoints import CheckpointError, load_weights, save_weights
 
-    full = {"kind": "outputs", **key, "code": _statistic_key()}
-    digest = hashlib.sha256(json.dumps(full, sort_keys=True, default=str).encode()).hexdigest()[:32]
-    path = (home or srprint_home()).joinpath(*CACHE_DIR, f"outputs-{digest}.safetensors")
+    path = _cache_path("outputs", key, "safetensors", home)
     if path.is_file():
         try:
             stored = load_weights(path).get("outputs")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .protocol_v3 import METHOD
+
 
 def _cell(d: dict[str, Any]) -> str:
     lo, hi = d["wilson95"]
@@ -32,11 +34,10 @@ def _current_rows(c: dict[str, Any] | None) -> list[str]:
 
 
 def _rerun_sentence(by_method: dict[str, int] | None) -> str:
-    others = {m: n for m, n in (by_method or {}).items() if m != "v3.5"}
-    if not others:
-        return "Every decided row was run with v3.5 (rows decided by earlier methods were run again with it)."
-    return ("Every row is being rerun with v3.5 (`--redo '|'`); the rows of earlier methods above were decided "
-            "before the later changes and have not been rerun yet.")
+    if all(m == METHOD for m in by_method or {}):
+        return f"Every decided row was run with {METHOD} (rows decided by earlier methods were run again with it)."
+    return (f"Every row is being rerun with {METHOD} (`--redo '|'`); the rows of earlier methods above were "
+            "decided before the later changes and have not been rerun yet.")
 
 
 def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
