@@ -443,12 +443,6 @@ def fwer(p_values: list[float | None], weights: list[float], m: float) -> list[f
 
 def holm(p_values: list[float | None], m: int) -> list[float | None]:
     """Holm-adjusted p-values (family-wise error rates) of ``p_values`` among ``m >= len`` hypotheses;
-    None stays None (a decision with no p-value, e.g. an exact functional identity)."""
-    idx = sorted((i for i, p in enumerate(p_values) if p is not None), key=lambda i: p_values[i])
-    m = max(m, len(idx))
-    out: list[float | None] = [None] * len(p_values)
-    running = 0.0
-    for rank, i in enumerate(idx):
-        running = max(running, min(1.0, (m - rank) * float(p_values[i])))
-        out[i] = running
-    return out
+    None stays None (a decision with no p-value, e.g. an exact functional identity): :func:`fwer` with
+    every weight 1."""
+    return fwer(p_values, [1.0] * len(p_values), m)
