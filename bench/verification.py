@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import write_results  # noqa: E402
+from _common import RESULTS, write_results  # noqa: E402
 from srprint.verification.protocol import (  # noqa: E402
     VerificationOptions,
     default_attacked_dir,
@@ -40,14 +40,18 @@ def main_v3(a: argparse.Namespace) -> None:
         _done,
         remaining_items,
         run_protocol_v3,
+        seed_rows_from_results,
         select_sources,
         summarise_v3,
     )
     from srprint.verification.protocol_v3_markdown import markdown_v3
-    from srprint.verification.protocol_v3_timing import summarise_timing, time_decided_pairs
+    from srprint.verification.protocol_v3_timing import carried_timing, summarise_timing, time_decided_pairs
 
     zoos = default_zoos()
     work = srprint_home() / "bench" / "verification_v3"
+    committed = RESULTS / "verification_v3.json"
+    for name, n in seed_rows_from_results(work, committed).items():
+        print(f"seeded {n} rows of {work / name} from {committed}", file=sys.stderr)
     opts = ProtocolV3Options(max_seconds=a.max_seconds, negatives_per_source=a.negatives,
                              finetune_sources=a.finetune_sources, redo=tuple(a.redo),
                              only_redo=a.only_redo, kinds=tuple(a.kind), legacy=not a.no_v2)
@@ -57,9 +61,11 @@ def main_v3(a: argparse.Namespace) -> None:
               if a.timing else list(_done(work / "timing.jsonl").values()))
     sources, calibration, population = select_sources(zoos["published"], zoos["mini"])
     remaining = remaining_items(sources, calibration, population, opts, rows)
-    summary = {**summarise_v3(rows), "timing": summarise_timing(timing) if timing else None}
+    summary = {**summarise_v3(rows),
+               "timing": summarise_timing(timing) if timing else carried_timing(committed)}
     md = markdown_v3(summary, remaining=remaining)
-    write_results("verification_v3", {**summary, "remaining_items": remaining, "items": rows}, md)
+    write_results("verification_v3", {**summary, "remaining_items": remaining, "items": rows,
+                                      "timing_items": timing}, md)
     print(md)
 
 
@@ -99,4 +105,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # every finished item is already on disk (one fsynced line each)
+        print("interrupted: the finished items are kept under $SRPRINT_HOME/bench/verification_v3; "
+              "run the same command again to resume", file=sys.stderr)
+        sys.exit(130)

@@ -164,6 +164,41 @@ def _done(items: Path) -> dict[str, dict[str, Any]]:
     return out
 
 
+def seed_rows_from_results(work: Path, results_json: Path) -> dict[str, int]:
+    """Write the committed results' rows back to ``work`` where its row files are missing, so a machine whose
+    ``$SRPRINT_HOME`` lost them resumes the benchmark instead of starting over (the rows hold every verdict;
+    attacked models and nulls are recomputed as the remaining items need them).
+
+    ``results_json`` is ``bench/results/verification_v3.json``: its ``items`` go to ``items.jsonl`` and its
+    ``timing_items`` (where present) to ``timing.jsonl``. An existing file is never touched. Returns how many
+    rows each written file got.
+
+    Raises
+    ------
+    SrprintError
+        If ``results_json`` exists but is not a results file (not JSON, or rows without a ``key``).
+    """
+    if not results_json.is_file():
+        return {}
+    try:
+        data = json.loads(results_json.read_text())
+    except json.JSONDecodeError as exc:
+        raise SrprintError(f"{results_json} is not a results file: {exc}") from exc
+    written: dict[str, int] = {}
+    for name, field_name in (("items.jsonl", "items"), ("timing.jsonl", "timing_items")):
+        rows, target = data.get(field_name) or [], work / name
+        if not rows or target.exists():
+            continue
+        if not all(isinstance(r, dict) and isinstance(r.get("key"), str) for r in rows):
+            raise SrprintError(f"{results_json}: its {field_name} are not benchmark rows (each needs a key)")
+        work.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{name}.seeding")
+        tmp.write_text("".join(json.dumps(r, default=float) + "\n" for r in rows), encoding="utf-8")
+        tmp.replace(target)  # atomic: a kill leaves no half-seeded file that a rerun would trust
+        written[name] = len(rows)
+    return written
+
+
 def _append(items: Path, row: dict[str, Any]) -> None:
     with open(items, "a", encoding="utf-8") as fh:
         fh.write(json.dumps(row, default=float) + "\n")

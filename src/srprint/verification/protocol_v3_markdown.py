@@ -18,8 +18,10 @@ def _timing_row(t: dict[str, Any] | None) -> list[str]:
     st, first, within = t["stored_nulls"], t["first"], t.get("within_target")
     slow = ", ".join(f"{x['key']} {x['seconds_stored_nulls']} s" for x in t.get("slowest", [])[:3])
     share = f"; within 5 s: {_cell(within)}; slowest: {slow}" if within else ""
+    carried = f"; carried from the results of {t['carried_from']}, not timed again" if t.get("carried_from") else ""
     return [f"| <= 5 s per decided pair, the source's nulls stored (a registered owner; timing sample of "
-            f"{t.get('method', 'an earlier method')}, models read from disk each time) | median {st['median']} s, "
+            f"{t.get('method', 'an earlier method')}, models read from disk each time{carried}) | "
+            f"median {st['median']} s, "
             f"max {st['max']} s over {st['n']}{share} (first call in the process: median {first['median']} s, "
             f"max {first['max']} s; load average median {t['load_average']['median']}) | "
             f"{'yes' if st['max'] <= 5 else 'no'} |"]

@@ -94,3 +94,21 @@ def summarise_timing(rows: list[dict[str, Any]], *, method: str = METHOD, target
             "verdicts_repeat": sum(len(set(r["verdicts"])) == 1 for r in current),
             "verdicts_match_run": sum(r["verdicts"][-1] == r["verdict_run"] for r in current),
             "load_average": stats([r["load_average"] for r in current])}
+
+
+def carried_timing(results_json: Path) -> dict[str, Any] | None:
+    """The timing summary of the committed results ``results_json``, marked ``carried_from`` its commit, for a
+    machine that has no timing rows (before ``timing_items`` they lived only under ``$SRPRINT_HOME``): the
+    results page keeps the measured timing, saying it was not timed again. ``None`` without one."""
+    import json
+
+    try:
+        data = json.loads(results_json.read_text()) if results_json.is_file() else {}
+    except json.JSONDecodeError:
+        return None
+    timing = data.get("timing")
+    if not isinstance(timing, dict) or not timing.get("stored_nulls"):
+        return None
+    machine = data.get("machine") or {}
+    return {**timing, "carried_from": timing.get("carried_from")
+            or f"commit {machine.get('git_commit', '?')} ({machine.get('date', '?')})"}
