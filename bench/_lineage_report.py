@@ -36,11 +36,16 @@ def family(model_id: str, pop: dict[str, Any]) -> str:
     return model_id
 
 
-def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, distance: Any = None) -> dict[str, Any]:
+def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, distance: Any = None,
+             stats: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """``row`` with its answer chosen again from its stored confirmations by the library's current
     :func:`srprint.lineage.relate.choose` (the confirmations do not depend on it; the answer as run is
     kept in ``answer_as_run``), given the index's stored parents ``stored`` less the edges of the model
-    the query left out (as the query itself does), and ``distance`` (the sibling rule; None: without it)."""
+    the query left out (as the query itself does), and ``distance`` (the sibling rule; None: without it).
+    ``stats``: the indexed models' statistics by id (the row's own model among them), with which the
+    accepted relations are oriented again by the anchor rule (:func:`srprint.lineage.orient.by_anchor`,
+    as a lookup does); None: as stored."""
+    from srprint.lineage.orient import by_anchor
     from srprint.lineage.query import ALPHA, _answer, accepted
     from srprint.lineage.relate import Relation, choose
 
@@ -49,10 +54,14 @@ def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, dista
     rels = [Relation(x["candidate"], x["relation"], x["verdict"], x.get("p_value"),
                      float(x["function_db"]) if x.get("function_db") is not None else 0.0, 0.0,
                      list(x.get("edits") or []), list(x.get("direction_evidence") or []), fwer=x.get("fwer"),
-                     distance=x.get("distance")) for x in row["relations"]]
+                     distance=x.get("distance"), record={"stats": (stats or {}).get(x["candidate"]) or {}})
+            for x in row["relations"]]
     out_ = set() if row.get("kind") == "reupload" else {row["id"]}
     parent_of = {c: p for c, p in (stored or {}).items() if c not in out_ and p not in out_}
-    best = choose([r for r in rels if accepted(r, ALPHA)], parent_of=parent_of, distance=distance)
+    acc = [r for r in rels if accepted(r, ALPHA)]
+    if stats is not None:
+        acc = by_anchor(acc, stats.get(row["id"]) or {}, distance)
+    best = choose(acc, parent_of=parent_of, distance=distance)
     return {**row, "answer_as_run": row.get("answer"), "match_as_run": row.get("match"),
             "answer": best.relation if best else "unknown", "match": best.candidate if best else None,
             "fwer": best.fwer if best else None, "text": _answer(best, row["id"])}

@@ -392,8 +392,10 @@ def main(argv: list[str] | None = None) -> int:
     stored = graph.parents(LineageIndex(index))
     deadline = 0.0 if args.report_only else time.time() + 60 * args.budget_min
     for_row = pair_distances(index)
+    ix = LineageIndex(index)
+    stats = {r.model_id: r.stats for g in ix.groups() for r in ix.records(g)}  # the anchor rule's input
     raw = run_queries(state, pop, index, deadline=deadline, n_confirm=args.confirm, queries=args.queries)
-    rows = [rechoose(r, stored, distance=for_row(r["path"])) for r in raw]
+    rows = [rechoose(r, stored, distance=for_row(r["path"]), stats=stats) for r in raw]
     ran = [r for r in rows if "not_run" not in r]
 
     def parts(ran: list[dict[str, Any]]) -> dict[str, Any]:
@@ -414,11 +416,11 @@ def main(argv: list[str] | None = None) -> int:
         here = {(r["kind"], r["name"]) for r in ran}
         same = [r for r in old if (r["kind"], r["name"]) in here]
         variants[f"{args.compare} on the same {len(same)} queries, sibling rule"] = parts(
-            [rechoose(r, stored, distance=for_row(r["path"])) for r in same])
+            [rechoose(r, stored, distance=for_row(r["path"]), stats=stats) for r in same])
         variants[f"{args.compare} on the same {len(same)} queries, without it (as committed in v4)"] = parts(
             [rechoose(r, stored) for r in same])
         variants[f"{args.compare}, all {len(old)} queries, sibling rule"] = parts(
-            [rechoose(r, stored, distance=for_row(r["path"])) for r in old])
+            [rechoose(r, stored, distance=for_row(r["path"]), stats=stats) for r in old])
         variants[f"{args.compare}, all {len(old)} queries, without it (as committed in v4)"] = parts(
             [rechoose(r, stored) for r in old])
     scores["not_run"] = [f"{r['kind']} {r['name']}" for r in rows if "not_run" in r]

@@ -15,7 +15,9 @@
 4. **Answer**: among the relations whose family-wise error rate over the group (weighted Holm, every
    indexed model of the group a hypothesis, those with the suspect's kernel layout holding half of the
    level: :func:`srprint.lineage.relate.fwer`) is below ``alpha``, or that reproduce the candidate's function
-   exactly, :func:`srprint.lineage.relate.choose` picks *same model*, *derived from X* (the closest
+   exactly, oriented again by the anchor rule (:func:`srprint.lineage.orient.by_anchor`: of two relatives,
+   the one nearer in weights to the best-restoring trained model is the parent),
+   :func:`srprint.lineage.relate.choose` picks *same model*, *derived from X* (the closest
    relative the suspect derives from), *X derives from it*, *shares a parent with X*, or *unknown*; a
    relative with another relative closer both to it and to the suspect in weights is passed over (the
    sibling rule; :func:`srprint.lineage.relate.weight_distance`, each model's weights read once).
@@ -35,6 +37,7 @@ from typing import Any
 from ..errors import SrprintError
 from . import graph
 from .build import _metadata, content_sha256, resolve_inputs
+from .orient import by_anchor
 from .relate import (
     SAME_FUNCTION_DB,
     SUSPECT,
@@ -352,6 +355,9 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
             set_fwer(relations)
         out["confirm_s"] = round(time.perf_counter() - t2, 3)
         t3 = time.perf_counter()
+        acc = [r for r in relations if accepted(r, alpha)]  # oriented by the anchor rule (orient.py)
+        oriented = {id(r): o for r, o in zip(acc, by_anchor(acc, prof["stats"], distance), strict=True)}
+        relations = [oriented.get(id(r), r) for r in relations]
         best = choose([r for r in relations if accepted(r, alpha)], parent_of=stored, distance=distance)
         out["choose_s"] = round(time.perf_counter() - t3, 3)
         out["relations"] = [r.to_dict() for r in relations]

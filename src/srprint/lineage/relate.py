@@ -26,7 +26,9 @@ off the minimum it was trained to, so it restores a held-out photo worse than it
 only pairs of *trained* models (both beat the trivial answer by :data:`TRAINED_MARGIN_DB`: a model
 fine-tuned from a random or under-trained start improves instead) that differ by
 :data:`QUALITY_MARGIN_DB`. It is a regularity of how models are fine-tuned, not a law: a fine-tune that
-trains a model further on better data reverses it (``bench/results/lineage.md`` measures it).
+trains a model further on better data reverses it (``bench/results/lineage.md`` measures it), and so does a
+fine-tune of a fine-tune (its parent is off the optimum already): a lookup orients its accepted relatives
+again by the anchor rule (:mod:`srprint.lineage.orient`), which applies the premise to the best model only.
 
 :func:`holm` turns the confirmed candidates' p-values into family-wise error rates over the whole
 comparable group of the index (untested models count as hypotheses with ``p = 1``); a lookup weights them

@@ -1,0 +1,118 @@
+"""The anchor direction rule: a lookup's relatives oriented by their weight distance to the family's anchor.
+
+The pairwise quality rule (:func:`srprint.lineage.relate.quality_side`) rests on one premise: the parent is a
+converged model, which a short fine-tune moves off its optimum. That holds for a published root and its
+fine-tunes, not for two fine-tunes: a fine-tune of a fine-tune (itself off the optimum) may restore the
+held-out photo better than its parent, and the rule then turns the pair round.
+
+So the premise is used once per lookup, where it holds. Among the suspect and its related models of one
+layout, the **anchor** is the one that restores the held-out photo best, ahead of every other by
+:data:`~srprint.lineage.relate.QUALITY_MARGIN_DB` and a trained model
+(:data:`~srprint.lineage.relate.TRAINED_MARGIN_DB` above the trivial answer): the converged model the
+others were fine-tuned away from. Every fine-tune's change adds to its parent's (the weight distance grows
+along a path of the family tree: ``relate.weight_distance``), so of two related models the one **nearer
+the anchor in weights is the parent**; the anchor itself is everyone's ancestor. Two siblings are ordered
+too (by their distance to the anchor); the sibling rule of :func:`srprint.lineage.relate.choose` passes
+over them, as it does for the pairwise rules.
+
+The storage grid and the share of exact zeros still decide first (a quantised or pruned copy is the
+child whatever its distance); without an anchor (no trained model, two best within the margin, distances
+not known) the pairwise rules stand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from .relate import (
+    QUALITY_MARGIN_DB,
+    SUSPECT,
+    TRAINED_MARGIN_DB,
+    ZERO_SHARE_STEP,
+    Distance,
+    Relation,
+    storage_edits,
+)
+
+ORIENTABLE = ("derived", "parent", "derived (direction unknown)", "shares a parent")
+
+
+def anchor(members: dict[str, dict[str, Any]], *, lead_db: float = QUALITY_MARGIN_DB) -> tuple[str | None, str]:
+    """The anchor of ``members`` (id -> :func:`~srprint.lineage.sketch.weight_stats` with the held-out
+    statistics) and why; ``(None, why not)`` when one lacks the statistics, the best is not a trained
+    model, or the two best are within ``lead_db`` (0: any lead; a tie is never an anchor)."""
+    try:
+        db = {k: float(s["heldout_db"]) for k, s in members.items()}
+        trivial = {k: float(s["trivial_db"]) for k, s in members.items()}
+    except (KeyError, TypeError, ValueError):
+        return None, "no anchor: a related model has no held-out statistics"
+    if len(db) < 2:
+        return None, "no anchor: fewer than two models"
+    ranked = sorted(db, key=db.__getitem__, reverse=True)
+    best, second = ranked[0], ranked[1]
+    gain, lead = db[best] - trivial[best], db[best] - db[second]
+    if not gain >= TRAINED_MARGIN_DB:
+        return None, f"no anchor: the best model beats the trivial answer by only {gain:.2f} dB (not trained)"
+    if not (lead >= lead_db and lead > 0):
+        return None, f"no anchor: the two best restore the held-out photo within {lead_db} dB"
+    name = "the suspect" if best == SUSPECT else best
+    return best, (f"{name} restores the held-out photo best of the {len(db)} related models ({db[best]:.2f} dB, "
+                  f"{lead:.2f} dB ahead): the converged model the others were fine-tuned away from")
+
+
+def _ordered_by_storage(sus: dict[str, Any], cand: dict[str, Any]) -> bool:
+    if storage_edits(sus, cand)[1]:
+        return True
+    return abs(float(sus.get("zero_share", 0.0)) - float(cand.get("zero_share", 0.0))) >= ZERO_SHARE_STEP
+
+
+def by_anchor(relations: list[Relation], suspect_stats: dict[str, Any], distance: Distance | None, *,
+              lead_db: float = QUALITY_MARGIN_DB) -> list[Relation]:
+    """``relations`` with the related ones re-oriented by the anchor rule (module docstring); the others, and
+    all of them when there is no anchor, as they were. The anchor is chosen among the suspect and the
+    relations given (give the accepted ones) whose weight distance to the suspect is known.
+
+    Parameters
+    ----------
+    relations : list of Relation
+        The suspect's relations; ``record["stats"]`` holds each candidate's index statistics.
+    suspect_stats : dict
+        The suspect's statistics.
+    distance : callable or None
+        ``distance(a, b)``: the weight distance of two models by id, the suspect being
+        :data:`~srprint.lineage.relate.SUSPECT` (``relate.weight_distances``); None: nothing changes.
+    lead_db : float
+        The anchor's least lead over the second best (:func:`anchor`).
+
+    Returns
+    -------
+    list of Relation
+        In the order given; a re-oriented relation is a copy with the anchor rule's evidence.
+    """
+    if distance is None:
+        return relations
+    related = [r for r in relations if r.relation in ORIENTABLE and (r.record or {}).get("stats")
+               and distance(SUSPECT, r.candidate) is not None]
+    if not related:
+        return relations
+    members = {SUSPECT: suspect_stats} | {r.candidate: r.record["stats"] for r in related}
+    top, why = anchor(members, lead_db=lead_db)
+    if top is None:
+        return relations
+    d_s = 0.0 if top == SUSPECT else distance(SUSPECT, top)
+    orientable = {id(r) for r in related}
+    out = []
+    for r in relations:
+        if id(r) not in orientable or _ordered_by_storage(suspect_stats, r.record["stats"]):
+            out.append(r)
+            continue
+        d_x = 0.0 if r.candidate == top else distance(r.candidate, top)
+        if d_s is None or d_x is None or d_s == d_x:
+            out.append(r)
+            continue
+        nearer = "the suspect" if d_s < d_x else "the indexed model"
+        ev = [why, f"{nearer} is nearer to it in weights ({d_s:.4g} vs {d_x:.4g}): the parent (a fine-tune's "
+                   f"change adds to its parent's)"]
+        out.append(replace(r, relation="derived" if d_s > d_x else "parent", direction_evidence=ev))
+    return out
