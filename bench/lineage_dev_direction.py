@@ -15,6 +15,8 @@ Scored, with every relative of a family counted as a confirmed *copy* (the best 
 * each model's answer (:func:`srprint.lineage.relate.choose` with the weight-distance sibling rule), by
   the v7 rules and with the anchor rule, as ``bench/lineage_dev.py`` scores it;
 * the same with the root left out of every other model's relatives (a root the query never confirmed);
+* every subset of 2 or 3 of a model's relatives as the confirmed ones (a query confirms a few), each
+  model's answer by the v7 rules and with the anchor rule, paired (:func:`subset_answers`);
 * paired: the lineal pairs and answers each anchor variant turns right or wrong against the v7 rules;
 * a probe of a second, quality-free signal, tried after the anchor rule's first dev result (post hoc on
   dev): does a fine-tune's weight variance grow (an update independent of its parent adds its variance)?
@@ -102,14 +104,18 @@ def _distance(fam: dict[str, Any], me: str) -> Any:
     return distance
 
 
-def answers(fam: dict[str, Any], *, anchor: float | None, drop_root: bool = False) -> list[dict[str, Any]]:
-    """Each member's answer (module docstring) and whether it is right."""
+def answers(fam: dict[str, Any], *, anchor: float | None, drop_root: bool = False,
+            keep: dict[str, frozenset[str]] | None = None) -> list[dict[str, Any]]:
+    """Each member's answer (module docstring) and whether it is right; ``keep``: the relatives each member
+    has confirmed (by member; default all)."""
     from srprint.lineage.orient import by_anchor
     from srprint.lineage.relate import choose
 
     rows = []
-    for me in fam["members"]:
+    for me in fam["members"] if keep is None else keep:
         drop = frozenset({"root"}) if drop_root and me != "root" else frozenset()
+        if keep is not None:
+            drop = frozenset(fam["members"]) - keep[me]
         rels, distance = _relations(fam, me, drop=drop), _distance(fam, me)
         if anchor is not None:
             rels = by_anchor(rels, fam["members"][me]["stats"], distance, lead_db=anchor)
@@ -165,6 +171,26 @@ def variance_probe(fam: dict[str, Any]) -> list[dict[str, Any]]:
         cors.sort()
         out.append({"ancestor": up, "descendant": down, "variance_grew_share": round(grew / total, 3),
                     "median_corr_ancestor_change": round(cors[len(cors) // 2], 4)})
+    return out
+
+
+def subset_answers(fam: dict[str, Any]) -> dict[str, list[bool]]:
+    """For each model and each subset of 2 or 3 of its relatives that holds its true parent (the root: a
+    child), whether the answer is a right link in the right direction, by the v7 rules and with the anchor
+    rule (lead 0.02 dB), in one order."""
+    from itertools import combinations
+
+    out: dict[str, list[bool]] = {"v7": [], "anchor": []}
+    roles = list(fam["members"])
+    for me in roles:
+        others = [r for r in roles if r != me]
+        for n in (2, 3):
+            for sub in combinations(others, n):
+                if (me == "root" and not set(sub) & set(CHILDREN)) or (me != "root" and PARENT[me] not in sub):
+                    continue
+                for key, anchor in (("v7", None), ("anchor", QUALITY_LEAD_DB)):
+                    row = answers(fam, anchor=anchor, keep={me: frozenset(sub)})[0]
+                    out[key].append(bool(row["direction_right"]))
     return out
 
 
@@ -251,6 +277,19 @@ def main() -> int:
         lines.append(f"\nPaired, relatives {drop} (a right link in the right direction): " + "; ".join(
             f"{key}: {c['to_right']} answers turned right, {c['to_wrong']} turned wrong"
             for key, c in res["paired_answers"][drop].items()) + ".")
+    subs = {rid: subset_answers(f) for rid, f in fams.items()}
+    v7 = [x for rid in ROOTS for x in subs[rid]["v7"]]
+    an = [x for rid in ROOTS for x in subs[rid]["anchor"]]
+    res["subsets"] = {"v7": wilson(sum(v7), len(v7)), "anchor": wilson(sum(an), len(an)), "paired": paired(v7, an),
+                      "by_family": {rid: {k: sum(v) for k, v in s.items()} | {"n": len(s["v7"])}
+                                    for rid, s in subs.items()}}
+    lines += ["", "## Subsets of the relatives confirmed", "",
+              "Each model with every subset of 2 or 3 of its relatives that holds its true parent (for a root: a "
+              "child) as the confirmed ones; a right link in the right direction: "
+              f"v7 rules {cell(res['subsets']['v7'])}, anchor rule (lead >= 0.02 dB) {cell(res['subsets']['anchor'])}; "
+              f"paired: {res['subsets']['paired']['to_right']} turned right, "
+              f"{res['subsets']['paired']['to_wrong']} turned wrong. By family (v7 / anchor / subsets): " + "; ".join(
+                  f"{rid} {b['v7']}/{b['anchor']}/{b['n']}" for rid, b in res["subsets"]["by_family"].items()) + "."]
     probe = {rid: variance_probe(f) for rid, f in fams.items()}
     res["variance_probe"] = probe
     flat = [p for rid in ROOTS for p in probe[rid]]
