@@ -75,6 +75,9 @@ def test_no_anchor_leaves_the_pairwise_rules():
     assert anchor({"a": stats(28.0), "b": stats(28.005)})[0] is None  # two best within the margin
     assert anchor({"a": {"trivial_db": 25.0, "heldout_db": 25.2}, "b": stats(24.0)})[0] is None  # not trained
     assert anchor({"a": stats(28.0), "b": {}})[0] is None  # an index without the statistics
+    # an under-trained root (0.3 dB over bicubic) whose fine-tune became a trained model: its fine-tunes improve
+    assert anchor({"root": {"trivial_db": 25.0, "heldout_db": 25.3}, "ft": stats(25.6)})[0] is None
+    assert anchor({"root": stats(28.1), "ft": stats(27.8)})[0] == "root"
     rels = [Relation("x", "parent", "copy", 1e-5, 40.0, 0.1, record={"stats": stats(28.0)})]
     assert by_anchor(rels, stats(28.005), lambda a, b: 1.0) == rels
     assert by_anchor(rels, stats(29.0), None) == rels  # distances not known (another layout)

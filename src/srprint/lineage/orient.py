@@ -7,8 +7,9 @@ held-out photo better than its parent, and the rule then turns the pair round.
 
 So the premise is used once per lookup, where it holds. Among the suspect and its related models of one
 layout, the **anchor** is the one that restores the held-out photo best, ahead of every other by
-:data:`~srprint.lineage.relate.QUALITY_MARGIN_DB` and a trained model
-(:data:`~srprint.lineage.relate.TRAINED_MARGIN_DB` above the trivial answer): the converged model the
+:data:`~srprint.lineage.relate.QUALITY_MARGIN_DB`, all of them trained models
+(:data:`~srprint.lineage.relate.TRAINED_MARGIN_DB` above the trivial answer, as the pairwise rule asks: the
+fine-tunes of an under-trained model improve on it): the converged model the
 others were fine-tuned away from. Every fine-tune's change adds to its parent's (the weight distance grows
 along a path of the family tree: ``relate.weight_distance``), so of two related models the one **nearer
 the anchor in weights is the parent**; the anchor itself is everyone's ancestor. Two siblings are ordered
@@ -40,8 +41,9 @@ ORIENTABLE = ("derived", "parent", "derived (direction unknown)", "shares a pare
 
 def anchor(members: dict[str, dict[str, Any]], *, lead_db: float = QUALITY_MARGIN_DB) -> tuple[str | None, str]:
     """The anchor of ``members`` (id -> :func:`~srprint.lineage.sketch.weight_stats` with the held-out
-    statistics) and why; ``(None, why not)`` when one lacks the statistics, the best is not a trained
-    model, or the two best are within ``lead_db`` (0: any lead; a tie is never an anchor)."""
+    statistics) and why; ``(None, why not)`` when one lacks the statistics, one is not a trained model
+    (beats the trivial answer by less than :data:`~srprint.lineage.relate.TRAINED_MARGIN_DB`), or the two
+    best are within ``lead_db`` (0: any lead; a tie is never an anchor)."""
     try:
         db = {k: float(s["heldout_db"]) for k, s in members.items()}
         trivial = {k: float(s["trivial_db"]) for k, s in members.items()}
@@ -51,9 +53,9 @@ def anchor(members: dict[str, dict[str, Any]], *, lead_db: float = QUALITY_MARGI
         return None, "no anchor: fewer than two models"
     ranked = sorted(db, key=db.__getitem__, reverse=True)
     best, second = ranked[0], ranked[1]
-    gain, lead = db[best] - trivial[best], db[best] - db[second]
-    if not gain >= TRAINED_MARGIN_DB:
-        return None, f"no anchor: the best model beats the trivial answer by only {gain:.2f} dB (not trained)"
+    gain, lead = min(db[k] - trivial[k] for k in db), db[best] - db[second]
+    if not gain >= TRAINED_MARGIN_DB:  # as the pairwise rule: fine-tunes of an under-trained model improve
+        return None, f"no anchor: a related model beats the trivial answer by only {gain:.2f} dB (not trained)"
     if not (lead >= lead_db and lead > 0):
         return None, f"no anchor: the two best restore the held-out photo within {lead_db} dB"
     name = "the suspect" if best == SUSPECT else best
