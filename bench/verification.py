@@ -40,11 +40,11 @@ def main_v3(a: argparse.Namespace) -> None:
         _done,
         remaining_items,
         run_protocol_v3,
-        seed_rows_from_results,
         select_sources,
         summarise_v3,
     )
     from srprint.verification.protocol_v3_markdown import markdown_v3
+    from srprint.verification.protocol_v3_rows import all_rows, headline_and_current, seed_rows_from_results
     from srprint.verification.protocol_v3_timing import carried_timing, summarise_timing, time_decided_pairs
 
     zoos = default_zoos()
@@ -57,15 +57,17 @@ def main_v3(a: argparse.Namespace) -> None:
                              only_redo=a.only_redo, kinds=tuple(a.kind), legacy=not a.no_v2)
     rows = (list(_done(work / "items.jsonl").values()) if a.report_only or a.timing else
             run_protocol_v3(work=work, published=zoos["published"], mini=zoos["mini"], options=opts))
+    headline, current, superseded = headline_and_current(all_rows(work / "items.jsonl"))
     timing = (time_decided_pairs(work=work, published=zoos["published"], mini=zoos["mini"], max_seconds=a.max_seconds)
               if a.timing else list(_done(work / "timing.jsonl").values()))
     sources, calibration, population = select_sources(zoos["published"], zoos["mini"])
     remaining = remaining_items(sources, calibration, population, opts, rows)
-    summary = {**summarise_v3(rows),
+    partial = len(current) < len(rows)
+    summary = {**summarise_v3(headline, current_rows=current if partial else None),
                "timing": summarise_timing(timing) if timing else carried_timing(committed)}
     md = markdown_v3(summary, remaining=remaining)
     write_results("verification_v3", {**summary, "remaining_items": remaining, "items": rows,
-                                      "timing_items": timing}, md)
+                                      "items_superseded": superseded, "timing_items": timing}, md)
     print(md)
 
 

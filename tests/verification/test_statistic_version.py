@@ -31,6 +31,18 @@ RECORDED: dict[str, dict[str, float]] = {
         "lineage_p_value": 0.002166970007116833,
         "function_p_value": 0.002500589124272955,
     },
+    "v3.6": {  # the weight-matched frame (weight_matching): only the independent pair's aligned S moves
+        "aligned_quantised": 0.9975578336022931,
+        "aligned_widened": 0.9964032512752667,
+        "aligned_independent": 0.2697880803559131,
+        "v2_quantised": 0.9975245243806512,
+        "v2_independent": 0.07256733230721449,
+        "agreement_quantised_db": 42.89563204818984,
+        "agreement_independent_db": 21.810856308592427,
+        "lineage_p_bound": 0.016039719419826327,
+        "lineage_p_value": 0.002166970007116833,
+        "function_p_value": 0.002500589124272955,
+    },
 }
 
 

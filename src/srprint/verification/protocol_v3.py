@@ -57,8 +57,10 @@ FINETUNE = ("finetune", {"iters": 500, "lr": 1e-4})
 # models closest in size to the suspect instead of the first references (ownership.lineage_references);
 # "v3.4" (withdrawn: it widened small networks' nulls) compared layers whose widths differ in v2's frame too,
 # on the channels they share; "v3.5" does so only for a suspect layer that is its source's widened, by at most
-# 4/3 on both sides, and pairs layers on at most 1024 probe positions (alignment.narrowed, PAIRING_POSITIONS)
-METHOD = "v3.5"
+# 4/3 on both sides, and pairs layers on at most 1024 probe positions (alignment.narrowed, PAIRING_POSITIONS);
+# "v3.6" adds the cosine after a signed channel permutation found from the weights alone (weight_matching;
+# made after the v3.5 int8 misses were seen: activation matching failed on copies whose function int8 damaged)
+METHOD = "v3.6"
 FINETUNED_EDITS = ("mix", "identity-block-middle", "padkernel", "signflip")
 
 
@@ -162,41 +164,6 @@ def _done(items: Path) -> dict[str, dict[str, Any]]:
                 continue  # a line cut short by a kill: redone
             out[row["key"]] = row
     return out
-
-
-def seed_rows_from_results(work: Path, results_json: Path) -> dict[str, int]:
-    """Write the committed results' rows back to ``work`` where its row files are missing, so a machine whose
-    ``$SRPRINT_HOME`` lost them resumes the benchmark instead of starting over (the rows hold every verdict;
-    attacked models and nulls are recomputed as the remaining items need them).
-
-    ``results_json`` is ``bench/results/verification_v3.json``: its ``items`` go to ``items.jsonl`` and its
-    ``timing_items`` (where present) to ``timing.jsonl``. An existing file is never touched. Returns how many
-    rows each written file got.
-
-    Raises
-    ------
-    SrprintError
-        If ``results_json`` exists but is not a results file (not JSON, or rows without a ``key``).
-    """
-    if not results_json.is_file():
-        return {}
-    try:
-        data = json.loads(results_json.read_text())
-    except json.JSONDecodeError as exc:
-        raise SrprintError(f"{results_json} is not a results file: {exc}") from exc
-    written: dict[str, int] = {}
-    for name, field_name in (("items.jsonl", "items"), ("timing.jsonl", "timing_items")):
-        rows, target = data.get(field_name) or [], work / name
-        if not rows or target.exists():
-            continue
-        if not all(isinstance(r, dict) and isinstance(r.get("key"), str) for r in rows):
-            raise SrprintError(f"{results_json}: its {field_name} are not benchmark rows (each needs a key)")
-        work.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{name}.seeding")
-        tmp.write_text("".join(json.dumps(r, default=float) + "\n" for r in rows), encoding="utf-8")
-        tmp.replace(target)  # atomic: a kill leaves no half-seeded file that a rerun would trust
-        written[name] = len(rows)
-    return written
 
 
 def _append(items: Path, row: dict[str, Any]) -> None:
@@ -385,11 +352,23 @@ def redecide(row: dict[str, Any], band: float | None) -> str:
     return final
 
 
-def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def summarise_v3(rows: list[dict[str, Any]], *, current_rows: list[dict[str, Any]] | None = None
+                 ) -> dict[str, Any]:
     """Counts, rates with Wilson intervals, and the targets, from the item rows (verdicts re-decided with
-    the copy band calibrated on the calibration sources)."""
+    the copy band calibrated on the calibration sources). ``current_rows``: the current method's rows when its
+    rerun is partial (:func:`.protocol_v3_rows.headline_and_current`), summarised apart with the band their
+    own calibration rows give (the headline's while they have fewer than 3); by default, ``rows`` of the
+    current method."""
     band = calibrate_band(rows)
     ok = [{**r, "verdict": redecide(r, band["band"])} for r in rows if r.get("status") == "ok"]
+    if current_rows is None:
+        current_ok = [r for r in ok if r.get("method") == METHOD]
+        current_band = band
+    else:
+        own = calibrate_band(current_rows)
+        current_band = own if own["band"] is not None else band
+        current_ok = [{**r, "verdict": redecide(r, current_band["band"])} for r in current_rows
+                      if r.get("status") == "ok" and r.get("method") == METHOD]
     raw = {r["key"]: r.get("verdict") for r in rows if r.get("status") == "ok"}
     scored = [r for r in ok if r["kind"] == "copy-scored"]
     exact_tags = {t for t, _ in EXACT_EDITS}
@@ -419,8 +398,9 @@ def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
     def linked(rs: list[dict[str, Any]]) -> dict[str, Any]:
         return _rate(sum(r["verdict"] in ("copy", "shared parent") for r in rs), len(rs))
 
-    def current(rs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [r for r in rs if r.get("method") == METHOD]
+    current_scored = [r for r in current_ok if r["kind"] == "copy-scored"]
+    current_neg = [r for r in current_ok if r["kind"] == "negative"]
+    current_decided = [r for r in current_neg if r["verdict"] != "undecided"]
 
     timed = [r["seconds_v3"] for r in neg + scored if r["verdict"] != "undecided"]
     return {
@@ -438,8 +418,15 @@ def summarise_v3(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "failed": [f"{r['key']}: {r.get('error')}" for r in rows if r.get("status") == "failed"],
         "rows_by_method": count([{**r, "method": r.get("method") or "v3.0"} for r in ok], "method"),
         "current_method": {  # a partial rerun: the rows the current method decided, on their own
-            "method": METHOD, "exact": copies(current(exact)), "changed": copies(current(changed)),
-            "false_links": linked(current(decided)), "negatives": len(current(neg))},
+            "method": METHOD, "exact": copies([r for r in current_scored if r["edit"] in exact_tags]),
+            "changed": copies([r for r in current_scored if r["edit"] not in exact_tags]),
+            "false_links": linked(current_decided), "negatives": len(current_neg),
+            "undecided": _rate(len(current_neg) - len(current_decided), len(current_neg)),
+            "copy_band": current_band["band"], "copy_band_n": current_band["n"],
+            "calibration_rows": sum(r["kind"] == "copy-calibration" for r in current_ok),
+            "by_edit": {tag: count([r for r in current_scored if r["edit"] == tag])
+                        for tag in sorted({r["edit"] for r in current_scored})},
+            "partial": current_rows is not None},
         "related_made_undecided": sorted(f"{r['key']}: {raw.get(r['key'])}" for r in ok if r["verdict"] == "undecided"
                                          and raw.get(r["key"]) in ("copy", "shared parent")),
         "post_hoc_weights_and_function": sorted(

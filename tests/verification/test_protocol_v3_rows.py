@@ -1,4 +1,4 @@
-"""A machine that lost ``$SRPRINT_HOME`` resumes the v3 benchmark from the committed results."""
+"""The v3 benchmark's rows across methods; a machine that lost ``$SRPRINT_HOME`` resumes from the results."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from srprint.errors import SrprintError
-from srprint.verification.protocol_v3 import _done, seed_rows_from_results
+from srprint.verification.protocol_v3 import _done
 from srprint.verification.protocol_v3_markdown import _timing_row
+from srprint.verification.protocol_v3_rows import all_rows, headline_and_current, seed_rows_from_results
 from srprint.verification.protocol_v3_timing import carried_timing
 
 ROWS = [{"key": "a|mix", "status": "ok", "verdict": "copy"},
@@ -56,3 +57,25 @@ def test_carried_timing_says_where_it_came_from(tmp_path: Path) -> None:
     assert "carried from the results of commit abc1234" in _timing_row(carried)[0]
     assert "carried" not in _timing_row(TIMING)[0]
     assert carried_timing(tmp_path / "absent.json") is None
+
+
+def test_a_partial_rerun_leaves_the_headline_on_the_earlier_rows() -> None:
+    lines = [{"key": "a|int8", "method": "v3.5", "verdict": "undecided"},
+             {"key": "a|mix", "method": "v3.5", "verdict": "copy"},
+             {"key": "a|int8", "method": "v3.6", "verdict": "copy"}]
+    headline, current, superseded = headline_and_current(lines, method="v3.6")
+    assert [r["verdict"] for r in headline] == ["undecided", "copy"]  # the rerun's chosen rows stay apart
+    assert current == [lines[2]] and superseded == [lines[0]]
+    lines.append({"key": "a|mix", "method": "v3.6", "verdict": "copy"})
+    headline, current, _ = headline_and_current(lines, method="v3.6")
+    assert headline == current == [lines[2], lines[3]]  # complete: the new method's rows are the headline
+
+
+def test_superseded_rows_are_seeded_before_the_latest(tmp_path: Path) -> None:
+    old = {"key": "a|int8", "method": "v3.5", "verdict": "undecided"}
+    new = {"key": "a|int8", "method": "v3.6", "verdict": "copy"}
+    work = tmp_path / "work"
+    other = {"key": "a|mix", "method": "v3.5", "verdict": "copy"}
+    seed_rows_from_results(work, _results(tmp_path, items=[new, other], items_superseded=[old]))
+    assert all_rows(work / "items.jsonl") == [old, new, other]
+    assert headline_and_current(all_rows(work / "items.jsonl"), method="v3.6")[0] == [old, other]
