@@ -45,8 +45,10 @@ CONDITIONS = ("clean", "q95", "q90", "q75", "double", "resize")
 # x2 candidate's window at 96 px (jpeg_trace.JPEG_CROP_X2, chosen on a dev corpus: trace_window_dev.md; on this
 # bench's 96-px images it is the whole image) and its calibrations at that window; other scales are unchanged, so
 # their method-6 rows count as method 7. JPEG rows of an earlier method are kept in the items file but neither
-# counted nor resumed
-JPEG_METHOD = 7
+# counted nor resumed. 8 = method 7 with the rival rule's null made of every calibration photo made by every rival
+# (jpeg_decide.RIVAL_NULL; chosen on a dev corpus, trace_rival_dev.md): only rows where a rival test ran can differ,
+# so a method-7 (or earlier current) row without one counts as method 8 (_rival_free)
+JPEG_METHOD = 8
 
 
 def _changeable(row: dict) -> bool:
@@ -57,9 +59,18 @@ def _changeable(row: dict) -> bool:
     return bool(row.get("ambiguous")) or open_set
 
 
+def _rival_free(row: dict) -> bool:
+    """Whether no rival test ran for a JPEG row, in the true set or the open set (method 8 changed only its null)."""
+    return row.get("p_rival") is None and row.get("open_p_rival") is None
+
+
 def _current(row: dict) -> bool:
     """Whether an item was run by the current method (clean and resize rows: the pixel path, unchanged)."""
     if row.get("condition") in ("clean", "resize") or row.get("jpeg_method") == JPEG_METHOD:
+        return True
+    if not _rival_free(row):  # method 8 changed the rival null only
+        return False
+    if row.get("jpeg_method") == 7:
         return True
     # method 7 changed the x2 window only
     return row.get("scale") != 2 and (row.get("jpeg_method") == 6
@@ -221,7 +232,10 @@ def markdown(s: dict[str, Any], plan: dict[str, Any]) -> str:
               "are the same under both). Method 7: a x2 candidate's window is 96 px (at most the image: on 96-px "
               "images the whole image, 8448 coefficients inside the border), its calibrations at that window "
               "(chosen on the last 3 Kodak24 photos, trace_window_dev.md); other scales as method 6. The open set "
-              "reruns the rules without the true model. Seconds include first-use calibrations (cached per model "
+              "reruns the rules without the true model. Method 8: the rival rule's null has each of the 8 calibration "
+              "photos made by every other candidate (method 7: one in turn), chosen on the same kind of dev corpus "
+              "(trace_rival_dev.md); rows where no rival test ran are the same under 7 and 8. Seconds include "
+              "first-use calibrations (cached per model "
               "and tables).", ""]
     return "\n".join(lines) + "\n"
 
