@@ -57,3 +57,19 @@ def test_the_summary_counts_the_current_methods_rows_on_their_own() -> None:
     assert (cur["false_links"]["k"], cur["false_links"]["n"]) == (0, 1) and cur["negatives"] == 1
     assert s["negatives"]["false_links"]["k"] == 1  # all rows: the older one counts there
     assert f"Rows of the current method ({p3.METHOD}) alone" in markdown_v3({**s, "timing": None}, remaining=0)
+
+
+def test_a_partial_rerun_is_summarised_apart_from_the_headline() -> None:
+    def row(key: str, verdict: str, method: str) -> dict:
+        return {"key": key, "source": "s", "kind": "copy-scored", "edit": key.split("|")[1], "status": "ok",
+                "verdict": verdict, "verdict_v2": "copy", "method": method, "function": "same", "seconds_v3": 1.0}
+
+    before = [row("s|int8", "undecided", "v3.5"), row("s|fp16", "copy", "v3.5")]
+    rerun = [row("s|int8", "copy", p3.METHOD)]
+    s = p3.summarise_v3(before, current_rows=rerun)
+    assert (s["changed"]["k"], s["changed"]["n"]) == (1, 2)  # the headline keeps the row before the rerun
+    cur = s["current_method"]
+    assert cur["partial"] and (cur["changed"]["k"], cur["changed"]["n"]) == (1, 1)
+    assert cur["by_edit"] == {"int8": {"copy": 1}}
+    md = markdown_v3({**s, "timing": None}, remaining=0)
+    assert f"## The {p3.METHOD} rerun so far (partial)" in md and "chosen, not sampled" in md

@@ -423,6 +423,7 @@ def summarise_v3(rows: list[dict[str, Any]], *, current_rows: list[dict[str, Any
             "false_links": linked(current_decided), "negatives": len(current_neg),
             "undecided": _rate(len(current_neg) - len(current_decided), len(current_neg)),
             "copy_band": current_band["band"], "copy_band_n": current_band["n"],
+            "copy_band_own": current_band is not band,
             "calibration_rows": sum(r["kind"] == "copy-calibration" for r in current_ok),
             "by_edit": {tag: count([r for r in current_scored if r["edit"] == tag])
                         for tag in sorted({r["edit"] for r in current_scored})},

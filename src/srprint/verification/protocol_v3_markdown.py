@@ -45,8 +45,8 @@ def _current_rows(c: dict[str, Any] | None) -> list[str]:
             f"- independent pairs linked: {_cell(c['false_links'])} of the decided; undecided "
             f"{_cell(c['undecided'])} of {c['negatives']} negatives run",
             f"- copy band: {c['copy_band']} from {c['copy_band_n']} lineage-decided calibration copies "
-            f"({c['calibration_rows']} calibration rows run with {c['method']}; the headline's band while fewer "
-            "than 3)", ""]
+            + (f"run with {c['method']} ({c['calibration_rows']} calibration rows)" if c.get("copy_band_own") else
+               f"of the headline (fewer than 3 lineage-decided calibration copies run with {c['method']})"), ""]
 
 
 def _rerun_sentence(by_method: dict[str, int] | None) -> str:
@@ -84,7 +84,12 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         "only where the suspect's layer is the source's widened, by at most 4/3 on both sides (the widen attack's "
         "4 extra channels on the narrowest published layer, 12); checked on the calibration sources only, with "
         "edits the benchmark does not score (bench/results/verification_dev.md). v3.5 also pairs layers on 1024 "
-        "of the 4096 captured probe positions (pairing 4x faster on CRAFT). "
+        "of the 4096 captured probe positions (pairing 4x faster on CRAFT). v3.6 adds a third frame to every "
+        "same-shape (or widened) layer pair: the cosine after signed channel permutations found from the weights "
+        "alone (weight matching, as in Git Re-Basin), and the null takes the same maximum. It was made after the "
+        "v3.5 misses were seen: all 26 went through per-tensor int8, and on SPAN the int8 copy kept every weight "
+        "tensor at a correlation of 0.998 or more with its source's while its activations drifted, so activation "
+        "matching failed (S 0.64; 0.98 with weight matching). "
         + _rerun_sentence(s.get("rows_by_method")),
         "",
         "## Targets", "", "| target | result | met |", "|---|---|---|",
