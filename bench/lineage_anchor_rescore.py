@@ -36,7 +36,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, write_results  # noqa: E402
-from _lineage_report import LINKS, _w, rechoose, score  # noqa: E402
+from _lineage_report import LINKS, _w, population_tree, rechoose, score  # noqa: E402
 from lineage import (  # noqa: E402
     INDEX,
     LINK_K,
@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from srprint.config import srprint_home
     from srprint.lineage import graph
     from srprint.lineage.store import LineageIndex
+    from srprint.lineage.tree import node_of
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--queries", default="queries-v7")
@@ -140,10 +141,12 @@ def main(argv: list[str] | None = None) -> int:
                                  tuple(REUPLOADS)) for part in ("all", "fresh", "dev")}
               for name, rows in cols.items()}
     v7_stored_parents = committed_all["linking"]["parents_stored"]
+    nodes = [node_of(r) for g in ix.groups() for r in ix.records(g)]
+    graph_here = population_tree(stored_pairs(index), nodes, pop)["score"]  # what `srprint lineage tree` shows
     res = {"post_hoc": True, "queries": args.queries, "n_queries": len(raw), "linking_here": linking,
            "linking_complete": complete, "linking_v7": committed_all["linking"],
            "stored_parents_here": len(stored), "stored_parents_v7": v7_stored_parents,
-           "scores": scores,
+           "index_graph_here": graph_here, "index_graph_v7": committed_all["tree"]["score"], "scores": scores,
            "paired": {"v7 as committed -> anchor rule": paired(v7, anchor),
                       "v7 rules here -> anchor rule": paired(v7_here, anchor),
                       "v7 as committed -> v7 rules here": paired(v7, v7_here)},
@@ -174,7 +177,11 @@ def markdown(res: dict[str, Any]) -> str:
           "(rebuild check below). The anchor rule (`lineage/orient.py`): of the suspect and its accepted "
           "relatives of one layout, the best restorer of the held-out photo (all trained, leading by 0.02 dB) is "
           "the anchor; of two relatives the one nearer it in weights is the parent; storage grid and zeros first.",
-          ""]
+          "", "The index-time graph (`srprint lineage tree`, from the stored pairs; scored as in `lineage.md`): "
+          + "; ".join(f"{name}: {g['edges']} edges, true edges found {_w(g['true_edges_found'])}, precision "
+                      f"{_w(g['edge_precision'])}, across families {g['edges_across_families']}"
+                      for name, g in (("here (v3.6)", res["index_graph_here"]), ("v7", res["index_graph_v7"])))
+          + ". Its stored parents are what the re-choice reads.", ""]
     for part in ("all", "fresh", "dev"):
         md += [f"## {part}", "", "| measure | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
         for key, label in MEASURES:
