@@ -1,11 +1,10 @@
-"""Weight matching (lineage v3.6): a damaged copy whose activations no longer match is still aligned."""
+"""Weight matching (measured as v3.6, withdrawn): a damaged copy whose activations no longer match is aligned."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from srprint.verification.alignment import compare_pair
 from srprint.verification.lineage import Layer, compare_layers
 from srprint.verification.weight_matching import signed_assignment, weight_matched_cosine
 
@@ -48,7 +47,6 @@ def test_a_damaged_copy_is_aligned_by_its_weights_where_activations_fail(seed: i
     assert matched is not None and matched > 0.99
     unrelated = weight_matched_cosine(src, independent)
     assert unrelated is not None and unrelated < 0.5
-    assert compare_pair(src, copy)[0] > 0.99  # compare_pair takes the weight-matched frame too
 
 
 def test_shapes_that_do_not_apply() -> None:

@@ -24,11 +24,8 @@ channels, pad kernels with zeros. This module compares layers in the *source's c
 4. **Compare.** The cosine between ``W_a`` and ``Q W_b P``, weighted as in v2 (near-zero source rows and
    columns count in proportion); where the two layers have the same shape, the larger of that and v2's
    permutation-aligned cosine (the discrete matching is robust to the activation noise of a quantised or
-   pruned copy, which the least-squares maps absorb) and, since v3.6, the cosine after a signed channel
-   permutation found from the weights alone (:mod:`.weight_matching`: activation matching fails when a
-   copy's function is damaged, as per-tensor int8 damages SPAN's); where the suspect's layer is the
-   source's widened (as wide or wider on both sides, by at most :data:`MAX_WIDENING`), both on the
-   source's channels,
+   pruned copy, which the least-squares maps absorb); where the suspect's layer is the source's widened (as
+   wide or wider on both sides, by at most :data:`MAX_WIDENING`), v2's cosine on the source's channels,
    found by a rectangular matching of their activations (the least-squares maps alone let a widened copy's
    extra channels absorb quantisation noise: a widened, per-tensor int8 copy of CDnCNN-B fell from S 0.99
    to 0.61).
@@ -52,7 +49,6 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .lineage import Capture, Layer, LineageResult, _importance, compare_layers, correlation
-from .weight_matching import weight_matched_cosine
 
 RIDGE = 1e-6  # relative ridge of the least-squares junction maps (dead channels get ~zero coefficients)
 BAND = 6  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
@@ -169,12 +165,6 @@ def narrowed(la: Layer, lb: Layer) -> tuple[Layer, Layer] | None:
     return cut(la, oa, ia), cut(lb, ob, ib)
 
 
-def _weight_matched(la: Layer, lb: Layer) -> float:
-    """:func:`.weight_matching.weight_matched_cosine`, 0 where it does not apply (grouped layers)."""
-    cos = weight_matched_cosine(la, lb)
-    return 0.0 if cos is None else cos
-
-
 def compare_pair(la: Layer, lb: Layer) -> tuple[float, float]:
     """``(cosine, evidence weight)`` of two paired layers in the source's frame (module docstring, 2-4).
 
@@ -206,9 +196,9 @@ def compare_pair(la: Layer, lb: Layer) -> tuple[float, float]:
         # central taps both kernels have (a zero-padded copy fine-tuned afterwards has live border taps that
         # perturb its activations, and so the maps: every aligned cosine fell to 0.6-0.9, the raw central
         # taps stayed at 0.99); the null takes the same maximum, so the statistic stays calibrated
-        cos = max(cos, compare_layers(*_common_taps(la, lb)), _weight_matched(*_common_taps(la, lb)))
+        cos = max(cos, compare_layers(*_common_taps(la, lb)))
     elif (shared := narrowed(la, lb)) is not None:
-        cos = max(cos, compare_layers(*_common_taps(*shared)), _weight_matched(*_common_taps(*shared)))
+        cos = max(cos, compare_layers(*_common_taps(*shared)))
     taps = ta.shape[1] * ta.shape[2] * ta.shape[3]
     informative = max(0.0, 1.0 - min(lb.weight.shape[0], b_out.x.shape[0]) / max(taps, 1))
     return cos, informative

@@ -58,9 +58,9 @@ FINETUNE = ("finetune", {"iters": 500, "lr": 1e-4})
 # "v3.4" (withdrawn: it widened small networks' nulls) compared layers whose widths differ in v2's frame too,
 # on the channels they share; "v3.5" does so only for a suspect layer that is its source's widened, by at most
 # 4/3 on both sides, and pairs layers on at most 1024 probe positions (alignment.narrowed, PAIRING_POSITIONS);
-# "v3.6" adds the cosine after a signed channel permutation found from the weights alone (weight_matching;
-# made after the v3.5 int8 misses were seen: activation matching failed on copies whose function int8 damaged)
-METHOD = "v3.6"
+# "v3.6" (withdrawn after 1000+ rows: it widened the nulls, so fine-tuned copies and lineage links were lost)
+# added the cosine after a signed channel permutation found from the weights alone (weight_matching)
+METHOD = "v3.5"
 FINETUNED_EDITS = ("mix", "identity-block-middle", "padkernel", "signflip")
 
 

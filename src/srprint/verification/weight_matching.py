@@ -1,4 +1,10 @@
-"""Align two same-shape layers by their weights alone: signed channel permutations (lineage v3.6).
+"""Align two same-shape layers by their weights alone: signed channel permutations (measured as lineage v3.6).
+
+**Not part of the statistic.** v3.6 took this frame's cosine as a third frame of every layer pair and was
+withdrawn after 1000+ benchmark rows (``bench/results/verification_v3.md``): it rescued ten per-tensor int8
+copies, but maximising over channel orders widened the nulls (random layers: about 0.08 -> 0.17), so five
+fine-tuned RDN copies fell to *undecided* and a lineage index kept 6 of its 25 parent edges. It is kept, with
+its tests, for a frame that only counts a near-exact correspondence (the results page's next step).
 
 The v2 frame (:func:`srprint.verification.lineage.compare_layers`) and the least-squares junction maps of
 :mod:`srprint.verification.alignment` both find a layer's channel correspondence from the two models'
@@ -10,11 +16,6 @@ fixed, the output channels are an assignment problem on the rows' inner products
 alternating the two converges in a few rounds. Signs are part of the assignment (a channel whose sign was
 flipped through a residual stream or a PReLU matches with a negative inner product), positive scaling is
 removed first by Sinkhorn balancing, as in v2.
-
-Maximising over channel orders raises the cosine of unrelated layers too (random layers of 64 channels: from
-about 0.08 under activation matching to about 0.17), so the null of ``S`` is computed with the same frame:
-:func:`srprint.verification.alignment.compare_pair` takes the largest of its frames for the pair and for every
-null model alike.
 """
 
 from __future__ import annotations
