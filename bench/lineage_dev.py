@@ -148,17 +148,21 @@ def score_family(fam: dict[str, Any], *, rule: str | None) -> list[dict[str, Any
             a, b = (me if x == SUSPECT else x for x in (a, b))
             return dist.get(f"{a}|{b}", dist.get(f"{b}|{a}"))
 
-        best = choose(_relations(fam, me), distance=distance if rule else None)
-        ans, match = (best.relation, best.candidate) if best else ("unknown", None)
-        if me == "root":
-            linked = match in CHILDREN
-            rows.append({"model": me, "answer": ans, "match": match, "parent_right": None, "linked": linked,
-                         "direction_right": linked and ans == "parent"})
-        else:
-            right = match == PARENT[me]
-            rows.append({"model": me, "answer": ans, "match": match, "parent_right": right, "linked": right,
-                         "direction_right": right and ans == "derived"})
+        rows.append(answer_row(me, choose(_relations(fam, me), distance=distance if rule else None)))
     return rows
+
+
+def answer_row(me: str, best: Any) -> dict[str, Any]:
+    """The scored answer of family member ``me`` whose chosen relation is ``best`` (``None``: *unknown*): a root
+    is right when it names one of its children as its child, a derived model when it names its parent."""
+    ans, match = (best.relation, best.candidate) if best else ("unknown", None)
+    if me == "root":
+        linked = match in CHILDREN
+        return {"model": me, "answer": ans, "match": match, "parent_right": None, "linked": linked,
+                "direction_right": linked and ans == "parent"}
+    right = match == PARENT[me]
+    return {"model": me, "answer": ans, "match": match, "parent_right": right, "linked": right,
+            "direction_right": right and ans == "derived"}
 
 
 def main() -> int:

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, write_results  # noqa: E402
 from lineage import DERIVED, FT, _cached  # noqa: E402
-from lineage_dev import CHILDREN, PARENT, build_family, weight_pairs  # noqa: E402
+from lineage_dev import CHILDREN, PARENT, answer_row, build_family, weight_pairs  # noqa: E402
 from lineage_dev import DEV_ROOTS as SIBLING_RULE_DEV  # noqa: E402
 
 QUALITY_LEAD_DB = 0.02  # relate.QUALITY_MARGIN_DB, the library's default lead (orient.anchor)
@@ -126,16 +126,7 @@ def answers(fam: dict[str, Any], *, anchor: float | None, drop_root: bool = Fals
         rels, distance = _relations(fam, me, drop=drop), _distance(fam, me)
         if anchor is not None:
             rels = by_anchor(rels, fam["members"][me]["stats"], distance, lead_db=anchor)
-        best = choose(rels, distance=distance)
-        ans, match = (best.relation, best.candidate) if best else ("unknown", None)
-        if me == "root":
-            linked = match in CHILDREN
-            rows.append({"model": me, "answer": ans, "match": match, "parent_right": None, "linked": linked,
-                         "direction_right": linked and ans == "parent"})
-        else:
-            right = match == PARENT[me]
-            rows.append({"model": me, "answer": ans, "match": match, "parent_right": right, "linked": right,
-                         "direction_right": right and ans == "derived"})
+        rows.append(answer_row(me, choose(rels, distance=distance)))
     return rows
 
 
