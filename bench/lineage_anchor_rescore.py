@@ -167,7 +167,8 @@ def markdown(res: dict[str, Any]) -> str:
           "(their wrong directions); it was validated on dev families only (`lineage_dev_direction.md`). No query "
           f"ran again: the {res['n_queries']} v7 rows of `lineage.json` were written back as the per-query files "
           "(`bench/lineage_seed_queries.py`) and chosen again (`bench/lineage_anchor_rescore.py`).", "",
-          f"Index-time links on this machine (verification v3.6): {res['linking_here']['models_linked']} models "
+          "Index-time links on this machine (verification v3.6, withdrawn afterwards: it widened the nulls; the "
+          f"index should be linked again under v3.5): {res['linking_here']['models_linked']} models "
           f"linked, {res['linking_here']['pairs']} pairs, {res['stored_parents_here']} stored parents "
           f"(v7: {res['linking_v7']['models_linked']} models, {res['linking_v7']['pairs']} pairs, "
           f"{res['stored_parents_v7']} parents)" + ("." if res["linking_complete"] else
