@@ -38,13 +38,14 @@ def main_v3(a: argparse.Namespace) -> None:
     from srprint.verification.protocol_v3 import (
         ProtocolV3Options,
         _done,
+        all_rows,
         remaining_items,
         run_protocol_v3,
         select_sources,
         summarise_v3,
     )
     from srprint.verification.protocol_v3_markdown import markdown_v3
-    from srprint.verification.protocol_v3_rows import all_rows, headline_and_current, seed_rows_from_results
+    from srprint.verification.protocol_v3_rows import headline_and_current, seed_rows_from_results
     from srprint.verification.protocol_v3_timing import carried_timing, summarise_timing, time_decided_pairs
 
     zoos = default_zoos()

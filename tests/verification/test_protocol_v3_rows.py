@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from srprint.errors import SrprintError
-from srprint.verification.protocol_v3 import _done
+from srprint.verification.protocol_v3 import _done, all_rows
 from srprint.verification.protocol_v3_markdown import _timing_row
-from srprint.verification.protocol_v3_rows import all_rows, headline_and_current, seed_rows_from_results
+from srprint.verification.protocol_v3_rows import headline_and_current, seed_rows_from_results
 from srprint.verification.protocol_v3_timing import carried_timing
 
 ROWS = [{"key": "a|mix", "status": "ok", "verdict": "copy"},

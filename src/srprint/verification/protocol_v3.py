@@ -154,16 +154,21 @@ def legacy_verdict(source: Any, suspect: Any, refs: list[Any], *, load: Any, cac
     return "shared parent"
 
 
-def _done(items: Path) -> dict[str, dict[str, Any]]:
-    out = {}
+def all_rows(items: Path) -> list[dict[str, Any]]:
+    """Every row of ``items`` in the order written (a line cut short by a kill is skipped: its item is redone)."""
+    out = []
     if items.is_file():
         for line in items.read_text().splitlines():
             try:
-                row = json.loads(line)
+                out.append(json.loads(line))
             except json.JSONDecodeError:
-                continue  # a line cut short by a kill: redone
-            out[row["key"]] = row
+                continue
     return out
+
+
+def _done(items: Path) -> dict[str, dict[str, Any]]:
+    """The latest row of each item in ``items``."""
+    return {row["key"]: row for row in all_rows(items)}
 
 
 def _append(items: Path, row: dict[str, Any]) -> None:

@@ -16,21 +16,9 @@ from ..errors import SrprintError
 from .protocol_v3 import METHOD
 
 
-def all_rows(items: Path) -> list[dict[str, Any]]:
-    """Every row of ``items`` in the order written (a line cut short by a kill is skipped)."""
-    out = []
-    if items.is_file():
-        for line in items.read_text().splitlines():
-            try:
-                out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue
-    return out
-
-
 def headline_and_current(lines: list[dict[str, Any]], *, method: str = METHOD
                          ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """``(headline, current, superseded)`` from every row written (:func:`all_rows`).
+    """``(headline, current, superseded)`` from every row written (:func:`.protocol_v3.all_rows`).
 
     ``current``: the latest row of each item that ``method`` ran. ``headline``: the latest row of every item
     when ``method`` ran them all; otherwise, for each item, its latest row of an earlier method (the item's

@@ -6,6 +6,7 @@ second time with the source's nulls stored (:mod:`.null_cache`).
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -100,8 +101,6 @@ def carried_timing(results_json: Path) -> dict[str, Any] | None:
     """The timing summary of the committed results ``results_json``, marked ``carried_from`` its commit, for a
     machine that has no timing rows (before ``timing_items`` they lived only under ``$SRPRINT_HOME``): the
     results page keeps the measured timing, saying it was not timed again. ``None`` without one."""
-    import json
-
     try:
         data = json.loads(results_json.read_text()) if results_json.is_file() else {}
     except json.JSONDecodeError:
