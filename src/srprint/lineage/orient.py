@@ -30,10 +30,9 @@ from .relate import (
     QUALITY_MARGIN_DB,
     SUSPECT,
     TRAINED_MARGIN_DB,
-    ZERO_SHARE_STEP,
     Distance,
     Relation,
-    storage_edits,
+    storage_direction,
 )
 
 ORIENTABLE = ("derived", "parent", "derived (direction unknown)", "shares a parent")
@@ -61,12 +60,6 @@ def anchor(members: dict[str, dict[str, Any]], *, lead_db: float = QUALITY_MARGI
     name = "the suspect" if best == SUSPECT else best
     return best, (f"{name} restores the held-out photo best of the {len(db)} related models ({db[best]:.2f} dB, "
                   f"{lead:.2f} dB ahead): the converged model the others were fine-tuned away from")
-
-
-def _ordered_by_storage(sus: dict[str, Any], cand: dict[str, Any]) -> bool:
-    if storage_edits(sus, cand)[1]:
-        return True
-    return abs(float(sus.get("zero_share", 0.0)) - float(cand.get("zero_share", 0.0))) >= ZERO_SHARE_STEP
 
 
 def by_anchor(relations: list[Relation], suspect_stats: dict[str, Any], distance: Distance | None, *,
@@ -106,7 +99,7 @@ def by_anchor(relations: list[Relation], suspect_stats: dict[str, Any], distance
     orientable = {id(r) for r in related}
     out = []
     for r in relations:
-        if id(r) not in orientable or _ordered_by_storage(suspect_stats, r.record["stats"]):
+        if id(r) not in orientable or storage_direction(suspect_stats, r.record["stats"]) is not None:
             out.append(r)
             continue
         d_x = 0.0 if r.candidate == top else distance(r.candidate, top)

@@ -144,19 +144,29 @@ def quality_side(sus: dict[str, Any], cand: dict[str, Any]) -> tuple[int, str] |
                                   f"({qs:.2f} vs {qc:.2f} dB): a fine-tune moves a trained model off its optimum")
 
 
+def storage_direction(sus: dict[str, Any], cand: dict[str, Any]) -> tuple[int, str] | None:
+    """The two storage rules, which decide before any other (a quantised or pruned copy is the child whatever
+    else holds): the coarser storage grid, then :data:`ZERO_SHARE_STEP` more exact zeros. ``(side, evidence)``
+    as :func:`direction` gives it, or None when neither rule decides."""
+    edits, side = storage_edits(sus, cand)
+    if side:
+        return side, f"{edits[0]}: the coarser storage grid is the copy's"
+    dz = float(sus.get("zero_share", 0.0)) - float(cand.get("zero_share", 0.0))
+    if abs(dz) >= ZERO_SHARE_STEP:
+        who = "suspect" if dz > 0 else "indexed model"
+        return (1 if dz > 0 else -1), f"the {who} has {abs(dz):.1%} more exactly-zero weights (pruned)"
+    return None
+
+
 def direction(sus: dict[str, Any], cand: dict[str, Any], *, sus_meta: dict[str, Any] | None = None,
               cand_meta: dict[str, Any] | None = None) -> tuple[int, list[str]]:
     """Which of two related models was made from the other: +1 the suspect from the candidate, -1 the
     reverse, 0 unknown; with the evidence, strongest rule first. ``sus_meta`` / ``cand_meta``: declared
     provenance (``source_url``, ``licence``), the last tie-breaker (a published import with its source is
     more likely the parent than a file without one)."""
-    edits, side = storage_edits(sus, cand)
-    if side:
-        return side, [f"{edits[0]}: the coarser storage grid is the copy's"]
-    dz = float(sus.get("zero_share", 0.0)) - float(cand.get("zero_share", 0.0))
-    if abs(dz) >= ZERO_SHARE_STEP:
-        who = "suspect" if dz > 0 else "indexed model"
-        return (1 if dz > 0 else -1), [f"the {who} has {abs(dz):.1%} more exactly-zero weights (pruned)"]
+    stored = storage_direction(sus, cand)
+    if stored is not None:
+        return stored[0], [stored[1]]
     evidence = []
     q = quality_side(sus, cand)
     if q is not None:
