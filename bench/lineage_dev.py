@@ -152,6 +152,20 @@ def score_family(fam: dict[str, Any], *, rule: str | None) -> list[dict[str, Any
     return rows
 
 
+def answers_table(scores: dict[str, Any], families: list[str], keys: list[str], *, rows_of: str,
+                  heldout_db: Any = None) -> list[str]:
+    """Markdown table of every family member's answer under each scoring ``keys`` (the members in the order of
+    ``scores[rows_of]``); ``heldout_db(family, model)``, when given, adds the member's held-out quality."""
+    extra = ("held-out dB | ", "---|") if heldout_db else ("", "")
+    lines = ["| family | model | " + extra[0] + " | ".join(keys) + " |", "|---|---|" + extra[1] + "---|" * len(keys)]
+    for rid in families:
+        for i, a in enumerate(scores[rows_of]["rows"][rid]):
+            cells = [f"{scores[k]['rows'][rid][i]['answer']} {scores[k]['rows'][rid][i]['match']}" for k in keys]
+            db = f"{heldout_db(rid, a['model'])} | " if heldout_db else ""
+            lines.append(f"| {rid} | {a['model']} | {db}" + " | ".join(cells) + " |")
+    return lines
+
+
 def answer_row(me: str, best: Any) -> dict[str, Any]:
     """The scored answer of family member ``me`` whose chosen relation is ``best`` (``None``: *unknown*): a root
     is right when it names one of its children as its child, a derived model when it names its parent."""
@@ -200,13 +214,7 @@ def main() -> int:
             ci = w["ci95"] or [0, 0]
             return f"{w['k']}/{w['n']} ({100 * ci[0]:.1f}-{100 * ci[1]:.1f} %)"
         lines.append(f"| {key} | {f(s['parent_right'])} | {f(s['roots_name_a_child'])} | {f(s['direction'])} |")
-    keys = list(res["scores"])
-    lines += ["", "| family | model | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
-    for rid in fams:
-        for i, a in enumerate(res["scores"]["without"]["rows"][rid]):
-            cells = [f"{res['scores'][k]['rows'][rid][i]['answer']} {res['scores'][k]['rows'][rid][i]['match']}"
-                     for k in keys]
-            lines.append(f"| {rid} | {a['model']} | " + " | ".join(cells) + " |")
+    lines += ["", *answers_table(res["scores"], list(fams), list(res["scores"]), rows_of="without")]
     write_results("lineage_dev", res, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import RESULTS, write_results  # noqa: E402
 from lineage import DERIVED, FT, _cached  # noqa: E402
-from lineage_dev import CHILDREN, PARENT, answer_row, build_family, weight_pairs  # noqa: E402
+from lineage_dev import CHILDREN, PARENT, answer_row, answers_table, build_family, weight_pairs  # noqa: E402
 from lineage_dev import DEV_ROOTS as SIBLING_RULE_DEV  # noqa: E402
 
 QUALITY_LEAD_DB = 0.02  # relate.QUALITY_MARGIN_DB, the library's default lead (orient.anchor)
@@ -352,13 +352,8 @@ def main() -> int:
               "(the change shrinks the weights slightly, enough to cancel the variance it adds): "
               "not a direction signal here, not pursued."]
     keys = list(res["scores"])
-    lines += ["", "| family | model | held-out dB | " + " | ".join(keys) + " |", "|---|---|---|" + "---|" * len(keys)]
-    for rid, f in fams.items():
-        for i, a in enumerate(res["scores"][keys[0]]["rows"][rid]):
-            cells = [f"{res['scores'][k]['rows'][rid][i]['answer']} {res['scores'][k]['rows'][rid][i]['match']}"
-                     for k in keys]
-            db = f["members"][a["model"]]["stats"].get("heldout_db")
-            lines.append(f"| {rid} | {a['model']} | {db} | " + " | ".join(cells) + " |")
+    lines += ["", *answers_table(res["scores"], list(fams), keys, rows_of=keys[0],
+                                 heldout_db=lambda rid, m: fams[rid]["members"][m]["stats"].get("heldout_db"))]
     write_results("lineage_dev_direction", res, "\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
