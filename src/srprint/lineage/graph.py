@@ -15,6 +15,11 @@ registry's concurrency rules):
   group by Holm, every model of the group a hypothesis), closest edge first, and an edge that would
   close a cycle is left out.
 
+The stored relations keep the pairwise direction each confirmation found; what reads them as a family
+(the parents, ``srprint lineage tree``) orients them again first (:func:`oriented_relations`): each
+connected component away from its anchor, the family's best restorer, by the lookup's anchor rule
+(:func:`srprint.lineage.orient.by_component`; the weight distances read from the records' entry folders).
+
 A query (:func:`srprint.lineage.query.query_file`) walks this graph: the stored relatives of each
 relative it confirmed are confirmed next (:func:`relatives`), and the stored parents tell a direct parent
 or child from a grandparent or grandchild (:func:`srprint.lineage.relate.choose`'s ``parent_of``).
@@ -25,9 +30,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from .relate import Relation, accepted, choose, holm
+from ..errors import SrprintError
+from .orient import by_component
+from .relate import Relation, accepted, choose, holm, weight_distances
 from .store import LineageIndex, Record
 
 SCHEMA = (
@@ -40,6 +49,26 @@ SCHEMA = (
 )
 FLIP = {"derived": "parent", "parent": "derived"}
 ALPHA = 0.05
+KEEP_STATES = 16  # weights held at once while orienting a group (a family's models, its anchor among them)
+States = Callable[[Record], "dict[str, Any] | None"]
+
+
+def entry_state(entry_or_path: Any) -> dict[str, Any] | None:
+    """An entry's weights (for :func:`srprint.lineage.relate.weight_distance`), from the entry or its folder;
+    None if they cannot be read."""
+    from ..io.checkpoints import load_weights
+    from ..zoo.entry import ZooEntry
+
+    try:
+        entry = entry_or_path if hasattr(entry_or_path, "weights_path") else ZooEntry.load(entry_or_path)
+        return load_weights(entry.weights_path)
+    except SrprintError:
+        return None
+
+
+def record_state(rec: Record) -> dict[str, Any] | None:
+    """A record's weights, read from its entry folder (None when it is not on disk or cannot be read)."""
+    return entry_state(rec.path) if rec.path and Path(rec.path).is_dir() else None
 
 
 def ensure_schema(index: LineageIndex) -> None:
@@ -121,6 +150,42 @@ def stored_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA) -
     return out
 
 
+def oriented_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA,
+                       states: States | None = None) -> dict[int, list[tuple[int, Relation]]]:
+    """:func:`stored_relations` with each connected component oriented away from its anchor
+    (:func:`srprint.lineage.orient.by_component`: the rule a lookup applies, the anchor chosen among the
+    component's models); a component without an anchor keeps the pairwise directions.
+
+    Parameters
+    ----------
+    index : LineageIndex
+        The index.
+    group : str
+        The ``(task, scale)`` group.
+    alpha : float
+        Family-wise error rate of a relation that joins a component.
+    states : callable, optional
+        ``states(record)``: a model's weights, for the weight distances (default :func:`record_state`: read
+        from its entry folder; None: a distance is not known and the pair keeps its direction).
+
+    Returns
+    -------
+    dict
+        ``{key: [(other key, Relation)]}`` as :func:`stored_relations` gives it.
+    """
+    rels = stored_relations(index, group, alpha=alpha)
+    if not rels:
+        return rels
+    recs = {r.key: r for r in index.records(group)}
+    by_id = {r.model_id: r for r in recs.values()}
+    read = states or record_state
+    distance = weight_distances(lambda mid: read(by_id[mid]) if mid in by_id else None, keep=KEEP_STATES)
+    seen = {recs[k].model_id: [r for _, r in mine] for k, mine in rels.items()}
+    new = by_component(seen, {mid: r.stats for mid, r in by_id.items()}, distance,
+                       is_accepted=lambda r: accepted(r, alpha))
+    return {k: list(zip([o for o, _ in mine], new[recs[k].model_id], strict=True)) for k, mine in rels.items()}
+
+
 def _creates_cycle(parent_of: dict[int, int], child: int, parent: int) -> bool:
     seen, node = set(), parent
     while node in parent_of and node not in seen:
@@ -131,10 +196,24 @@ def _creates_cycle(parent_of: dict[int, int], child: int, parent: int) -> bool:
     return node == child
 
 
-def recompute_parents(index: LineageIndex, group: str, *, alpha: float = ALPHA) -> dict[int, int]:
-    """Choose at most one parent per model of ``group`` from the stored relations (module docstring) and
-    store them, replacing the group's previous choice; returns ``{child key: parent key}``."""
-    rels = stored_relations(index, group, alpha=alpha)
+def parents_from(rels: dict[int, list[tuple[int, Relation]]], *,
+                 alpha: float = ALPHA) -> dict[int, tuple[int, Relation]]:
+    """At most one parent per model from a group's relations as seen from each model (:func:`stored_relations`
+    or :func:`oriented_relations`): the module docstring's choice, closest edge first, an edge that would
+    close a cycle left out. Stores nothing.
+
+    Parameters
+    ----------
+    rels : dict
+        ``{key: [(other key, Relation)]}``.
+    alpha : float
+        Family-wise error rate of a parent edge.
+
+    Returns
+    -------
+    dict
+        ``{child key: (parent key, the relation naming it)}``.
+    """
     edges = []
     for key, mine in rels.items():
         ok = [(o, r) for o, r in mine if accepted(r, alpha)]
@@ -143,17 +222,48 @@ def recompute_parents(index: LineageIndex, group: str, *, alpha: float = ALPHA) 
             other = next(o for o, r in ok if r is best)
             edges.append((best.closeness(), key, other, best))
     parent_of: dict[int, int] = {}
-    detail: dict[int, Relation] = {}
+    detail: dict[int, tuple[int, Relation]] = {}
     for _, child, parent, rel in sorted(edges, key=lambda t: t[0]):
         if not _creates_cycle(parent_of, child, parent):
             parent_of[child] = parent
-            detail[child] = rel
+            detail[child] = (parent, rel)
+    return detail
+
+
+def recompute_parents(index: LineageIndex, group: str, *, alpha: float = ALPHA, anchor: bool = True,
+                      states: States | None = None) -> dict[int, int]:
+    """Choose at most one parent per model of ``group`` from the stored relations (module docstring) and
+    store them, replacing the group's previous choice.
+
+    Parameters
+    ----------
+    index : LineageIndex
+        The index.
+    group : str
+        The ``(task, scale)`` group.
+    alpha : float
+        Family-wise error rate of a stored parent edge.
+    anchor : bool
+        Orient each component away from its anchor first (:func:`oriented_relations`); False: the pairwise
+        directions as stored (the rule before it, kept for comparison).
+    states : callable, optional
+        ``states(record)``: a model's weights (:func:`oriented_relations`).
+
+    Returns
+    -------
+    dict
+        ``{child key: parent key}``.
+    """
+    rels = oriented_relations(index, group, alpha=alpha, states=states) if anchor else stored_relations(
+        index, group, alpha=alpha)
+    detail = parents_from(rels, alpha=alpha)
+    parent_of = {c: p for c, (p, _) in detail.items()}
     keys = [r.key for r in index.records(group)]
     with index._locked(), index._write() as con:
         con.executemany("DELETE FROM parents WHERE child = ?", [(k,) for k in keys])
         con.executemany("INSERT INTO parents VALUES (?, ?, ?, ?)",
-                        [(c, p, detail[c].fwer, json.dumps(detail[c].to_dict(), default=str))
-                         for c, p in parent_of.items()])
+                        [(c, p, rel.fwer, json.dumps(rel.to_dict(), default=str))
+                         for c, (p, rel) in detail.items()])
     return parent_of
 
 

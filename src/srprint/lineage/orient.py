@@ -19,10 +19,17 @@ over them, as it does for the pairwise rules.
 The storage grid and the share of exact zeros still decide first (a quantised or pruned copy is the
 child whatever its distance); without an anchor (no trained model, two best within the margin, distances
 not known) the pairwise rules stand.
+
+One rule, two places: a lookup orients its accepted relatives (:func:`by_anchor`, the anchor chosen among
+the suspect and them), and the index-time graph orients each connected component of its stored relations
+(:func:`by_component`, the anchor chosen among the component's models: the family's best restorer), so the
+stored parents (:func:`srprint.lineage.graph.recompute_parents`) and ``srprint lineage tree`` point away
+from it too. Both go through :func:`away`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -95,19 +102,99 @@ def by_anchor(relations: list[Relation], suspect_stats: dict[str, Any], distance
     top, why = anchor(members, lead_db=lead_db)
     if top is None:
         return relations
-    d_s = 0.0 if top == SUSPECT else distance(SUSPECT, top)
     orientable = {id(r) for r in related}
-    out = []
-    for r in relations:
-        if id(r) not in orientable or storage_direction(suspect_stats, r.record["stats"]) is not None:
-            out.append(r)
-            continue
-        d_x = 0.0 if r.candidate == top else distance(r.candidate, top)
-        if d_s is None or d_x is None or d_s == d_x:
-            out.append(r)
-            continue
-        nearer = "the suspect" if d_s < d_x else "the indexed model"
-        ev = [why, f"{nearer} is nearer to it in weights ({d_s:.4g} vs {d_x:.4g}): the parent (a fine-tune's "
-                   f"change adds to its parent's)"]
-        out.append(replace(r, relation="derived" if d_s > d_x else "parent", direction_evidence=ev))
+    return [away(r, SUSPECT, suspect_stats, top, why, distance) if id(r) in orientable else r for r in relations]
+
+
+def away(r: Relation, me: str, my_stats: dict[str, Any], top: str, why: str, distance: Distance) -> Relation:
+    """One relation of ``me`` to ``r.candidate`` oriented away from the anchor ``top`` (module docstring): the
+    one nearer ``top`` in weights is the parent. Unchanged when a storage rule decides (a quantised or pruned
+    copy is the child), or a distance is not known or the two are equally near.
+
+    Parameters
+    ----------
+    r : Relation
+        The relation as seen from ``me``; ``r.record["stats"]`` holds the candidate's statistics.
+    me : str
+        Its model's id in ``distance`` (:data:`~srprint.lineage.relate.SUSPECT` for a lookup's suspect).
+    my_stats : dict
+        ``me``'s statistics (for the storage rules).
+    top : str
+        The anchor's id (:func:`anchor`); ``why`` its evidence.
+    why : str
+        The anchor's evidence, first in the re-oriented relation's.
+    distance : callable
+        ``distance(a, b)``: the weight distance of two models by id.
+
+    Returns
+    -------
+    Relation
+        ``r``, or a copy with the anchor rule's relation and evidence.
+    """
+    if storage_direction(my_stats, r.record["stats"]) is not None:
+        return r
+    d_s = 0.0 if top == me else distance(me, top)
+    d_x = 0.0 if r.candidate == top else distance(r.candidate, top)
+    if d_s is None or d_x is None or d_s == d_x:
+        return r
+    nearer = ("the suspect" if me == SUSPECT else me) if d_s < d_x else (
+        "the indexed model" if me == SUSPECT else r.candidate)
+    ev = [why, f"{nearer} is nearer to it in weights ({d_s:.4g} vs {d_x:.4g}): the parent (a fine-tune's "
+               f"change adds to its parent's)"]
+    return replace(r, relation="derived" if d_s > d_x else "parent", direction_evidence=ev)
+
+
+def by_component(relations: dict[str, list[Relation]], stats: dict[str, dict[str, Any]], distance: Distance, *,
+                 is_accepted: Callable[[Relation], bool], lead_db: float = QUALITY_MARGIN_DB
+                 ) -> dict[str, list[Relation]]:
+    """A population's relations (the index-time graph) re-oriented away from each family's anchor: the rule
+    of :func:`by_anchor`, with the anchor chosen once per connected component instead of per lookup.
+
+    The components join the models by their accepted relations in :data:`ORIENTABLE` whose weight distance is
+    known (one layout); each component's anchor is :func:`anchor` of all its models, and every orientable
+    relation between two of its models is oriented by :func:`away`, so a pair reads the same from both sides.
+    A component without an anchor keeps the pairwise rules.
+
+    Parameters
+    ----------
+    relations : dict
+        ``{model id: its relations as seen from it}`` (``Relation.candidate``: the other model's id).
+    stats : dict
+        ``{model id: its index statistics}`` (held-out quality, storage grid, zeros).
+    distance : callable
+        ``distance(a, b)``: the weight distance of two models by id (None if not known).
+    is_accepted : callable
+        Whether a relation joins a component (e.g. its family-wise error rate is below the level).
+    lead_db : float
+        The anchor's least lead over the second best (:func:`anchor`).
+
+    Returns
+    -------
+    dict
+        ``relations`` with the same keys and order; a re-oriented relation is a copy with the anchor
+        rule's evidence.
+    """
+    root = {m: m for m in relations}
+
+    def find(a: str) -> str:
+        while root[a] != a:
+            root[a] = root[root[a]]
+            a = root[a]
+        return a
+
+    for me, rels in relations.items():
+        for r in rels:
+            if (r.candidate in root and r.relation in ORIENTABLE and is_accepted(r) and me in stats
+                    and r.candidate in stats and distance(me, r.candidate) is not None):
+                root[find(me)] = find(r.candidate)
+    comps: dict[str, list[str]] = {}
+    for m in relations:
+        comps.setdefault(find(m), []).append(m)
+    tops = {c: anchor({m: stats[m] for m in ms}, lead_db=lead_db) for c, ms in comps.items() if len(ms) > 1}
+    out = {}
+    for me, rels in relations.items():
+        top, why = tops.get(find(me), (None, ""))
+        out[me] = [away(r, me, stats[me], top, why, distance)
+                   if top is not None and r.relation in ORIENTABLE and r.candidate in root
+                   and find(r.candidate) == find(me) else r for r in rels]
     return out

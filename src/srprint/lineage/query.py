@@ -87,17 +87,6 @@ def _load_entry(path: str | Path) -> Any:
     return ZooEntry.load(path)
 
 
-def _state(entry_or_path: Any) -> dict[str, Any] | None:
-    """An entry's weights (for :func:`srprint.lineage.relate.weight_distance`); None if they cannot be read."""
-    from ..io.checkpoints import load_weights
-
-    try:
-        entry = entry_or_path if hasattr(entry_or_path, "weights_path") else _load_entry(entry_or_path)
-        return load_weights(entry.weights_path)
-    except SrprintError:
-        return None
-
-
 def _references(records: list[Record], exclude: set[int], n: int = N_REFERENCES) -> list[Any]:
     """``n`` on-disk entries of the group, none in ``exclude``, in a fixed pseudo-random order of their
     content hashes (leaving one model out changes at most one reference, so cached nulls still serve)."""
@@ -316,7 +305,7 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
             left_out = {r.key for r in recs if r.model_id in exclude}
             memo: dict[Any, Any] = {}
             by_id = {r.model_id: r for r in recs}
-            distance = weight_distances(lambda mid: _state(entry if mid == SUSPECT else by_id[mid].path))
+            distance = weight_distances(lambda mid: graph.entry_state(entry if mid == SUSPECT else by_id[mid].path))
             set_fwer = fwer_of(prof["stats"], recs, group_size)
             out["same_layout"] = sum(layout(r.stats) == layout(prof["stats"]) for r in recs) if layout(
                 prof["stats"]) is not None else 0

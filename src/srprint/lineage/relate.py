@@ -278,15 +278,20 @@ def weight_distance(a: dict[str, Any], b: dict[str, Any]) -> float | None:
     return total ** 0.5
 
 
-def weight_distances(states: Callable[[str], dict[str, Any] | None]) -> Distance:
+def weight_distances(states: Callable[[str], dict[str, Any] | None], *, keep: int | None = None) -> Distance:
     """A memoised ``distance(a, b)`` over model ids: :func:`weight_distance` of ``states(id)`` (None when
-    a state cannot be read)."""
+    a state cannot be read); ``keep``: the most states held at once (the least recently used is read again
+    when needed; None: all)."""
     memo: dict[frozenset[str], float | None] = {}
     cache: dict[str, dict[str, Any] | None] = {}
 
     def state(mid: str) -> dict[str, Any] | None:
         if mid not in cache:
             cache[mid] = states(mid)
+            if keep is not None and len(cache) > keep:
+                del cache[next(iter(cache))]
+        else:
+            cache[mid] = cache.pop(mid)  # most recently used last
         return cache[mid]
 
     def distance(x: str, y: str) -> float | None:

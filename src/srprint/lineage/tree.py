@@ -5,8 +5,10 @@ pair is confirmed once (:func:`srprint.lineage.query.confirm`), at index time (:
 by :mod:`srprint.lineage.graph`). Related pairs (same model, derived,
 shared parent) whose family-wise error rate over all pairs of the group (Holm) is below ``alpha`` are
 kept; as in MoTHer, a minimum spanning forest over them (weight: the lineage distance ``1 - S``, then
-the function distance; closest first) keeps the tree's edges, and each kept edge is oriented by the direction rules
-(:func:`srprint.lineage.relate.direction`); a directed edge into a model that already has a parent is left
+the function distance; closest first) keeps the tree's edges, and each kept edge is oriented as the stored
+relations are read (:func:`srprint.lineage.graph.oriented_relations`: each connected component away from
+its anchor, the anchor rule of a lookup; the pairwise rules of :func:`srprint.lineage.relate.direction`
+where a component has no anchor); a directed edge into a model that already has a parent is left
 out (one parent per model). An edge's confidence is ``1 - FWER``.
 """
 
@@ -115,7 +117,7 @@ def lineage_tree(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA) -
         nodes += [node_of(r) for r in recs]
         by_key = {r.key: r.model_id for r in recs}
         seen: set[frozenset[int]] = set()
-        for key, rels in graph.stored_relations(index, group, alpha=alpha).items():
+        for key, rels in graph.oriented_relations(index, group, alpha=alpha).items():
             for other, rel in rels:
                 if frozenset((key, other)) not in seen:
                     seen.add(frozenset((key, other)))
