@@ -143,6 +143,23 @@ def population_tree(pairs: list[tuple[str, str, dict[str, Any]]], nodes: list[di
                       "true_edges_undirected": len(found) - len(directed)}}
 
 
+def stored_parents_score(parents: dict[str, str], pop: dict[str, Any]) -> dict[str, Any]:
+    """The index's stored parents (``{child id: parent id}``, :func:`srprint.lineage.graph.parents`) against
+    the population's true edges: how many true edges the stored graph holds (either way round), how many
+    with the child's stored parent its true parent, and the precision of the stored parents."""
+    truth = {name: d["parent"] for name, d in pop["derived"].items()}
+    held = [c for c, p in truth.items() if parents.get(c) == p or parents.get(p) == c]
+    right = [c for c in held if parents.get(c) == truth[c]]
+    true_pair = [c for c, p in parents.items() if truth.get(c) == p or truth.get(p) == c]
+    return {"stored_parents": len(parents), "true_edges_held": wilson(len(held), len(truth)),
+            "true_edges_right_way": wilson(len(right), len(truth)),
+            "direction_of_held_edges": wilson(len(right), len(held)),
+            "precision_either_way": wilson(len(true_pair), len(parents)),
+            "precision_right_way": wilson(sum(truth.get(c) == p for c, p in parents.items()), len(parents)),
+            "across_families": sum(family(c, pop) != family(p, pop) for c, p in parents.items()),
+            "turned_round": sorted(c for c in held if c not in right)}
+
+
 def _accepted_at(x: dict[str, Any], alpha: float) -> bool:
     if x.get("relation") in (None, "unrelated"):
         return False

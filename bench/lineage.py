@@ -189,16 +189,19 @@ def link_summary(index: Path, log: Path, k: int) -> dict[str, Any]:
             "model_s": stats(per_model), "parents_stored": len(graph.parents(ix))}
 
 
-def stored_pairs(index: Path) -> list[tuple[str, str, dict[str, Any]]]:
-    """Every pair confirmed at index time, once: ``(linked model, candidate, relation)``."""
+def stored_pairs(index: Path, *, anchor: bool = True) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every pair confirmed at index time, once: ``(linked model, candidate, relation)``; ``anchor``: each
+    component oriented away from its anchor, as ``srprint lineage tree`` reads them
+    (:func:`srprint.lineage.graph.oriented_relations`), else the pairwise directions as stored."""
     from srprint.lineage import graph
     from srprint.lineage.store import LineageIndex
 
     ix = LineageIndex(index)
+    read = graph.oriented_relations if anchor else graph.stored_relations
     out, seen = [], set()
     for group in ix.groups():
         ids = {r.key: r.model_id for r in ix.records(group)}
-        for key, rels in graph.stored_relations(ix, group).items():
+        for key, rels in read(ix, group).items():
             for other, rel in rels:
                 if frozenset((key, other)) not in seen:
                     seen.add(frozenset((key, other)))
@@ -356,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", default=QUERIES, help="folder of the per-query answers under the state folder")
     ap.add_argument("--compare", default="", help="another answers folder scored beside (its stored answers only)")
     ap.add_argument("--build-only", action="store_true", help="build the population and the index, then stop")
+    ap.add_argument("--link-only", action="store_true", help="build the population and the index, link it "
+                    "(index-time confirmations, resumable), then stop")
     ap.add_argument("--report-only", action="store_true", help="rewrite lineage.{json,md} from the models, index, "
                     "answers and timings kept under $SRPRINT_HOME/bench/lineage, computing nothing (a query not "
                     "answered yet is marked not run)")
@@ -388,6 +393,9 @@ def main(argv: list[str] | None = None) -> int:
             link_index(index, k=LINK_K, progress=lambda mid, n, sec: (
                 log.write(json.dumps({"id": mid, "pairs": n, "s": round(sec, 2), "t": time.time()}) + "\n"),
                 log.flush(), print(f"linked {mid}: {n} pairs, {sec:.1f} s", flush=True)))
+    if args.link_only:
+        print(json.dumps(link_summary(index, link_log, LINK_K), default=str, indent=1))
+        return 0
     linking = link_summary(index, link_log, LINK_K)
     stored = graph.parents(LineageIndex(index))
     deadline = 0.0 if args.report_only else time.time() + 60 * args.budget_min
