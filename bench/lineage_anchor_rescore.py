@@ -176,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
            "pairwise_graph_equals_v7": {"equal": pw_edges == v7_edges,
                                         "only_here": sorted(map(list, pw_edges - v7_edges)),
                                         "only_v7": sorted(map(list, v7_edges - pw_edges))},
+           "v7_tree_edges_here": v7_edges_here(committed_all["tree"]["edges"], stored_pairs(index, anchor=False),
+                                               trees["pairwise"]["edges"]),
            "scores": scores,
            "paired": {"v7 as committed -> anchor rule at both times": paired(v7, anchor),
                       "anchor rule at query time -> at both times": paired(anchor_pw, anchor),
@@ -188,6 +190,20 @@ def main(argv: list[str] | None = None) -> int:
     write_results("lineage_anchor", res, markdown(res))
     print(markdown(res))
     return 0
+
+
+def v7_edges_here(v7_edges: list[dict[str, Any]], pairs: list[tuple[str, str, dict[str, Any]]],
+                  tree_here: list[dict[str, Any]]) -> dict[str, Any]:
+    """v7's tree edges against the same pairs linked here: each one's FWER in v7 and p-value here, and how
+    many of them the pairwise tree here keeps (either way round)."""
+    here = {frozenset((a, b)): rel for a, b, rel in pairs}
+    kept = {frozenset((e["parent"], e["child"])) for e in tree_here}
+    rows = [{"parent": e["parent"], "child": e["child"], "fwer_v7": e.get("fwer"),
+             "p_here": (here.get(frozenset((e["parent"], e["child"]))) or {}).get("p_value"),
+             "verdict_here": (here.get(frozenset((e["parent"], e["child"]))) or {}).get("verdict"),
+             "in_tree_here": frozenset((e["parent"], e["child"])) in kept} for e in v7_edges]
+    return {"n": len(rows), "in_tree_here": sum(r["in_tree_here"] for r in rows),
+            "copy_here": sum(r["verdict_here"] == "copy" for r in rows), "rows": rows}
 
 
 def _graph_line(name: str, g: dict[str, Any]) -> str:
@@ -227,7 +243,10 @@ def markdown(res: dict[str, Any]) -> str:
           "from the same index-time pairs two ways (stored in the index now: anchor-oriented; equal to the "
           f"in-memory choice: {res['stored_parents_in_index_equal_anchor']}):", "",
           "| measure | pairwise (before) | anchor-oriented (now) |", "|---|---|---|"]
-    sp = res["stored_parents"]
+    sp, vt = res["stored_parents"], res["v7_tree_edges_here"]
+    ex = "; ".join(f"{r['parent']} - {r['child']}: v7 FWER {r['fwer_v7']:.2g}, here p {r['p_here']:.2g}"
+                   for r in sorted((r for r in vt["rows"] if r["p_here"] is not None and r["fwer_v7"] is not None
+                                    and not r["in_tree_here"]), key=lambda r: r["fwer_v7"])[:2]) or "none"
     for key, label in (("true_edges_held", "true edges held (either way round)"),
                        ("true_edges_right_way", "true edges held the right way round"),
                        ("direction_of_held_edges", "direction of the held true edges"),
@@ -244,7 +263,16 @@ def markdown(res: dict[str, Any]) -> str:
            + "; ".join(_graph_line(n, g) for n, g in (("pairwise", res["index_graph"]["pairwise"]),
                                                       ("anchor-oriented", res["index_graph"]["anchor"]),
                                                       ("v7 as committed (pairwise)", res["index_graph_v7"])))
-           + f". Pairwise graph here equal to v7's: {res['pairwise_graph_equals_v7']['equal']}.", ""]
+           + f". Pairwise graph here equal to v7's: {res['pairwise_graph_equals_v7']['equal']}.", "",
+           f"Why the pairwise tree here is not v7's: v7's stored graph is not a {sv} linking. It is the v4 run's "
+           "(linked 12:49-13:17 UTC on 2026-12-06 with the verification of then and its older reference pool; "
+           "`lineage.md`'s v6 and v7 notes: \"the same v4 index and stored graph\"), so this is the population's "
+           f"first index-time linking under {sv} with the current reference pool (every other indexed model of the "
+           f"group). Same {lk['pairs']} pairs, larger p-values: of v7's {vt['n']} tree edges, {vt['copy_here']} are "
+           f"still *copy* here but {vt['in_tree_here']} stay in the tree, whose Holm runs over all pairs of the group "
+           f"(m = 126 x 125 / 2 = 7875), e.g. {ex}. The stored parents (Holm over one model's confirmations, "
+           "m = 126) are as many as v7's and give the same lookup answers (paired table: v7 as committed -> v7 rules "
+           "here).", ""]
     for part in ("all", "fresh", "dev"):
         md += [f"## Lookups re-chosen: {part}", "", "| measure | " + " | ".join(cols) + " |",
                "|---" * (len(cols) + 1) + "|"]
