@@ -120,7 +120,8 @@ def test_resized_image_is_none_of_these_with_the_reason(zoo, tmp_path):
 
 
 def spy_on_inversions(monkeypatch) -> list:
-    """Every crop the trace inverts from now on, in order (``jpeg_decide.jpeg_invert``, wrapped)."""
+    """Every crop the trace inverts from now on, in order (``jpeg_decide.jpeg_invert`` and ``jpeg_invert_batch``,
+    wrapped)."""
     from srprint.attribution import jpeg_decide
 
     crops: list = []
@@ -130,7 +131,13 @@ def spy_on_inversions(monkeypatch) -> list:
         crops.append(crop)
         return real(model, crop, **kw)
 
+    def spy_batch(model, batch, **kw):  # the calibration searches its crops together (jpeg_batch)
+        crops.extend(batch)
+        return real_batch(model, batch, **kw)
+
+    real_batch = jpeg_decide.jpeg_invert_batch
     monkeypatch.setattr(jpeg_decide, "jpeg_invert", spy)
+    monkeypatch.setattr(jpeg_decide, "jpeg_invert_batch", spy_batch)
     return crops
 
 

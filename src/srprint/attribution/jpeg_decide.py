@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from ..config import config_hash, srprint_home
+from .jpeg_batch import jpeg_invert_batch
 from .jpeg_file import JpegInfo, read_jpeg
 from .jpeg_trace import aligned_jpeg_crop, jpeg_invert, pillow_encode
 
@@ -90,6 +91,11 @@ def _search(model: Any, crop: Any, settings: Any) -> Any:
                        lr=settings.jpeg_lr, start_lr=settings.lr, border=settings.jpeg_border)
 
 
+def _search_all(model: Any, crops: list[Any], settings: Any) -> list[Any]:
+    return jpeg_invert_batch(model, crops, start_steps=settings.jpeg_start_steps, steps=settings.jpeg_steps,
+                             lr=settings.jpeg_lr, start_lr=settings.lr, border=settings.jpeg_border)
+
+
 def _own_output(entry: Any, model: Any, photo: np.ndarray) -> np.ndarray:
     """``model``'s 8-bit output for a calibration photo crop: of its bicubic downscale (8 bits) for a
     x``scale`` model, of the crop with Gaussian noise of sigma 15/255 (8 bits, seed 0) for a same-size one."""
@@ -123,8 +129,37 @@ def calibration_path(entry: Any, info: JpegInfo, side: int, settings: Any, *, ow
                        "rivals": makers, "jpeg": 5, **({"rival_null": RIVAL_NULL} if rivals else {}),
                        **({"context": settings.jpeg_context} if settings.jpeg_context else {}),
                        # method 7's x2 window: a x2 candidate's calibrations are new (the others' keys are unchanged)
-                       **({"x2_window": settings.jpeg_crop_x2} if max(entry.scale, 1) == 2 else {})})
+                       **({"x2_window": settings.jpeg_crop_x2} if max(entry.scale, 1) == 2 else {}),
+                       # the crops are searched together (jpeg_batch): the cell search carries the batched kernels'
+                       # last-bit differences on to other violation counts (the demo's EDSR x2: up to 49 of ~2000,
+                       # the statistic up to 2.7 %; bench/results/trace_batch_calibration.md), so none is mixed in
+                       "batch": 1})
     return srprint_home() / "trace" / "calibration" / f"jpeg-{key}.json"
+
+
+def calibration_crops(entry: Any, model: Any, info: JpegInfo, side: int, settings: Any, *, own: bool = False,
+                      rivals: list[tuple[Any, Any]] | None = None) -> list[Any]:
+    """The aligned crops :func:`jpeg_calibration` searches (its parameters), compressed with ``info``'s tables."""
+    from PIL import Image
+
+    from .trace_calibration import calibration_photos
+
+    # crops of twice the side, from which the traced crop's rule picks the window (aligned_jpeg_crop). A crop
+    # whose window is uninformative (bicubic leaves < MIN_INFORMATIVE outside) is kept: passing it over for the
+    # next one (method 4) tightened the rival null and named IMDN-RTC for an ESPCN q 90 JPEG in the open set
+    photos = calibration_photos(settings.n_jpeg_calibration, 2 * side)
+    if rivals:  # every rival makes every photo crop (RIVAL_NULL)
+        made = [_own_output(d, m, img) for img in photos for d, m in rivals]
+    else:
+        made = [_own_output(entry, model, img) for img in photos] if own else photos
+    crops = []
+    for img in made:
+        data = pillow_encode((np.clip(img, 0, 1) * 255).round().astype(np.uint8), info)
+        cinfo = read_jpeg(data)
+        with Image.open(io.BytesIO(data)) as im:
+            dec = np.asarray(im.convert("RGB"), dtype=np.float32) / 255
+        crops.append(aligned_jpeg_crop(cinfo, dec, max(entry.scale, 1), side, context=settings.jpeg_context))
+    return crops
 
 
 def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings: Any, *,
@@ -160,7 +195,6 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
         One value of the statistic per calibration image (``len(rivals)`` per photo crop with ``rivals``).
     """
     from ..io.atomic import atomic_write_json
-    from .trace_calibration import calibration_photos
 
     path = calibration_path(entry, info, side, settings, own=own, rivals=[e for e, _ in rivals or []])
     n_images = settings.n_jpeg_calibration * max(len(rivals or []), 1)
@@ -171,25 +205,10 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
                 return vals
         except (json.JSONDecodeError, KeyError, TypeError, OSError):
             pass  # a corrupt cache entry is recomputed
-    from PIL import Image
-
-    vals = []
-    # crops of twice the side, from which the traced crop's rule picks the window (aligned_jpeg_crop). A crop
-    # whose window is uninformative (bicubic leaves < MIN_INFORMATIVE outside) is kept: passing it over for the
-    # next one (method 4) tightened the rival null and named IMDN-RTC for an ESPCN q 90 JPEG in the open set
-    photos = calibration_photos(settings.n_jpeg_calibration, 2 * side)
-    if rivals:  # every rival makes every photo crop (RIVAL_NULL)
-        made = [_own_output(d, m, img) for img in photos for d, m in rivals]
-    else:
-        made = [_own_output(entry, model, img) for img in photos] if own else photos
-    for img in made:
-        data = pillow_encode((np.clip(img, 0, 1) * 255).round().astype(np.uint8), info)
-        cinfo = read_jpeg(data)
-        with Image.open(io.BytesIO(data)) as im:
-            dec = np.asarray(im.convert("RGB"), dtype=np.float32) / 255
-        crop = aligned_jpeg_crop(cinfo, dec, max(entry.scale, 1), side, context=settings.jpeg_context)
-        ref = _search(_reference(model, max(entry.scale, 1)), crop, settings).test
-        vals.append(_statistic(_search(model, crop, settings).test, ref))
+    crops = calibration_crops(entry, model, info, side, settings, own=own, rivals=rivals)
+    # every crop's search at once (jpeg_batch: each crop's own search, up to batched kernels' last bits)
+    refs = _search_all(_reference(model, max(entry.scale, 1)), crops, settings)
+    vals = [_statistic(t.test, r.test) for t, r in zip(_search_all(model, crops, settings), refs, strict=True)]
     finite = [v for v in vals if math.isfinite(v)]
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
         atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "own": own,

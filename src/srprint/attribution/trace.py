@@ -37,6 +37,7 @@ import numpy as np
 from ..config import config_hash, srprint_home
 from ..errors import SrprintError
 from .inversion import BORDER, INVERSION_LR, INVERSION_STEPS, QUANT_FLOOR, ReferenceModel, invert_model
+from .inversion_batch import invert_batch
 from .jpeg_trace import JPEG_CONTEXT, JPEG_CROP, JPEG_CROP_X2
 from .trace_calibration import CALIBRATION_PHOTOS as CALIBRATION_PHOTOS  # re-exported: the names trace had
 from .trace_calibration import CALIBRATION_SETS as CALIBRATION_SETS
@@ -141,7 +142,9 @@ def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_c
     from ..io.atomic import atomic_write_json
     from ..io.checkpoints import sha256_file
 
-    key = config_hash({"sha": sha256_file(entry.weights_path), "settings": settings.key()})
+    # "batch": the crops are inverted together (inversion_batch), whose ratios differ from the one-at-a-time
+    # runs' in the last bits (bench/results/trace_batch_calibration.md): no cached ratio of those is mixed in
+    key = config_hash({"sha": sha256_file(entry.weights_path), "settings": settings.key(), "batch": 1})
     path = srprint_home() / "trace" / "calibration" / f"{key}.json"
     if use_cache and path.is_file():
         try:
@@ -151,10 +154,12 @@ def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_c
         except (json.JSONDecodeError, KeyError, TypeError, OSError):
             pass  # a corrupt cache entry is recomputed
     size = settings.crop - settings.crop % max(entry.scale, 1)
-    vals = []
-    for c in calibration_photos(settings.n_calibration, size):
-        r = invert_model(model, c, steps=settings.steps, lr=settings.lr, border=settings.border).residual
-        vals.append(r / max(reference_residual(c, max(entry.scale, 1), settings), 1e-30))
+    photos = calibration_photos(settings.n_calibration, size)
+    # the crops are inverted together (inversion_batch: each image's own run, up to batched kernels' last bits)
+    kw = {"steps": settings.steps, "lr": settings.lr, "border": settings.border}
+    res = invert_batch(model, photos, **kw)
+    ref = invert_batch(ReferenceModel(max(entry.scale, 1)), photos, **kw)
+    vals = [r.residual / max(q.residual, 1e-30) for r, q in zip(res, ref, strict=True)]
     finite = [v for v in vals if math.isfinite(v)]
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
         atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "ratios": finite})
