@@ -7,7 +7,6 @@ after ``make demo`` the docs train nothing; on a fresh machine the first build t
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
@@ -33,16 +32,7 @@ def demo_zoo() -> Path:
     root = srprint_home() / "zoos" / "demo"
     cfg = preset_train_config("demo")
     retire_stale(root, cfg.key())  # as `srprint demo` does: its recipe marker, so the demo study reuses the zoo
-    import torch
-
-    # the build is the only process (conf.py keeps torch to one thread for the examples' own work): training
-    # the zoo on both cores, as `srprint demo` does, is the build's longest step
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(threads, min(2, os.cpu_count() or 1)))
-    try:
-        results = train_specs(demo_grid().specs, root, cfg, device="cpu")
-    finally:
-        torch.set_num_threads(threads)
+    results = train_specs(demo_grid().specs, root, cfg, device="cpu")
     failed = [r for r in results if not r.ok]
     if failed:
         raise SrprintError(f"demo zoo: {failed[0].error}")
