@@ -33,7 +33,7 @@ browser:
 	  || echo "warning: could not install chromium; the browser test needs it"; }
 
 # the documentation (docs/): Sphinx HTML with warnings as errors (the gallery runs on the demo zoo),
-# the API's doctests, and the example notebook executed; `make test` runs it first
+# the API's doctests, and the example notebook executed; `make test` runs it beside the suite
 docs: $(STAMP)
 	$(RUN_ENV) $(BIN)/python -m sphinx -W --keep-going -q -b html -d build/docs/doctrees docs build/docs/html
 	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -q -p no:cacheprovider --doctest-modules src/srprint/api src/srprint/config.py
