@@ -104,6 +104,36 @@ def descend(opt: torch.optim.Optimizer, loss: torch.Tensor, x: torch.Tensor) -> 
         x.clamp_(0, 1)
 
 
+def prepared(model: Any, y: torch.Tensor, *, lr: float, border: int, stop_residual: float | None
+             ) -> tuple[torch.Tensor, tuple[slice, ...], float, torch.Tensor, torch.optim.Adam]:
+    """The set-up of an inversion of ``model`` on ``y`` (``(n, 3, H, W)``), shared by :func:`invert_model` and
+    :func:`~.inversion_batch.invert_batch`.
+
+    Returns
+    -------
+    tuple
+        ``y`` as float on the model's device, the inner region's index (``border`` px left out on each side),
+        the residual to stop at, the input being searched (the bicubic start, ``requires_grad``) and its Adam.
+
+    Raises
+    ------
+    SrprintError
+        The image is too small for the border or not a multiple of the model's scale.
+    """
+    params = next(iter(model.parameters()), None)
+    y = y.float().to(params.device if params is not None else "cpu")  # the model's device (``--device``)
+    h, w = y.shape[-2:]
+    if h <= 2 * border or w <= 2 * border:
+        raise SrprintError(f"image of {w}x{h} px is too small for a {border}-px border")
+    inner = (slice(None), slice(None), slice(border, h - border), slice(border, w - border))
+    stop = STOP_FACTOR * QUANT_FLOOR if stop_residual is None else stop_residual
+    model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
+    x = _start(model, y).requires_grad_(True)
+    return y, inner, stop, x, torch.optim.Adam([x], lr=lr)
+
+
 def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = INVERSION_STEPS,
                  lr: float = INVERSION_LR, border: int = BORDER, stop_residual: float | None = None,
                  record_every: int = 10, return_input: bool = False) -> InversionResult:
@@ -129,18 +159,7 @@ def invert_model(model: Any, image: np.ndarray | torch.Tensor, *, steps: int = I
         raise SrprintError(f"bad inversion settings steps={steps}, lr={lr}")
     y = image if isinstance(image, torch.Tensor) else torch.from_numpy(
         np.ascontiguousarray(np.asarray(image, dtype=np.float32).transpose(2, 0, 1)))[None]
-    params = next(iter(model.parameters()), None)
-    y = y.float().to(params.device if params is not None else "cpu")  # the model's device (``--device``)
-    h, w = y.shape[-2:]
-    if h <= 2 * border or w <= 2 * border:
-        raise SrprintError(f"image of {w}x{h} px is too small for a {border}-px border")
-    inner = (slice(None), slice(None), slice(border, h - border), slice(border, w - border))
-    stop = STOP_FACTOR * QUANT_FLOOR if stop_residual is None else stop_residual
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    x = _start(model, y).requires_grad_(True)
-    opt = torch.optim.Adam([x], lr=lr)
+    y, inner, stop, x, opt = prepared(model, y, lr=lr, border=border, stop_residual=stop_residual)
     target = y[inner]
     best, initial, history, done, best_x = math.inf, math.nan, [], 0, None
     for it in range(steps + 1):

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..errors import SrprintError
-from .inversion import BORDER, INVERSION_LR, INVERSION_STEPS, QUANT_FLOOR, STOP_FACTOR, InversionResult, _start, descend
+from .inversion import BORDER, INVERSION_LR, INVERSION_STEPS, InversionResult, descend, prepared
 
 # images per batch: bounds the memory of a big model (activations x CHUNK) while most of the per-call
 # overhead is already shared (bench/results/trace_batch_calibration.md)
@@ -76,19 +76,8 @@ def invert_batch(model: Any, images: list[np.ndarray] | list[torch.Tensor], *, s
 def _invert_chunk(model: Any, y: torch.Tensor, *, steps: int, lr: float, border: int, stop_residual: float | None,
                   record_every: int, return_input: bool) -> list[InversionResult]:
     """One batch of :func:`invert_batch` (``y``: ``(n, 3, H, W)``)."""
-    params = next(iter(model.parameters()), None)
-    y = y.to(params.device if params is not None else "cpu")
-    n, (h, w) = y.shape[0], y.shape[-2:]
-    if h <= 2 * border or w <= 2 * border:
-        raise SrprintError(f"image of {w}x{h} px is too small for a {border}-px border")
-    inner = (slice(None), slice(None), slice(border, h - border), slice(border, w - border))
-    stop = STOP_FACTOR * QUANT_FLOOR if stop_residual is None else stop_residual
-    model.eval()
-    for p in model.parameters():
-        p.requires_grad_(False)
-    x = _start(model, y).requires_grad_(True)
-    opt = torch.optim.Adam([x], lr=lr)
-    target = y[inner]
+    y, inner, stop, x, opt = prepared(model, y, lr=lr, border=border, stop_residual=stop_residual)
+    n, target = y.shape[0], y[inner]
     best, initial = [math.inf] * n, [math.nan] * n
     history: list[list[float]] = [[] for _ in range(n)]
     done, best_x = [0] * n, [None] * n
