@@ -68,11 +68,13 @@ def sr_command(
     """Super-resolve (or restore) one image with a zoo model."""
     from .io.images import read_image, write_png
     from .io.outputs import check_output_file
-    from .zoo.model import load_model
 
     entry_dir = resolve_model_arg(model, zoo)
     check_output_file(out, force=force, inputs=[image, entry_dir / "model.safetensors", entry_dir / "model.json"])
     img = read_image(image)
+    # torch only now: refusing a bad path or image should not pay its import (seconds)
+    from .zoo.model import load_model
+
     m = load_model(entry_dir, device=device)
     write_png(out, m.run_image(img, device=device))
     stdout.print(f"wrote {out} ({img.shape[1]}x{img.shape[0]} -> x{m.scale})")

@@ -8,6 +8,7 @@ import hashlib
 import inspect
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -43,6 +44,21 @@ def shared_data_dir() -> Path:
     return shared_dir() / "data"
 
 
+# device files a GPU driver creates on Linux: NVIDIA, AMD ROCm (torch.cuda too) and WSL2's GPU paravirtualisation
+GPU_DEVICE_NODES = ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd", "/dev/dxg")
+
+
+def gpu_device_nodes() -> bool:
+    """Whether this machine may have a GPU torch can use: False only on Linux with no GPU driver's device file.
+
+    Without one, ``torch.cuda.is_available()`` is False, so ``auto`` can mean CPU without importing torch.
+    Elsewhere (other systems) the answer is True: torch is asked.
+    """
+    if not sys.platform.startswith("linux"):
+        return True
+    return any(os.path.exists(node) for node in GPU_DEVICE_NODES)
+
+
 def resolve_device(device: str = "auto") -> str:
     """Map ``auto|cpu|cuda[:N]`` to a concrete torch device string: srprint's one device rule.
 
@@ -66,6 +82,8 @@ def resolve_device(device: str = "auto") -> str:
     """
     if device == "cpu":  # no torch import: a command's option checks stay fast
         return device
+    if device == "auto" and not gpu_device_nodes():
+        return "cpu"  # what torch would answer here, without its import (seconds) before a command's checks
     import torch
 
     if device == "auto":

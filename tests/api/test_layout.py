@@ -6,7 +6,11 @@ import ast
 import importlib
 import inspect
 import re
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 import srprint
 
@@ -84,6 +88,29 @@ def test_cli_device_option_uses_the_one_rule() -> None:
 
     assert _resolve_device_option("cpu") == "cpu"
     assert inspect.unwrap(_resolve_device_option) is not _resolve_device_option  # decorated
+
+
+def test_auto_device_without_a_gpu_driver_is_cpu_without_importing_torch() -> None:
+    code = ("import sys; from srprint.config import resolve_device, gpu_device_nodes; "
+            "d = resolve_device('auto'); print(d, gpu_device_nodes(), 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    device, nodes, torch_imported = out[0], out[1] == "True", out[2] == "True"
+    if nodes:  # a GPU driver's device file: torch decides, as before
+        assert torch_imported and device in ("cpu", "cuda")
+    else:
+        assert (device, torch_imported) == ("cpu", False)
+
+
+def test_gpu_device_nodes_sees_a_driver_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    import srprint.config as config
+
+    monkeypatch.setattr(config.sys, "platform", "linux")
+    monkeypatch.setattr(config.os.path, "exists", lambda p: p == "/dev/nvidiactl")
+    assert config.gpu_device_nodes()
+    monkeypatch.setattr(config.os.path, "exists", lambda p: False)
+    assert not config.gpu_device_nodes()
+    monkeypatch.setattr(config.sys, "platform", "darwin")
+    assert config.gpu_device_nodes()  # elsewhere torch is asked
 
 
 def _module_graph() -> dict[str, set[str]]:

@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 
 from ..config import config_hash, shared_data_dir
-from ..degradation import resize_long_side
 from ..errors import DatasetError, ImageError, SrprintError
 from ..io.atomic import atomic_write_json
 from ..io.images import IMAGE_SUFFIXES, list_images, read_image, skimage_photos, write_png
@@ -209,6 +208,8 @@ def prepare_image(img: np.ndarray, long_side: int, blur_sigma: float) -> np.ndar
     if blur_sigma > 0:
         img = gaussian(img, sigma=blur_sigma, channel_axis=-1, mode="reflect", preserve_range=True)
         img = np.clip(img, 0.0, 1.0).astype(np.float32)
+    from ..degradation import resize_long_side  # torch: imported once a photo is resized, not to check options
+
     return resize_long_side(img, long_side)
 
 

@@ -81,9 +81,9 @@ def _print_trained(results: list[Any], zoo_dir: Path, *, as_json: bool) -> None:
 @zoo_app.command("list")
 def zoo_list(zoo: Path = typer.Argument(..., help="Zoo folder"), as_json: bool = JsonOpt) -> None:
     """List the complete models of a zoo."""
-    from .api import list_zoo
+    from .entry import Zoo  # not .api, which imports torch (seconds) for training and evaluation
 
-    entries = list_zoo(zoo)
+    entries = Zoo(zoo).entries()
     if printed_as_json([e.to_dict() for e in entries], as_json):
         return
     for e in entries:
