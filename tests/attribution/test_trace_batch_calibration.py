@@ -6,6 +6,7 @@ import torch
 
 from srprint.attribution import jpeg_decide as jd
 from srprint.attribution import trace as tr
+from srprint.attribution import trace_calibration as tc
 from srprint.attribution.inversion import ReferenceModel, invert_model
 from srprint.attribution.inversion_batch import invert_batch
 from srprint.attribution.jpeg_batch import jpeg_invert_batch
@@ -80,6 +81,29 @@ def test_batched_jpeg_search_equals_one_at_a_time(model):
         single = jpeg_invert_batch(net, crops, chunk=1, **kw)
         key = [(r.test, r.start_residual, r.steps) for r in one]
         assert [(r.test, r.start_residual, r.steps) for r in single] == key
+
+
+def test_batched_jpeg_search_stops_each_crop_on_its_own(monkeypatch):
+    """A crop that reaches zero violations leaves the search with its own result; the others go on."""
+    photos = tc.calibration_photos
+
+    def with_flat(n, size):  # the second crop flat: the bicubic reference meets its cells from the start
+        out = photos(n, size)
+        out[1] = np.full((size, size, 3), 0.5, np.float32)
+        return out
+
+    monkeypatch.setattr(tc, "calibration_photos", with_flat)
+    info = read_jpeg(_jpeg(photos(1, 64)[0], quality=90))
+    crops = jd.calibration_crops(type("E", (), {"scale": 2})(), None, info, 48, FAST)[:3]
+    kw = {"start_steps": 30, "steps": 40, "lr": LR, "start_lr": LR, "border": 8, "check_every": 10}
+    ref = ReferenceModel(2)
+    one = [jpeg_invert(ref, c, **kw) for c in crops]
+    many = jpeg_invert_batch(ref, crops, **kw)
+    assert [(r.test["violations"], r.steps) for r in one][1] == (0, 0)  # the flat crop stops at once ...
+    assert all(r.test["violations"] > 0 and r.steps == 40 for r in one[::2])  # ... the photo crops do not
+    assert [r.steps for r in many] == [r.steps for r in one]
+    assert [r.test["violations"] for r in many] == [r.test["violations"] for r in one]
+    assert _rel([r.start_residual for r in many], [r.start_residual for r in one]) < RTOL
 
 
 def test_calibration_ratios_are_batched(model, tmp_path):
