@@ -18,7 +18,8 @@ scored) only:
 
 Nothing here is a benchmark result: the gate is chosen from the null side, before any scored row is run
 with it. Disclosure: the gated frame was proposed after the v3.5 benchmark's misses were read (per-tensor
-int8 copies, mostly of SPAN, whose activation matching failed; bench/results/verification_v3.md). Copies go to ``$SRPRINT_HOME/bench/verification_gated_dev``; per-pair rows are cached there, so a
+int8 copies, mostly of SPAN, whose activation matching failed; bench/results/verification_v3.md).
+Copies go to ``$SRPRINT_HOME/bench/verification_gated_dev``; per-pair rows are cached there, so a
 rerun resumes. Writes ``bench/results/verification_gated_dev.{json,md}``.
 """
 
