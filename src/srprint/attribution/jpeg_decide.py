@@ -50,6 +50,7 @@ from ..config import config_hash, srprint_home
 from .jpeg_batch import jpeg_invert_batch
 from .jpeg_file import JpegInfo, read_jpeg
 from .jpeg_trace import aligned_jpeg_crop, jpeg_invert, pillow_encode
+from .trace_calibration import reference_results
 
 PSEUDO = 0.5  # violations added to both counts (a crop both fit exactly gives 1)
 # the sibling rule: a candidate that passes the photo null is still ruled out as the maker when its own
@@ -121,12 +122,12 @@ def calibration_path(entry: Any, info: JpegInfo, side: int, settings: Any, *, ow
     """Where :func:`jpeg_calibration` caches a calibration (``rivals``: the rivals' zoo entries, in order)."""
     from ..io.checkpoints import sha256_file
 
-    tables = hashlib.sha256(b"".join(t.astype(np.int32).tobytes() for t in info.qtables)).hexdigest()
     makers = [sha256_file(e.weights_path) for e in rivals or []]
     # the key of session 3's calibration when there is no context (the same computation: its cache serves)
-    key = config_hash({"sha": sha256_file(entry.weights_path), "tables": tables, "sampling": info.sampling,
-                       "side": side, "settings": settings.key(), "jpeg_lr": settings.jpeg_lr, "own": own,
-                       "rivals": makers, "jpeg": 5, **({"rival_null": RIVAL_NULL} if rivals else {}),
+    key = config_hash({"sha": sha256_file(entry.weights_path), "tables": _tables_digest(info),
+                       "sampling": info.sampling, "side": side, "settings": settings.key(),
+                       "jpeg_lr": settings.jpeg_lr, "own": own, "rivals": makers, "jpeg": 5,
+                       **({"rival_null": RIVAL_NULL} if rivals else {}),
                        **({"context": settings.jpeg_context} if settings.jpeg_context else {}),
                        # method 7's x2 window: a x2 candidate's calibrations are new (the others' keys are unchanged)
                        **({"x2_window": settings.jpeg_crop_x2} if max(entry.scale, 1) == 2 else {}),
@@ -135,6 +136,17 @@ def calibration_path(entry: Any, info: JpegInfo, side: int, settings: Any, *, ow
                        # the statistic up to 2.7 %; bench/results/trace_batch_calibration.md), so none is mixed in
                        "batch": 1})
     return srprint_home() / "trace" / "calibration" / f"jpeg-{key}.json"
+
+
+def _tables_digest(info: JpegInfo) -> str:
+    return hashlib.sha256(b"".join(t.astype(np.int32).tobytes() for t in info.qtables)).hexdigest()
+
+
+def _reference_key(info: JpegInfo, scale: int, side: int, settings: Any) -> dict[str, Any]:
+    """What the bicubic reference's search on the photo crops depends on (:func:`jpeg_calibration`)."""
+    return {"jpeg": scale, "tables": _tables_digest(info), "sampling": info.sampling, "side": side, "batch": 1,
+            "settings": settings.key(), "jpeg_lr": settings.jpeg_lr, "context": settings.jpeg_context,
+            "n": settings.n_jpeg_calibration, **({"x2_window": settings.jpeg_crop_x2} if scale == 2 else {})}
 
 
 def calibration_crops(entry: Any, model: Any, info: JpegInfo, side: int, settings: Any, *, own: bool = False,
@@ -207,8 +219,17 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
             pass  # a corrupt cache entry is recomputed
     crops = calibration_crops(entry, model, info, side, settings, own=own, rivals=rivals)
     # every crop's search at once (jpeg_batch: each crop's own search, up to batched kernels' last bits)
-    refs = _search_all(_reference(model, max(entry.scale, 1)), crops, settings)
-    vals = [_statistic(t.test, r.test) for t, r in zip(_search_all(model, crops, settings), refs, strict=True)]
+    scale = max(entry.scale, 1)
+
+    def reference() -> list[dict[str, Any]]:
+        return [r.test for r in _search_all(_reference(model, scale), crops, settings)]
+
+    if own or rivals:  # crops made by the candidate or its rivals: the reference's results are theirs alone
+        refs = reference()
+    else:  # photo crops: every candidate of this scale and file structure shares the reference's search
+        refs = reference_results(_reference_key(info, scale, side, settings), reference, n=len(crops),
+                                 use_cache=use_cache)
+    vals = [_statistic(t.test, r) for t, r in zip(_search_all(model, crops, settings), refs, strict=True)]
     finite = [v for v in vals if math.isfinite(v)]
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
         atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "own": own,

@@ -42,7 +42,7 @@ from .jpeg_trace import JPEG_CONTEXT, JPEG_CROP, JPEG_CROP_X2
 from .trace_calibration import CALIBRATION_PHOTOS as CALIBRATION_PHOTOS  # re-exported: the names trace had
 from .trace_calibration import CALIBRATION_SETS as CALIBRATION_SETS
 from .trace_calibration import SCORED_SETS as SCORED_SETS
-from .trace_calibration import calibration_photos, null_test
+from .trace_calibration import calibration_photos, null_test, reference_results
 from .trace_calibration import calibration_sources as calibration_sources
 
 ALPHA = 1e-3
@@ -158,8 +158,11 @@ def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_c
     # the crops are inverted together (inversion_batch: each image's own run, up to batched kernels' last bits)
     kw = {"steps": settings.steps, "lr": settings.lr, "border": settings.border}
     res = invert_batch(model, photos, **kw)
-    ref = invert_batch(ReferenceModel(max(entry.scale, 1)), photos, **kw)
-    vals = [r.residual / max(q.residual, 1e-30) for r, q in zip(res, ref, strict=True)]
+    scale = max(entry.scale, 1)
+    ref = reference_results({"pixel": scale, "size": size, "settings": settings.key(), "batch": 1},
+                            lambda: [q.residual for q in invert_batch(ReferenceModel(scale), photos, **kw)],
+                            n=len(photos), use_cache=use_cache)
+    vals = [r.residual / max(q, 1e-30) for r, q in zip(res, ref, strict=True)]
     finite = [v for v in vals if math.isfinite(v)]
     with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
         atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "ratios": finite})

@@ -7,8 +7,11 @@ scores) and the Student-t predictive test of a traced statistic against a candid
 from __future__ import annotations
 
 import contextlib
+import json
 import math
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.stats import t as student_t
@@ -89,3 +92,45 @@ def null_test(ratio: float, null: list[float]) -> dict[str, float]:
     t = (z - float(z0.mean())) / (sd * math.sqrt(1 + 1 / m))
     return {"p_value": float(student_t.cdf(t, df=m - 1)), "t": float(t), "null_min": float(np.min(null)),
             "null_median": float(np.median(null)), "null_n": m}
+
+
+def reference_results(key: dict[str, Any], compute: Callable[[], list[Any]], *, n: int,
+                      use_cache: bool = True) -> list[Any]:
+    """The structure-free reference's results on calibration crops that do not depend on the candidate.
+
+    Every candidate of one scale is calibrated against the bicubic reference on the same crops, and the
+    reference's search is as long as the candidate's: computed once, it serves them all (the results are
+    those :func:`compute` returns; the search is deterministic, so a cached value is the one it would give).
+
+    Parameters
+    ----------
+    key : dict
+        Everything the reference's results depend on (scale, crop side, settings, file structure); hashed.
+    compute : callable
+        Returns the results, one JSON-able value per crop.
+    n : int
+        The number of crops: a cached list of another length is recomputed.
+    use_cache : bool
+        Read and write ``$SRPRINT_HOME/trace/calibration/ref-<hash>.json``.
+
+    Returns
+    -------
+    list
+        One result per crop.
+    """
+    from ..config import config_hash, srprint_home
+    from ..io.atomic import atomic_write_json
+
+    path = srprint_home() / "trace" / "calibration" / f"ref-{config_hash(key)}.json"
+    if use_cache and path.is_file():
+        try:
+            vals = json.loads(path.read_text())["results"]
+            if isinstance(vals, list) and len(vals) == n:
+                return vals
+        except (json.JSONDecodeError, KeyError, TypeError, OSError):
+            pass  # a corrupt cache entry is recomputed
+    vals = compute()
+    if use_cache:
+        with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
+            atomic_write_json(path, {"key": key, "results": vals})
+    return vals
