@@ -87,4 +87,12 @@ NOTES = [
     "seeing the v6 run, as said above; no rule changed after v7 ran) and verification's stored probe outputs "
     "(95f5e5d, same verdicts, less time). The same v4 index and stored graph; the nulls were read back from "
     "the v6 run (their key, the statistic's version, is unchanged), so the confirmations are faster than v6's.",
+    "v8 rerun (queries-v8, compared with queries-v7 on the same queries), 2026-12-07 03:54-04:30 UTC, one thread "
+    "beside other jobs on the second core (tests and timing scripts: load 1.3-3.2), all 186 queries live: the "
+    "library as committed in 85b536f, i.e. verification v3.5 and the anchor direction rule of "
+    "`lineage/orient.py` (post hoc: written after reading v7's rows, validated on x2 dev families only; "
+    "`lineage_anchor.md`), against the index rebuilt and linked again under v3.5 in session 31 (population "
+    "identical to v7's; its stored parents oriented by the same rule). The nulls were read back from that "
+    "linking where their key matched. No rule changed after v8 ran. The confirmation times are slower than "
+    "v7's (later ones within 5 s: 522/604 against 614/615): the load of the other core, and v3.5's nulls.",
 ]
