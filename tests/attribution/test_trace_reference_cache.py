@@ -65,3 +65,21 @@ def _jpeg(img, **kw):
     from .test_jpeg_trace import _jpeg as encode
 
     return encode(img, **kw)
+
+
+def test_a_corrupt_or_short_calibration_cache_is_not_read(tmp_path):
+    from srprint.attribution.trace_calibration import read_cached_list, write_cache
+
+    path = tmp_path / "cal" / "c.json"
+    assert read_cached_list(path, "ratios", 2) is None  # missing
+    write_cache(path, {"ratios": [0.5, 0.25]})
+    assert read_cached_list(path, "ratios", 2, item=float) == [0.5, 0.25]
+    assert read_cached_list(path, "ratios", 3) is None  # another length
+    assert read_cached_list(path, "statistics", 2) is None  # another field
+    write_cache(path, {"ratios": [0.5, "x"]})
+    assert read_cached_list(path, "ratios", 2, item=float) is None  # a value of another type
+    path.write_text('{"ratios": [0.5,')  # cut short
+    assert read_cached_list(path, "ratios", 2) is None
+    (tmp_path / "file").write_text("")
+    write_cache(tmp_path / "file" / "x.json", {"ratios": []})
+    assert not (tmp_path / "file").is_dir()  # an unwritable cache place is passed over, not raised

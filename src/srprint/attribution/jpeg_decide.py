@@ -34,10 +34,8 @@ A candidate whose ``s`` is 1 or more (no better than plain upscaling) is never c
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import json
 import math
 import time
 from collections.abc import Callable
@@ -50,7 +48,7 @@ from ..config import config_hash, srprint_home
 from .jpeg_batch import jpeg_invert_batch
 from .jpeg_file import JpegInfo, read_jpeg
 from .jpeg_trace import aligned_jpeg_crop, jpeg_invert, pillow_encode
-from .trace_calibration import reference_results
+from .trace_calibration import read_cached_list, reference_results, write_cache
 
 PSEUDO = 0.5  # violations added to both counts (a crop both fit exactly gives 1)
 # the sibling rule: a candidate that passes the photo null is still ruled out as the maker when its own
@@ -206,17 +204,10 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
     list of float
         One value of the statistic per calibration image (``len(rivals)`` per photo crop with ``rivals``).
     """
-    from ..io.atomic import atomic_write_json
-
     path = calibration_path(entry, info, side, settings, own=own, rivals=[e for e, _ in rivals or []])
     n_images = settings.n_jpeg_calibration * max(len(rivals or []), 1)
-    if use_cache and path.is_file():
-        try:
-            vals = json.loads(path.read_text())["statistics"]
-            if len(vals) == n_images and all(isinstance(v, float) for v in vals):
-                return vals
-        except (json.JSONDecodeError, KeyError, TypeError, OSError):
-            pass  # a corrupt cache entry is recomputed
+    if use_cache and (vals := read_cached_list(path, "statistics", n_images, item=float)) is not None:
+        return vals
     crops = calibration_crops(entry, model, info, side, settings, own=own, rivals=rivals)
     # every crop's search at once (jpeg_batch: each crop's own search, up to batched kernels' last bits)
     scale = max(entry.scale, 1)
@@ -231,9 +222,8 @@ def jpeg_calibration(entry: Any, model: Any, info: JpegInfo, side: int, settings
                                  use_cache=use_cache)
     vals = [_statistic(t.test, r) for t, r in zip(_search_all(model, crops, settings), refs, strict=True)]
     finite = [v for v in vals if math.isfinite(v)]
-    with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
-        atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "own": own,
-                                 "rivals": [e.id for e, _ in rivals or []], "statistics": finite})
+    write_cache(path, {"model": entry.id, "settings": asdict(settings), "own": own,
+                       "rivals": [e.id for e, _ in rivals or []], "statistics": finite})
     return finite
 
 

@@ -23,8 +23,6 @@ them is confirmed, the others are inverted too, so a weak proposer costs time, n
 
 from __future__ import annotations
 
-import contextlib
-import json
 import math
 import time
 from collections.abc import Callable, Iterable
@@ -42,7 +40,7 @@ from .jpeg_trace import JPEG_CONTEXT, JPEG_CROP, JPEG_CROP_X2
 from .trace_calibration import CALIBRATION_PHOTOS as CALIBRATION_PHOTOS  # re-exported: the names trace had
 from .trace_calibration import CALIBRATION_SETS as CALIBRATION_SETS
 from .trace_calibration import SCORED_SETS as SCORED_SETS
-from .trace_calibration import calibration_photos, null_test, reference_results
+from .trace_calibration import calibration_photos, null_test, read_cached_list, reference_results, write_cache
 from .trace_calibration import calibration_sources as calibration_sources
 
 ALPHA = 1e-3
@@ -139,20 +137,14 @@ def reference_residual(img: np.ndarray, scale: int, settings: TraceSettings) -> 
 
 def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_cache: bool = True) -> list[float]:
     """Residual ratios ``entry`` reaches on the calibration photos (cached by weights sha256 and settings)."""
-    from ..io.atomic import atomic_write_json
     from ..io.checkpoints import sha256_file
 
     # "batch": the crops are inverted together (inversion_batch), whose ratios differ from the one-at-a-time
     # runs' in the last bits (bench/results/trace_batch_calibration.md): no cached ratio of those is mixed in
     key = config_hash({"sha": sha256_file(entry.weights_path), "settings": settings.key(), "batch": 1})
     path = srprint_home() / "trace" / "calibration" / f"{key}.json"
-    if use_cache and path.is_file():
-        try:
-            vals = json.loads(path.read_text())["ratios"]
-            if len(vals) == settings.n_calibration and all(isinstance(v, float) for v in vals):
-                return vals
-        except (json.JSONDecodeError, KeyError, TypeError, OSError):
-            pass  # a corrupt cache entry is recomputed
+    if use_cache and (vals := read_cached_list(path, "ratios", settings.n_calibration, item=float)) is not None:
+        return vals
     size = settings.crop - settings.crop % max(entry.scale, 1)
     photos = calibration_photos(settings.n_calibration, size)
     # the crops are inverted together (inversion_batch: each image's own run, up to batched kernels' last bits)
@@ -164,8 +156,7 @@ def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_c
                             n=len(photos), use_cache=use_cache)
     vals = [r.residual / max(q, 1e-30) for r, q in zip(res, ref, strict=True)]
     finite = [v for v in vals if math.isfinite(v)]
-    with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
-        atomic_write_json(path, {"model": entry.id, "settings": asdict(settings), "ratios": finite})
+    write_cache(path, {"model": entry.id, "settings": asdict(settings), "ratios": finite})
     return finite
 
 

@@ -119,18 +119,34 @@ def reference_results(key: dict[str, Any], compute: Callable[[], list[Any]], *, 
         One result per crop.
     """
     from ..config import config_hash, srprint_home
-    from ..io.atomic import atomic_write_json
 
     path = srprint_home() / "trace" / "calibration" / f"ref-{config_hash(key)}.json"
-    if use_cache and path.is_file():
-        try:
-            vals = json.loads(path.read_text())["results"]
-            if isinstance(vals, list) and len(vals) == n:
-                return vals
-        except (json.JSONDecodeError, KeyError, TypeError, OSError):
-            pass  # a corrupt cache entry is recomputed
-    vals = compute()
-    if use_cache:
-        with contextlib.suppress(OSError):  # an unwritable cache costs time, not the result
-            atomic_write_json(path, {"key": key, "results": vals})
+    vals = read_cached_list(path, "results", n) if use_cache else None
+    if vals is None:
+        vals = compute()
+        if use_cache:
+            write_cache(path, {"key": key, "results": vals})
     return vals
+
+
+def read_cached_list(path: Path, field: str, n: int, *, item: type | None = None) -> list[Any] | None:
+    """The list a calibration cache holds under ``field``, when it has ``n`` values (each an ``item``, when
+    given); None when the file is missing, corrupt or of another length (the caller recomputes)."""
+    if not path.is_file():
+        return None
+    try:
+        vals = json.loads(path.read_text())[field]
+    except (json.JSONDecodeError, KeyError, TypeError, OSError):
+        return None  # a corrupt cache entry is recomputed
+    if not isinstance(vals, list) or len(vals) != n or (item is not None and not all(isinstance(v, item)
+                                                                                      for v in vals)):
+        return None
+    return vals
+
+
+def write_cache(path: Path, record: dict[str, Any]) -> None:
+    """Store a calibration cache atomically; an unwritable cache costs time, not the result."""
+    from ..io.atomic import atomic_write_json
+
+    with contextlib.suppress(OSError):
+        atomic_write_json(path, record)
