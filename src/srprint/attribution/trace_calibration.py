@@ -138,8 +138,9 @@ def read_cached_list(path: Path, field: str, n: int, *, item: type | None = None
         vals = json.loads(path.read_text())[field]
     except (json.JSONDecodeError, KeyError, TypeError, OSError):
         return None  # a corrupt cache entry is recomputed
-    if not isinstance(vals, list) or len(vals) != n or (item is not None and not all(isinstance(v, item)
-                                                                                      for v in vals)):
+    if not isinstance(vals, list) or len(vals) != n:
+        return None
+    if item is not None and not all(isinstance(v, item) for v in vals):
         return None
     return vals
 
