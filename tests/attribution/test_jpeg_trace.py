@@ -16,8 +16,8 @@ from srprint.verification.fingerprint import load_entry_model
 
 from .test_trace import LR, _entry, _made_by
 
-FAST = tr.TraceSettings(crop=32, steps=100, lr=LR, n_calibration=8, jpeg_crop=48, jpeg_crop_x2=48, jpeg_start_steps=60,
-                        jpeg_steps=80, jpeg_lr=LR, n_jpeg_calibration=6)
+FAST = tr.TraceSettings(crop=32, steps=100, lr=LR, n_calibration=8, pixel_level=1.0, jpeg_crop=48, jpeg_crop_x2=48,
+                        jpeg_start_steps=60, jpeg_steps=80, jpeg_lr=LR, n_jpeg_calibration=6)
 
 
 @pytest.fixture()

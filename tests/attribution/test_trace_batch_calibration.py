@@ -13,6 +13,7 @@ from srprint.attribution.jpeg_batch import jpeg_invert_batch
 from srprint.attribution.jpeg_file import read_jpeg
 from srprint.attribution.jpeg_trace import jpeg_invert
 from srprint.attribution.trace_calibration import calibration_photos
+from srprint.attribution.trace_window import textured_crops
 from srprint.verification.fingerprint import load_entry_model
 
 from .test_jpeg_trace import FAST, _jpeg
@@ -109,9 +110,11 @@ def test_batched_jpeg_search_stops_each_crop_on_its_own(monkeypatch):
 def test_calibration_ratios_are_batched(model, tmp_path):
     entry = _entry(tmp_path / "zoo2", "EDSR-tiny-x2-s2", 2)
     net = load_entry_model(entry)
-    s = tr.TraceSettings(crop=32, steps=40, lr=LR, n_calibration=4)
-    got = tr.calibration_ratios(entry, net, s, use_cache=False)
     kw = {"steps": 40, "lr": LR}
-    want = [invert_model(net, c, **kw).residual / invert_model(ReferenceModel(2), c, **kw).residual
-            for c in calibration_photos(4, 32)]
-    assert _rel(got, want) < RTOL
+    crops = {"centre": calibration_photos(4, 32), "textured": textured_crops(calibration_photos(4, 64), 32, 2)}
+    for window, photos in crops.items():
+        s = tr.TraceSettings(crop=32, steps=40, lr=LR, n_calibration=4, window=window)
+        got = tr.calibration_ratios(entry, net, s, use_cache=False)
+        want = [invert_model(net, c, **kw).residual / invert_model(ReferenceModel(2), c, **kw).residual
+                for c in photos]
+        assert _rel(got, want) < RTOL

@@ -86,11 +86,13 @@ def trace(images: str | Path | Sequence[str | Path], *, zoo: str | Path | ModelZ
     models : str, optional
         Only candidates whose id contains one of these comma-separated patterns.
     crop : int, optional
-        The centre crop that is inverted (default: the library's).
+        The side of the window that is inverted (default: the library's; the window bicubic starts worst on,
+        inside the centred region of twice that side).
     steps : int, optional
         Inversion steps (default: the library's).
     alpha : float
-        The test's significance level.
+        The test's significance level (a PNG's candidate is named below ``alpha`` times
+        ``TraceSettings.pixel_level``, 1e-2: the photo null is too lenient on images other models made).
     device : str
         ``auto`` (CUDA when available), ``cpu`` or ``cuda[:N]``.
 

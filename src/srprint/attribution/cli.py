@@ -199,9 +199,11 @@ def trace_command(
     top: int = typer.Option(5, "--top", min=1, help="With --run: candidates proposed per image"),
     models: str | None = typer.Option(None, "--models", help="Only candidates whose id contains one of these "
                                       "comma-separated substrings"),
-    crop: int = typer.Option(48, "--crop", min=16, max=512, help="Side of the centre crop that is inverted (px)"),
+    crop: int = typer.Option(48, "--crop", min=16, max=512, help="Side of the window that is inverted (px; the one "
+                             "bicubic starts worst on, in the centred region of twice the side)"),
     steps: int = typer.Option(120, "--steps", min=1, max=100000, help="Adam steps per candidate"),
-    alpha: float = typer.Option(1e-3, "--alpha", min=1e-12, max=0.5, help="Significance level of 'made by'"),
+    alpha: float = typer.Option(1e-3, "--alpha", min=1e-12, max=0.5, help="Significance level of 'made by' (a "
+                                "PNG's: alpha x 1e-2, TraceSettings.pixel_level)"),
     device: str = DeviceOpt,
     as_json: bool = JsonOpt,
 ) -> None:

@@ -57,8 +57,10 @@ def _pixel_traces(job: dict[str, Any]) -> list[dict[str, Any]]:
         made = models[SOURCE].infer(bicubic_downscale(hr[None], 2, quantize=True))[0].numpy().transpose(1, 2, 0)
     images = {"made": np.round(made * 255) / 255,
               "photo": np.round(photo[300:300 + CROP, 100:100 + CROP] * 255) / 255}
-    # the demo's calibration: 8 photo crops per model (the library default, 32, would add minutes)
-    settings = TraceSettings(n_calibration=8)
+    # the demo's calibration: 8 photo crops per model (the library default, 32, would add minutes). Its level is
+    # alpha itself: the library's alpha x 1e-2 (TraceSettings.pixel_level, for images other models made) was set
+    # for 32-crop calibrations, which a t with 7 degrees of freedom cannot reach; the demo has no open set
+    settings = TraceSettings(n_calibration=8, pixel_level=1.0)
     rows = []
     for name, img in images.items():
         write_png(out / f"{name}.png", img)

@@ -141,7 +141,7 @@ def _trace_one(entry: Any, img: np.ndarray, cands: list[Any], load: Callable[[An
     wall = time.perf_counter() - t_img
     # open set: the true model's row dropped and the verdict re-decided from the others
     kept = [c for c in res["candidates"] if c["id"] != entry.id]
-    opened = decide(kept) if kept else {"verdict": "none of these models", "p_value": None}
+    opened = decide(kept, level=pruned.pixel_level) if kept else {"verdict": "none of these models", "p_value": None}
     row = {"model": entry.id, "scale": entry.scale, "photo": photo, "n_candidates": len(cands),
            "verdict": res["verdict"], "predicted": res.get("model"),
            "argmin": res["candidates"][0]["id"] if res["candidates"] else None,
