@@ -56,7 +56,10 @@ def test_a_query_walks_from_a_relative_to_its_stored_family(population, linked):
 def test_an_independent_model_looks_further_and_stays_unknown(population, linked):
     res = query_file(population["indep"].path, linked, n_confirm=1, n_more=2)
     assert res["answer"] == "unknown", res["text"]
-    assert len(res.get("looked_further", [])) == 2 and len(res["relations"]) == 3
+    # confirmed first: the nearest sketch and the nearest in weights of its layout (one budget each), then 2 more
+    first = {res["candidates"][0]["id"], *res["weight_nearest"]}
+    assert len(res["weight_nearest"]) == 1
+    assert len(res.get("looked_further", [])) == 2 and len(res["relations"]) == len(first) + 2
 
 
 def test_removing_a_model_forgets_its_relations(population, tmp_path):

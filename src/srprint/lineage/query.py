@@ -3,7 +3,9 @@
 1. The file (an entry folder, or a checkpoint imported into a temporary zoo) is sketched.
 2. **Lookup**: the ``k`` nearest sketches of its ``(task, scale)`` group (milliseconds; timed apart).
    A model with the same weights (content sha256) is the same model at once.
-3. **Confirmation**: the ``confirm`` nearest candidates whose entries are on disk go through
+3. **Confirmation**: the nearest sketch, the ``confirm`` records nearest to it in weights among the
+   :data:`N_WEIGHT_POOL` nearest sketches with its kernel layout (a fine-tune's parent: :func:`nearest_in_weights`),
+   then the other nearest sketches up to that many; candidates whose entries are on disk go through
    :func:`srprint.lineage.relate.relate` (the ownership verdict plus the function distance), closest
    first; a re-upload computing the same function (*same model*) ends it early (one found by its
    storage grid does not: a relative of its source on that grid is also *same model*, and the closest
@@ -54,6 +56,11 @@ from .sketch import function_psnr, group_key, heldout_stats, model_sketch, weigh
 from .store import LineageIndex, Record
 
 DEFAULT_K = 10
+# the nearest sketches whose weights are compared with the suspect's when it shares their kernel layout: the
+# sketch (what a model computes) does not order a family by descent, its weights do. Diagnostic of bench/lineage.py's
+# v8 population, read after that run (so post hoc): the true parent was among the 3 nearest sketches for 38 of 75
+# derived models, among the 3 nearest in weights (same layout) for 67 of 75
+N_WEIGHT_POOL = 50
 DEFAULT_CONFIRM = 3  # the true parent was among the 3 nearest sketches for 18 of 18 fine-tunes (first run)
 DEFAULT_EXPAND = 2  # a fine-tune at 3x the learning rate had its siblings, not its root, as nearest sketches
 # budgets of the graph walk and of the search before *unknown* (set before the run they were measured on,
@@ -150,6 +157,23 @@ def confirm(profile: dict[str, Any], rec: Record, distance: float, *, load: Any,
                        record={**rec.to_dict(), "stats": rec.stats})
     rel.seconds = round(time.perf_counter() - t0, 3)
     return rel
+
+
+def nearest_in_weights(pool: list[tuple[Record, float]], suspect_stats: dict[str, Any] | None,
+                       distance: Callable[[str, str], float | None], n: int) -> list[tuple[Record, float]]:
+    """The ``n`` records of ``pool`` (nearest sketches, ``(record, sketch distance)``) with the suspect's kernel
+    layout (:func:`~srprint.lineage.relate.layout`) nearest to it in weights (:func:`weight_distances`' ``distance``
+    with :data:`~srprint.lineage.relate.SUSPECT`; records whose weights cannot be compared are left out), nearest
+    first, ties by id."""
+    mine = layout(suspect_stats)
+    if mine is None or n < 1:
+        return []
+    scored = []
+    for rec, d in pool:
+        if layout(rec.stats) == mine and (w := distance(SUSPECT, rec.model_id)) is not None:
+            scored.append((w, rec.model_id, rec, d))
+    scored.sort(key=lambda t: (t[0], t[1]))
+    return [(rec, d) for _, _, rec, d in scored[:n]]
 
 
 def _answer(best: Relation | None, suspect_id: str) -> str:
@@ -281,8 +305,9 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         entry = prof["entry"]
         group = group_key(entry.task, entry.scale)
         t1 = time.perf_counter()
-        near = [(r, d) for r, d in index.nearest(group, prof["sketch"], k + len(exclude))
-                if r.model_id not in exclude][:k]
+        pool = [(r, d) for r, d in index.nearest(group, prof["sketch"], max(k, N_WEIGHT_POOL) + len(exclude))
+                if r.model_id not in exclude]
+        near = pool[:k]
         lookup_ms = (time.perf_counter() - t1) * 1000
         group_size = index.groups().get(group, 0)
         out: dict[str, Any] = {"suspect": entry.id, "group": group, "group_size": group_size,
@@ -319,9 +344,16 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
                     set_fwer(relations)
                 return rel
 
+            # the nearest sketch (a re-upload computes its source's function; a permuted one is far in weights), the
+            # nearest in weights of the suspect's layout (a fine-tune's parent), then the other nearest sketches
+            by_weight = nearest_in_weights(pool, prof["stats"], distance, n_confirm)
+            out["weight_nearest"] = [r.model_id for r, _ in by_weight]
+            first = near[:1] + [(r, d) for r, d in by_weight if not near or r.model_id != near[0][0].model_id]
+            firsts = {r.model_id for r, _ in first}
+            budget = max(n_confirm, len(first))
             tried: set[str] = set()
-            for rec, dist in near:
-                if len(relations) >= n_confirm:
+            for rec, dist in first + [(r, d) for r, d in near if r.model_id not in firsts]:
+                if len(relations) >= budget:
                     break
                 tried.add(rec.model_id)
                 rel = run(rec, dist)
