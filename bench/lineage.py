@@ -266,6 +266,7 @@ def run_queries(state: Path, pop: dict[str, Any], index: Path, *, deadline: floa
                                             "confirm_s", "choose_s", "group_size")} | {
                 "query_s": round(time.perf_counter() - t, 2), "t_done": time.time(),
                 "top_candidates": [c["id"] for c in res.get("candidates", [])[:3]],
+                "weight_nearest": res.get("weight_nearest"),
                 "n_confirmed": len(res.get("relations", [])),
                 "relations": [{k: r.get(k) for k in keep} for r in res.get("relations", [])]}
 
