@@ -75,3 +75,15 @@ def test_decide_names_below_alpha_times_the_pixel_level():
     assert out["verdict"] == "none of these models" and "level 1e-05" in out["explanation"]
     rows[0]["p_value"] = 1e-7
     assert tr.decide(rows, 1e-3, level=1e-2)["model"] == "a"
+
+
+def test_a_reproduced_but_unnamed_image_says_it_holds_too_little_detail():
+    from srprint.attribution.inversion import QUANT_FLOOR
+
+    row = {"id": "a", "residual": 1.1 * QUANT_FLOOR, "ratio": 0.5, "p_value": 0.2, "null_min": 0.3}
+    out = tr.decide([row], 1e-3)
+    assert out["verdict"] == "none of these models" and out["uninformative"]
+    assert "too little detail" in out["explanation"] and "within 2x" in out["explanation"]
+    row["residual"] = 5 * QUANT_FLOOR  # far from the floor: the plain answer
+    out = tr.decide([row], 1e-3)
+    assert "uninformative" not in out and "stays at 5x the quantisation floor" in out["explanation"]

@@ -51,6 +51,7 @@ N_CALIBRATION = 32
 N_JPEG_CALIBRATION = 8
 CROP = 48  # output pixels of the window that is inverted (a multiple of every scale up to 4 but 5, 7)
 RESIZED = "no candidate's scale grid fits; the image may have been resized"
+NEAR_FLOOR = 2.0  # under twice the 8-bit floor a candidate reproduces the image: unnamed, the image says too little
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,14 @@ def decide(rows: list[dict[str, Any]], alpha: float = ALPHA, *, level: float = 1
         return {"verdict": "made by", "model": best["id"], "p_value": best["p_value"], "margin": margin,
                 "explanation": f"{best['id']} reproduces the image at {ratio:.2g}x the 8-bit quantisation floor: "
                                f"1 in {n:.2g} chance that a model that did not make it comes this close"}
+    if ratio < NEAR_FLOOR:  # it reproduces the image, but the window does not single it out
+        return {"verdict": "none of these models", "model": None, "p_value": best["p_value"], "margin": margin,
+                "closest": best["id"], "uninformative": True,
+                "explanation": f"the closest candidate, {best['id']}, reproduces the image at {ratio:.2g}x the "
+                               f"8-bit floor, but plain bicubic upscaling comes within {1 / best['ratio']:.2g}x of "
+                               f"that, not far enough beyond photos no model made (p = {best['p_value']:.2g}, level "
+                               f"{alpha * level:.2g}): the image holds too little detail to single out its model, "
+                               "or a model not among the candidates made it"}
     return {"verdict": "none of these models", "model": None, "p_value": best["p_value"], "margin": margin,
             "closest": best["id"],
             "explanation": f"the closest candidate, {best['id']}, stays at {ratio:.2g}x the quantisation floor "
