@@ -95,4 +95,13 @@ NOTES = [
     "identical to v7's; its stored parents oriented by the same rule). The nulls were read back from that "
     "linking where their key matched. No rule changed after v8 ran. The confirmation times are slower than "
     "v7's (later ones within 5 s: 522/604 against 614/615): the load of the other core, and v3.5's nulls.",
+    "v9 rerun (queries-v9, compared with queries-v8 on the same queries), 2026-12-07 from 07:06 UTC, one thread "
+    "beside the trace benchmark on the second core, all 186 queries live: the library as committed in 116bc8b. "
+    "One change: a query confirms first its nearest sketch, then the 3 indexed models of its kernel layout "
+    "nearest to it in weights (among its 50 nearest sketches), then the other nearest sketches "
+    "(`query.nearest_in_weights`). Post hoc: chosen on a diagnostic of the v8 population read after v8 ran (the "
+    "true parent was among the 3 nearest sketches for 38/75 derived models, among the 3 nearest in weights for "
+    "67/75; exact probe residuals 35/75 and outputs 34/75, so not the count sketch's noise); not validated on "
+    "the x2 dev families (not on this machine). The index and its stored graph are v8's (index-time links "
+    "still confirm the 3 nearest sketches: not re-linked). No rule changed after v9 ran.",
 ]

@@ -90,6 +90,9 @@ def score(rows: list[dict[str, Any]], pop: dict[str, Any], edits: tuple[str, ...
         "false_links_independent": wilson(len(false), len(ind)),
         "derived_family_found": wilson(fam, len(der)),
         "parent_in_sketch_top3": wilson(sum(r["expect"] in (r.get("top_candidates") or []) for r in der), len(der)),
+        # v9: the 3 of the suspect's layout nearest in weights, confirmed right after the nearest sketch
+        "parent_in_weight_top3": wilson(sum(r["expect"] in (r.get("weight_nearest") or []) for r in der),
+                                        sum(r.get("weight_nearest") is not None for r in der)),
         "false_link_examples": [r["text"] for r in false][:10],
         "wrong_link_examples": [r["text"] for r in linked if r not in correct][:10],
     }
@@ -266,7 +269,8 @@ def markdown(res: dict[str, Any], *, ft: dict[str, Any], notes: list[str]) -> st
              ("direction (derived -> *derived from parent*; root -> *parent of a child*)", "direction", ">= 90 %"),
              ("independent models with a false link", "false_links_independent", "0"),
              ("derived: answer names a model of its own family", "derived_family_found", ""),
-             ("derived: true parent among the 3 nearest sketches", "parent_in_sketch_top3", "")]
+             ("derived: true parent among the 3 nearest sketches", "parent_in_sketch_top3", ""),
+             ("derived: true parent among the 3 of its layout nearest in weights (v9 on)", "parent_in_weight_top3", "")]
     for label, key, target in rows:
         cells = []
         for part in ("all", "fresh", "dev", "heldout_v4"):
