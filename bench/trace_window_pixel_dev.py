@@ -66,7 +66,8 @@ def markdown(s: dict[str, Any], meta: dict[str, Any]) -> str:
     lines = ["# Pixel path window: centre crop against the window hardest for bicubic (issue 27, dev corpus)", "",
              f"Dev photos: BSDS500 test {meta['photos'][0]} .. {meta['photos'][-1]} ({len(meta['photos'])}; never "
              "scored, never in a calibration). Images: each test model's output of the photo's "
-             f"{meta['size']}-px aligned centre crop (bicubic x2 down, saved as 8 bits), and the photo crop itself. "
+             f"{meta['size']}-px aligned centre crop (bicubic down by the model's scale, saved as 8 bits), and the "
+             "photo crop itself. "
              f"Candidates: {', '.join(meta['models'])}. The library's decision (`trace_image`, default settings but "
              f"`window`; rule: {meta.get('rule', 'photo null')}), open set = the same image without its maker. 95 % "
              "Wilson intervals.", "",
@@ -121,7 +122,7 @@ def main() -> None:
     names = [f"BSDS500/test/{Path(p).name}" for p in paths]
     for name, p in zip(names, paths, strict=True):
         photo = read_image(p)[..., :3]
-        images = {e.id: made_image(load(e), photo, 2, a.size) for e in entries}
+        images = {e.id: made_image(load(e), photo, max(e.scale, 1), a.size) for e in entries}
         images["photo"] = np.round(tr.centre_crop(photo, a.size, 2) * 255) / 255
         for w in a.windows.split(","):
             settings = tr.TraceSettings(window=w, **({} if a.level is None else {"pixel_level": a.level}))

@@ -87,3 +87,11 @@ def test_a_reproduced_but_unnamed_image_says_it_holds_too_little_detail():
     row["residual"] = 5 * QUANT_FLOOR  # far from the floor: the plain answer
     out = tr.decide([row], 1e-3)
     assert "uninformative" not in out and "stays at 5x the quantisation floor" in out["explanation"]
+
+
+def test_x8_windows_span_twelve_input_pixels_and_keep_the_other_keys():
+    s = tr.TraceSettings()
+    assert [s.pixel_crop(k) for k in (1, 2, 3, 4, 8)] == [48, 48, 48, 48, 96]
+    assert [s.pixel_border(k) for k in (1, 2, 4, 8)] == [4, 4, 4, 8]
+    assert s.pixel_key(96, 2) == s.pixel_key(96, 4) == s.pixel_key(96)  # x2-x4 calibrations keep their keys
+    assert s.pixel_key(192, 8)["scale_window"] == [96, 8]

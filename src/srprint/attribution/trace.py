@@ -51,6 +51,7 @@ N_CALIBRATION = 32
 N_JPEG_CALIBRATION = 8
 CROP = 48  # output pixels of the window that is inverted (a multiple of every scale up to 4 but 5, 7)
 RESIZED = "no candidate's scale grid fits; the image may have been resized"
+MIN_INPUT_SIDE = 12  # input pixels a pixel-path window spans at least (TraceSettings.pixel_crop)
 NEAR_FLOOR = 2.0  # under twice the 8-bit floor a candidate reproduces the image: unnamed, the image says too little
 
 
@@ -101,11 +102,26 @@ class TraceSettings:
         d.pop("pixel_level")  # the decision's level, not the calibration's
         return config_hash(d)
 
-    def pixel_key(self, region: int) -> dict[str, Any]:
-        """What a pixel-path calibration depends on: :meth:`key`, and the window rule with its region side
-        when it is not the centre (so the centre rule's caches keep their keys)."""
+    def pixel_key(self, region: int, scale: int = 1) -> dict[str, Any]:
+        """What a pixel-path calibration depends on: :meth:`key`, the window rule with its region side when it
+        is not the centre (so the centre rule's caches keep their keys), and the scale's window and border
+        when :meth:`pixel_crop` or :meth:`pixel_border` raise them (x8; the other scales' keys stay)."""
+        wide = (self.pixel_crop(scale), self.pixel_border(scale)) != (self.crop, self.border)
         return {"settings": self.key()} | ({} if self.window == "centre" else {"window": self.window,
-                                                                               "region": int(region)})
+                                                                               "region": int(region)}) | (
+            {"scale_window": [self.pixel_crop(scale), self.pixel_border(scale)]} if wide else {})
+
+    def pixel_crop(self, scale: int) -> int:
+        """The pixel path's window side for a candidate of ``scale``: ``crop``, or :data:`MIN_INPUT_SIDE` input
+        pixels when that is more (x8: 96). In 6 x 6 input pixels (48 px at x8) every output pixel depends on input
+        the window does not hold: LapSRN and SRGAN x8 stayed at 106x and 138x the 8-bit floor on their own 48-px
+        outputs, at 1.05x on the whole 96-px output (one BSDS500 test photo, dev)."""
+        return max(self.crop, MIN_INPUT_SIDE * max(int(scale), 1))
+
+    def pixel_border(self, scale: int) -> int:
+        """Output pixels left out at the window's edge for a candidate of ``scale``: ``border``, at least one input
+        pixel's worth (x8: 8)."""
+        return max(self.border, max(int(scale), 1))
 
     def jpeg_window(self, scale: int) -> int:
         """The JPEG path's wanted window side for a candidate of ``scale`` (:data:`~.jpeg_trace.JPEG_CROP_X2`
@@ -139,7 +155,7 @@ def candidates(entries: Iterable[Any], shape: tuple[int, ...], *, models: str | 
 def reference_residual(img: np.ndarray, scale: int, settings: TraceSettings) -> float:
     """Residual of the structure-free reference at ``scale`` on ``img`` (the ratio's denominator)."""
     return invert_model(ReferenceModel(scale), img, steps=settings.steps, lr=settings.lr,
-                        border=settings.border).residual
+                        border=settings.pixel_border(scale)).residual
 
 
 def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_cache: bool = True,
@@ -155,9 +171,9 @@ def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_c
     # "batch": the crops are inverted together (inversion_batch), whose ratios differ from the one-at-a-time
     # runs' in the last bits (bench/results/trace_batch_calibration.md): no cached ratio of those is mixed in
     scale = max(entry.scale, 1)
-    size = settings.crop - settings.crop % scale
+    size = settings.pixel_crop(scale) - settings.pixel_crop(scale) % scale
     region = region_side((2 * size, 2 * size), size, scale) if region is None else int(region)
-    key = config_hash({"sha": sha256_file(entry.weights_path), **settings.pixel_key(region), "batch": 1})
+    key = config_hash({"sha": sha256_file(entry.weights_path), **settings.pixel_key(region, scale), "batch": 1})
     path = srprint_home() / "trace" / "calibration" / f"{key}.json"
     if use_cache and (vals := read_cached_list(path, "ratios", settings.n_calibration, item=float)) is not None:
         return vals
@@ -166,9 +182,9 @@ def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_c
     else:  # the trace's rule on regions of the side it searches (trace_window.pixel_window)
         photos = textured_crops(calibration_photos(settings.n_calibration, region), size, scale)
     # the crops are inverted together (inversion_batch: each image's own run, up to batched kernels' last bits)
-    kw = {"steps": settings.steps, "lr": settings.lr, "border": settings.border}
+    kw = {"steps": settings.steps, "lr": settings.lr, "border": settings.pixel_border(scale)}
     res = invert_batch(model, photos, **kw)
-    ref = reference_results({"pixel": scale, "size": size, **settings.pixel_key(region), "batch": 1},
+    ref = reference_results({"pixel": scale, "size": size, **settings.pixel_key(region, scale), "batch": 1},
                             lambda: [q.residual for q in invert_batch(ReferenceModel(scale), photos, **kw)],
                             n=len(photos), use_cache=use_cache)
     vals = [r.residual / max(q, 1e-30) for r, q in zip(res, ref, strict=True)]
@@ -222,10 +238,11 @@ def _pixel_rows(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
     if settings.coarse_steps and len(entries) > settings.keep:
         for e in entries:
             scale = max(e.scale, 1)
-            crop = pixel_window(img, settings.crop, scale, settings.window)
+            crop = pixel_window(img, settings.pixel_crop(scale), scale, settings.window)
             if scale not in reference:
                 reference[scale] = reference_residual(crop, scale, settings)
-            res = invert_model(load(e), crop, steps=settings.coarse_steps, lr=settings.lr, border=settings.border)
+            res = invert_model(load(e), crop, steps=settings.coarse_steps, lr=settings.lr,
+                               border=settings.pixel_border(scale))
             coarse[e.id] = res.residual / max(reference[scale], 1e-30) if res.finite else math.inf
         entries = sorted(entries, key=lambda e: coarse[e.id])[: settings.keep]
     for e in entries:
@@ -234,15 +251,15 @@ def _pixel_rows(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
             progress(e.id)
         model = load(e)
         scale = max(e.scale, 1)
-        crop = pixel_window(img, settings.crop, scale, settings.window)
-        res = invert_model(model, crop, steps=settings.steps, lr=settings.lr, border=settings.border)
+        crop = pixel_window(img, settings.pixel_crop(scale), scale, settings.window)
+        res = invert_model(model, crop, steps=settings.steps, lr=settings.lr, border=settings.pixel_border(scale))
         if not res.finite:
             skipped.append({"id": e.id, "reason": "inversion produced non-finite values"})
             continue
         if scale not in reference:
             reference[scale] = reference_residual(crop, scale, settings)
         ratio = res.residual / max(reference[scale], 1e-30)
-        null = calibration_ratios(e, model, settings, region=region_side(img.shape, settings.crop, scale))
+        null = calibration_ratios(e, model, settings, region=region_side(img.shape, settings.pixel_crop(scale), scale))
         rows.append({"id": e.id, "residual": res.residual, "floor_ratio": res.residual / QUANT_FLOOR,
                      "ratio": ratio, "reference_residual": reference[scale], "steps": res.steps,
                      **null_test(ratio, null), "seconds": round(time.perf_counter() - t0, 2)})
