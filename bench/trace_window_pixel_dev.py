@@ -88,6 +88,7 @@ def main() -> None:
     from srprint.attribution.trace_protocol import made_image
     from srprint.io.images import read_image
     from srprint.verification.fingerprint import load_entry_model
+    from srprint.verification.ownership import memoised
     from srprint.zoo.entry import Zoo
     from srprint.zoo.study import pretrained_zoo_dir
     from srprint.zoo.training_sets import shared_images
@@ -106,12 +107,7 @@ def main() -> None:
     items_path = RESULTS / f"{a.name}_items.jsonl"
     pats = [p for p in a.models.split(",") if p]
     entries = [e for e in Zoo(pretrained_zoo_dir()).entries() if any(p in e.id for p in pats)]
-    cache: dict[str, Any] = {}
-
-    def load(e: Any) -> Any:
-        if e.id not in cache:
-            cache[e.id] = load_entry_model(e)
-        return cache[e.id]
+    load = memoised(load_entry_model)  # each model read once
 
     done: dict[tuple, dict] = {}
     if items_path.is_file():
