@@ -101,7 +101,8 @@ NOTES = [
     "nearest to it in weights (among its 50 nearest sketches), then the other nearest sketches "
     "(`query.nearest_in_weights`). Post hoc: chosen on a diagnostic of the v8 population read after v8 ran (the "
     "true parent was among the 3 nearest sketches for 38/75 derived models, among the 3 nearest in weights for "
-    "67/75; exact probe residuals 35/75 and outputs 34/75, so not the count sketch's noise); not validated on "
-    "the x2 dev families (not on this machine). The index and its stored graph are v8's (index-time links "
+    "67/75; exact probe residuals 35/75 and outputs 34/75, so not the count sketch's noise); checked after the "
+    "v9 run on the x2 dev families (`lineage_dev_weights.md`: the true parent among the 3 nearest in weights "
+    "for 15/15, the nearest for 13/15). The index and its stored graph are v8's (index-time links "
     "still confirm the 3 nearest sketches: not re-linked). No rule changed after v9 ran.",
 ]
