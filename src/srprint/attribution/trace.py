@@ -172,7 +172,7 @@ def calibration_ratios(entry: Any, model: Any, settings: TraceSettings, *, use_c
     # runs' in the last bits (bench/results/trace_batch_calibration.md): no cached ratio of those is mixed in
     scale = max(entry.scale, 1)
     size = settings.pixel_crop(scale) - settings.pixel_crop(scale) % scale
-    region = region_side((2 * size, 2 * size), size, scale) if region is None else int(region)
+    region = 2 * size if region is None else int(region)
     key = config_hash({"sha": sha256_file(entry.weights_path), **settings.pixel_key(region, scale), "batch": 1})
     path = srprint_home() / "trace" / "calibration" / f"{key}.json"
     if use_cache and (vals := read_cached_list(path, "ratios", settings.n_calibration, item=float)) is not None:
@@ -235,10 +235,17 @@ def _pixel_rows(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
     rows, skipped = [], []
     reference: dict[int, float] = {}
     coarse: dict[str, float] = {}
+    windows: dict[int, np.ndarray] = {}
+
+    def window(scale: int) -> np.ndarray:  # one window per scale, shared by its candidates and both passes
+        if scale not in windows:
+            windows[scale] = pixel_window(img, settings.pixel_crop(scale), scale, settings.window)
+        return windows[scale]
+
     if settings.coarse_steps and len(entries) > settings.keep:
         for e in entries:
             scale = max(e.scale, 1)
-            crop = pixel_window(img, settings.pixel_crop(scale), scale, settings.window)
+            crop = window(scale)
             if scale not in reference:
                 reference[scale] = reference_residual(crop, scale, settings)
             res = invert_model(load(e), crop, steps=settings.coarse_steps, lr=settings.lr,
@@ -251,7 +258,7 @@ def _pixel_rows(img: np.ndarray, entries: list[Any], load: Callable[[Any], Any],
             progress(e.id)
         model = load(e)
         scale = max(e.scale, 1)
-        crop = pixel_window(img, settings.pixel_crop(scale), scale, settings.window)
+        crop = window(scale)
         res = invert_model(model, crop, steps=settings.steps, lr=settings.lr, border=settings.pixel_border(scale))
         if not res.finite:
             skipped.append({"id": e.id, "reason": "inversion produced non-finite values"})

@@ -30,22 +30,16 @@ def centre_crop(img: np.ndarray, size: int, scale: int) -> np.ndarray:
     return img[y0:y0 + ch, x0:x0 + cw]
 
 
-
 def _start_residual(img: np.ndarray, scale: int) -> np.ndarray:
     """Per-pixel squared residual of the reference at its start (``(h, w)``, channels summed)."""
     import torch
 
-    from .inversion import ReferenceModel
+    from .inversion import ReferenceModel, _start
 
     y = torch.from_numpy(np.ascontiguousarray(np.asarray(img, dtype=np.float32).transpose(2, 0, 1)))[None]
-    with torch.no_grad():
-        if scale > 1:
-            from ..degradation import bicubic_downscale
-
-            start = bicubic_downscale(y, scale, quantize=False).clamp(0, 1)
-        else:
-            start = y
-        e = ((y - ReferenceModel(scale)(start)) ** 2).sum(dim=1)[0]
+    ref = ReferenceModel(scale)
+    with torch.no_grad():  # the inversion's own start: the bicubic downscale (scale 1: the image)
+        e = ((y - ref(_start(ref, y))) ** 2).sum(dim=1)[0]
     return e.double().numpy()
 
 
