@@ -21,13 +21,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_results  # noqa: E402
+from _lineage_report import wilson  # noqa: E402
 from lineage import DERIVED  # noqa: E402
 from lineage_dev import DEV_ROOTS, build_family, weight_pairs  # noqa: E402
 
 
 def score(families: dict[str, dict[str, str]]) -> dict[str, Any]:
-    from srprint.rates import wilson_interval
-
     rows = []
     for rid, paths in families.items():
         dist = weight_pairs(paths)
@@ -39,12 +38,7 @@ def score(families: dict[str, dict[str, str]]) -> dict[str, Any]:
             order = sorted((r for r in paths if r != name), key=lambda r: (d(name, r), r))
             rows.append({"family": rid, "model": name, "parent": parent, "nearest3": order[:3],
                          "in3": parent in order[:3], "nearest": order[0] == parent})
-    out: dict[str, Any] = {"rows": rows}
-    for key in ("in3", "nearest"):
-        k, n = sum(r[key] for r in rows), len(rows)
-        lo, hi = wilson_interval(k, n)
-        out[key] = {"k": k, "n": n, "ci95": [round(lo, 4), round(hi, 4)]}
-    return out
+    return {"rows": rows, **{key: wilson(sum(r[key] for r in rows), len(rows)) for key in ("in3", "nearest")}}
 
 
 def main() -> None:
