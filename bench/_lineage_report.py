@@ -45,6 +45,7 @@ def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, dista
     ``stats``: the indexed models' statistics by id (the row's own model among them), with which the
     accepted relations are oriented again by the anchor rule (:func:`srprint.lineage.orient.by_anchor`,
     as a lookup does); None: as stored."""
+    from srprint.lineage.drift import along_drift
     from srprint.lineage.orient import by_anchor
     from srprint.lineage.query import ALPHA, _answer, accepted
     from srprint.lineage.relate import Relation, choose
@@ -61,6 +62,7 @@ def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, dista
     acc = [r for r in rels if accepted(r, ALPHA)]
     if stats is not None:
         acc = by_anchor(acc, stats.get(row["id"]) or {}, distance)
+        acc, distance, _ = along_drift(acc, stats.get(row["id"]) or {}, distance)
     best = choose(acc, parent_of=parent_of, distance=distance)
     return {**row, "answer_as_run": row.get("answer"), "match_as_run": row.get("match"),
             "answer": best.relation if best else "unknown", "match": best.candidate if best else None,

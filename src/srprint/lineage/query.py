@@ -18,7 +18,9 @@
    indexed model of the group a hypothesis, those with the suspect's kernel layout holding half of the
    level: :func:`srprint.lineage.relate.fwer`) is below ``alpha``, or that reproduce the candidate's function
    exactly, oriented again by the anchor rule (:func:`srprint.lineage.orient.by_anchor`: of two relatives,
-   the one nearer in weights to the best-restoring trained model is the parent),
+   the one nearer in weights to the best-restoring trained model is the parent), then, where the suspect's
+   family shares a drift (:func:`srprint.lineage.drift.along_drift`), by its position along it, the weight
+   distances then taken with the drift removed,
    :func:`srprint.lineage.relate.choose` picks *same model*, *derived from X* (the closest
    relative the suspect derives from), *X derives from it*, *shares a parent with X*, or *unknown*; a
    relative with another relative closer both to it and to the suspect in weights is passed over (the
@@ -39,6 +41,7 @@ from typing import Any
 from ..errors import SrprintError
 from . import graph
 from .build import _metadata, content_sha256, resolve_inputs
+from .drift import along_drift
 from .orient import by_anchor
 from .relate import (
     SAME_FUNCTION_DB,
@@ -376,10 +379,13 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
             set_fwer(relations)
         out["confirm_s"] = round(time.perf_counter() - t2, 3)
         t3 = time.perf_counter()
-        acc = [r for r in relations if accepted(r, alpha)]  # oriented by the anchor rule (orient.py)
-        oriented = {id(r): o for r, o in zip(acc, by_anchor(acc, prof["stats"], distance), strict=True)}
+        # oriented by the anchor rule (orient.py), then along the family's shared drift where there is one (drift.py)
+        acc = [r for r in relations if accepted(r, alpha)]
+        drifted, choice_distance, drift = along_drift(by_anchor(acc, prof["stats"], distance), prof["stats"], distance)
+        out["drift"] = {k: v for k, v in drift.items() if k != "members"}
+        oriented = {id(r): o for r, o in zip(acc, drifted, strict=True)}
         relations = [oriented.get(id(r), r) for r in relations]
-        best = choose([r for r in relations if accepted(r, alpha)], parent_of=stored, distance=distance)
+        best = choose([r for r in relations if accepted(r, alpha)], parent_of=stored, distance=choice_distance)
         out["choose_s"] = round(time.perf_counter() - t3, 3)
         out["relations"] = [r.to_dict() for r in relations]
         out["answer"] = best.relation if best else "unknown"
