@@ -13,14 +13,15 @@ every relative confirmed (as ``bench/lineage_dev.py`` does) under two weight dis
 
 * *weights*: the Euclidean distance (v9);
 * *drift removed*: the same after removing, from every difference, its component along the family's first principal
-  axis (``srprint.lineage.drift.drift_removed``), when that axis explains at least
-  ``DRIFT_SHARE`` of the family's variance (a shared direction; else the plain distance);
+  axis (``srprint.lineage.drift.drift_removed``), when the family has a drift (its most obtuse angle at least
+  114 degrees, ``DRIFT_COS``; else the plain distance);
 * *drift removed and oriented (the query)*: also every relation oriented along that axis, the earlier the parent
   (``srprint.lineage.drift.along_drift``, what ``srprint lineage query`` does since this check).
 
 In every variant the relations are first oriented by the anchor rule on the plain weight distance, as a lookup does.
-The drift share (0.65) and the axis's orientation (skewed away from the root) were set on these families, which is
-why they are dev: the scored x4 population is the check. A derived model is right when its answer names its parent
+The drift test (``DRIFT_COS``, chosen on these families and their member subsets: the subsets table) and the
+axis's orientation (held-out quality rises along it) were set on these families, which is why they are dev: the
+scored x4 population is the check. A derived model is right when its answer names its parent
 (either direction); *direction* counts those whose answer also says the suspect derives from it.
 
 Writes ``bench/results/lineage_dev_drift.{json,md}``.
@@ -73,6 +74,30 @@ def score(fam: dict[str, Any], distance_of: Any, plain: Any, *, drift: bool = Fa
     return rows
 
 
+def subsets(plain: Any, roles: list[str], states: dict[str, Any]) -> dict[str, Any]:
+    """How often each drift test fires on the family's subsets of 4 and 5 members (a lookup's family is the
+    suspect and the relatives it confirmed), and the cosine of ft1's and sib's changes from the root."""
+    from itertools import combinations
+
+    import torch
+
+    from srprint.lineage.drift import DRIFT_COS, drift_removed
+
+    out: dict[str, Any] = {}
+    for n in (4, 5):
+        infos = [drift_removed(plain, list(sub))[1] for sub in combinations(roles, n)]
+        out[f"angle_{n}"] = [sum(i["obtuse_cos"] <= DRIFT_COS for i in infos), len(infos)]
+        out[f"share_{n}"] = [sum(i["share"] >= 0.65 for i in infos), len(infos)]
+
+    def change(role: str) -> Any:
+        return torch.cat([(states[role][k].double() - states["root"][k].double()).flatten()
+                          for k in sorted(states["root"]) if states["root"][k].is_floating_point()])
+
+    a, b = change("ft1"), change("sib")
+    out["cos_ft1_sib"] = round(float(a @ b / (a.norm() * b.norm())), 3)
+    return out
+
+
 def main() -> int:
     from srprint.config import srprint_home
     from srprint.io.checkpoints import load_weights
@@ -102,7 +127,7 @@ def main() -> int:
         rows["drift removed"][rid] = score(fam, lambda me, drift=drift: drift, plain)
         rows["drift removed and oriented (the query)"][rid] = score(fam, lambda me, plain=plain: plain, plain,
                                                                     drift=True)
-        res["families"][rid] = {"drift": info}
+        res["families"][rid] = {"drift": info, "subsets": subsets(plain, list(states), states)}
         print(rid, info, flush=True)
     for key, by in rows.items():
         flat = [r for rs in by.values() for r in rs]
@@ -123,13 +148,22 @@ def main() -> int:
              "| distance | parent right (derived models) | direction of right links |", "|---|---|---|"]
     lines += [f"| {k} | {f(s['parent_right'])} | {f(s['direction'])} |" for k, s in res["scores"].items()]
     keys = list(rows)
-    lines += ["", "| family | first axis share of variance | drift found | " + " | ".join(
-        f"parent right: {k}" for k in keys) + " |", "|---|---|---|" + "---|" * len(keys)]
+    lines += ["", "| family | most obtuse angle (cosine) | first axis share of variance | drift found | " + " | ".join(
+        f"parent right: {k}" for k in keys) + " |", "|---|---|---|---|" + "---|" * len(keys)]
     for rid in DRIFT_ROOTS:
         info = res["families"][rid]["drift"]
         n = [sum(bool(r["parent_right"]) for r in res["scores"][k]["rows"][rid]) for k in keys]
-        lines.append(f"| {rid} | {info['share']:.2f} | {'yes' if info['removed'] else 'no'} | "
+        found = "yes" if info["removed"] else "no"
+        lines.append(f"| {rid} | {info['obtuse_cos']:.2f} | {info['share']:.2f} | {found} | "
                      + " | ".join(f"{x}/5" for x in n) + " |")
+    lines += ["", "Subsets: how often each test calls a drift on the family's subsets of 4 and 5 members (the first "
+              "axis's share >= 0.65, tried first; the most obtuse angle's cosine <= -0.4, used). *cos(ft1, sib)*: "
+              "the cosine of two fine-tunes' changes from the root (known here, not to a lookup).", "",
+              "| family | cos(ft1, sib) | share, 4 | share, 5 | angle, 4 | angle, 5 |", "|---|---|---|---|---|---|"]
+    for rid in DRIFT_ROOTS:
+        sub = res["families"][rid]["subsets"]
+        lines.append(f"| {rid} | {sub['cos_ft1_sib']:.2f} | " + " | ".join(
+            f"{sub[k][0]}/{sub[k][1]}" for k in ("share_4", "share_5", "angle_4", "angle_5")) + " |")
     lines += ["", "| family | model | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
     for rid in DRIFT_ROOTS:
         for i, a in enumerate(res["scores"]["weights"]["rows"][rid]):

@@ -51,7 +51,7 @@ def test_a_shared_drift_is_found_removed_and_orders_the_family() -> None:
     plain_nearest = min((x for x in w if x != "sib2"), key=lambda x: d(SUSPECT, x))
     assert plain_nearest != "root"  # on the line, a sibling at 3x the learning rate looks like a grandchild
     rels, removed, info = along_drift(relations(w, "sib2"), QUALITY["sib2"], d)
-    assert info["removed"] and info["share"] > 0.65 and info["orientation"] in (1, -1)
+    assert info["removed"] and info["obtuse_cos"] <= -0.4 and info["orientation"] in (1, -1)
     pos = {k: info["orientation"] * v for k, v in info["positions"].items()}
     assert min(pos, key=pos.get) == "root" and max(pos, key=pos.get) == SUSPECT
     assert all(r.relation == "derived" for r in rels)  # everything else lies earlier on the axis
@@ -81,7 +81,7 @@ def test_without_a_shared_drift_nothing_changes() -> None:
     d = distance_over(w, "ft2")
     rels = relations(w, "ft2")
     out, dist, info = along_drift(rels, {}, d)
-    assert not info["removed"] and info["share"] < 0.65
+    assert not info["removed"] and info["obtuse_cos"] > -0.4
     assert dist is d and out == rels
 
 
@@ -89,9 +89,29 @@ def test_a_family_under_three_members_or_without_distances_is_left_alone() -> No
     w = family(drift=0.3)
     d = distance_over(w, "ft1")
     same, info = drift_removed(d, ["root", SUSPECT])
-    assert same is d and info["share"] is None
+    assert same is d and info["obtuse_cos"] is None
     rels = relations(w, "ft1")
     assert along_drift(rels, {}, None)[0] is rels
     # a member whose distances are not known (another layout) is left out of the family
     dist, info = drift_removed(lambda a, b: None if "x" in (a, b) else d(a, b), [SUSPECT, "root", "x", "ft2", "sib"])
     assert "x" not in info["members"] and len(info["members"]) == 4
+
+
+def test_upstream_reaches_the_root_that_the_nearest_in_weights_miss() -> None:
+    from types import SimpleNamespace
+
+    from srprint.lineage.drift import upstream
+
+    w = family(drift=0.3)
+    d = distance_over(w, "sib2")
+    nearest3 = sorted((x for x in w if x != "sib2"), key=lambda x: d(SUSPECT, x))[:3]
+    assert "root" not in nearest3
+    confirmed = [r for r in relations(w, "sib2") if r.candidate in nearest3]
+    pool = [SimpleNamespace(model_id=x, stats={}) for x in w if x != "sib2"]
+    ups = upstream(confirmed, pool, QUALITY["sib2"], d, exclude=set(nearest3), n=2)
+    assert "root" in [r.model_id for r in ups] and not set(nearest3) & {r.model_id for r in ups}
+    # no drift, or no quality to orient it: nothing upstream
+    flat = family(drift=0.0)
+    assert upstream(relations(flat, "sib2")[:3], pool, QUALITY["sib2"], distance_over(flat, "sib2"),
+                    exclude=set(), n=2) == []
+    assert upstream(relations(w, "sib2", quality=False), pool, {}, d, exclude=set(), n=2) == []

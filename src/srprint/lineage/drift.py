@@ -10,31 +10,57 @@ part of each change that is the model's own, which adds along the family's tree.
 
 :func:`drift_removed` finds the line from the pairwise distances alone (classical multidimensional scaling: the
 first principal axis of the family's weights, from its double-centred squared distances) and removes, from every
-distance among the family, its component along that axis, when the axis holds at least :data:`DRIFT_SHARE` of the
-family's variance (a shared direction; without one the first axis is one member's own change and is kept).
+distance among the family, its component along that axis, when the family has a drift: some member lies between
+two others at an angle of at least 114 degrees (cosine :data:`DRIFT_COS`). Fine-tuning steps that share no
+direction meet at about 90 degrees (a fine-tune's change is orthogonal to its parent's, and to a sibling's), so
+an angle that obtuse means the steps go the same way. (The first axis's share of the variance, measured first,
+does not tell: a chain of three orthogonal steps already puts 0.75 of it on one axis; with five members, 16 of 36
+subsets of families without a drift reached 0.65.)
 
 The axis also orders the family: :func:`along_drift` orients a lookup's relatives by their position on it, the
 earlier the parent, the axis pointing the way the held-out quality rises (:func:`orientation`). It overrides the
 anchor rule (``orient.py``), whose premise (the root is a converged model that a fine-tune moves off its optimum) is
 what a shared drift contradicts: every fine-tune descends the same slope from the root. The storage rules still
 decide first (a quantised or pruned copy is the child).
+
+On the line, the root is the member *farthest* from its late fine-tunes, so a lookup that confirms the nearest in
+weights may never reach it: :func:`upstream` names the records to confirm next, those nearest in weights to the
+family's earliest member found so far.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 from .orient import ORIENTABLE
-from .relate import SUSPECT, Distance, Relation, storage_direction
+from .relate import SUSPECT, Distance, Relation, layout, storage_direction
 
-# the first axis's least share of the family's variance for a shared drift: set on the dev families of
-# bench/lineage_dev_drift.py (tiny x2 families with a drift 0.70-0.80; IMDN, RLFN, SRGAN without 0.53-0.63)
-DRIFT_SHARE = 0.65
+# a drift: the family's most obtuse angle has a cosine at most this (114 degrees). Set on the dev families of
+# bench/lineage_dev_drift.py: every subset of 4-6 members of the six x2 families without a clear drift stays above
+# -0.30 (their whole families -0.30 to 0.04); the four with one reach -0.56 to -0.81 as whole families
+DRIFT_COS = -0.4
 
 
-def drift_removed(distance: Distance, ids: Sequence[str], *, share: float = DRIFT_SHARE
+def most_obtuse(d2: Any) -> float:
+    """The cosine of the most obtuse angle ``a-b-c`` among points with squared distances ``d2`` (1 with none)."""
+    import numpy as np
+
+    d = np.sqrt(d2)
+    best = 1.0
+    n = len(d2)
+    for b in range(n):
+        for a in range(n):
+            for c in range(a + 1, n):
+                if b in (a, c) or d[a, b] == 0 or d[b, c] == 0:
+                    continue
+                best = min(best, float((d2[a, b] + d2[b, c] - d2[a, c]) / (2 * d[a, b] * d[b, c])))
+    return best
+
+
+def drift_removed(distance: Distance, ids: Sequence[str], *, cos: float = DRIFT_COS
                   ) -> tuple[Distance, dict[str, Any]]:
     """``distance`` with the family's shared drift removed among ``ids``.
 
@@ -45,15 +71,16 @@ def drift_removed(distance: Distance, ids: Sequence[str], *, share: float = DRIF
     ids : sequence of str
         The family: the suspect and its relatives of one kernel layout. Ids whose distances to the others are
         not all known are left out of it.
-    share : float
-        The first axis's least share of the family's variance for it to be removed.
+    cos : float
+        The cosine of the family's most obtuse angle at or under which it has a drift.
 
     Returns
     -------
     (callable, dict)
         The distance (the given one for any pair not both in the family, or when nothing is removed), and what
-        was found: ``members``, ``share`` (the first axis's share of the variance; None with under 3 members)
-        and ``removed``.
+        was found: ``members``, ``obtuse_cos`` (the cosine of its most obtuse angle), ``share`` (the first
+        axis's share of the variance; both None with under 3 members), ``removed`` and, when removed,
+        ``positions`` on the axis (their sign arbitrary).
     """
     import numpy as np
 
@@ -61,7 +88,7 @@ def drift_removed(distance: Distance, ids: Sequence[str], *, share: float = DRIF
     for x in dict.fromkeys(ids):
         if all(distance(x, y) is not None for y in members):
             members.append(x)
-    info: dict[str, Any] = {"members": members, "share": None, "removed": False}
+    info: dict[str, Any] = {"members": members, "obtuse_cos": None, "share": None, "removed": False}
     n = len(members)
     if n < 3:
         return distance, info
@@ -69,6 +96,7 @@ def drift_removed(distance: Distance, ids: Sequence[str], *, share: float = DRIF
     for i in range(n):
         for j in range(i + 1, n):
             d2[i, j] = d2[j, i] = float(distance(members[i], members[j])) ** 2  # type: ignore[arg-type]
+    info["obtuse_cos"] = round(most_obtuse(d2), 4)
     centre = np.eye(n) - 1.0 / n
     gram = -0.5 * centre @ d2 @ centre
     vals, vecs = np.linalg.eigh(gram)
@@ -76,7 +104,7 @@ def drift_removed(distance: Distance, ids: Sequence[str], *, share: float = DRIF
     if positive.size == 0:
         return distance, info
     info["share"] = round(float(vals[-1] / positive.sum()), 4)
-    if info["share"] < share:
+    if not info["obtuse_cos"] <= cos:
         return distance, info
     info["removed"] = True
     t = dict(zip(members, (np.sqrt(vals[-1]) * vecs[:, -1]).tolist(), strict=True))  # positions (sign arbitrary)
@@ -127,7 +155,7 @@ def along_drift(relations: list[Relation], suspect_stats: dict[str, Any], distan
         removed, or as given), and :func:`drift_removed`'s findings.
     """
     if distance is None:
-        return relations, distance, {"members": [], "share": None, "removed": False}
+        return relations, distance, {"members": [], "obtuse_cos": None, "share": None, "removed": False}
     family = [SUSPECT] + [r.candidate for r in relations
                           if r.relation in ORIENTABLE and distance(SUSPECT, r.candidate) is not None]
     removed, info = drift_removed(distance, family)
@@ -148,7 +176,52 @@ def along_drift(relations: list[Relation], suspect_stats: dict[str, Any], distan
             continue
         later = pos[SUSPECT] > pos[r.candidate]
         ev = [f"{'the indexed model' if later else 'the suspect'} lies earlier on the shared direction of the "
-              f"family's fine-tunes ({pos[SUSPECT]:.4g} vs {pos[r.candidate]:.4g}; it holds {info['share']:.0%} "
-              "of the family's variance): the parent (every fine-tune moves further along it)"]
+              f"family's fine-tunes ({pos[SUSPECT]:.4g} vs {pos[r.candidate]:.4g}; the family's steps meet at up to "
+              f"{math.degrees(math.acos(info['obtuse_cos'])):.0f} degrees): the parent (every fine-tune moves further "
+              "along it)"]
         out.append(replace(r, relation="derived" if later else "parent", direction_evidence=ev))
     return out, removed, info
+
+
+def upstream(accepted: list[Relation], pool: Sequence[Any], suspect_stats: dict[str, Any],
+             distance: Distance | None, *, exclude: set[str], n: int) -> list[Any]:
+    """The records to confirm upstream of a family with a shared drift: up to ``n`` records of ``pool`` with the
+    suspect's kernel layout, not in ``exclude`` nor the family, nearest in weights to the family's earliest
+    member (:func:`along_drift`'s oriented positions; the suspect itself when it is the earliest).
+
+    Parameters
+    ----------
+    accepted : list of Relation
+        The suspect's accepted relations so far.
+    pool : sequence
+        Candidate records (with ``model_id`` and ``stats``), e.g. the suspect's nearest sketches.
+    suspect_stats : dict
+        The suspect's statistics.
+    distance : callable or None
+        The weight distance by id, the suspect being :data:`~srprint.lineage.relate.SUSPECT`.
+    exclude : set of str
+        Ids already confirmed or left out.
+    n : int
+        How many at most.
+
+    Returns
+    -------
+    list
+        Records of ``pool``, nearest first; empty without an oriented drift.
+    """
+    if distance is None or n < 1:
+        return []
+    _, _, info = along_drift(accepted, suspect_stats, distance)
+    if not info.get("orientation"):
+        return []
+    pos = {k: info["orientation"] * v for k, v in info["positions"].items()}
+    first = min(pos, key=lambda k: (pos[k], k))
+    mine = layout(suspect_stats)
+    near = []
+    for rec in pool:
+        if rec.model_id in exclude or rec.model_id in pos or layout(rec.stats) != mine:
+            continue
+        d = distance(first, rec.model_id)
+        if d is not None:
+            near.append((d, rec.model_id, rec))
+    return [rec for _, _, rec in sorted(near, key=lambda t: (t[0], t[1]))[:n]]

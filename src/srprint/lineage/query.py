@@ -5,9 +5,10 @@
    A model with the same weights (content sha256) is the same model at once.
 3. **Confirmation**: the nearest sketch, the ``confirm`` records nearest to it in weights among the
    :data:`N_WEIGHT_POOL` nearest sketches with its kernel layout (a fine-tune's parent: :func:`nearest_in_weights`),
-   then the other nearest sketches up to that many; candidates whose entries are on disk go through
-   :func:`srprint.lineage.relate.relate` (the ownership verdict plus the function distance), closest
-   first; a re-upload computing the same function (*same model*) ends it early (one found by its
+   then the other nearest sketches up to that many (and, where the family found shares a drift, the records
+   nearest in weights to its earliest member: :func:`srprint.lineage.drift.upstream`); candidates whose entries
+   are on disk go through :func:`srprint.lineage.relate.relate` (the ownership verdict plus the function
+   distance), closest first; a re-upload computing the same function (*same model*) ends it early (one found by its
    storage grid does not: a relative of its source on that grid is also *same model*, and the closest
    function wins). Then up to ``n_expand`` more: the records nearest to the relatives the suspect was found to
    derive from (its parent may be theirs). The nulls of each verdict use the candidate's own
@@ -41,7 +42,7 @@ from typing import Any
 from ..errors import SrprintError
 from . import graph
 from .build import _metadata, content_sha256, resolve_inputs
-from .drift import along_drift
+from .drift import along_drift, upstream
 from .orient import by_anchor
 from .relate import (
     SAME_FUNCTION_DB,
@@ -367,6 +368,13 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
             out["walked"] = [] if reupload else _walk(index, relations, recs, run, alpha=alpha, n=n_walk,
                                                       exclude=set(exclude) | {entry.id} | tried, n_expand=n_expand,
                                                       set_fwer=set_fwer)
+            if not reupload:  # upstream of a drifting family: its root is the member farthest from late fine-tunes
+                _any_accepted(relations, set_fwer, alpha)
+                for rec in upstream([r for r in relations if accepted(r, alpha)], [r for r, _ in pool], prof["stats"],
+                                    distance, exclude=set(exclude) | {entry.id} | tried | set(out["walked"]),
+                                    n=n_expand):
+                    out.setdefault("upstream", []).append(rec.model_id)
+                    run(rec)
             if not reupload and not _any_accepted(relations, set_fwer, alpha):  # look further before *unknown*
                 for rec, dist in [(r, d) for r, d in near if r.model_id not in tried | set(out["walked"])][:n_more]:
                     out.setdefault("looked_further", []).append(rec.model_id)
