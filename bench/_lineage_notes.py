@@ -105,4 +105,18 @@ NOTES = [
     "v9 run on the x2 dev families (`lineage_dev_weights.md`: the true parent among the 3 nearest in weights "
     "for 15/15, the nearest for 13/15). The index and its stored graph are v8's (index-time links "
     "still confirm the 3 nearest sketches: not re-linked). No rule changed after v9 ran.",
+    "v10 run (queries-v10), 2026-12-07 09:31-09:53 UTC, one thread beside dev scripts on the other core, all 186 "
+    "queries live: the library as committed in 37b304c, i.e. v9's plus the drift steps of `lineage/drift.py` (a "
+    "family's shared fine-tuning drift, found when some member lies between two others at 114 degrees or more: "
+    "the parent chosen on weight distances with the drift removed, the relatives oriented along it, and the "
+    "records nearest in weights to the family's earliest member confirmed too). Post hoc: motivated by v9's rows "
+    "(in the tiny families the root was the member farthest from its fine-tunes); the test, the orientation and "
+    "the steps were set on 10 x2 dev families only (`lineage_dev_drift.md`: parent right 23/50 -> 36/50 with "
+    "every relative confirmed; `lineage_dev_queries.md`: 25/50 -> 28/50 in real lookups). New machine: the "
+    "population was rebuilt from the same recipe and seeds and the index linked again under the same rules (269 "
+    "pairs, 56 parents stored; v8's index 264 and 58), so v10 differs from v9 by that rebuild too, and v9's "
+    "answers were not on this machine to compare. On v10's own confirmations, choosing without the drift steps "
+    "gives precision 58/74, recall 58/75, direction 64/72 (with them 60/74, 60/75, 66/74). The drift was found "
+    "in 13 derived queries (9 then named the parent), 3 root queries, and no independent or re-upload query. "
+    "No rule changed after v10 ran.",
 ]

@@ -75,7 +75,7 @@ DERIVED = {"ft1": ("root", {"seed": 0, "data": "bsd68"}), "ft2": ("ft1", {"seed"
            "sibft": ("sib", {"seed": 6, "data": "bsd68"})}
 # held out from the index-time graph's rules (v4): made and scored after they were written
 HELDOUT_V4 = ("sibft",)
-QUERIES = "queries-v6"  # earlier answers (other rules) stay in queries/ and queries-v2/ to queries-v5/
+QUERIES = "queries-v10"  # earlier answers (other rules) stay in queries/ and queries-v2/ to queries-v9/ where kept
 INDEX = "index-v4"  # with the sibft models and the family graph (index-v2-15: the v3 run's index)
 LINK_K = 3
 REUPLOADS = {"renamed": None, "fp16": ("fp16", {}), "int8": ("quantize", {"bits": 8}),
@@ -266,7 +266,8 @@ def run_queries(state: Path, pop: dict[str, Any], index: Path, *, deadline: floa
                                             "confirm_s", "choose_s", "group_size")} | {
                 "query_s": round(time.perf_counter() - t, 2), "t_done": time.time(),
                 "top_candidates": [c["id"] for c in res.get("candidates", [])[:3]],
-                "weight_nearest": res.get("weight_nearest"),
+                "weight_nearest": res.get("weight_nearest"), "upstream": res.get("upstream"),
+                "drift": res.get("drift"),
                 "n_confirmed": len(res.get("relations", [])),
                 "relations": [{k: r.get(k) for k in keep} for r in res.get("relations", [])]}
 
