@@ -21,6 +21,12 @@ def wilson(k: int, n: int, z: float = 1.96) -> dict[str, Any]:
     return {"k": k, "n": n, "rate": round(k / n, 4), "ci95": [round(lo, 4), round(hi, 4)]}
 
 
+def counts(w: dict[str, Any]) -> str:
+    """``k/n (lo-hi %)`` of a :func:`wilson` result."""
+    ci = w["ci95"] or [0, 0]
+    return f"{w['k']}/{w['n']} ({100 * ci[0]:.1f}-{100 * ci[1]:.1f} %)"
+
+
 def family(model_id: str, pop: dict[str, Any]) -> str:
     """Lineage family of a model id: the root's id for the published lineages, the (architecture, seed)
     for mini-zoo models (one seed and architecture share a random initialisation), else the id."""

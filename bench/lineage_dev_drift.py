@@ -38,7 +38,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_results  # noqa: E402
-from _lineage_report import wilson  # noqa: E402
+from _lineage_report import counts, wilson  # noqa: E402
 from lineage_dev import DEV_ROOTS, _relations, answer_row, family_data  # noqa: E402
 
 # the first three are lineage_dev.py's; the others added for this check (the tiny ones where the drift shows)
@@ -137,10 +137,7 @@ def main() -> int:
                               "direction": wilson(sum(r["direction_right"] for r in linked), len(linked)),
                               "rows": by}
 
-    def f(w: dict[str, Any]) -> str:
-        ci = w["ci95"] or [0, 0]
-        return f"{w['k']}/{w['n']} ({100 * ci[0]:.1f}-{100 * ci[1]:.1f} %)"
-
+    f = counts
     lines = ["# Lineage query: the parent choice on drift-removed weights (issue 28, dev)", "",
              f"Families: {', '.join(DRIFT_ROOTS)} (published x2 roots, bench/lineage.py's recipe; no scored query "
              "holds them). Every relative counted as confirmed (*copy*), the direction rules on each member's "

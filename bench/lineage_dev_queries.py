@@ -27,7 +27,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_results  # noqa: E402
-from _lineage_report import wilson  # noqa: E402
+from _lineage_report import counts, wilson  # noqa: E402
 from lineage import DERIVED  # noqa: E402
 from lineage_dev import build_family  # noqa: E402
 from lineage_dev_drift import DRIFT_ROOTS  # noqa: E402
@@ -92,10 +92,7 @@ def main() -> int:
         res["arms"][arm] = {k: wilson(sum(r[k] for r in rows), len(rows))
                             for k in ("right", "direction", "parent_confirmed")} | {"rows": rows}
 
-    def f(w: dict[str, Any]) -> str:
-        ci = w["ci95"] or [0, 0]
-        return f"{w['k']}/{w['n']} ({100 * ci[0]:.1f}-{100 * ci[1]:.1f} %)"
-
+    f = counts
     lines = ["# Lineage lookups on the x2 dev families, with and without the drift steps (issue 28, dev)", "",
              f"Families: {', '.join(DRIFT_ROOTS)} (published x2 roots, bench/lineage.py's recipe; no scored query "
              "holds them), indexed together (60 models, no stored graph); every derived model looked up, itself "
