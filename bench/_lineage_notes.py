@@ -119,4 +119,12 @@ NOTES = [
     "gives precision 58/74, recall 58/75, direction 64/72 (with them 60/74, 60/75, 66/74). The drift was found "
     "in 13 derived queries (9 then named the parent), 3 root queries, and no independent or re-upload query. "
     "No rule changed after v10 ran.",
+    "After v10 (no new queries): the index-time parent choice (`graph.parents_from`, the stored parents) is now "
+    "made as a lookup makes it (the drift steps and the sibling rule on the weights; before, closeness 1 - S "
+    "alone). Recomputed on v10's index from its stored relations, nothing confirmed again: the stored parents "
+    "name the true parent of 33 of the 75 derived models (was 31), 22 stored parents are wrong (was 25; 5 of "
+    "them join same-seed mini-zoo models trained with other losses, which share an initialisation). v10's "
+    "answers, chosen again with the recomputed stored parents, are unchanged (the table above). The tree "
+    "(`srprint lineage tree`) still keeps 4 edges: Holm over all 7875 pairs, with the verdict's p-values near "
+    "1e-4 at best.",
 ]

@@ -115,3 +115,23 @@ def test_upstream_reaches_the_root_that_the_nearest_in_weights_miss() -> None:
     assert upstream(relations(flat, "sib2")[:3], pool, QUALITY["sib2"], distance_over(flat, "sib2"),
                     exclude=set(), n=2) == []
     assert upstream(relations(w, "sib2", quality=False), pool, {}, d, exclude=set(), n=2) == []
+
+
+def test_the_index_time_parents_are_chosen_as_a_lookup_chooses() -> None:
+    from types import SimpleNamespace
+
+    from srprint.lineage.graph import parents_from
+
+    w = family(drift=0.3, seed=2)
+    names = list(w)
+    key = {x: i for i, x in enumerate(names)}
+    records = {key[x]: SimpleNamespace(model_id=x, stats=QUALITY[x]) for x in names}
+    rels = {key[me]: [(key[r.candidate], r) for r in relations(w, me)] for me in names}
+
+    def plain(a: str, b: str) -> float:
+        return float(np.linalg.norm(w[a] - w[b]))
+
+    got = {names[c]: names[p] for c, (p, _) in parents_from(rels, distance=plain, records=records).items()}
+    assert got == {"ft1": "root", "ft2": "ft1", "sib": "root", "sib2": "root", "sibft": "sib"}
+    # without the distances nothing is oriented: every relation is of unknown direction, so no parent is named
+    assert parents_from(rels) == {}

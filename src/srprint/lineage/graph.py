@@ -12,8 +12,9 @@ registry's concurrency rules):
 * ``parents``: at most one parent per model (``child`` is the primary key), recomputed for a group from
   its relations after each link: the parent of ``M`` is what :func:`srprint.lineage.relate.choose` names
   among ``M``'s accepted relations when it answers *derived from X* (family-wise error rate over the
-  group by Holm, every model of the group a hypothesis), closest edge first, and an edge that would
-  close a cycle is left out.
+  group by Holm, every model of the group a hypothesis), chosen as a lookup chooses (the drift steps of
+  :mod:`srprint.lineage.drift`, the sibling rule on the weights), closest edge first, and an edge that
+  would close a cycle is left out.
 
 The stored relations keep the pairwise direction each confirmation found; what reads them as a family
 (the parents, ``srprint lineage tree``) orients them again first (:func:`oriented_relations`): each
@@ -35,8 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
+from .drift import along_drift
 from .orient import by_component
-from .relate import Relation, accepted, choose, holm, weight_distances
+from .relate import SUSPECT, Distance, Relation, accepted, choose, holm, weight_distances
 from .store import LineageIndex, Record
 
 SCHEMA = (
@@ -178,12 +180,19 @@ def oriented_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA,
         return rels
     recs = {r.key: r for r in index.records(group)}
     by_id = {r.model_id: r for r in recs.values()}
-    read = states or record_state
-    distance = weight_distances(lambda mid: read(by_id[mid]) if mid in by_id else None, keep=KEEP_STATES)
+    distance = group_distance(index, group, states=states)
     seen = {recs[k].model_id: [r for _, r in mine] for k, mine in rels.items()}
     new = by_component(seen, {mid: r.stats for mid, r in by_id.items()}, distance,
                        is_accepted=lambda r: accepted(r, alpha))
     return {k: list(zip([o for o, _ in mine], new[recs[k].model_id], strict=True)) for k, mine in rels.items()}
+
+
+def group_distance(index: LineageIndex, group: str, *, states: States | None = None) -> Any:
+    """The weight distance of two models of ``group`` by id (:func:`srprint.lineage.relate.weight_distances`;
+    ``states(record)`` reads a model's weights, default :func:`record_state`)."""
+    by_id = {r.model_id: r for r in index.records(group)}
+    read = states or record_state
+    return weight_distances(lambda mid: read(by_id[mid]) if mid in by_id else None, keep=KEEP_STATES)
 
 
 def _creates_cycle(parent_of: dict[int, int], child: int, parent: int) -> bool:
@@ -196,8 +205,9 @@ def _creates_cycle(parent_of: dict[int, int], child: int, parent: int) -> bool:
     return node == child
 
 
-def parents_from(rels: dict[int, list[tuple[int, Relation]]], *,
-                 alpha: float = ALPHA) -> dict[int, tuple[int, Relation]]:
+def parents_from(rels: dict[int, list[tuple[int, Relation]]], *, alpha: float = ALPHA,
+                 distance: Distance | None = None, records: dict[int, Record] | None = None
+                 ) -> dict[int, tuple[int, Relation]]:
     """At most one parent per model from a group's relations as seen from each model (:func:`stored_relations`
     or :func:`oriented_relations`): the module docstring's choice, closest edge first, an edge that would
     close a cycle left out. Stores nothing.
@@ -208,6 +218,12 @@ def parents_from(rels: dict[int, list[tuple[int, Relation]]], *,
         ``{key: [(other key, Relation)]}``.
     alpha : float
         Family-wise error rate of a parent edge.
+    distance : callable, optional
+        The weight distance of two models by id (:func:`group_distance`), with ``records`` (``{key: Record}``):
+        each model's parent is chosen as a lookup chooses it (:func:`srprint.lineage.drift.along_drift`, then
+        :func:`srprint.lineage.relate.choose`'s sibling rule); None: by closeness alone.
+    records : dict, optional
+        The group's records by key (with ``distance``).
 
     Returns
     -------
@@ -217,9 +233,17 @@ def parents_from(rels: dict[int, list[tuple[int, Relation]]], *,
     edges = []
     for key, mine in rels.items():
         ok = [(o, r) for o, r in mine if accepted(r, alpha)]
-        best = choose([r for _, r in ok])
+        acc, choice_distance = [r for _, r in ok], None
+        if distance is not None and records is not None and key in records:
+            me = records[key].model_id
+
+            def seen(a: str, b: str, me: str = me) -> float | None:
+                return distance(me if a == SUSPECT else a, me if b == SUSPECT else b)
+
+            acc, choice_distance, _ = along_drift(acc, records[key].stats or {}, seen)
+        best = choose(acc, distance=choice_distance)
         if best is not None and best.relation == "derived":
-            other = next(o for o, r in ok if r is best)
+            other = next(o for (o, _), r in zip(ok, acc, strict=True) if r is best)
             edges.append((best.closeness(), key, other, best))
     parent_of: dict[int, int] = {}
     detail: dict[int, tuple[int, Relation]] = {}
@@ -254,9 +278,12 @@ def recompute_parents(index: LineageIndex, group: str, *, alpha: float = ALPHA, 
     dict
         ``{child key: parent key}``.
     """
-    rels = oriented_relations(index, group, alpha=alpha, states=states) if anchor else stored_relations(
-        index, group, alpha=alpha)
-    detail = parents_from(rels, alpha=alpha)
+    if anchor:
+        rels = oriented_relations(index, group, alpha=alpha, states=states)
+        detail = parents_from(rels, alpha=alpha, distance=group_distance(index, group, states=states),
+                              records={r.key: r for r in index.records(group)})
+    else:
+        detail = parents_from(stored_relations(index, group, alpha=alpha), alpha=alpha)
     parent_of = {c: p for c, (p, _) in detail.items()}
     keys = [r.key for r in index.records(group)]
     with index._locked(), index._write() as con:
