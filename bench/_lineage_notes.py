@@ -127,4 +127,12 @@ NOTES = [
     "answers, chosen again with the recomputed stored parents, are unchanged (the table above). The tree "
     "(`srprint lineage tree`) still keeps 4 edges: Holm over all 7875 pairs, with the verdict's p-values near "
     "1e-4 at best.",
+    "After v10 (2), no new queries: the path rule of `relate.choose` (with a drift, a relative later on it than "
+    "both the suspect and X does not pass X over: every model on the tree path between two others is an "
+    "ancestor of one of them). Post hoc: found reading v10's misses (ESPCN ft1 and sib: their root was passed "
+    "over because the 3x-learning-rate sibling, far along the drift, lies near everything once the drift is "
+    "removed); checked on the x2 dev families before rescoring (`lineage_dev_drift.md`: 36/50 -> 40/50 with "
+    "every relative confirmed; `lineage_dev_queries.md`: 28/50 -> 32/50 in real lookups). The tables above are "
+    "v10's confirmations chosen again with it (a live lookup confirms the same candidates: the rule acts after "
+    "them), and the stored parents recomputed with it: right for 35/75 derived models.",
 ]

@@ -66,10 +66,11 @@ def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, dista
     out_ = set() if row.get("kind") == "reupload" else {row["id"]}
     parent_of = {c: p for c, p in (stored or {}).items() if c not in out_ and p not in out_}
     acc = [r for r in rels if accepted(r, ALPHA)]
+    drift: dict[str, Any] = {}
     if stats is not None:
         acc = by_anchor(acc, stats.get(row["id"]) or {}, distance)
-        acc, distance, _ = along_drift(acc, stats.get(row["id"]) or {}, distance)
-    best = choose(acc, parent_of=parent_of, distance=distance)
+        acc, distance, drift = along_drift(acc, stats.get(row["id"]) or {}, distance)
+    best = choose(acc, parent_of=parent_of, distance=distance, positions=drift.get("oriented"))
     return {**row, "answer_as_run": row.get("answer"), "match_as_run": row.get("match"),
             "answer": best.relation if best else "unknown", "match": best.candidate if best else None,
             "fwer": best.fwer if best else None, "text": _answer(best, row["id"])}

@@ -67,10 +67,10 @@ def score(fam: dict[str, Any], distance_of: Any, plain: Any, *, drift: bool = Fa
     for me in fam["members"]:
         rels = [replace(r, record={"stats": fam["members"][r.candidate]["stats"]}) for r in _relations(fam, me)]
         rels = by_anchor(rels, fam["members"][me]["stats"], as_seen(plain, me))
-        chosen_on = as_seen(distance_of(me), me)
+        chosen_on, found = as_seen(distance_of(me), me), {}
         if drift:
-            rels, chosen_on, _ = along_drift(rels, fam["members"][me]["stats"], as_seen(plain, me))
-        rows.append(answer_row(me, choose(rels, distance=chosen_on)))
+            rels, chosen_on, found = along_drift(rels, fam["members"][me]["stats"], as_seen(plain, me))
+        rows.append(answer_row(me, choose(rels, distance=chosen_on, positions=found.get("oriented"))))
     return rows
 
 

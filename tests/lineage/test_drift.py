@@ -135,3 +135,18 @@ def test_the_index_time_parents_are_chosen_as_a_lookup_chooses() -> None:
     assert got == {"ft1": "root", "ft2": "ft1", "sib": "root", "sib2": "root", "sibft": "sib"}
     # without the distances nothing is oriented: every relation is of unknown direction, so no parent is named
     assert parents_from(rels) == {}
+
+
+def test_a_relative_later_on_the_drift_than_both_does_not_pass_one_over() -> None:
+    # the suspect (a fine-tune of the root) and its root; a sibling at 3x the learning rate lies far along the drift,
+    # and once the drift is removed it is near everything: it must not pass the root over
+    d = {frozenset((SUSPECT, "root")): 1.0, frozenset((SUSPECT, "sib2")): 0.9, frozenset(("root", "sib2")): 0.8}
+
+    def distance(a: str, b: str) -> float:
+        return d[frozenset((a, b))]
+
+    rels = [Relation("root", "derived", "copy", 1e-5, 40.0, 0.1), Relation("sib2", "parent", "copy", 1e-5, 40.0, 0.1)]
+    plain = choose(rels, distance=distance)  # the plain sibling rule passes the root over
+    assert plain is not None and (plain.candidate, plain.relation) == ("sib2", "parent")
+    best = choose(rels, distance=distance, positions={"root": 0.0, SUSPECT: 1.0, "sib2": 3.0})
+    assert best is not None and (best.candidate, best.relation) == ("root", "derived")

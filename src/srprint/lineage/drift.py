@@ -152,7 +152,8 @@ def along_drift(relations: list[Relation], suspect_stats: dict[str, Any], distan
     (list of Relation, callable or None, dict)
         The relations (in the order given; the related ones of the suspect's layout re-oriented when a drift
         was found), the distance for :func:`~srprint.lineage.relate.choose` (``distance`` with the drift
-        removed, or as given), and :func:`drift_removed`'s findings.
+        removed, or as given), and :func:`drift_removed`'s findings, with ``orientation`` and, when oriented,
+        ``oriented``: the positions earlier first (``choose``'s ``positions``).
     """
     if distance is None:
         return relations, distance, {"members": [], "obtuse_cos": None, "share": None, "removed": False}
@@ -168,6 +169,7 @@ def along_drift(relations: list[Relation], suspect_stats: dict[str, Any], distan
     if not sign:
         return relations, removed, info
     pos = {k: sign * v for k, v in info["positions"].items()}
+    info["oriented"] = pos
     out = []
     for r in relations:
         if (r.relation not in ORIENTABLE or r.candidate not in pos or pos[r.candidate] == pos[SUSPECT]

@@ -233,15 +233,15 @@ def parents_from(rels: dict[int, list[tuple[int, Relation]]], *, alpha: float = 
     edges = []
     for key, mine in rels.items():
         ok = [(o, r) for o, r in mine if accepted(r, alpha)]
-        acc, choice_distance = [r for _, r in ok], None
+        acc, choice_distance, drift = [r for _, r in ok], None, {}
         if distance is not None and records is not None and key in records:
             me = records[key].model_id
 
             def seen(a: str, b: str, me: str = me) -> float | None:
                 return distance(me if a == SUSPECT else a, me if b == SUSPECT else b)
 
-            acc, choice_distance, _ = along_drift(acc, records[key].stats or {}, seen)
-        best = choose(acc, distance=choice_distance)
+            acc, choice_distance, drift = along_drift(acc, records[key].stats or {}, seen)
+        best = choose(acc, distance=choice_distance, positions=drift.get("oriented"))
         if best is not None and best.relation == "derived":
             other = next(o for (o, _), r in zip(ok, acc, strict=True) if r is best)
             edges.append((best.closeness(), key, other, best))

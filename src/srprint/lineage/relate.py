@@ -304,14 +304,19 @@ def weight_distances(states: Callable[[str], dict[str, Any] | None], *, keep: in
     return distance
 
 
-def _bridged(x: Relation, pool: list[Relation], distance: Distance) -> Relation | None:
+def _bridged(x: Relation, pool: list[Relation], distance: Distance,
+             positions: dict[str, float] | None = None) -> Relation | None:
     """A relative ``y`` of the pool closer both to the suspect and to ``x`` than ``x`` is to the suspect
-    (the sibling rule, :func:`choose`); None when there is none or a distance is not known."""
+    (the sibling rule, :func:`choose`); None when there is none or a distance is not known. With
+    ``positions`` (along a family's drift), a ``y`` later than both is not on the tree path between them."""
     dx = distance(SUSPECT, x.candidate)
     if dx is None:
         return None
     for y in pool:
         if y is x:
+            continue
+        if positions and all(k in positions for k in (SUSPECT, x.candidate, y.candidate)) and (
+                positions[y.candidate] >= max(positions[SUSPECT], positions[x.candidate])):
             continue
         dy = distance(SUSPECT, y.candidate)
         if dy is None or not dy < dx:
@@ -328,7 +333,7 @@ def _nearness(r: Relation, distance: Distance | None) -> tuple[float, tuple[floa
 
 
 def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None,
-           distance: Distance | None = None) -> Relation | None:
+           distance: Distance | None = None, positions: dict[str, float] | None = None) -> Relation | None:
     """The relation a lookup answers with, among the accepted ones (module docstring): a re-upload (the
     closest function) first; else, among the relatives the verdict calls *copy* (within its copy band:
     the suspect's own family) when there are any, all accepted ones otherwise: the closest model the
@@ -357,6 +362,10 @@ def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None,
     distance : callable, optional
         ``distance(a, b)``: the weight distance of two models by id, the suspect's id being
         :data:`SUSPECT` (None if not known, e.g. another layout): enables the sibling rule.
+    positions : dict, optional
+        Positions along the family's drift, earlier first (``drift.along_drift``'s ``oriented``): every model
+        on the tree path between two others is an ancestor of one of them, so a relative later than both the
+        suspect and ``X`` does not pass ``X`` over.
 
     Returns
     -------
@@ -372,7 +381,7 @@ def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None,
     for kind in ("derived", "parent"):
         hits = [r for r in pool if r.relation == kind]
         if distance is not None:
-            hits = [r for r in hits if _bridged(r, pool, distance) is None]
+            hits = [r for r in hits if _bridged(r, pool, distance, positions) is None]
         if hits:
             if parent_of:
                 hits = _direct(hits, parent_of, up=kind == "derived")
