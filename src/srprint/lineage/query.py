@@ -390,7 +390,9 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         # oriented by the anchor rule (orient.py), then along the family's shared drift where there is one (drift.py)
         acc = [r for r in relations if accepted(r, alpha)]
         drifted, choice_distance, drift = along_drift(by_anchor(acc, prof["stats"], distance), prof["stats"], distance)
-        out["drift"] = {k: v for k, v in drift.items() if k not in ("members", "oriented")}
+        out["drift"] = {k: v for k, v in drift.items() if k not in ("members", "oriented", "positions")}
+        if drift.get("positions"):  # the suspect by its id (SUSPECT is an internal key)
+            out["drift"]["positions"] = {entry.id if k == SUSPECT else k: v for k, v in drift["positions"].items()}
         oriented = {id(r): o for r, o in zip(acc, drifted, strict=True)}
         relations = [oriented.get(id(r), r) for r in relations]
         best = choose([r for r in relations if accepted(r, alpha)], parent_of=stored, distance=choice_distance,
