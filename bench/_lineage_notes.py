@@ -139,5 +139,12 @@ NOTES = [
     "running: all 186 queries live with the library as committed in c42d118 (the path rule, the recomputed "
     "stored parents), on v10's index. Its 186 answers equal v10's confirmations chosen again (the tables above "
     "are v11's). The nulls were read back from v10's run (same key), so every confirmation only computed its "
-    "pair: 0.65 s median, 3.0 s at most. No rule changed after v11 ran.",
+    "pair: 0.65 s median, 3.0 s at most.",
+    "After v11, no new queries: along a drift, `relate.choose` no longer drops a relative that the stored graph "
+    "makes an ancestor of a closer one (`_direct`): there *derived* means earlier on the axis, not an ancestor, "
+    "and the stored parent of an earlier sibling had made ESPCN sib2's root a *grandparent*. Post hoc: found "
+    "reading v11's misses; checked first on the x2 dev families with a linked dev index "
+    "(`lineage_dev_queries_linked.md`: 33/50 -> 36/50; the unlinked dev index has no stored parents, 32/50 "
+    "either way). The tables above are v11's confirmations chosen again with it: precision 64/74, recall 64/75, "
+    "direction 70/78 (v11 as run, each row's answer_as_run: 63/74, 63/75, 69/77).",
 ]

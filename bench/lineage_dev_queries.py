@@ -35,10 +35,10 @@ from lineage_dev_drift import DRIFT_ROOTS  # noqa: E402
 ARMS = ("without", "with")
 
 
-def lookups(state: Path, index: Path, paths: dict[str, str], arm: str) -> dict[str, Any]:
+def lookups(state: Path, index: Path, paths: dict[str, str], arm: str, suffix: str = "") -> dict[str, Any]:
     from srprint.lineage import query
 
-    qdir = state / f"queries-{arm}"
+    qdir = state / f"queries-{arm}{suffix}"
     qdir.mkdir(parents=True, exist_ok=True)
     saved = query.along_drift, query.upstream
     if arm == "without":
@@ -64,21 +64,32 @@ def lookups(state: Path, index: Path, paths: dict[str, str], arm: str) -> dict[s
         query.along_drift, query.upstream = saved
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from srprint.config import srprint_home
     from srprint.lineage.build import index_models
+    from srprint.lineage.tree import link_index
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--linked", action="store_true", help="a second dev index, linked as the benchmark's is (a "
+                    "stored graph: the lookup walks it and its stored parents order a chain); results *_linked")
+    args = ap.parse_args(argv)
+    suffix = "-linked" if args.linked else ""
 
     state = srprint_home() / "bench" / "lineage" / "dev"
     fams = {rid: build_family(state, rid) for rid in DRIFT_ROOTS}
     ids = {rid: {role: (f"{rid}-pretrained" if role == "root" else f"{rid}-{role}") for role in p}
            for rid, p in fams.items()}
-    index = state / "dev-index"
+    index = state / f"dev-index{suffix}"
     if not (index / "records.sqlite").is_file():
         index_models([Path(p) for f in fams.values() for p in f.values()], index)
+    if args.linked:
+        link_index(index, k=3)  # resumes: a model linked before is skipped
     derived = {ids[rid][role]: path for rid, f in fams.items() for role, path in f.items() if role != "root"}
     res: dict[str, Any] = {"roots": list(DRIFT_ROOTS), "arms": {}}
     for arm in ARMS:
-        answers = lookups(state, index, derived, arm)
+        answers = lookups(state, index, derived, arm, suffix)
         rows = []
         for rid in DRIFT_ROOTS:
             for role, (parent, _) in DERIVED.items():
@@ -105,7 +116,10 @@ def main() -> int:
     for a, b in zip(res["arms"]["without"]["rows"], res["arms"]["with"]["rows"], strict=True):
         lines.append(f"| {a['family']} | {a['model']} | {a['answer']} {a['match']} | {b['answer']} {b['match']} | "
                      f"{'yes' if b['drift'] else 'no'} | {', '.join(b['upstream'] or []) or '-'} |")
-    write_results("lineage_dev_queries", res, "\n".join(lines) + "\n")
+    if args.linked:
+        lines[2] = lines[2].replace("no stored graph", "linked as the benchmark's index is: each model confirmed "
+                                    "against its 3 nearest sketches, a stored graph and stored parents")
+    write_results(f"lineage_dev_queries{suffix.replace('-', '_')}", res, "\n".join(lines) + "\n")
     print("\n".join(lines[:9]))
     return 0
 

@@ -150,3 +150,19 @@ def test_a_relative_later_on_the_drift_than_both_does_not_pass_one_over() -> Non
     assert plain is not None and (plain.candidate, plain.relation) == ("sib2", "parent")
     best = choose(rels, distance=distance, positions={"root": 0.0, SUSPECT: 1.0, "sib2": 3.0})
     assert best is not None and (best.candidate, best.relation) == ("root", "derived")
+
+
+def test_along_a_drift_an_earlier_sibling_does_not_make_the_root_a_grandparent() -> None:
+    # the root's stored child ``sib`` lies earlier on the drift than the suspect (a sibling at 3x the learning
+    # rate) and is closer in the lineage statistic: the stored graph alone would call the root a grandparent
+    d = {frozenset((SUSPECT, "root")): 0.10, frozenset((SUSPECT, "sib")): 0.13, frozenset(("root", "sib")): 0.2}
+
+    def distance(a: str, b: str) -> float:
+        return d[frozenset((a, b))]
+
+    rels = [Relation("root", "derived", "copy", 1e-5, 40.0, 0.1, distance=0.3),
+            Relation("sib", "derived", "copy", 1e-5, 40.0, 0.1, distance=0.1)]
+    stored = {"sib": "root"}
+    assert choose(rels, parent_of=stored, distance=distance).candidate == "sib"
+    best = choose(rels, parent_of=stored, distance=distance, positions={"root": 0.0, "sib": 0.5, SUSPECT: 2.0})
+    assert best is not None and best.candidate == "root"

@@ -383,7 +383,7 @@ def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None,
         if distance is not None:
             hits = [r for r in hits if _bridged(r, pool, distance, positions) is None]
         if hits:
-            if parent_of:
+            if parent_of and not positions:  # along a drift, an earlier relative need not be an ancestor
                 hits = _direct(hits, parent_of, up=kind == "derived")
             return min(hits, key=lambda r: _nearness(r, distance))
     return min(pool, key=lambda r: _nearness(r, distance))
