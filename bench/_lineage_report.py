@@ -49,11 +49,9 @@ def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, dista
     kept in ``answer_as_run``), given the index's stored parents ``stored`` less the edges of the model
     the query left out (as the query itself does), and ``distance`` (the sibling rule; None: without it).
     ``stats``: the indexed models' statistics by id (the row's own model among them), with which the
-    accepted relations are oriented again by the anchor rule (:func:`srprint.lineage.orient.by_anchor`,
-    as a lookup does); None: as stored."""
-    from srprint.lineage.drift import along_drift
-    from srprint.lineage.orient import by_anchor
-    from srprint.lineage.query import ALPHA, _answer, accepted
+    accepted relations are oriented again and chosen as a lookup does (:func:`srprint.lineage.query.choose_oriented`:
+    the anchor rule, the family's drift); None: as stored."""
+    from srprint.lineage.query import ALPHA, _answer, accepted, choose_oriented
     from srprint.lineage.relate import Relation, choose
 
     if "relations" not in row:
@@ -66,11 +64,10 @@ def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, dista
     out_ = set() if row.get("kind") == "reupload" else {row["id"]}
     parent_of = {c: p for c, p in (stored or {}).items() if c not in out_ and p not in out_}
     acc = [r for r in rels if accepted(r, ALPHA)]
-    drift: dict[str, Any] = {}
-    if stats is not None:
-        acc = by_anchor(acc, stats.get(row["id"]) or {}, distance)
-        acc, distance, drift = along_drift(acc, stats.get(row["id"]) or {}, distance)
-    best = choose(acc, parent_of=parent_of, distance=distance, positions=drift.get("oriented"))
+    if stats is not None:  # as the lookup chooses
+        best = choose_oriented(acc, stats.get(row["id"]) or {}, distance, parent_of=parent_of)[1]
+    else:
+        best = choose(acc, parent_of=parent_of, distance=distance)
     return {**row, "answer_as_run": row.get("answer"), "match_as_run": row.get("match"),
             "answer": best.relation if best else "unknown", "match": best.candidate if best else None,
             "fwer": best.fwer if best else None, "text": _answer(best, row["id"])}

@@ -213,10 +213,9 @@ def upstream(accepted: list[Relation], pool: Sequence[Any], suspect_stats: dict[
     """
     if distance is None or n < 1:
         return []
-    _, _, info = along_drift(accepted, suspect_stats, distance)
-    if not info.get("orientation"):
+    pos = along_drift(accepted, suspect_stats, distance)[2].get("oriented")
+    if not pos:
         return []
-    pos = {k: info["orientation"] * v for k, v in info["positions"].items()}
     first = min(pos, key=lambda k: (pos[k], k))
     mine = layout(suspect_stats)
     near = []

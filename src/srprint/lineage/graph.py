@@ -152,8 +152,8 @@ def stored_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA) -
     return out
 
 
-def oriented_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA,
-                       states: States | None = None) -> dict[int, list[tuple[int, Relation]]]:
+def oriented_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA, states: States | None = None,
+                       distance: Distance | None = None) -> dict[int, list[tuple[int, Relation]]]:
     """:func:`stored_relations` with each connected component oriented away from its anchor
     (:func:`srprint.lineage.orient.by_component`: the rule a lookup applies, the anchor chosen among the
     component's models); a component without an anchor keeps the pairwise directions.
@@ -169,6 +169,8 @@ def oriented_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA,
     states : callable, optional
         ``states(record)``: a model's weights, for the weight distances (default :func:`record_state`: read
         from its entry folder; None: a distance is not known and the pair keeps its direction).
+    distance : callable, optional
+        The group's weight distance by id (:func:`group_distance`), when the caller holds one already.
 
     Returns
     -------
@@ -180,7 +182,7 @@ def oriented_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA,
         return rels
     recs = {r.key: r for r in index.records(group)}
     by_id = {r.model_id: r for r in recs.values()}
-    distance = group_distance(index, group, states=states)
+    distance = distance or group_distance(index, group, states=states)
     seen = {recs[k].model_id: [r for _, r in mine] for k, mine in rels.items()}
     new = by_component(seen, {mid: r.stats for mid, r in by_id.items()}, distance,
                        is_accepted=lambda r: accepted(r, alpha))
@@ -278,10 +280,10 @@ def recompute_parents(index: LineageIndex, group: str, *, alpha: float = ALPHA, 
     dict
         ``{child key: parent key}``.
     """
-    if anchor:
-        rels = oriented_relations(index, group, alpha=alpha, states=states)
-        detail = parents_from(rels, alpha=alpha, distance=group_distance(index, group, states=states),
-                              records={r.key: r for r in index.records(group)})
+    if anchor:  # one distance (each model's weights read once) orients the components and chooses the parents
+        distance = group_distance(index, group, states=states)
+        rels = oriented_relations(index, group, alpha=alpha, distance=distance)
+        detail = parents_from(rels, alpha=alpha, distance=distance, records={r.key: r for r in index.records(group)})
     else:
         detail = parents_from(stored_relations(index, group, alpha=alpha), alpha=alpha)
     parent_of = {c: p for c, (p, _) in detail.items()}

@@ -47,6 +47,7 @@ from .orient import by_anchor
 from .relate import (
     SAME_FUNCTION_DB,
     SUSPECT,
+    Distance,
     Relation,
     accepted,
     choose,
@@ -178,6 +179,19 @@ def nearest_in_weights(pool: list[tuple[Record, float]], suspect_stats: dict[str
             scored.append((w, rec.model_id, rec, d))
     scored.sort(key=lambda t: (t[0], t[1]))
     return [(rec, d) for _, _, rec, d in scored[:n]]
+
+
+def choose_oriented(acc: list[Relation], suspect_stats: dict[str, Any], distance: Distance | None, *,
+                    parent_of: dict[str, str] | None = None
+                    ) -> tuple[list[Relation], Relation | None, dict[str, Any]]:
+    """A lookup's answer among its accepted relations ``acc`` (module docstring, step 4): oriented by the anchor rule
+    (:func:`srprint.lineage.orient.by_anchor`), then along the family's shared drift where there is one
+    (:func:`srprint.lineage.drift.along_drift`), and chosen by :func:`srprint.lineage.relate.choose` with the
+    stored parents ``parent_of``, on the weight distance with the drift removed. Returns the relations as
+    oriented (in the order given), the chosen one (None: *unknown*) and the drift's findings."""
+    drifted, choice_distance, drift = along_drift(by_anchor(acc, suspect_stats, distance), suspect_stats, distance)
+    best = choose(drifted, parent_of=parent_of, distance=choice_distance, positions=drift.get("oriented"))
+    return drifted, best, drift
 
 
 def _answer(best: Relation | None, suspect_id: str) -> str:
@@ -369,7 +383,7 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
                                                       exclude=set(exclude) | {entry.id} | tried, n_expand=n_expand,
                                                       set_fwer=set_fwer)
             if not reupload:  # upstream of a drifting family: its root is the member farthest from late fine-tunes
-                _any_accepted(relations, set_fwer, alpha)
+                set_fwer(relations)
                 for rec in upstream([r for r in relations if accepted(r, alpha)], [r for r, _ in pool], prof["stats"],
                                     distance, exclude=set(exclude) | {entry.id} | tried | set(out["walked"]),
                                     n=n_expand):
@@ -387,16 +401,13 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
             set_fwer(relations)
         out["confirm_s"] = round(time.perf_counter() - t2, 3)
         t3 = time.perf_counter()
-        # oriented by the anchor rule (orient.py), then along the family's shared drift where there is one (drift.py)
         acc = [r for r in relations if accepted(r, alpha)]
-        drifted, choice_distance, drift = along_drift(by_anchor(acc, prof["stats"], distance), prof["stats"], distance)
+        drifted, best, drift = choose_oriented(acc, prof["stats"], distance, parent_of=stored)
         out["drift"] = {k: v for k, v in drift.items() if k not in ("members", "oriented", "positions")}
         if drift.get("positions"):  # the suspect by its id (SUSPECT is an internal key)
             out["drift"]["positions"] = {entry.id if k == SUSPECT else k: v for k, v in drift["positions"].items()}
         oriented = {id(r): o for r, o in zip(acc, drifted, strict=True)}
         relations = [oriented.get(id(r), r) for r in relations]
-        best = choose([r for r in relations if accepted(r, alpha)], parent_of=stored, distance=choice_distance,
-                      positions=drift.get("oriented"))
         out["choose_s"] = round(time.perf_counter() - t3, 3)
         out["relations"] = [r.to_dict() for r in relations]
         out["answer"] = best.relation if best else "unknown"
