@@ -52,6 +52,7 @@ from _lineage_notes import NOTES  # noqa: E402
 from _lineage_report import (  # noqa: E402
     confirmation_times,
     headline,
+    lookup_tree,
     markdown,
     population_tree,
     rechoose,
@@ -446,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
            "throughput": {"n": built["n"], "index_build_s": round(built["s"], 2),
                           "models_per_s_per_core": built["n"] / built["s"]},
            "synthetic": synthetic, "rows": rows, "scores": scores, "confirmation": times,
-           "linking": linking, "tree": population_tree(stored_pairs(index), nodes, pop), "variants": variants,
+           "linking": linking, "tree": lookup_tree(rows, nodes, pop),
+           "tree_pairs": population_tree(stored_pairs(index), nodes, pop), "variants": variants,
            "validation": validation(ran, pop)}
     lookup_10k = next((r["lookup_ms_median"] for r in synthetic if r["n"] == 10_000), None)
     res["headline"] = headline({k: scores[k] for k in ("all", "fresh")}, times, lookup_10k)

@@ -107,6 +107,7 @@ def test_a_file_no_importer_reads_indexes_nothing(tmp_path):
     ["lineage", "query", "/no/such/file.pth", "--index", "IX"],
     ["lineage", "query", "ZOO", "--index", "IX"],
     ["lineage", "tree", "--index", "/no/such/index", "-o", "OUT/t.json"],
+    ["lineage", "tree", "--index", "IX", "-o", "OUT/t.json", "--from", "everywhere"],
     ["lineage", "index", "--index", "IX"],
     ["lineage", "index", "--remove", "nobody", "--index", "IX"],
     ["lineage", "query", "ZOO", "--index", "IX", "--k", "0"],

@@ -134,6 +134,9 @@ def tree_cmd(
     out: Path = typer.Option(..., "-o", "--out", help="Graph JSON (the figure is written beside it as .png)"),
     k: int = typer.Option(3, "--k", min=1, max=50, help="Nearest sketches tried as edges per model"),
     alpha: float = typer.Option(0.05, "--alpha", min=1e-12, max=0.5, help="Family-wise error rate of an edge"),
+    source: str = typer.Option("lookups", "--from", help="lookups: each model's own lookup, itself left out, gives "
+                               "its edge (stored in the index, reused); pairs: the pairs confirmed at index time, "
+                               "Holm over every pair (fast, few edges in a large group)"),
     force: bool = ForceOpt,
     as_json: bool = JsonOpt,
 ) -> None:
@@ -142,8 +145,15 @@ def tree_cmd(
     from ..io.outputs import check_output_file
     from .tree import draw_tree, lineage_tree
 
+    if source not in ("lookups", "pairs"):
+        raise SrprintError(f"--from {source!r}: lookups or pairs")
     check_output_file(out, force=force)
-    tree = lineage_tree(index, k=k, alpha=alpha)
+
+    def shown(mid: str, ans: dict) -> None:
+        if not as_json:
+            sys.stderr.write(f"looked up {mid}: {ans.get('answer')} {ans.get('match') or ''}\n")
+
+    tree = lineage_tree(index, k=k, alpha=alpha, source=source, progress=shown)
     atomic_write_json(out, tree)
     if not printed_as_json(tree, as_json):
         stdout.print(f"wrote {out}: {len(tree['nodes'])} models, {len(tree['edges'])} edges", highlight=False)
