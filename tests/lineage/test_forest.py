@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+from srprint.errors import SrprintError
 from srprint.lineage.build import index_models
 from srprint.lineage.forest import forest_edges, own_lookups
 from srprint.lineage.store import LineageIndex
@@ -73,3 +74,14 @@ def test_own_lookups_are_stored_and_looked_up_again_when_the_group_changes(popul
     LineageIndex(d).remove("EDSR-tiny-x2-r4")
     out = own_lookups(d, lookup=lookup)
     assert out["EDSR-tiny-x2-r3"] is None and "EDSR-tiny-x2-r4" not in out and len(calls) == 3
+
+    def broken(path, index_dir, *, exclude):
+        if "EDSR-tiny-x2-r4" in exclude:
+            raise SrprintError("weights unreadable")
+        return lookup(path, index_dir, exclude=exclude)
+
+    index_models([population["r4"].path], d)  # the group changed again
+    out = own_lookups(d, lookup=broken)  # one failed lookup is that model's *unknown*, not the graph's failure
+    assert out["EDSR-tiny-x2-r4"]["answer"] == "unknown" and "weights unreadable" in out["EDSR-tiny-x2-r4"]["text"]
+    calls.clear()
+    assert own_lookups(d, lookup=lookup)["EDSR-tiny-x2-r4"]["text"] == "no relative" and calls == ["EDSR-tiny-x2-r4"]

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..errors import SrprintError
 from .store import LineageIndex, Record
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS lookups (
@@ -88,7 +89,8 @@ def own_lookups(index_dir: Path, *, progress: Callable[[str, dict[str, Any]], No
     -------
     dict
         ``{model id: answer}`` (``answer``, ``match``, ``fwer``, ``text``, ``relation``); None for a model whose
-        entry folder is not on disk (it cannot be looked up).
+        entry folder is not on disk (it cannot be looked up); *unknown*, with the reason in ``text``, for one whose
+        lookup failed (not stored: looked up again next time).
 
     Raises
     ------
@@ -112,8 +114,14 @@ def own_lookups(index_dir: Path, *, progress: Callable[[str, dict[str, Any]], No
                 out[rec.model_id] = None
                 continue
             t = time.perf_counter()
-            ans = _kept(lookup(Path(rec.path), index_dir, exclude=frozenset({rec.model_id})), time.perf_counter() - t)
-            _store(index, int(rec.key or 0), digest, ans)
+            try:
+                ans = _kept(lookup(Path(rec.path), index_dir, exclude=frozenset({rec.model_id})),
+                            time.perf_counter() - t)
+            except SrprintError as exc:  # one unreadable entry costs its own edge, not the graph (not stored: retried)
+                ans = {"answer": "unknown", "match": None, "fwer": None, "text": f"not looked up: {exc}",
+                       "seconds": round(time.perf_counter() - t, 3), "relation": None}
+            else:
+                _store(index, int(rec.key or 0), digest, ans)
             out[rec.model_id] = ans
             if progress:
                 progress(rec.model_id, ans)
