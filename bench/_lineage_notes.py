@@ -147,4 +147,9 @@ NOTES = [
     "(`lineage_dev_queries_linked.md`: 33/50 -> 36/50; the unlinked dev index has no stored parents, 32/50 "
     "either way). The tables above are v11's confirmations chosen again with it: precision 64/74, recall 64/75, "
     "direction 70/78 (v11 as run, each row's answer_as_run: 63/74, 63/75, 69/77).",
+    "After v11 (2), no new queries: `srprint lineage tree` reads each indexed model's own lookup, itself left out "
+    "(`lineage/forest.py`; `--from pairs` keeps the Holm-over-every-pair graph, 4 edges). Made after seeing the 4 "
+    "edges; no rule or constant chosen on the rows (the lookups are the benchmark's own). The graph section above "
+    "scores it from the answers of the 126 indexed models; `lineage_tree_live.md` runs `lineage_tree` on the same "
+    "index and gets the same 83 edges.",
 ]
