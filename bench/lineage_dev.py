@@ -38,8 +38,9 @@ from lineage import DERIVED, FT, _cached  # noqa: E402
 DEV_ROOTS = ("imdn_official_x2", "rlfn_official_x2", "rlfn-s_official_x2")
 
 
-def build_family(state: Path, rid: str) -> dict[str, str]:
-    """The root's entry folder and its five fine-tunes (made once), by role."""
+def build_family(state: Path, rid: str, *, ft: dict[str, Any] | None = None) -> dict[str, str]:
+    """The root's entry folder and its five fine-tunes (made once), by role; ``ft``: the fine-tuning recipe's
+    parameters (default the benchmark's ``FT``; each member's own ``DERIVED`` parameters override them)."""
     from srprint.verification.attacks import attack_model
     from srprint.zoo.entry import ZooEntry
     from srprint.zoo.study import pretrained_zoo_dir
@@ -52,7 +53,7 @@ def build_family(state: Path, rid: str) -> dict[str, str]:
             e = ZooEntry.load(out)
         else:
             t = time.perf_counter()
-            e = attack_model(made[parent], "finetune", out, params={**FT, **params})
+            e = attack_model(made[parent], "finetune", out, params={**(ft or FT), **params})
             print(f"made {rid}-{name} in {time.perf_counter() - t:.1f} s", flush=True)
         if e.id != f"{rid}-{name}":
             e.id = f"{rid}-{name}"
@@ -62,13 +63,14 @@ def build_family(state: Path, rid: str) -> dict[str, str]:
     return paths
 
 
-def family_data(state: Path, rid: str) -> dict[str, Any]:
-    """Statistics of every member and the lineage distance of every pair (cached per family)."""
+def family_data(state: Path, rid: str, *, ft: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Statistics of every member and the lineage distance of every pair (cached per family; ``ft`` as in
+    :func:`build_family`)."""
     from srprint.lineage.query import suspect_profile
     from srprint.verification.fingerprint import load_entry_model
     from srprint.zoo.entry import ZooEntry
 
-    paths = build_family(state, rid)
+    paths = build_family(state, rid, ft=ft)
 
     def run() -> dict[str, Any]:
         entries = {role: ZooEntry.load(p) for role, p in paths.items()}
