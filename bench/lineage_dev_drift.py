@@ -98,11 +98,25 @@ def subsets(plain: Any, roles: list[str], states: dict[str, Any]) -> dict[str, A
     return out
 
 
+def plain_distance(states: dict[str, Any]) -> Any:
+    """The memoised Euclidean weight distance between family members (``states``: their weights by role)."""
+    from srprint.lineage.relate import weight_distance
+
+    memo: dict[frozenset[str], float | None] = {}
+
+    def plain(a: str, b: str) -> float | None:
+        k = frozenset((a, b))
+        if k not in memo:
+            memo[k] = weight_distance(states[a], states[b])
+        return memo[k]
+
+    return plain
+
+
 def main() -> int:
     from srprint.config import srprint_home
     from srprint.io.checkpoints import load_weights
     from srprint.lineage.drift import drift_removed
-    from srprint.lineage.relate import weight_distance
     from srprint.zoo.entry import ZooEntry
 
     state = srprint_home() / "bench" / "lineage" / "dev"
@@ -113,13 +127,7 @@ def main() -> int:
     for rid in DRIFT_ROOTS:
         fam = family_data(state, rid)
         states = {role: load_weights(ZooEntry.load(p).weights_path) for role, p in fam["paths"].items()}
-        memo: dict[frozenset[str], float | None] = {}
-
-        def plain(a: str, b: str, states: dict[str, Any] = states, memo: dict = memo) -> float | None:
-            k = frozenset((a, b))
-            if k not in memo:
-                memo[k] = weight_distance(states[a], states[b])
-            return memo[k]
+        plain = plain_distance(states)
 
         # a query holds the suspect and its confirmed relatives: here every member of the family
         drift, info = drift_removed(plain, list(states))

@@ -64,6 +64,21 @@ def lookups(state: Path, index: Path, paths: dict[str, str], arm: str, suffix: s
         query.along_drift, query.upstream = saved
 
 
+def lookup_rows(answers: dict[str, Any], ids: dict[str, dict[str, str]]) -> list[dict[str, Any]]:
+    """Every derived model's lookup scored against its true parent (``ids``: each family's model ids by role)."""
+    rows = []
+    for rid in DRIFT_ROOTS:
+        for role, (parent, _) in DERIVED.items():
+            a = answers[ids[rid][role]]
+            confirmed = [r["candidate"] for r in a.get("relations") or []]
+            rows.append({"family": rid, "model": role, "parent": ids[rid][parent], "answer": a["answer"],
+                         "match": a["match"], "right": a["match"] == ids[rid][parent],
+                         "direction": a["match"] == ids[rid][parent] and a["answer"] == "derived",
+                         "parent_confirmed": ids[rid][parent] in confirmed, "upstream": a.get("upstream"),
+                         "drift": bool((a.get("drift") or {}).get("removed")), "seconds": a["seconds"]})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
@@ -89,17 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     derived = {ids[rid][role]: path for rid, f in fams.items() for role, path in f.items() if role != "root"}
     res: dict[str, Any] = {"roots": list(DRIFT_ROOTS), "arms": {}}
     for arm in ARMS:
-        answers = lookups(state, index, derived, arm, suffix)
-        rows = []
-        for rid in DRIFT_ROOTS:
-            for role, (parent, _) in DERIVED.items():
-                a = answers[ids[rid][role]]
-                confirmed = [r["candidate"] for r in a.get("relations") or []]
-                rows.append({"family": rid, "model": role, "parent": ids[rid][parent], "answer": a["answer"],
-                             "match": a["match"], "right": a["match"] == ids[rid][parent],
-                             "direction": a["match"] == ids[rid][parent] and a["answer"] == "derived",
-                             "parent_confirmed": ids[rid][parent] in confirmed, "upstream": a.get("upstream"),
-                             "drift": bool((a.get("drift") or {}).get("removed")), "seconds": a["seconds"]})
+        rows = lookup_rows(lookups(state, index, derived, arm, suffix), ids)
         res["arms"][arm] = {k: wilson(sum(r[k] for r in rows), len(rows))
                             for k in ("right", "direction", "parent_confirmed")} | {"rows": rows}
 

@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import write_results  # noqa: E402
 from _lineage_report import counts, wilson  # noqa: E402
-from lineage import DERIVED, FT  # noqa: E402
+from lineage import FT  # noqa: E402
 from lineage_dev import family_data  # noqa: E402
-from lineage_dev_drift import DRIFT_ROOTS, score, subsets  # noqa: E402
-from lineage_dev_queries import ARMS, lookups  # noqa: E402
+from lineage_dev_drift import DRIFT_ROOTS, plain_distance, score, subsets  # noqa: E402
+from lineage_dev_queries import ARMS, lookup_rows, lookups  # noqa: E402
 
 # fine-tuning recipes the rules were not set on (the benchmark's FT is 100 Adam steps at lr 1e-4, batch 4, 32 px)
 RECIPES: dict[str, dict[str, Any]] = {
@@ -47,7 +47,6 @@ def _all_confirmed(state: Path, ft: dict[str, Any]) -> dict[str, Any]:
     relative confirmed, on the plain weight distance and with the drift steps."""
     from srprint.io.checkpoints import load_weights
     from srprint.lineage.drift import drift_removed
-    from srprint.lineage.relate import weight_distance
     from srprint.zoo.entry import ZooEntry
 
     out: dict[str, Any] = {"families": {}, "rows": {"weights": {}, "drift (the query)": {}}, "psnr_change": {}}
@@ -56,14 +55,7 @@ def _all_confirmed(state: Path, ft: dict[str, Any]) -> dict[str, Any]:
         fam = family_data(state, rid, ft=ft)
         entries = {role: ZooEntry.load(p) for role, p in fam["paths"].items()}
         states = {role: load_weights(e.weights_path) for role, e in entries.items()}
-        memo: dict[frozenset[str], float | None] = {}
-
-        def plain(a: str, b: str, states: dict[str, Any] = states, memo: dict = memo) -> float | None:
-            k = frozenset((a, b))
-            if k not in memo:
-                memo[k] = weight_distance(states[a], states[b])
-            return memo[k]
-
+        plain = plain_distance(states)
         info = drift_removed(plain, list(states))[1]
         out["rows"]["weights"][rid] = score(fam, lambda me, plain=plain: plain, plain)
         out["rows"]["drift (the query)"][rid] = score(fam, lambda me, plain=plain: plain, plain, drift=True)
@@ -107,17 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     derived = {ids[rid][role]: p for rid, f in paths.items() for role, p in f.items() if role != "root"}
     res["lookups"] = {}
     for arm in ARMS:
-        answers = lookups(state, index, derived, arm)
-        rows = []
-        for rid in DRIFT_ROOTS:
-            for role, (parent, _) in DERIVED.items():
-                a = answers[ids[rid][role]]
-                confirmed = [r["candidate"] for r in a.get("relations") or []]
-                rows.append({"family": rid, "model": role, "parent": ids[rid][parent], "answer": a["answer"],
-                             "match": a["match"], "right": a["match"] == ids[rid][parent],
-                             "direction": a["match"] == ids[rid][parent] and a["answer"] == "derived",
-                             "parent_confirmed": ids[rid][parent] in confirmed,
-                             "drift": bool((a.get("drift") or {}).get("removed")), "seconds": a["seconds"]})
+        rows = lookup_rows(lookups(state, index, derived, arm), ids)
         res["lookups"][arm] = {k: wilson(sum(r[k] for r in rows), len(rows))
                                for k in ("right", "direction", "parent_confirmed")} | {"rows": rows}
     write_results(f"lineage_dev_recipe_{args.recipe}", res, markdown(res, args.recipe))

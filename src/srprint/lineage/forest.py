@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
+from .relate import find_root
 from .store import LineageIndex, Record
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS lookups (
@@ -166,18 +167,11 @@ def forest_edges(nodes: list[dict[str, Any]], answers: dict[str, dict[str, Any] 
         # (own answer first, then the most confident): a model's answer about itself outranks another's claim
         claims.append((ans["answer"] == "parent", ans.get("fwer") or 0.0, me, x, ans))
     uf = {i: i for i in group_of}
-
-    def find(a: str) -> str:
-        while uf[a] != a:
-            uf[a] = uf[uf[a]]
-            a = uf[a]
-        return a
-
     edges, has_parent = [], set()
     for _, fwer, me, x, ans in sorted(claims, key=lambda c: c[:3]):
         parent, child = (me, x) if ans["answer"] == "parent" else (x, me)
         directed = ans["answer"] in ("derived", "parent")
-        ra, rb = find(me), find(x)
+        ra, rb = find_root(uf, me), find_root(uf, x)
         if ra == rb or (directed and child in has_parent):
             continue
         uf[ra] = rb

@@ -39,6 +39,7 @@ from .relate import (
     TRAINED_MARGIN_DB,
     Distance,
     Relation,
+    find_root,
     storage_direction,
 )
 
@@ -177,10 +178,7 @@ def by_component(relations: dict[str, list[Relation]], stats: dict[str, dict[str
     root = {m: m for m in relations}
 
     def find(a: str) -> str:
-        while root[a] != a:
-            root[a] = root[root[a]]
-            a = root[a]
-        return a
+        return find_root(root, a)
 
     for me, rels in relations.items():
         for r in rels:

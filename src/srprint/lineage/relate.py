@@ -472,3 +472,11 @@ def holm(p_values: list[float | None], m: int) -> list[float | None]:
     None stays None (a decision with no p-value, e.g. an exact functional identity): :func:`fwer` with
     every weight 1."""
     return fwer(p_values, [1.0] * len(p_values), m)
+
+
+def find_root(parent: dict[str, str], a: str) -> str:
+    """The root of ``a`` in the union-find forest ``parent`` (paths halved on the way)."""
+    while parent[a] != a:
+        parent[a] = parent[parent[a]]
+        a = parent[a]
+    return a

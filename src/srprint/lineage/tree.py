@@ -28,18 +28,11 @@ from typing import Any
 from . import graph
 from .forest import forest_edges, own_lookups
 from .query import confirm
-from .relate import holm
+from .relate import find_root, holm
 from .store import LineageIndex, Record
 
 DEFAULT_K = 3
 ALPHA = 0.05  # family-wise error rate over the group (the verdict's per-pair level stays 1e-3)
-
-
-def _find(parent: dict[str, str], a: str) -> str:
-    while parent[a] != a:
-        parent[a] = parent[parent[a]]
-        a = parent[a]
-    return a
 
 
 def link_index(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA,
@@ -212,7 +205,7 @@ def assemble(nodes: list[dict[str, Any]], pairs: list[tuple[str, str, dict[str, 
         uf = {i: i for i, g in group_of.items() if g == group}
         has_parent: set[str] = set()
         for a, b, rel in kept:  # a was the suspect, b the indexed candidate
-            ra, rb = _find(uf, a), _find(uf, b)
+            ra, rb = find_root(uf, a), find_root(uf, b)
             edge = _edge(a, b, rel, group)
             if ra == rb or (edge["directed"] and edge["child"] in has_parent):
                 continue  # a cycle, or a second parent
