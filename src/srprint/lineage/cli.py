@@ -145,8 +145,6 @@ def tree_cmd(
     from ..io.outputs import check_output_file
     from .tree import draw_tree, lineage_tree
 
-    if source not in ("lookups", "pairs"):
-        raise SrprintError(f"--from {source!r}: lookups or pairs")
     check_output_file(out, force=force)
 
     def shown(mid: str, ans: dict) -> None:

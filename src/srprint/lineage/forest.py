@@ -41,7 +41,8 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS lookups (
 ALPHA = 0.05
 # answers that give an edge (the others: none); the last two are undirected
 EDGE_ANSWERS = ("derived", "parent", "same model", "derived (direction unknown)")
-KEEP = ("answer", "match", "fwer", "text", "seconds")  # what is stored of a lookup's result, with the match's relation
+# what is stored of a lookup's result, beside its time and the relation it names
+KEEP = ("answer", "match", "fwer", "text")
 
 
 def population_digest(records: list[Record]) -> str:
@@ -69,7 +70,7 @@ def _store(index: LineageIndex, key: int, population: str, answer: dict[str, Any
 def _kept(result: dict[str, Any], seconds: float) -> dict[str, Any]:
     """What is stored of one lookup: its answer, and the relation it names (evidence, distances, edits)."""
     rel = next((r for r in result.get("relations") or [] if r.get("candidate") == result.get("match")), None)
-    return {**{k: result.get(k) for k in KEEP if k != "seconds"}, "seconds": round(seconds, 3), "relation": rel}
+    return {**{k: result.get(k) for k in KEEP}, "seconds": round(seconds, 3), "relation": rel}
 
 
 def own_lookups(index_dir: Path, *, progress: Callable[[str, dict[str, Any]], None] | None = None,
@@ -168,7 +169,7 @@ def forest_edges(nodes: list[dict[str, Any]], answers: dict[str, dict[str, Any] 
         claims.append((ans["answer"] == "parent", ans.get("fwer") or 0.0, me, x, ans))
     uf = {i: i for i in group_of}
     edges, has_parent = [], set()
-    for _, fwer, me, x, ans in sorted(claims, key=lambda c: c[:3]):
+    for _, _, me, x, ans in sorted(claims, key=lambda c: c[:3]):
         parent, child = (me, x) if ans["answer"] == "parent" else (x, me)
         directed = ans["answer"] in ("derived", "parent")
         ra, rb = find_root(uf, me), find_root(uf, x)
@@ -177,11 +178,19 @@ def forest_edges(nodes: list[dict[str, Any]], answers: dict[str, dict[str, Any] 
         uf[ra] = rb
         if directed:
             has_parent.add(child)
-        rel = ans.get("relation") or {}
-        edges.append({"parent": parent, "child": child, "group": group_of[me],
-                      "relation": "derived" if directed else ans["answer"], "directed": directed,
-                      "confidence": None if ans.get("fwer") is None else 1.0 - float(fwer), "fwer": ans.get("fwer"),
-                      "function_db": rel.get("function_db"), "distance": rel.get("distance"),
-                      "edits": rel.get("edits") or [], "direction_evidence": rel.get("direction_evidence") or [],
-                      "claimed_by": me})
+        rel = {**(ans.get("relation") or {}), "relation": ans["answer"], "fwer": ans.get("fwer")}
+        edges.append({**graph_edge(me, x, rel, group_of[me]), "claimed_by": me})
     return edges
+
+
+def graph_edge(a: str, b: str, rel: dict[str, Any], group: str) -> dict[str, Any]:
+    """One edge of the lineage graph from ``rel``, the relation of ``a`` to ``b`` as
+    :meth:`~srprint.lineage.relate.Relation.to_dict` writes it (``relation``, ``fwer``, distances, evidence):
+    ``a`` is the parent when ``rel`` says *parent*, the child otherwise; *derived* and *parent* are directed."""
+    parent, child = (a, b) if rel["relation"] == "parent" else (b, a)
+    fwer = rel.get("fwer")
+    directed = rel["relation"] in ("derived", "parent")
+    return {"parent": parent, "child": child, "group": group, "relation": "derived" if directed else rel["relation"],
+            "directed": directed, "confidence": None if fwer is None else 1.0 - fwer,
+            "fwer": fwer, "function_db": rel.get("function_db"), "distance": rel.get("distance"),
+            "edits": rel.get("edits") or [], "direction_evidence": rel.get("direction_evidence") or []}

@@ -25,8 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..errors import SrprintError
 from . import graph
-from .forest import forest_edges, own_lookups
+from .forest import forest_edges, graph_edge, own_lookups
 from .query import confirm
 from .relate import find_root, holm
 from .store import LineageIndex, Record
@@ -124,8 +125,6 @@ def lineage_tree(index_dir: Path, *, k: int = DEFAULT_K, alpha: float = ALPHA, s
     SrprintError
         The index is missing or corrupt, or ``source`` is unknown.
     """
-    from ..errors import SrprintError
-
     if source not in ("lookups", "pairs"):
         raise SrprintError(f"unknown tree source {source!r} (lookups or pairs)")
     link_index(index_dir, k=k, alpha=alpha)
@@ -206,7 +205,7 @@ def assemble(nodes: list[dict[str, Any]], pairs: list[tuple[str, str, dict[str, 
         has_parent: set[str] = set()
         for a, b, rel in kept:  # a was the suspect, b the indexed candidate
             ra, rb = find_root(uf, a), find_root(uf, b)
-            edge = _edge(a, b, rel, group)
+            edge = graph_edge(a, b, rel, group)
             if ra == rb or (edge["directed"] and edge["child"] in has_parent):
                 continue  # a cycle, or a second parent
             uf[ra] = rb
@@ -220,16 +219,6 @@ def _load_entry(rec: Record) -> Any:
     from ..zoo.entry import ZooEntry
 
     return ZooEntry.load(rec.path)
-
-
-def _edge(a: str, b: str, rel: dict[str, Any], group: str) -> dict[str, Any]:
-    parent, child = (a, b) if rel["relation"] == "parent" else (b, a)
-    fwer = rel.get("fwer")
-    directed = rel["relation"] in ("derived", "parent")
-    return {"parent": parent, "child": child, "group": group, "relation": "derived" if directed else rel["relation"],
-            "directed": directed, "confidence": None if fwer is None else 1.0 - fwer,
-            "fwer": fwer, "function_db": rel.get("function_db"), "distance": rel.get("distance"),
-            "edits": rel.get("edits") or [], "direction_evidence": rel.get("direction_evidence") or []}
 
 
 def _layout(ids: list[str], edges: list[dict[str, Any]]) -> dict[str, tuple[float, float]]:
