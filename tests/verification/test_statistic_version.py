@@ -30,9 +30,15 @@ V35 = {  # computed by the code of a11a39d (v3.5 as benchmarked) and by the code
     "lineage_p_value": 0.002166970007116833,
     "function_p_value": 0.002500589124272955,
 }
+V37 = {  # v3.7 adds the identity frame: on this tiny pair the other frames are already as high, so only the
+    # frame's own value (an independent layer pair) is new; the rest equals v3.5's
+    **V35,
+    "identity_frame_independent": -0.049715492715966696,
+}
 RECORDED: dict[str, dict[str, float]] = {
     "v3.5": V35,
     # v3.6 (the weight-matched frame, withdrawn) moved only the independent pair's aligned S, to 0.2697880803559131
+    "v3.7": V37,
 }
 
 
@@ -57,6 +63,7 @@ def _values(tmp_path) -> dict[str, float]:
         "lineage_p_bound": lin.lineage_p_value(0.6, null)["p_bound"],
         "lineage_p_value": lin.lineage_p_value(0.6, null)["p_value"],
         "function_p_value": functional.agreement_p_value(40.0, [20.0, 22.0, 25.0, 21.0])["p_value"],
+        "identity_frame_independent": alignment.identity_frame(caps[0].layers[2], caps[1].layers[2]),
     }
 
 

@@ -28,7 +28,10 @@ channels, pad kernels with zeros. This module compares layers in the *source's c
    wide or wider on both sides, by at most :data:`MAX_WIDENING`), v2's cosine on the source's channels,
    found by a rectangular matching of their activations (the least-squares maps alone let a widened copy's
    extra channels absorb quantisation noise: a widened, per-tensor int8 copy of CDnCNN-B fell from S 0.99
-   to 0.61).
+   to 0.61). Same-shape layers also take the *identity frame* (:func:`identity_frame`, v3.7): the
+   canonical weights compared with no channel matched, which sees a copy whose activations an edit has
+   decorrelated (both activation frames then fail), and, being one frame and not a search, leaves
+   independent layers near 0.
    A layer whose output map can span every filter of its input
    (``C_out(b) >= C_in(a) x kernel taps``, e.g. the first 3x3 convolution of an RGB network, or a 1x1
    convolution that does not reduce) is matched by ``Q`` whatever its weights, so it carries no
@@ -48,7 +51,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .lineage import Capture, Layer, LineageResult, _importance, compare_layers, correlation
+from .lineage import Capture, Layer, LineageResult, _importance, canonical_weight, compare_layers, correlation
 
 RIDGE = 1e-6  # relative ridge of the least-squares junction maps (dead channels get ~zero coefficients)
 BAND = 6  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
@@ -65,15 +68,24 @@ def _centred(a: np.ndarray) -> np.ndarray:
 
 
 class _Side:
-    """A layer's centred activations and their regularised inverse Gram matrix (computed once)."""
+    """A layer's centred activations and, when first asked for, their regularised inverse Gram matrix.
+
+    The inverse is lazy: a side is either predicted (its variance) or predicts (its inverse), and half of
+    the sides a comparison makes are only ever predicted (a third of a CRAFT pair's time went to inverses
+    never read)."""
 
     def __init__(self, act: np.ndarray) -> None:
         self.x = _centred(act)
-        gram = self.x @ self.x.T
-        tr = float(np.trace(gram))
-        self.var = tr
-        lam = RIDGE * max(tr / max(gram.shape[0], 1), 1e-300)
-        self.inv = np.linalg.inv(gram + lam * np.eye(gram.shape[0]))
+        self.var = float(np.einsum("ij,ij->", self.x, self.x))  # the Gram matrix's trace, without the matrix
+        self._inv: np.ndarray | None = None
+
+    @property
+    def inv(self) -> np.ndarray:
+        if self._inv is None:
+            gram = self.x @ self.x.T
+            lam = RIDGE * max(self.var / max(gram.shape[0], 1), 1e-300)
+            self._inv = np.linalg.inv(gram + lam * np.eye(gram.shape[0]))
+        return self._inv
 
 
 def _r2(target: _Side, pred: _Side) -> float:
@@ -165,6 +177,19 @@ def narrowed(la: Layer, lb: Layer) -> tuple[Layer, Layer] | None:
     return cut(la, oa, ia), cut(lb, ob, ib)
 
 
+def identity_frame(la: Layer, lb: Layer) -> float:
+    """Cosine of two same-shape layers' canonical (Sinkhorn-balanced) weights with their channels as they
+    are, weighted as in :func:`~.lineage.compare_layers` (module docstring, 4).
+
+    Positive rescaling cancels in the balancing; a permutation, a sign flip or a mixed junction does not,
+    and those are what the other two frames align. This one needs no activations, so it still sees a copy
+    whose activations the edit has decorrelated from its source's (a per-tensor int8 copy of a network with
+    multiplicative attention)."""
+    ca, cb = canonical_weight(la.weight), canonical_weight(lb.weight)
+    m = np.sqrt(_importance(la.weight))[:, :, None]
+    return _cosine(ca * m, cb * m)
+
+
 def compare_pair(la: Layer, lb: Layer) -> tuple[float, float]:
     """``(cosine, evidence weight)`` of two paired layers in the source's frame (module docstring, 2-4).
 
@@ -196,7 +221,12 @@ def compare_pair(la: Layer, lb: Layer) -> tuple[float, float]:
         # central taps both kernels have (a zero-padded copy fine-tuned afterwards has live border taps that
         # perturb its activations, and so the maps: every aligned cosine fell to 0.6-0.9, the raw central
         # taps stayed at 0.99); the null takes the same maximum, so the statistic stays calibrated
-        cos = max(cos, compare_layers(*_common_taps(la, lb)))
+        # v3.7: also the identity frame (no channel matched), which needs no activations: an int8 copy of
+        # SPAN kept every weight tensor at cosine 0.998+ while its activations decorrelated from block 1 on
+        # (S 0.64 in the two frames above, 0.98 with this one); one fixed frame, not a maximum over channel
+        # orders, so an independent model's layers stay near 0 in it and the null does not widen
+        central = _common_taps(la, lb)
+        cos = max(cos, compare_layers(*central), identity_frame(*central))
     elif (shared := narrowed(la, lb)) is not None:
         cos = max(cos, compare_layers(*_common_taps(*shared)))
     taps = ta.shape[1] * ta.shape[2] * ta.shape[3]

@@ -118,11 +118,14 @@ def probe_images(size: int = PROBE_SIZE, seed: int = 0) -> torch.Tensor:
     return torch.cat([noise, smooth], dim=0)
 
 
-def _as_channels(t: torch.Tensor, channels_last: bool) -> torch.Tensor:
-    t = t.detach().double()
+def _as_channels(t: torch.Tensor, channels_last: bool) -> np.ndarray:
+    """``(C, positions)`` float64 activations of ``t``, at most :data:`MAX_POSITIONS` of them
+    (:func:`_subsample`, before the copy to float64: converting every position first was a quarter of a
+    CRAFT capture's time; the values are the same)."""
+    t = t.detach()
     if channels_last:  # Linear: (..., C)
-        return t.reshape(-1, t.shape[-1]).T
-    return t.transpose(0, 1).reshape(t.shape[1], -1)  # (B, C, *spatial) -> (C, B * spatial)
+        return _subsample(t.reshape(-1, t.shape[-1]).T)
+    return _subsample(t.transpose(0, 1).reshape(t.shape[1], -1))  # (B, C, *spatial) -> (C, B * spatial)
 
 
 _POSITIONS: dict[tuple[int, int], torch.Tensor] = {}  # (seed, n) -> the positions kept (drawn once per process)
@@ -136,8 +139,8 @@ def _subsample(a: torch.Tensor, seed: int = 0) -> np.ndarray:
             pick = np.random.default_rng(seed + n).choice(n, MAX_POSITIONS, replace=False)
             pick.sort()
             idx = _POSITIONS.setdefault((seed, n), torch.from_numpy(pick))
-        a = a[:, idx]
-    return a.cpu().numpy()
+        a = a.index_select(1, idx.to(a.device))
+    return a.double().cpu().numpy()
 
 
 def _layer_weight(mod: nn.Module) -> tuple[torch.Tensor, torch.Tensor | None, int]:
@@ -217,7 +220,7 @@ def capture(net: nn.Module, probe: torch.Tensor) -> Capture:
             h.remove()
     if not records:
         raise LineageError("the model has no convolution or linear layer to compare")
-    layers = [Layer(r["name"], r["kind"], r["w"].numpy(), r["groups"], _subsample(r["in"]), _subsample(r["out"]),
+    layers = [Layer(r["name"], r["kind"], r["w"].numpy(), r["groups"], r["in"], r["out"],
                     r["bn"], int(r["b"].numel()) if r["b"] is not None else 0, r["kernel"]) for r in records]
     # parameters of the modules the forward pass ran (a multi-scale file's heads for other scales do not
     # count: they cannot shape this model's outputs); BatchNorm is folded into the layers

@@ -59,8 +59,10 @@ FINETUNE = ("finetune", {"iters": 500, "lr": 1e-4})
 # on the channels they share; "v3.5" does so only for a suspect layer that is its source's widened, by at most
 # 4/3 on both sides, and pairs layers on at most 1024 probe positions (alignment.narrowed, PAIRING_POSITIONS);
 # "v3.6" (withdrawn after 1000+ rows: it widened the nulls, so fine-tuned copies and lineage links were lost)
-# added the cosine after a signed channel permutation found from the weights alone (weight_matching)
-METHOD = "v3.5"
+# added the cosine after a signed channel permutation found from the weights alone (weight_matching);
+# "v3.7" adds the identity frame to same-shape layers (alignment.identity_frame): the canonical weights with
+# no channel matched (made after SPAN's int8 copies came out undecided: their activations decorrelate)
+METHOD = "v3.7"
 FINETUNED_EDITS = ("mix", "identity-block-middle", "padkernel", "signflip")
 
 
