@@ -70,3 +70,22 @@ def test_removing_a_model_forgets_its_relations(population, tmp_path):
     assert graph.known_pairs(ix)
     ix.remove("EDSR-tiny-x2-r2+finetune20")
     assert not graph.known_pairs(ix) and graph.parents(ix) == {} and len(graph.linked_keys(ix)) == 1
+
+
+def test_a_graph_another_statistic_confirmed_is_not_read_and_is_linked_again(linked, tmp_path, monkeypatch):
+    import shutil
+
+    from srprint.lineage import forest
+
+    d = tmp_path / "ix"
+    shutil.copytree(linked, d)
+    ix = LineageIndex(d)
+    digest = forest.population_digest(ix.records(next(iter(ix.groups()))))
+    monkeypatch.setattr(graph, "STATISTIC_VERSION", "v-next")
+    monkeypatch.setattr(forest, "STATISTIC_VERSION", "v-next")
+    assert graph.linked_keys(ix) == {} and graph.parents(ix) == {}  # stale: a query does not walk it
+    assert forest.population_digest(ix.records(next(iter(ix.groups())))) != digest  # stored lookups: asked again
+    assert link_index(d, k=2)["linked"] == 5  # cleared, then every model confirmed again under the new version
+    assert graph.parents(ix) == {"EDSR-tiny-x2-r2+finetune20": "EDSR-tiny-x2-r2"}
+    with sqlite3.connect(d / "records.sqlite") as con:
+        assert con.execute("SELECT value FROM meta WHERE name = 'graph_statistic'").fetchone() == ("v-next",)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
+from ..verification.null_cache import STATISTIC_VERSION
 from .relate import find_root
 from .store import LineageIndex, Record
 
@@ -46,9 +47,10 @@ KEEP = ("answer", "match", "fwer", "text")
 
 
 def population_digest(records: list[Record]) -> str:
-    """The digest a group's stored answers are valid for: its records' keys, ids and weight hashes."""
+    """The digest a group's stored answers are valid for: its records' keys, ids and weight hashes, and the
+    version of the verification statistic that answered (a new method looks every model up again)."""
     rows = sorted((int(r.key or 0), r.model_id, r.sha256) for r in records)
-    return hashlib.sha256(json.dumps(rows).encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps([STATISTIC_VERSION, rows]).encode()).hexdigest()[:16]
 
 
 def _stored(index: LineageIndex) -> dict[int, tuple[str, dict[str, Any]]]:

@@ -16,6 +16,10 @@ registry's concurrency rules):
   :mod:`srprint.lineage.drift`, the sibling rule on the weights), closest edge first, and an edge that
   would close a cycle is left out.
 
+The graph is valid for the verification statistic that confirmed it (``meta`` row ``graph_statistic``:
+:data:`srprint.verification.null_cache.STATISTIC_VERSION`). Under another version the stored graph is
+not read (a query does not walk it), and the next link clears it and confirms every model again.
+
 The stored relations keep the pairwise direction each confirmation found; what reads them as a family
 (the parents, ``srprint lineage tree``) orients them again first (:func:`oriented_relations`): each
 connected component away from its anchor, the family's best restorer, by the lookup's anchor rule
@@ -36,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SrprintError
+from ..verification.null_cache import STATISTIC_VERSION
 from .drift import along_drift
 from .orient import by_component
 from .relate import SUSPECT, Distance, Relation, accepted, choose, holm, weight_distances
@@ -74,14 +79,28 @@ def record_state(rec: Record) -> dict[str, Any] | None:
 
 
 def ensure_schema(index: LineageIndex) -> None:
-    """Create the graph's tables in an index made before they existed (idempotent)."""
+    """Create the graph's tables in an index made before they existed, and clear a graph that another
+    version of the verification statistic confirmed (module docstring); idempotent."""
     with index._locked(), index._write() as con:
         for stmt in SCHEMA:
             con.execute(stmt)
+        if not _current(con):
+            for table in ("relations", "linked", "parents"):
+                con.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('graph_statistic', ?)", (STATISTIC_VERSION,))
+
+
+def _current(con: sqlite3.Connection) -> bool:
+    """Whether the stored graph was confirmed by this version of the statistic (an index linked before the
+    version was recorded counts as another version)."""
+    row = con.execute("SELECT value FROM meta WHERE name = 'graph_statistic'").fetchone()
+    return row is not None and row[0] == STATISTIC_VERSION
 
 
 def _has_graph(con: sqlite3.Connection) -> bool:
-    return con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relations'").fetchone() is not None
+    """A graph this version of the statistic confirmed (a stale one reads as none)."""
+    return (con.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'relations'").fetchone()
+            is not None and _current(con))
 
 
 def linked_keys(index: LineageIndex) -> dict[int, int]:
