@@ -55,7 +55,7 @@ def main_v3(a: argparse.Namespace) -> None:
         print(f"seeded {n} rows of {work / name} from {committed}", file=sys.stderr)
     opts = ProtocolV3Options(max_seconds=a.max_seconds, negatives_per_source=a.negatives,
                              finetune_sources=a.finetune_sources, redo=tuple(a.redo),
-                             only_redo=a.only_redo, kinds=tuple(a.kind), legacy=not a.no_v2)
+                             only_redo=a.only_redo, kinds=tuple(a.kind), legacy=not a.no_v2, skip=tuple(a.skip))
     rows = (list(_done(work / "items.jsonl").values()) if a.report_only or a.timing else
             run_protocol_v3(work=work, published=zoos["published"], mini=zoos["mini"], options=opts))
     headline, current, superseded = headline_and_current(all_rows(work / "items.jsonl"))
@@ -82,6 +82,9 @@ def main() -> None:
     ap.add_argument("--redo", action="append", default=[],
                     help="v3: run again the items whose key contains this text (repeat), unless run by this method")
     ap.add_argument("--only-redo", action="store_true", help="v3: run the --redo items and nothing else")
+    ap.add_argument("--skip", action="append", default=[],
+                    help="v3: do not run now the items whose key contains this text (repeat; e.g. finetune500: a "
+                         "partial rerun leaves the fine-tuned copies, whose attacks train, for later)")
     ap.add_argument("--kind", action="append", default=[], choices=("negative", "copy-scored", "copy-calibration"),
                     help="v3: run only items of this kind (repeat; a partial run can put the negatives first)")
     ap.add_argument("--no-v2", action="store_true",

@@ -40,6 +40,16 @@ def test_a_rerun_keeps_an_items_v2_verdict_and_computes_a_missing_one(tmp_path: 
     assert latest[fill]["verdict_v2"] not in ("not run", None)  # computed: the item had none
 
 
+def test_skipped_items_are_left_for_later(tmp_path: Path) -> None:
+    mini = tmp_path / "mini"
+    make_sr_entry(mini, "EDSR-bsds-x2-L1-s1", 1)
+    make_sr_entry(mini, "EDSR-bsds-x2-L1-s2", 2)
+    work = tmp_path / "work"
+    opts = replace(OPTIONS, redo=("|fp16", "|prune10"), only_redo=True, skip=("prune",))
+    p3.run_protocol_v3(work=work, published=tmp_path / "none", mini=mini, options=opts)
+    assert [r["key"] for r in _rows(work / "items.jsonl")] == ["EDSR-bsds-x2-L1-s1|fp16"]
+
+
 def test_the_summary_counts_the_current_methods_rows_on_their_own() -> None:
     def row(key: str, kind: str, edit: str, verdict: str, method: str) -> dict:
         return {"key": key, "source": "s", "kind": kind, "edit": edit, "status": "ok", "verdict": verdict,

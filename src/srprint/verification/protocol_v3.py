@@ -76,6 +76,8 @@ class ProtocolV3Options:
     threads: int = 1
     redo: tuple[str, ...] = ()  # items whose key contains one of these are run again (the latest row counts)
     only_redo: bool = False  # run those items and nothing else
+    skip: tuple[str, ...] = ()  # items whose key contains one of these are not run now (a partial rerun that
+    # leaves the slow ones, e.g. the fine-tuned copies, for later; they keep their latest row)
     legacy: bool = True  # also the previous method's verdict (v2: its null re-captures every reference per arch)
     kinds: tuple[str, ...] = ()  # run only items of these kinds (negative, copy-scored, copy-calibration); all if empty
     int8_after: bool = True  # every scored source's exact edits followed by int8 (a study leaves them out)
@@ -259,7 +261,8 @@ def run_protocol_v3(*, work: Path, published: Path | None, mini: Path,
     load = memoised(load_entry_model)
     for key, src, kind, tag, what in _jobs(sources, calibration, population, options):
         redo = any(r in key for r in options.redo)
-        if (options.only_redo and not redo) or (options.kinds and kind not in options.kinds):
+        if ((options.only_redo and not redo) or (options.kinds and kind not in options.kinds)
+                or any(x in key for x in options.skip)):
             continue
         if done.get(key, {}).get("status") == "ok" and not (redo and done[key].get("method") != METHOD):
             continue  # a failed item is tried again (its latest row counts)
