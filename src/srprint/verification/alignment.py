@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .lineage import Capture, Layer, LineageResult, _importance, canonical_weight, compare_layers, correlation
+from .lineage import Capture, Layer, LineageResult, _importance, canonical_of, compare_layers, correlation
 
 RIDGE = 1e-6  # relative ridge of the least-squares junction maps (dead channels get ~zero coefficients)
 BAND = 6  # layers considered as a partner around the proportional diagonal (bounds time on deep nets)
@@ -185,7 +185,7 @@ def identity_frame(la: Layer, lb: Layer) -> float:
     and those are what the other two frames align. This one needs no activations, so it still sees a copy
     whose activations the edit has decorrelated from its source's (a per-tensor int8 copy of a network with
     multiplicative attention)."""
-    ca, cb = canonical_weight(la.weight), canonical_weight(lb.weight)
+    ca, cb = canonical_of(la), canonical_of(lb)
     m = np.sqrt(_importance(la.weight))[:, :, None]
     return _cosine(ca * m, cb * m)
 

@@ -297,6 +297,16 @@ def canonical_weight(w: np.ndarray, iters: int = SINKHORN_ITERS) -> np.ndarray:
     return w * r[:, None, None] * c[None, :, None]
 
 
+def canonical_of(layer: Layer) -> np.ndarray:
+    """:func:`canonical_weight` of ``layer``'s weights, computed once per captured layer (the permutation and
+    identity frames of :mod:`.alignment` both read it)."""
+    cw = getattr(layer, "_canonical", None)
+    if cw is None:
+        cw = canonical_weight(layer.weight)
+        layer._canonical = cw  # type: ignore[attr-defined]  (a cache on the capture, not a field)
+    return cw
+
+
 def _cosine(a: np.ndarray, b: np.ndarray) -> float:
     na, nb = float(np.linalg.norm(a)), float(np.linalg.norm(b))
     if na == 0 or nb == 0:
@@ -311,7 +321,7 @@ def compare_layers(la: Layer, lb: Layer) -> float:
     their canonical rows / columns help the matching: output channels by activations alone, then input
     channels by activations plus columns (rows aligned), then output channels again with rows (columns
     aligned)."""
-    ca, cb = canonical_weight(la.weight), canonical_weight(lb.weight)
+    ca, cb = canonical_of(la), canonical_of(lb)
     same_out = la.out_act.shape == lb.out_act.shape
     same_in = la.groups == 1 and cb.shape[1] > 1 and la.in_act.shape == lb.in_act.shape
     corr_out = correlation(la.out_act, lb.out_act) if same_out else None  # used twice below
