@@ -245,10 +245,11 @@ def _standardise(a: np.ndarray) -> np.ndarray:
     """Centre each channel and divide by its spread, floored at :data:`SPREAD_FLOOR` x the layer's median
     spread: a nearly constant channel (dead, or a zero filter) carries no alignment evidence, and its
     correlations, dominated by rounding noise, are shrunk towards 0 instead of being trusted."""
-    a = a - a.mean(axis=1, keepdims=True)
-    sd = np.sqrt((a * a).mean(axis=1, keepdims=True))
+    a = a - a.mean(axis=1, keepdims=True)  # a new array: the steps below work in place (memory-bound otherwise)
+    sd = np.sqrt(np.einsum("ij,ij->i", a, a) / max(a.shape[1], 1))[:, None]
     floor = SPREAD_FLOOR * float(np.median(sd)) if sd.size else 0.0
-    return a / np.sqrt(sd * sd + floor * floor + 1e-300)
+    a /= np.sqrt(sd * sd + floor * floor + 1e-300)
+    return a
 
 
 def correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
