@@ -39,3 +39,20 @@ def test_a_permuted_copy_is_not_a_copy_in_the_identity_frame() -> None:
     w = rng.standard_normal((16, 16, 9))
     perm = rng.permutation(16)
     assert alignment.identity_frame(_layer(w, rng), _layer(w[perm], rng)) < 0.5
+
+
+def test_a_reference_that_shares_the_sources_start_is_left_out_of_the_null(tmp_path) -> None:
+    from srprint.verification import lineage as lin
+    from srprint.verification.attacks import attack_model
+    from srprint.verification.fingerprint import load_entry_model
+    from srprint.verification.ownership import lineage_null
+
+    from .conftest import make_sr_entry
+
+    source, other = make_sr_entry(tmp_path, "s1", 1), make_sr_entry(tmp_path, "s2", 2)
+    started_from = attack_model(source, "quantize", tmp_path / "q", params={"bits": 6})  # the source's weights
+    cap = lin.capture_model(load_entry_model(source))
+    res = alignment.compare_aligned(cap, lin.capture_model(load_entry_model(started_from)))
+    assert alignment.shared_start(res) > 0.9
+    null = lineage_null(cap, load_entry_model(other), [started_from, other], load=load_entry_model, n_random=2)
+    assert null["models"] == ["random-init-0", "random-init-1", other.id]

@@ -285,6 +285,22 @@ def _pairing_sides(layer: Layer) -> tuple[_Side, _Side]:
     return sides
 
 
+def shared_start(result: LineageResult) -> float:
+    """How much of two models' weights agree with no channel matched: the evidence-weighted mean of the
+    identity frame's cosine over the paired layers (0 for a layer without one).
+
+    Independently trained or initialised models sit at 0 here (within 0.01 over a network; the controls of
+    ``bench/results/verification_identity_frame.md``: medians -0.001 and -0.002). A model far above that started
+    from the other's weights, or from weights they share: it cannot serve as an independent sample of a null.
+    """
+    num = den = 0.0
+    for layer in result.per_layer:
+        w = layer["params"] * layer["evidence"]
+        num += w * float(layer.get("identity") or 0.0)
+        den += w
+    return num / den if den > 0 else 0.0
+
+
 def compare_aligned(a: Capture, b: Capture) -> LineageResult:
     """The v3 lineage statistic between two captured models (source ``a``, suspect ``b``).
 
@@ -308,8 +324,10 @@ def compare_aligned(a: Capture, b: Capture) -> LineageResult:
         la, lb = a.layers[i], b.layers[j]
         cos, informative = compare_pair(la, lb)
         weight = la.size * informative
+        same = la.weight.shape[:2] == lb.weight.shape[:2] and la.groups == lb.groups
         per_layer.append({"source": la.name, "suspect": lb.name, "params": la.size, "cosine": cos,
-                          "evidence": informative})
+                          "evidence": informative,
+                          "identity": identity_frame(*_common_taps(la, lb)) if same and informative else None})
         num += cos * weight
         den += weight
         paired += la.size

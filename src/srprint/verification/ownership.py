@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from . import lineage as lin
+from .alignment import shared_start
 from .null_cache import cached_null, entry_digest, entry_key, shape_signature
 from .verdict_text import FEW_TRAINED, WEIGHTS_AND_FUNCTION, explain
 
@@ -45,6 +46,9 @@ COPY_MAX_DISTANCE = 0.071
 N_RANDOM = 8  # random re-initialisations of the suspect's architecture in every null
 MIN_TRAINED_FOR_TIE = 3  # trained models the lineage null needs for the weights-and-function tie-break and for
 # a shared parent (ownership.FEW_TRAINED)
+# a reference whose weights agree with the source's this much with no channel matched (alignment.shared_start)
+# left a common start: independent ones sit within 0.01 of 0 (the controls of verification_identity_frame.md)
+SHARED_START = 0.5
 MAX_REFERENCES = 16  # reference models in the null (deterministic choice), to bound the time per pair
 VERDICTS = ("copy", "shared parent", "independent", "undecided")
 
@@ -189,8 +193,10 @@ def lineage_null(source_capture: lin.Capture, suspect_model: Any, references: It
                  min_coverage: float = lin.MIN_COVERAGE, method: str = "v3") -> dict[str, Any]:
     """Null sample of ``S`` for this source: ``n_random`` re-initialisations of the suspect's
     architecture, and every reference model whose layers pair up with the source's (coverage >=
-    ``min_coverage``), compared by the same statistic (``method``) as the pair. Returns the
-    similarities and the ids they came from."""
+    ``min_coverage``), compared by the same statistic (``method``) as the pair, except a reference that
+    shares the source's starting point (``S`` and :func:`~.alignment.shared_start` both at least
+    :data:`SHARED_START`: IMDN-AS against IMDN x4, 0.74, had widened IMDN's null until its int8 copy was
+    *undecided*). Returns the similarities and the ids they came from."""
     compare = comparator(method)
     base = suspect_model.float().cpu().eval()
     sims = [compare(source_capture, lin.capture_model(lin.randomised_copy(base, 1000 + i))).similarity
@@ -201,6 +207,8 @@ def lineage_null(source_capture: lin.Capture, suspect_model: Any, references: It
             res = compare(source_capture, lin.capture_model(load(ref)))
         except (lin.LineageError, RuntimeError, ValueError):
             continue
+        if res.similarity >= SHARED_START and shared_start(res) >= SHARED_START:
+            continue  # started from the source's weights (or shared ones): not an independent sample (v3.7)
         if res.coverage >= min_coverage:
             sims.append(res.similarity)
             used.append(ref.id)
