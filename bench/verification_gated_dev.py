@@ -54,7 +54,7 @@ def _measure(ca: Any, cb: Any) -> dict[str, Any]:
     wms: list[float] = []
     original = alignment.compare_pair
 
-    def recording(la: Any, lb: Any) -> tuple[float, float]:
+    def recording(la: Any, lb: Any) -> alignment.PairComparison:
         wm = weight_matched_cosine(la, lb)
         if wm is not None:
             wms.append(wm)
@@ -65,10 +65,10 @@ def _measure(ca: Any, cb: Any) -> dict[str, Any]:
     out: dict[str, Any] = {"s_v35": base.similarity, "coverage": base.coverage, "wm_pairs": len(wms),
                            "wm_max": max(wms) if wms else None}
     for gate in GATES:
-        def gated(la: Any, lb: Any, gate: float = gate) -> tuple[float, float]:
-            cos, informative = original(la, lb)
+        def gated(la: Any, lb: Any, gate: float = gate) -> alignment.PairComparison:
+            res = original(la, lb)
             wm = weight_matched_cosine(la, lb)
-            return (max(cos, wm) if wm is not None and wm >= gate else cos), informative
+            return res._replace(cosine=max(res.cosine, wm)) if wm is not None and wm >= gate else res
 
         with mock.patch.object(alignment, "compare_pair", gated):
             out[f"s_gate_{gate}"] = alignment.compare_aligned(ca, cb).similarity

@@ -22,8 +22,8 @@ def test_a_copy_with_decorrelated_activations_is_found_by_its_weights() -> None:
     copy = w * rng.uniform(0.5, 2.0, (16, 1, 1)) + 0.01 * rng.standard_normal(w.shape)  # rescaled, noisy
     source, suspect = _layer(w, rng), _layer(copy, rng)  # the activations share nothing
     assert alignment.identity_frame(source, suspect) > 0.99
-    cos, evidence = alignment.compare_pair(source, suspect)
-    assert cos > 0.99 and evidence > 0
+    cos, evidence, identity = alignment.compare_pair(source, suspect)
+    assert cos > 0.99 and evidence > 0 and identity is not None and identity > 0.99
 
 
 def test_independent_layers_stay_near_zero_in_the_identity_frame() -> None:

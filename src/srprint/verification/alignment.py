@@ -46,7 +46,7 @@ The least-squares maps make any two models look more alike than a permutation do
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -190,16 +190,25 @@ def identity_frame(la: Layer, lb: Layer) -> float:
     return _cosine(ca * m, cb * m)
 
 
-def compare_pair(la: Layer, lb: Layer) -> tuple[float, float]:
-    """``(cosine, evidence weight)`` of two paired layers in the source's frame (module docstring, 2-4).
+class PairComparison(NamedTuple):
+    """One paired layer's values (:func:`compare_pair`)."""
+
+    cosine: float  # the best frame's cosine
+    evidence: float  # the pair's evidence weight
+    identity: float | None  # the identity frame's cosine (same-shape layers with evidence; else None)
+
+
+def compare_pair(la: Layer, lb: Layer) -> PairComparison:
+    """Cosine, evidence weight and identity-frame cosine of two paired layers in the source's frame (module
+    docstring, 2-4).
 
     Grouped convolutions (depthwise and the like) have no general input map: their channels are matched
-    one to one by the output map's strongest coefficients instead. Returns ``(0, 0)`` when the two layers
-    were seen at different numbers of probe positions.
+    one to one by the output map's strongest coefficients instead. Returns cosine and evidence 0 when the two
+    layers were seen at different numbers of probe positions.
     """
     (a_in, a_out), (b_in, b_out) = _layer_sides(la), _layer_sides(lb)
     if a_in.x.shape[1] != b_in.x.shape[1] or a_out.x.shape[1] != b_out.x.shape[1]:
-        return 0.0, 0.0
+        return PairComparison(0.0, 0.0, None)
     wa, wb = _kernel2d(la, la.weight), _kernel2d(lb, lb.weight)
     q = _map(a_out, b_out)  # (out_a, out_b)
     if la.groups == 1 and lb.groups == 1:
@@ -208,13 +217,14 @@ def compare_pair(la: Layer, lb: Layer) -> tuple[float, float]:
     elif la.groups == lb.groups and wa.shape[1] == wb.shape[1] and wa.shape[0] == wb.shape[0]:
         wb_src = wb  # per-group channels: compared through the output map only
     else:
-        return 0.0, 0.0
+        return PairComparison(0.0, 0.0, None)
     aligned = np.einsum("po,ojhw->pjhw", q, wb_src)
     ta, tb = trim_zero_border(wa), trim_zero_border(aligned)
     kh, kw = max(ta.shape[2], tb.shape[2]), max(ta.shape[3], tb.shape[3])
     ta, tb = _embed(ta, kh, kw), _embed(tb, kh, kw)
     imp = np.sqrt(_importance(ta.reshape(ta.shape[0], ta.shape[1], -1)))[:, :, None, None]
     cos = _cosine(ta * imp, tb * imp)
+    identity = None
     if la.weight.shape[:2] == lb.weight.shape[:2] and la.groups == lb.groups:
         # the v2 frame (channel permutations + Sinkhorn scaling, discrete and so robust to the noise that
         # quantisation or pruning puts in the activations the least-squares maps are fitted on), on the
@@ -226,12 +236,13 @@ def compare_pair(la: Layer, lb: Layer) -> tuple[float, float]:
         # (S 0.64 in the two frames above, 0.98 with this one); one fixed frame, not a maximum over channel
         # orders, so an independent model's layers stay near 0 in it and the null does not widen
         central = _common_taps(la, lb)
-        cos = max(cos, compare_layers(*central), identity_frame(*central))
+        identity = identity_frame(*central)
+        cos = max(cos, compare_layers(*central), identity)
     elif (shared := narrowed(la, lb)) is not None:
         cos = max(cos, compare_layers(*_common_taps(*shared)))
     taps = ta.shape[1] * ta.shape[2] * ta.shape[3]
     informative = max(0.0, 1.0 - min(lb.weight.shape[0], b_out.x.shape[0]) / max(taps, 1))
-    return cos, informative
+    return PairComparison(cos, informative, identity if informative else None)
 
 
 def pair_layers(a: Capture, b: Capture) -> list[tuple[int, int]]:
@@ -322,12 +333,10 @@ def compare_aligned(a: Capture, b: Capture) -> LineageResult:
     pairs = pair_layers(a, b)  # full sides (every position) only for the paired layers
     for i, j in pairs:
         la, lb = a.layers[i], b.layers[j]
-        cos, informative = compare_pair(la, lb)
+        cos, informative, identity = compare_pair(la, lb)
         weight = la.size * informative
-        same = la.weight.shape[:2] == lb.weight.shape[:2] and la.groups == lb.groups
         per_layer.append({"source": la.name, "suspect": lb.name, "params": la.size, "cosine": cos,
-                          "evidence": informative,
-                          "identity": identity_frame(*_common_taps(la, lb)) if same and informative else None})
+                          "evidence": informative, "identity": identity})
         num += cos * weight
         den += weight
         paired += la.size
