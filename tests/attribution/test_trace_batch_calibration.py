@@ -118,3 +118,17 @@ def test_calibration_ratios_are_batched(model, tmp_path):
         want = [invert_model(net, c, **kw).residual / invert_model(ReferenceModel(2), c, **kw).residual
                 for c in photos]
         assert _rel(got, want) < RTOL
+
+
+def test_the_jpeg_calibration_takes_32_whole_crops_from_8_photos_or_more():
+    # issue 27: at least 32 crops from at least 8 photos. At a x2 candidate's 96-px window the crops are 192 px,
+    # and a quarter point of Set5's woman (228 px wide) used to run past its edge (a 171-px crop, method 9's
+    # first run failed on it): every crop is now whole, moved inside the photo
+    side = 2 * tr.TraceSettings().jpeg_window(2)
+    assert tr.N_JPEG_CALIBRATION >= 32
+    crops = calibration_photos(tr.N_JPEG_CALIBRATION, side)
+    assert len(crops) == tr.N_JPEG_CALIBRATION and {c.shape for c in crops} == {(side, side, 3)}
+    # round-robin over the photos: the first ones each come from another photo
+    photos = [img for _, img in tc.calibration_sources() if min(img.shape[:2]) >= side]
+    assert len(photos) >= 8
+    assert len({c.tobytes() for c in crops[:len(photos)]}) == len(photos)

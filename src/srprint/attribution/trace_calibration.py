@@ -66,8 +66,10 @@ def calibration_photos(n: int, size: int) -> list[np.ndarray]:
         spots = ((h // 2 - size // 2, w // 2 - size // 2), (h // 4, w // 4), (3 * h // 4 - size, w // 4),
                  (h // 4, 3 * w // 4 - size), (3 * h // 4 - size, 3 * w // 4 - size), (h // 2 - size // 2, 0),
                  (0, w // 2 - size // 2), (h - size, w // 2 - size // 2))
-        per_photo.append([np.asarray(img[max(y0, 0):max(y0, 0) + size, max(x0, 0):max(x0, 0) + size],
-                                     dtype=np.float32) for y0, x0 in spots])
+        # inside the photo: a spot past the far edge (a quarter point of a photo less than 4/3 of the side
+        # wide: Set5's woman at a x2 JPEG calibration's 192 px) moves in, so every crop is size x size
+        spots = tuple((min(max(y0, 0), h - size), min(max(x0, 0), w - size)) for y0, x0 in spots)
+        per_photo.append([np.asarray(img[y0:y0 + size, x0:x0 + size], dtype=np.float32) for y0, x0 in spots])
     crops = [p[k] for k in range(8) for p in per_photo]
     if n > len(crops):
         raise SrprintError(f"only {len(crops)} calibration crops are available, {n} asked")
