@@ -47,8 +47,10 @@ CONDITIONS = ("clean", "q95", "q90", "q75", "double", "resize")
 # their method-6 rows count as method 7. JPEG rows of an earlier method are kept in the items file but neither
 # counted nor resumed. 8 = method 7 with the rival rule's null made of every calibration photo made by every rival
 # (jpeg_decide.RIVAL_NULL; chosen on a dev corpus, trace_rival_dev.md): only rows where a rival test ran can differ,
-# so a method-7 (or earlier current) row without one counts as method 8 (_rival_free)
-JPEG_METHOD = 8
+# so a method-7 (or earlier current) row without one counted as method 8. 9 = method 8 with every
+# JPEG calibration made of 32 photo crops, not 8 (TraceSettings.n_jpeg_calibration; issue 27 asks for at least 32
+# crops from at least 8 photos: they come round-robin from 10). Every null changes, so every JPEG row is rerun
+JPEG_METHOD = 9
 # the pixel path's method (clean and resize rows): 1 = the centred 48-px crop, calibrated on centred crops; 2 = the
 # 48-px window bicubic starts worst on, inside the centred 96-px region (trace_window.py, chosen on BSDS500 test
 # photos: trace_window_pixel_dev.md), calibrated on windows chosen the same way, named at p < alpha x 1e-2
@@ -67,25 +69,12 @@ def _changeable(row: dict) -> bool:
     return bool(row.get("ambiguous")) or open_set
 
 
-def _rival_free(row: dict) -> bool:
-    """Whether no rival test ran for a JPEG row, in the true set or the open set (method 8 changed only its null)."""
-    return row.get("p_rival") is None and row.get("open_p_rival") is None
-
-
 def _current(row: dict) -> bool:
     """Whether an item was run by the current method (clean and resize rows: :data:`PIXEL_METHOD`)."""
     if row.get("condition") in ("clean", "resize"):
         method = row.get("pixel_method", 1)
         return method == PIXEL_METHOD or (method == 2 and row.get("scale") != 8)  # method 3 changed x8 only
-    if row.get("jpeg_method") == JPEG_METHOD:
-        return True
-    if not _rival_free(row):  # method 8 changed the rival null only
-        return False
-    if row.get("jpeg_method") == 7:
-        return True
-    # method 7 changed the x2 window only
-    return row.get("scale") != 2 and (row.get("jpeg_method") == 6
-                                      or (row.get("jpeg_method") == 5 and not _changeable(row)))
+    return row.get("jpeg_method") == JPEG_METHOD  # method 9 changed every JPEG null: earlier rows are rerun
 
 
 def _csv(text: str) -> list[str]:

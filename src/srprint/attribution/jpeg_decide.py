@@ -124,6 +124,7 @@ def calibration_path(entry: Any, info: JpegInfo, side: int, settings: Any, *, ow
     # the key of session 3's calibration when there is no context (the same computation: its cache serves)
     key = config_hash({"sha": sha256_file(entry.weights_path), "tables": _tables_digest(info),
                        "sampling": info.sampling, "side": side, "settings": settings.key(),
+                       "n_photos": settings.n_jpeg_calibration,
                        "jpeg_lr": settings.jpeg_lr, "own": own, "rivals": makers, "jpeg": 5,
                        **({"rival_null": RIVAL_NULL} if rivals else {}),
                        **({"context": settings.jpeg_context} if settings.jpeg_context else {}),

@@ -48,7 +48,7 @@ from .trace_window import centre_crop as centre_crop  # re-exported: where it li
 
 ALPHA = 1e-3
 N_CALIBRATION = 32
-N_JPEG_CALIBRATION = 8
+N_JPEG_CALIBRATION = 32  # photo crops (issue 27: >= 32 from >= 8 photos; 8 before JPEG method 9)
 CROP = 48  # output pixels of the window that is inverted (a multiple of every scale up to 4 but 5, 7)
 RESIZED = "no candidate's scale grid fits; the image may have been resized"
 MIN_INPUT_SIDE = 12  # input pixels a pixel-path window spans at least (TraceSettings.pixel_crop)
@@ -100,6 +100,7 @@ class TraceSettings:
         d.pop("jpeg_crop_x2")  # named by the x2 JPEG calibrations' key only: the others' keys stay
         d.pop("window")  # named by the pixel calibrations' key (pixel_key): the JPEG path's keys stay
         d.pop("pixel_level")  # the decision's level, not the calibration's
+        d.pop("n_jpeg_calibration")  # named by the JPEG calibrations' keys (jpeg_decide): the pixel path's do not
         return config_hash(d)
 
     def pixel_key(self, region: int, scale: int = 1) -> dict[str, Any]:
@@ -109,7 +110,9 @@ class TraceSettings:
         wide = (self.pixel_crop(scale), self.pixel_border(scale)) != (self.crop, self.border)
         return {"settings": self.key()} | ({} if self.window == "centre" else {"window": self.window,
                                                                                "region": int(region)}) | (
-            {"scale_window": [self.pixel_crop(scale), self.pixel_border(scale)]} if wide else {})
+            # whole_crops: a x8 window's 192-px regions held one crop cut short at a photo's edge until the crops
+            # were moved inside (trace_calibration.calibration_photos, session 37): those calibrations are new
+            {"scale_window": [self.pixel_crop(scale), self.pixel_border(scale)], "whole_crops": 1} if wide else {})
 
     def pixel_crop(self, scale: int) -> int:
         """The pixel path's window side for a candidate of ``scale``: ``crop``, or :data:`MIN_INPUT_SIDE` input
