@@ -73,6 +73,19 @@ def test_a_reupload_wins_and_nothing_related_is_unknown():
     assert choose([rel("a", "shares a parent", 0.2), rel("b", "shares a parent", 0.1)]).candidate == "b"
 
 
+def test_a_quantised_reupload_is_the_nearest_in_weights_an_exact_one_the_closest_function():
+    # an int8 re-upload of the root: quantisation noise made its fine-tune agree better on the probes (as
+    # SPAN x4's did, 24.30 against 24.09 dB); in weights the root is the nearer
+    distance = _tree_distance({frozenset((SUSPECT, "root")): 0.5, frozenset((SUSPECT, "sib")): 0.7})
+    quantised = [rel("sib", "same model", 0.02, function_db=24.3, verdict="copy"),
+                 rel("root", "same model", 0.02, function_db=24.1, verdict="copy")]
+    assert choose(quantised).candidate == "sib"  # no weight distance known: the closest function, as before
+    assert choose(quantised, distance=distance).candidate == "root"
+    # a re-upload computing the same function (fp16, permuted) still wins by its function, whatever the weights
+    exact = rel("sib", "same model", 0.0, function_db=90.0, verdict="copy")
+    assert choose([exact, quantised[1]], distance=distance).candidate == "sib"
+
+
 def test_a_loose_link_to_another_family_does_not_outrank_the_family():
     # a published root whose fine-tunes are copies of it, and a loose shared parent with another root
     found = [rel("ft1", "parent", 0.0001, verdict="copy"), rel("sib", "parent", 0.0002, verdict="copy"),

@@ -335,8 +335,9 @@ def _nearness(r: Relation, distance: Distance | None) -> tuple[float, tuple[floa
 def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None,
            distance: Distance | None = None, positions: dict[str, float] | None = None) -> Relation | None:
     """The relation a lookup answers with, among the accepted ones (module docstring): a re-upload (the
-    closest function) first; else, among the relatives the verdict calls *copy* (within its copy band:
-    the suspect's own family) when there are any, all accepted ones otherwise: the closest model the
+    closest function; among quantised re-uploads only, with ``distance``, the nearest in weights) first; else,
+    among the relatives the verdict calls *copy* (within its copy band: the suspect's own family) when there
+    are any, all accepted ones otherwise: the closest model the
     suspect derives from (its parent); else the closest model derived from it (its child); else the
     closest relative. (A loose *shared parent* with another family must not outrank the family.)
 
@@ -376,7 +377,15 @@ def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None,
         return None
     same = [r for r in accepted if r.relation == "same model"]
     if same:
-        return max(same, key=lambda r: r.function_db)
+        exact = [r for r in same if r.function_db >= SAME_FUNCTION_DB]
+        if exact or distance is None:
+            return max(exact or same, key=lambda r: r.function_db)
+        # only quantised re-uploads (same model by a storage grid): rounding moves the weights by independent
+        # errors, so a relative the original was fine-tuned from or into sits farther in weights by the
+        # fine-tune's change, while on the probes quantisation noise can swamp it (an int8 SPAN x4 agreed with
+        # its source's 100-step fine-tune at 24.30 dB, with the source at 24.09; in weights the source was the
+        # nearest; bench/results/lineage_quantised_reuploads.md)
+        return min(same, key=lambda r: _nearness(r, distance))
     pool = [r for r in accepted if r.verdict == "copy"] or accepted
     for kind in ("derived", "parent"):
         hits = [r for r in pool if r.relation == kind]
