@@ -152,4 +152,12 @@ NOTES = [
     "edges; no rule or constant chosen on the rows (the lookups are the benchmark's own). The graph section above "
     "scores it from the answers of the 126 indexed models; `lineage_tree_live.md` runs `lineage_tree` on the same "
     "index and gets the same 83 edges.",
+    "After v12 (session 37), no new queries: the re-upload rule in `choose` (a quantised re-upload, *same model* "
+    "only by its storage grid, is named a re-upload of the relative nearest in weights, not the one that agrees "
+    "best on the probes). Post hoc: made after v12's one re-upload miss (SPAN's int8 re-upload named a re-upload "
+    "of the root's fine-tune sib: 24.30 dB on the probes against the root's 24.09). The tables above are v12's "
+    "confirmations chosen again with it (re-uploads 59/60 -> 60/60; nothing else moved). Checked on re-uploads "
+    "made after it (`lineage_quantised_reuploads.md`: int8 copies of each root's ft1 and sib, 30/30; the "
+    "earlier rule 27/30). An absolute target (100 %, 0) is met when every item measured meets it, as the "
+    "verification benchmark counts its exact edits; no interval can clear it, and the interval is shown.",
 ]

@@ -96,7 +96,11 @@ def markdown_v3(s: dict[str, Any], *, remaining: int) -> str:
         "undecided ones became *independent*. But maximising over channel orders widened the nulls (random layers "
         "0.08 -> 0.17), so 6 fine-tuned copies of RDN (5 scored, 1 calibration) fell from *copy* to *undecided* "
         "(Cantelli bound 1.05e-3 at S 0.988), and a lineage index linked under it kept 6 of its 25 parent edges "
-        "(bench/results/lineage_anchor.md). The rows above are v3.5's. "
+        "(bench/results/lineage_anchor.md). v3.7 adds the identity frame to same-shape layers (the canonical weights "
+        "with no channel matched: the SPAN int8 copy's weight tensors kept cosine 0.998 while its activations "
+        "decorrelated) and leaves out of the null a reference that shares the source's start (S and the identity "
+        "frame's mean both >= 0.5: IMDN-AS and IMDN x4 had widened each other's nulls); both post hoc, made after "
+        "v3.5's misses and v3.7's first rows (bench/results/verification_identity_frame.md). "
         + _rerun_sentence(s.get("rows_by_method")),
         "",
         "## Targets", "", "| target | result | met |", "|---|---|---|",
