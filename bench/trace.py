@@ -56,9 +56,11 @@ JPEG_METHOD = 9
 # photos: trace_window_pixel_dev.md), calibrated on windows chosen the same way, named at p < alpha x 1e-2
 # (TraceSettings.pixel_level). 3 = method 2 with a x8 candidate's window 96 px and border 8 (TraceSettings.pixel_crop
 # and pixel_border: 12 input pixels at least); other scales' windows are unchanged, so their method-2 rows count as
-# method 3. Rows of method 1 carry no field; rows of an earlier method stay in the items file, neither counted nor
-# resumed
-PIXEL_METHOD = 3
+# method 3. 4 = method 3 with every calibration crop whole (trace_calibration.calibration_photos, session 37: a x8
+# window's 192-px regions held one crop cut short at Set5 woman's edge); only x8 regions are that large, so the other
+# scales' method-2 and method-3 rows count as method 4. Rows of method 1 carry no field; rows of an earlier method
+# stay in the items file, neither counted nor resumed
+PIXEL_METHOD = 4
 
 
 def _changeable(row: dict) -> bool:
@@ -73,7 +75,7 @@ def _current(row: dict) -> bool:
     """Whether an item was run by the current method (clean and resize rows: :data:`PIXEL_METHOD`)."""
     if row.get("condition") in ("clean", "resize"):
         method = row.get("pixel_method", 1)
-        return method == PIXEL_METHOD or (method == 2 and row.get("scale") != 8)  # method 3 changed x8 only
+        return method == PIXEL_METHOD or (method in (2, 3) and row.get("scale") != 8)  # 3 and 4 changed x8 only
     return row.get("jpeg_method") == JPEG_METHOD  # method 9 changed every JPEG null: earlier rows are rerun
 
 
@@ -225,7 +227,8 @@ def markdown(s: dict[str, Any], plan: dict[str, Any]) -> str:
               "where the bicubic reference starts worst, inside the centred 96-px region (less on a smaller image), "
               "calibrated on 32 crops of scikit-image photos and Set5 chosen by the same rule in regions of the same "
               "side (method 3: a x8 candidate's window is 96 px, its border 8 px: 12 input pixels, chosen on one "
-              "BSDS500 test photo and checked on 8 more, trace_window_pixel_dev_x8.md); a model is named at p < 1e-5 "
+              "BSDS500 test photo and checked on 8 more, trace_window_pixel_dev_x8.md; method 4: every calibration "
+              "crop whole, x8 rows rerun); a model is named at p < 1e-5 "
               "(alpha 1e-3 x TraceSettings.pixel_level 1e-2: in that window the "
               "photo null's p-values of wrong models, their maker left out, went down to 9.3e-4). Window and level "
               "were chosen on BSDS500 test photos 12-27 and checked on photos 28-43 (trace_window_pixel_dev*.md), "
