@@ -37,11 +37,12 @@ BASES = ("ft1", "sib")  # the fine-tunes re-uploaded as int8
 def _earlier_pick(res: dict[str, Any]) -> str | None:
     """The earlier rule's re-upload: the accepted *same model* relation with the best probe agreement."""
     from srprint.lineage.query import ALPHA
+    from srprint.lineage.relate import Relation, accepted
 
-    same = [r for r in res.get("relations", []) if r["relation"] == "same model"
-            and (r.get("fwer") is None and r["verdict"] in ("copy", "identical weights")
-                 or r.get("fwer") is not None and r["fwer"] < ALPHA)]
-    return max(same, key=lambda r: r["function_db"])["candidate"] if same else None
+    rels = [Relation(r["candidate"], r["relation"], r["verdict"], None, float(r["function_db"]), 0.0,
+                     fwer=r.get("fwer")) for r in res.get("relations", [])]
+    same = [r for r in rels if r.relation == "same model" and accepted(r, ALPHA)]
+    return max(same, key=lambda r: r.function_db).candidate if same else None
 
 
 def main() -> int:
