@@ -160,4 +160,8 @@ NOTES = [
     "made after it (`lineage_quantised_reuploads.md`: int8 copies of each root's ft1 and sib, 30/30; the "
     "earlier rule 27/30). An absolute target (100 %, 0) is met when every item measured meets it, as the "
     "verification benchmark counts its exact edits; no interval can clear it, and the interval is shown.",
+    "Session 38, no new queries: a relation records what made it *same model* (`Relation.same_by`: the "
+    "function, a storage grid, identical weights), and the re-upload rule reads that instead of inferring a "
+    "quantised re-upload from an agreement below 60 dB (the function stage also says *same* below it). The "
+    "stored v12 answers predate the field and fall back to the inference, so the tables above are unchanged.",
 ]

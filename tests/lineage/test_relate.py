@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from srprint.lineage.relate import (
@@ -11,6 +13,7 @@ from srprint.lineage.relate import (
     choose,
     direction,
     quality_side,
+    quantised_reupload,
     weight_distance,
 )
 
@@ -86,6 +89,20 @@ def test_a_quantised_reupload_is_the_nearest_in_weights_an_exact_one_the_closest
     assert choose([exact, quantised[1]], distance=distance).candidate == "sib"
 
 
+def test_what_made_a_same_model_is_recorded_not_inferred_from_the_function_distance():
+    distance = _tree_distance({frozenset((SUSPECT, "root")): 0.5, frozenset((SUSPECT, "sib")): 0.7})
+    # the function stage said *same* below SAME_FUNCTION_DB: a re-upload by its function, not by a grid
+    by_function = replace(rel("sib", "same model", 0.02, function_db=55.0, verdict="copy"), same_by="function")
+    by_grid = replace(rel("root", "same model", 0.02, function_db=56.0, verdict="copy"), same_by="storage grid")
+    assert not quantised_reupload(by_function) and quantised_reupload(by_grid)
+    assert choose([by_function, by_grid], distance=distance).candidate == "sib"
+    # answers stored before the field: inferred from the function distance, as the rule was written
+    assert quantised_reupload(replace(by_function, same_by=""))
+    assert choose([replace(by_function, same_by=""), replace(by_grid, same_by="")],
+                  distance=distance).candidate == "root"
+    assert Relation(**{**vars(by_grid), "record": {}}).to_dict()["same_by"] == "storage grid"
+
+
 def test_a_loose_link_to_another_family_does_not_outrank_the_family():
     # a published root whose fine-tunes are copies of it, and a loose shared parent with another root
     found = [rel("ft1", "parent", 0.0001, verdict="copy"), rel("sib", "parent", 0.0002, verdict="copy"),
@@ -151,3 +168,24 @@ def test_the_weight_distance_needs_one_layout():
     assert weight_distance(a, b) == 2.0  # sqrt(4 * 1); integer buffers are not weights
     assert weight_distance(a, {"w": torch.ones(2, 2)}) is None
     assert weight_distance(a, {"w": torch.ones(4), "b": torch.zeros(2)}) is None
+
+
+def test_relate_records_what_made_a_same_model(monkeypatch):
+    from types import SimpleNamespace
+
+    import srprint.verification.ownership as ownership
+    from srprint.lineage.relate import relate
+
+    def verdict(decision: str, verdict: str = "copy"):
+        return lambda *a, **k: SimpleNamespace(verdict=verdict, functional={"decision": decision}, lineage={},
+                                               explanation="")
+
+    entry = SimpleNamespace(id="cand")
+    kw = {"record": {"stats": {"params": 10}}, "function_db": 50.0, "sketch_distance": 0.1, "load": None}
+    monkeypatch.setattr(ownership, "verify_models", verdict("same"))
+    assert relate(entry, entry, suspect_stats={"params": 10}, **kw).same_by == "function"
+    monkeypatch.setattr(ownership, "verify_models", verdict("different", "shared parent"))
+    got = relate(entry, entry, suspect_stats={"params": 10, "grid_levels": 200}, **kw)
+    assert (got.relation, got.same_by) == ("same model", "storage grid")
+    got = relate(entry, entry, suspect_stats={"params": 10}, **kw)
+    assert got.same_by == "" and got.relation != "same model"

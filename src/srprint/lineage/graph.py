@@ -163,7 +163,8 @@ def stored_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA) -
                            float(d.get("function_db") or 0.0), float(d.get("sketch_distance") or 0.0),
                            list(d.get("edits") or []), list(d.get("direction_evidence") or []),
                            d.get("explanation", ""), record={**recs[other].to_dict(), "stats": recs[other].stats},
-                           distance=d.get("distance"), seconds=float(d.get("seconds") or 0.0))
+                           distance=d.get("distance"), seconds=float(d.get("seconds") or 0.0),
+                           same_by=str(d.get("same_by") or ""))
             out.setdefault(me, []).append((other, rel))
     for rels in out.values():
         for (_, rel), fw in zip(rels, holm([r.p_value for _, r in rels], m), strict=True):

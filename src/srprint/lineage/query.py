@@ -340,7 +340,8 @@ def query_file(path: Path, index_dir: Path, *, k: int = DEFAULT_K, n_confirm: in
         if twin is not None:
             rel = Relation(twin.model_id, "same model", "identical weights", 0.0, float("inf"), 0.0,
                            ["identical weights" + (" (renamed)" if twin.model_id != entry.id else "")],
-                           record={**twin.to_dict(), "stats": twin.stats}, fwer=0.0)  # p = 0: any weighting
+                           record={**twin.to_dict(), "stats": twin.stats}, fwer=0.0,  # p = 0: any weighting
+                           same_by="weights")
             relations.append(rel)
         else:
             load = memoised(load_entry_model)

@@ -72,6 +72,7 @@ class Relation:
     record: dict[str, Any] = field(default_factory=dict)
     distance: float | None = None  # lineage distance 1 - S of the verdict (None: decided by the function)
     seconds: float = 0.0  # the confirmation's time (loading the candidate, its outputs, the verdict)
+    same_by: str = ""  # a same model by its "function", "storage grid" or "weights" (:func:`quantised_reupload`)
 
     def closeness(self) -> tuple[float, float]:
         """Sort key, closest first: the lineage distance, then the function distance."""
@@ -84,6 +85,7 @@ class Relation:
                 "distance": self.distance, "seconds": self.seconds,
                 "sketch_distance": self.sketch_distance, "edits": self.edits,
                 "direction_evidence": self.direction_evidence, "explanation": self.explanation,
+                "same_by": self.same_by,
                 "licence": self.record.get("licence"), "declared_parent": self.record.get("declared_parent"),
                 "source_url": self.record.get("source_url")}
 
@@ -211,16 +213,16 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
     cand_stats = record.get("stats") or {}
     edits, _ = storage_edits(suspect_stats, cand_stats)
     p = _p(v)
-    rel, ev = "unrelated", []
+    rel, ev, same_by = "unrelated", [], ""
     same_function = (v.functional or {}).get("decision") == "same" or function_db >= SAME_FUNCTION_DB
     if v.verdict == "copy" and same_function:
-        rel = "same model"
+        rel, same_by = "same model", "function"
         if suspect_stats.get("params") != cand_stats.get("params"):
             edits.append("re-parameterised (another layer layout, same function)")
         elif not edits and suspect_stats.get("sha256") != record.get("sha256"):
             edits.append("weights re-parameterised (e.g. channels permuted, mixed or rescaled; same function)")
     elif v.verdict in ("copy", "shared parent") and edits:
-        rel = "same model"  # related, and one side holds a storage grid the other lacks: a quantised re-upload
+        rel, same_by = "same model", "storage grid"  # related; a grid one side lacks: quantised re-upload
     elif v.verdict in ("copy", "shared parent"):
         # MoTHer's logic: a parent and its child order consistently (storage grid, zeros, kurtosis); two
         # children of one parent do not, and neither does a pair the verdict finds only loosely related
@@ -232,7 +234,7 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
     lin = v.lineage or {}
     dist = 1.0 - float(lin["similarity"]) if lin.get("similarity") is not None and "p_value" in lin else None
     return Relation(candidate.id, rel, v.verdict, p, function_db, sketch_distance, edits, ev, v.explanation,
-                    record=record, distance=dist)
+                    record=record, distance=dist, same_by=same_by)
 
 
 def _ancestors(model_id: str, parent_of: dict[str, str]) -> set[str]:
@@ -377,7 +379,7 @@ def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None,
         return None
     same = [r for r in accepted if r.relation == "same model"]
     if same:
-        exact = [r for r in same if r.function_db >= SAME_FUNCTION_DB]
+        exact = [r for r in same if not quantised_reupload(r)]
         if exact or distance is None:
             return max(exact or same, key=lambda r: r.function_db)
         # only quantised re-uploads (same model by a storage grid): rounding moves the weights by independent
@@ -396,6 +398,12 @@ def choose(accepted: list[Relation], *, parent_of: dict[str, str] | None = None,
                 hits = _direct(hits, parent_of, up=kind == "derived")
             return min(hits, key=lambda r: _nearness(r, distance))
     return min(pool, key=lambda r: _nearness(r, distance))
+
+
+def quantised_reupload(rel: Relation) -> bool:
+    """A *same model* named only by a storage grid (``same_by``; in answers stored before that field, one whose
+    function agrees below :data:`SAME_FUNCTION_DB`, though the function stage's *same* decides some below it)."""
+    return rel.same_by == "storage grid" if rel.same_by else rel.function_db < SAME_FUNCTION_DB
 
 
 def accepted(rel: Relation, alpha: float) -> bool:
