@@ -56,11 +56,7 @@ def rechoose(row: dict[str, Any], stored: dict[str, str] | None = None, *, dista
 
     if "relations" not in row:
         return row
-    rels = [Relation(x["candidate"], x["relation"], x["verdict"], x.get("p_value"),
-                     float(x["function_db"]) if x.get("function_db") is not None else 0.0, 0.0,
-                     list(x.get("edits") or []), list(x.get("direction_evidence") or []), fwer=x.get("fwer"),
-                     distance=x.get("distance"), record={"stats": (stats or {}).get(x["candidate"]) or {}},
-                     same_by=str(x.get("same_by") or ""))
+    rels = [Relation.from_dict(x, record={"stats": (stats or {}).get(x["candidate"]) or {}})
             for x in row["relations"]]
     out_ = set() if row.get("kind") == "reupload" else {row["id"]}
     parent_of = {c: p for c, p in (stored or {}).items() if c not in out_ and p not in out_}

@@ -58,9 +58,7 @@ def plain(row: dict[str, Any], distance: Any) -> dict[str, Any]:
     from srprint.lineage.query import ALPHA
     from srprint.lineage.relate import Relation, accepted, choose, holm
 
-    rels = [Relation(x["candidate"], x["relation"], x["verdict"], x.get("p_value"), float(x["function_db"] or 0.0),
-                     0.0, list(x.get("edits") or []), list(x.get("direction_evidence") or []),
-                     distance=x.get("distance")) for x in row["relations"]]
+    rels = [Relation.from_dict(x) for x in row["relations"]]
     for rel, fw in zip(rels, holm([r.p_value for r in rels], row["group_size"]), strict=True):
         rel.fwer = fw
     best = choose([r for r in rels if accepted(r, ALPHA)], distance=distance)

@@ -39,8 +39,7 @@ def _earlier_pick(res: dict[str, Any]) -> str | None:
     from srprint.lineage.query import ALPHA
     from srprint.lineage.relate import Relation, accepted
 
-    rels = [Relation(r["candidate"], r["relation"], r["verdict"], None, float(r["function_db"]), 0.0,
-                     fwer=r.get("fwer")) for r in res.get("relations", [])]
+    rels = [Relation.from_dict(r) for r in res.get("relations", [])]
     same = [r for r in rels if r.relation == "same model" and accepted(r, ALPHA)]
     return max(same, key=lambda r: r.function_db).candidate if same else None
 

@@ -103,6 +103,17 @@ def test_what_made_a_same_model_is_recorded_not_inferred_from_the_function_dista
     assert Relation(**{**vars(by_grid), "record": {}}).to_dict()["same_by"] == "storage grid"
 
 
+def test_a_relation_reads_back_what_it_wrote():
+    rel = Relation("root", "derived", "copy", 1e-5, 41.5, 0.2, ["fp16 cast"], ["coarser grid"], "why",
+                   fwer=0.01, record={"licence": "MIT", "stats": {"params": 3}}, distance=0.3, seconds=1.5,
+                   same_by="function")
+    back = Relation.from_dict(rel.to_dict(), record=rel.record)
+    assert back == rel
+    assert Relation.from_dict({**rel.to_dict(), "fwer": None}, fwer=0.2).fwer == 0.2  # fields override
+    old = {k: v for k, v in rel.to_dict().items() if k not in ("same_by", "seconds", "sketch_distance")}
+    assert (Relation.from_dict(old).same_by, Relation.from_dict(old).seconds) == ("", 0.0)  # stored before them
+
+
 def test_a_loose_link_to_another_family_does_not_outrank_the_family():
     # a published root whose fine-tunes are copies of it, and a loose shared parent with another root
     found = [rel("ft1", "parent", 0.0001, verdict="copy"), rel("sib", "parent", 0.0002, verdict="copy"),

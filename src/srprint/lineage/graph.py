@@ -159,12 +159,8 @@ def stored_relations(index: LineageIndex, group: str, *, alpha: float = ALPHA) -
             continue
         for me in (a, b):
             other, d = _as_seen_from(row, me)
-            rel = Relation(recs[other].model_id, d["relation"], d["verdict"], d.get("p_value"),
-                           float(d.get("function_db") or 0.0), float(d.get("sketch_distance") or 0.0),
-                           list(d.get("edits") or []), list(d.get("direction_evidence") or []),
-                           d.get("explanation", ""), record={**recs[other].to_dict(), "stats": recs[other].stats},
-                           distance=d.get("distance"), seconds=float(d.get("seconds") or 0.0),
-                           same_by=str(d.get("same_by") or ""))
+            rel = Relation.from_dict({**d, "candidate": recs[other].model_id},
+                                     record={**recs[other].to_dict(), "stats": recs[other].stats})
             out.setdefault(me, []).append((other, rel))
     for rels in out.values():
         for (_, rel), fw in zip(rels, holm([r.p_value for _, r in rels], m), strict=True):

@@ -42,8 +42,7 @@ def registered_owners(result: dict[str, Any], registered: list[tuple[str, Any]],
     """
     rels: dict[str, dict[str, Any]] = {}
     for r in result.get("relations") or []:
-        rel = Relation(r["candidate"], r["relation"], r["verdict"], r.get("p_value"), 0.0, 0.0,
-                       fwer=r.get("fwer"))
+        rel = Relation.from_dict(r)
         if accepted(rel, alpha):
             rels.setdefault(r["candidate"], r)
     match = result.get("match")

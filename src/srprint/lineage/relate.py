@@ -89,6 +89,16 @@ class Relation:
                 "licence": self.record.get("licence"), "declared_parent": self.record.get("declared_parent"),
                 "source_url": self.record.get("source_url")}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], **fields: Any) -> Relation:
+        """The relation :meth:`to_dict` wrote; ``fields`` add what it does not hold (``record``) or override."""
+        floats = {k: float(d.get(k) or 0.0) for k in ("function_db", "sketch_distance", "seconds")}
+        lists = {k: list(d.get(k) or []) for k in ("edits", "direction_evidence")}
+        return cls(**{"candidate": d["candidate"], "relation": d["relation"], "verdict": d["verdict"],
+                      "p_value": d.get("p_value"), "fwer": d.get("fwer"), "distance": d.get("distance"), **floats,
+                      **lists, "explanation": d.get("explanation") or "", "same_by": str(d.get("same_by") or ""),
+                      **fields})
+
 
 def _int8(stats: dict[str, Any]) -> bool:
     return 0 < int(stats.get("grid_levels", 0)) <= INT8_LEVELS
