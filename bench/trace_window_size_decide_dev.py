@@ -85,6 +85,7 @@ def main() -> None:
     from srprint.attribution.trace import TraceSettings
     from srprint.attribution.trace_protocol import made_image
     from srprint.verification.fingerprint import load_entry_model
+    from srprint.verification.ownership import memoised
     from srprint.zoo.entry import Zoo
     from srprint.zoo.study import pretrained_zoo_dir
 
@@ -99,13 +100,7 @@ def main() -> None:
     bt = _bench_trace()
     pats = MODELS.split(",")
     cands = [e for e in Zoo(pretrained_zoo_dir()).entries() if any(p in e.id for p in pats)]
-    cache: dict[str, Any] = {}
-
-    def load(e: Any) -> Any:
-        if e.id not in cache:
-            cache[e.id] = load_entry_model(e)
-        return cache[e.id]
-
+    load = memoised(load_entry_model)
     done: dict[tuple, dict[str, Any]] = {}
     if ITEMS.is_file():
         for line in ITEMS.read_text().splitlines():

@@ -52,6 +52,8 @@ def dev_photos() -> list[tuple[str, np.ndarray]]:
 
 def summarise(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Per (size, condition, window): how many files pass the photo null, with the median p-value."""
+    from srprint.rates import wilson_interval
+
     out: dict[str, Any] = {}
     for r in items:
         d = out.setdefault(f"{r['size']} px, {r['condition']}, window {r['window']}",
@@ -62,8 +64,6 @@ def summarise(items: list[dict[str, Any]]) -> dict[str, Any]:
         d["violations"].append(r["violations"])
         d["null_min"].append(r["null_min"])
         d["seconds"].append(r["seconds"])
-    from srprint.rates import wilson_interval
-
     for d in out.values():
         d["rate_ci"] = list(wilson_interval(d["passed"], d["n"]))
     return out
@@ -90,7 +90,7 @@ def markdown(s: dict[str, Any], meta: dict[str, Any]) -> str:
 def main() -> None:
     import torch
 
-    from srprint.attribution.jpeg_decide import jpeg_rows
+    from srprint.attribution.jpeg_decide import _passing, jpeg_rows
     from srprint.attribution.trace import TraceSettings
     from srprint.attribution.trace_protocol import made_image
     from srprint.verification.fingerprint import load_entry_model
@@ -128,7 +128,7 @@ def main() -> None:
                     rows, skipped = jpeg_rows(pic, info, [entry], lambda e: model, settings=settings)
                     row = rows[0] if rows else {"violations": None, "ratio": None, "p_value": 1.0, "null_min": None}
                     s, nmin = row.get("ratio"), row.get("null_min")
-                    passed = bool(rows and row["p_value"] < ALPHA and nmin is not None and s < nmin and s < 1)
+                    passed = bool(_passing(rows, ALPHA))  # the verdict's own photo-null rule
                     out = {"photo": name, "size": size, "condition": cond, "window": window,
                            "crop": row.get("crop"), "violations": row.get("violations"),
                            "bicubic_violations": row.get("bicubic_violations"), "ratio": s,
