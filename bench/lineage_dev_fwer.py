@@ -7,7 +7,7 @@ model at hand (the published x2 checkpoints and the mini zoo's x2 models: same-l
 seeds are the independent ones that share a layout), and looked up leave-one-out with
 :func:`srprint.lineage.query.query_file` as the benchmark does (its index has no stored graph: the lookup
 expands to the sketches nearest the relatives found instead). The family-wise error rates of each lookup
-are the library's (weighted Holm, :func:`srprint.lineage.relate.fwer`: the models with the suspect's kernel
+are the library's (weighted Holm, :func:`srprint.lineage.familywise.fwer`: the models with the suspect's kernel
 layout hold half of the level); beside them the same confirmations with plain Holm over the group (what
 the lookup did before), re-chosen by :func:`srprint.lineage.relate.choose` with the sibling rule.
 Independent queries: the mini zoo's x2 ``VGG+Adv-s2`` models (a model of one architecture and seed shares
@@ -55,8 +55,9 @@ def population(state: Path) -> tuple[dict[str, dict[str, str]], list[str]]:
 
 def plain(row: dict[str, Any], distance: Any) -> dict[str, Any]:
     """The row's confirmations with plain Holm over the group, re-chosen (sibling rule)."""
+    from srprint.lineage.familywise import holm
     from srprint.lineage.query import ALPHA
-    from srprint.lineage.relate import Relation, accepted, choose, holm
+    from srprint.lineage.relate import Relation, accepted, choose
 
     rels = [Relation.from_dict(x) for x in row["relations"]]
     for rel, fw in zip(rels, holm([r.p_value for r in rels], row["group_size"]), strict=True):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from srprint.lineage.familywise import fwer, holm, layout_weights
 from srprint.lineage.query import fwer_of
-from srprint.lineage.relate import Relation, fwer, holm, layout_weights
+from srprint.lineage.relate import Relation
 from srprint.lineage.store import Record
 
 ALPHA = 0.05

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from srprint.lineage.build import index_models
+from srprint.lineage.familywise import holm
 from srprint.lineage.query import query_file
-from srprint.lineage.relate import holm
 
 
 @pytest.fixture(scope="module")

@@ -35,8 +35,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from .familywise import layout
 from .orient import ORIENTABLE
-from .relate import SUSPECT, Distance, Relation, layout, storage_direction
+from .relate import SUSPECT, Distance, Relation, storage_direction
 
 # a drift: the family's most obtuse angle has a cosine at most this (114 degrees). Set on the dev families of
 # bench/lineage_dev_drift.py: every subset of 4-6 members of the six x2 families without a clear drift stays above

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..errors import SrprintError
 from ..verification.null_cache import STATISTIC_VERSION
-from .relate import find_root
+from .familywise import find_root
 from .store import LineageIndex, Record
 
 SCHEMA = """CREATE TABLE IF NOT EXISTS lookups (

@@ -42,8 +42,9 @@ from typing import Any
 from ..errors import SrprintError
 from ..verification.null_cache import STATISTIC_VERSION
 from .drift import along_drift
+from .familywise import holm
 from .orient import by_component
-from .relate import SUSPECT, Distance, Relation, accepted, choose, holm, weight_distances
+from .relate import SUSPECT, Distance, Relation, accepted, choose, weight_distances
 from .store import LineageIndex, Record
 
 SCHEMA = (

@@ -33,13 +33,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+from .familywise import find_root
 from .relate import (
     QUALITY_MARGIN_DB,
     SUSPECT,
     TRAINED_MARGIN_DB,
     Distance,
     Relation,
-    find_root,
     storage_direction,
 )
 

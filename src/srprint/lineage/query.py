@@ -17,7 +17,7 @@
    every later query of that candidate and a query pays only for its pairs.
 4. **Answer**: among the relations whose family-wise error rate over the group (weighted Holm, every
    indexed model of the group a hypothesis, those with the suspect's kernel layout holding half of the
-   level: :func:`srprint.lineage.relate.fwer`) is below ``alpha``, or that reproduce the candidate's function
+   level: :func:`srprint.lineage.familywise.fwer`) is below ``alpha``, or that reproduce the candidate's function
    exactly, oriented again by the anchor rule (:func:`srprint.lineage.orient.by_anchor`: of two relatives,
    the one nearer in weights to the best-restoring trained model is the parent), then, where the suspect's
    family shares a drift (:func:`srprint.lineage.drift.along_drift`), by its position along it, the weight
@@ -43,6 +43,7 @@ from ..errors import SrprintError
 from . import graph
 from .build import _metadata, content_sha256, resolve_inputs
 from .drift import along_drift, upstream
+from .familywise import fwer, layout, layout_weights
 from .orient import by_anchor
 from .relate import (
     SAME_FUNCTION_DB,
@@ -51,9 +52,6 @@ from .relate import (
     Relation,
     accepted,
     choose,
-    fwer,
-    layout,
-    layout_weights,
     relate,
     weight_distances,
 )
@@ -81,7 +79,7 @@ FwerOf = Callable[[list[Relation]], None]
 
 def fwer_of(suspect_stats: dict[str, Any] | None, records: list[Record], m: int) -> FwerOf:
     """``set_fwer(relations)``: sets each relation's family-wise error rate over the ``m`` models of the group
-    (:func:`srprint.lineage.relate.fwer`, weighted by :func:`srprint.lineage.relate.layout_weights`; a
+    (:func:`srprint.lineage.familywise.fwer`, weighted by :func:`srprint.lineage.familywise.layout_weights`; a
     candidate not among ``records`` weighs 1)."""
     weights = layout_weights(suspect_stats, {r.model_id: r.stats for r in records}, m)
 
@@ -167,7 +165,7 @@ def confirm(profile: dict[str, Any], rec: Record, distance: float, *, load: Any,
 def nearest_in_weights(pool: list[tuple[Record, float]], suspect_stats: dict[str, Any] | None,
                        distance: Callable[[str, str], float | None], n: int) -> list[tuple[Record, float]]:
     """The ``n`` records of ``pool`` (nearest sketches, ``(record, sketch distance)``) with the suspect's kernel
-    layout (:func:`~srprint.lineage.relate.layout`) nearest to it in weights (:func:`weight_distances`' ``distance``
+    layout (:func:`~srprint.lineage.familywise.layout`) nearest to it in weights (:func:`weight_distances`' ``distance``
     with :data:`~srprint.lineage.relate.SUSPECT`; records whose weights cannot be compared are left out), nearest
     first, ties by id."""
     mine = layout(suspect_stats)

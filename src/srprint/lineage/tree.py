@@ -27,9 +27,9 @@ from typing import Any
 
 from ..errors import SrprintError
 from . import graph
+from .familywise import find_root, holm
 from .forest import forest_edges, graph_edge, own_lookups
 from .query import confirm
-from .relate import find_root, holm
 from .store import LineageIndex, Record
 
 DEFAULT_K = 3
