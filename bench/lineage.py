@@ -76,8 +76,13 @@ DERIVED = {"ft1": ("root", {"seed": 0, "data": "bsd68"}), "ft2": ("ft1", {"seed"
            "sibft": ("sib", {"seed": 6, "data": "bsd68"})}
 # held out from the index-time graph's rules (v4): made and scored after they were written
 HELDOUT_V4 = ("sibft",)
-QUERIES = "queries-v12"  # verification v3.7; earlier answers stay in queries/ to queries-v11/ where kept
-INDEX = "index-v4"  # with the sibft models and the family graph (index-v2-15: the v3 run's index)
+QUERIES = "queries-v13"  # FMEN's fine-tunes remade (COLLAPSE_DB); earlier answers stay in queries/ to queries-v12/
+INDEX = "index-v5"  # FMEN's fine-tunes remade (index-v4-15: v12's, with the collapsed ones)
+# a fine-tune losing more than this on the attack's held-out crops collapsed (FMEN's merged form under a plain
+# Adam step, at any learning rate: 24.7 -> 4.7 dB): it is made again with each tensor's step in proportion to
+# its scale (the finetune attack's ``scaled``), as its fine-tunes' children are. Set on the FMEN root's own
+# fine-tunes, by their PSNR only (no lineage answer read); every other family moved by at most 1.5 dB
+COLLAPSE_DB = 3.0
 LINK_K = 3
 REUPLOADS = {"renamed": None, "fp16": ("fp16", {}), "int8": ("quantize", {"bits": 8}),
              "permuted": ("permute", {"seed": 3})}
@@ -112,6 +117,7 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
     pop: dict[str, Any] = {"roots": {}, "derived": {}, "reuploads": {}, "independent": {}, "failed": {},
                            "attack_s": {}}
     derived_zoo, up_zoo = state / "derived", state / "reuploads"
+    pop["remade_scaled"] = []
     for rid in ROOTS[:n_roots]:
         eid = f"{rid}-pretrained"
         if not (pre / eid / "model.json").is_file():
@@ -119,7 +125,8 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
             continue
         root = ZooEntry.load(pre / eid)
         pop["roots"][rid] = str(root.path)
-        made = {"root": root}
+        made: dict[str, Any] = {"root": root}
+        remade: set[str] = set()
         for name, (parent, params) in DERIVED.items():
             try:
                 t = time.perf_counter()
@@ -131,6 +138,17 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
                 else:
                     e = attack_model(made[parent], "finetune", out, params={**FT, **params})
                     pop["attack_s"][f"{rid}-{name}"] = round(time.perf_counter() - t, 2)
+                scaled = bool(e.labels.get("attack_params", {}).get("scaled"))
+                if not scaled and (parent in remade or e.metrics.get("psnr_change", 0.0) < -COLLAPSE_DB):
+                    if not build:
+                        raise FileNotFoundError(f"{out} collapsed and was not made again (report only)")
+                    e = attack_model(made[parent], "finetune", out, params={**FT, **params, "scaled": True},
+                                     overwrite=True)
+                    pop["attack_s"][f"{rid}-{name}"] = round(time.perf_counter() - t, 2)
+                    scaled = True
+                if scaled:
+                    remade.add(name)
+                    pop["remade_scaled"].append(f"{rid}-{name}")
                 pop["attack_s"][f"{rid}-{name}"] = (e.timings or {}).get("attack_seconds")
                 if e.id != f"{rid}-{name}":  # attacked ids repeat (ft1 and sib are both ROOT+finetune100)
                     e.id = f"{rid}-{name}"
@@ -443,6 +461,7 @@ def main(argv: list[str] | None = None) -> int:
     res = {"population": {"roots": len(pop["roots"]), "derived": len(pop["derived"]),
                           "reuploads": len(pop["reuploads"]), "independent": len(pop["independent"]),
                           "indexed": built["n"], "failed": pop["failed"], "attack_s": pop["attack_s"],
+                          "remade_scaled": pop["remade_scaled"],
                           "build_population_s_this_run": round(build_s, 1)},
            "throughput": {"n": built["n"], "index_build_s": round(built["s"], 2),
                           "models_per_s_per_core": built["n"] / built["s"]},

@@ -115,3 +115,34 @@ def test_quantize_refuses_bits_out_of_range(tiny_zoo, tmp_path, bits):
     with pytest.raises(SrprintError, match="bits must be in"):
         attack_model(tiny_zoo / "EDSR-tiny-x2-s1", "quantize", tmp_path / "q", params={"bits": bits})
     assert not (tmp_path / "q").exists()
+
+
+def test_scaled_finetune_steps_each_tensor_in_proportion_and_is_recorded_only_when_on():
+    from srprint.verification.attacks import _param_groups, attack_params
+
+    big, tiny = torch.full((4, 4), 10.0), torch.full((4, 4), 1e-6)
+    plain = _param_groups([big, tiny], 1e-4, scaled=False)
+    assert len(plain) == 1 and plain[0]["lr"] == 1e-4
+    lrs = [g["lr"] for g in _param_groups([big, tiny], 1e-4, scaled=True)]
+    assert lrs[1] / lrs[0] == pytest.approx(1e-7)  # a tensor a million times smaller moves a million times less
+    # Adam steps every entry by about lr: the tiny tensor is overwritten by a plain step, kept by a scaled one
+    for scaled, kept in ((False, False), (True, True)):
+        w = torch.full((8,), 1e-6, requires_grad=True)
+        opt = torch.optim.Adam(_param_groups([w, torch.ones(8, requires_grad=True)], 1e-4, scaled=scaled))
+        w.sum().backward()
+        opt.step()
+        assert (float(w.detach().abs().max()) < 2e-6) is kept
+    # recorded only when on, so models fine-tuned before the option existed are still recognised
+    assert "scaled" not in attack_params("finetune", {"scaled": False})
+    assert attack_params("finetune", {"scaled": True})["scaled"] is True
+
+
+def test_scaled_finetune_attack_is_reused_and_differs_from_plain(tiny_zoo, tmp_path):
+    src = ZooEntry.load(tiny_zoo / "EDSR-tiny-x2-s1")
+    kw = {"iters": 2, "patch": 24, "batch": 2}
+    plain = attack_model(src, "finetune", tmp_path / "plain", params=kw)
+    scaled = attack_model(src, "finetune", tmp_path / "scaled", params={**kw, "scaled": True})
+    assert scaled.labels["attack_params"]["scaled"] is True and "scaled" not in plain.labels["attack_params"]
+    a, b = load_weights(plain.weights_path), load_weights(scaled.weights_path)
+    assert any(not torch.equal(a[k], b[k]) for k in a)
+    assert attack_model(src, "finetune", tmp_path / "scaled", params={**kw, "scaled": True}).metrics == scaled.metrics

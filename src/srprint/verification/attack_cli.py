@@ -66,10 +66,13 @@ def attack_finetune(iters: int = typer.Option(500, "--iters", min=1, max=1_000_0
                     data: str = typer.Option("bsd68", "--data", help="bsd68 (BSDS500 val photos, the BSD68 "
                                              "pool; scikit-image photos if absent) or skimage"),
                     seed: int = AttackSeedOpt,
+                    scaled: bool = typer.Option(False, "--scaled", help="Each tensor's learning rate in "
+                                                "proportion to its scale (for networks a uniform Adam step "
+                                                "collapses, e.g. FMEN's merged form)"),
                     target: dict[str, Any] = None) -> None:  # type: ignore[assignment]  (@attack_target_options)
     """Fine-tune (L1, fresh Adam) on the model's own task on photos never used to measure the PSNR change."""
-    run_attack("finetune", {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed},
-                **target)
+    run_attack("finetune", {"iters": iters, "lr": lr, "batch": batch, "patch": patch, "data": data, "seed": seed,
+                            "scaled": scaled}, **target)
 
 @attack_app.command("quantize")
 @attack_target_options
