@@ -164,4 +164,20 @@ NOTES = [
     "function, a storage grid, identical weights), and the re-upload rule reads that instead of inferring a "
     "quantised re-upload from an agreement below 60 dB (the function stage also says *same* below it). The "
     "stored v12 answers predate the field and fall back to the inference, so the tables above are unchanged.",
+    "v13 run (queries-v13 on index-v5, compared with queries-v12), session 39, 2026-12-07: index 22:21, links "
+    "22:25-22:31, queries 22:31-22:40 UTC, two threads with tcmalloc, nothing else running: the library as "
+    "committed in 20721ad. One change, to the population: FMEN's five fine-tunes had collapsed (held-out "
+    "PSNR 28.0 -> 4.5-4.8 dB: FMEN's merged form feeds activations of 1e7 into kernels of 2e-6, and a plain "
+    "Adam step collapses it at any learning rate down to 1e-8), so they were no fine-tune anyone would "
+    "publish and the quality rule could not read them. A fine-tune that loses more than `COLLAPSE_DB` (3 dB) "
+    "on the attack's held-out crops is now made again with each tensor's step in proportion to its scale (the "
+    "finetune attack's `scaled`), as are its children: FMEN's five (changes -0.10 to +0.12 dB), no other "
+    "family (every other fine-tune moved by 1.5 dB at most). Post hoc: found reading v12's misses (four FMEN "
+    "answers of *direction unknown*: 'not a trained model'); no rule of the lookup changed, and the remade "
+    "models were scored once. FMEN's derived answers: 4 wrong of 5 in v12, 1 in v13 (sibft named a child of "
+    "ft1, not sib); its root went from *unknown* to *parent of* ft1; every other family's answers are v12's. "
+    "The nulls' keys include the reference pool's files, so every null was computed again. One confirmation "
+    "counted *later* took 8.8 s (fast-srgan's query, candidate FMEN ft2): a leave-one-out query changes the "
+    "candidate's reference pool, so that pair computed its null there; the same query run again took 0.83 s "
+    "for it.",
 ]
