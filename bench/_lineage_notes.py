@@ -172,7 +172,7 @@ NOTES = [
     "publish and the quality rule could not read them. A fine-tune that loses more than `COLLAPSE_DB` (3 dB) "
     "on the attack's held-out crops is now made again with each tensor's step in proportion to its scale (the "
     "finetune attack's `scaled`), as are its children: FMEN's five (changes -0.10 to +0.12 dB), no other "
-    "family (every other fine-tune moved by 1.5 dB at most). Post hoc: found reading v12's misses (four FMEN "
+    "family (every other fine-tune moved by -0.91 to +1.22 dB on those crops). Post hoc: found reading v12's misses (four FMEN "
     "answers of *direction unknown*: 'not a trained model'); no rule of the lookup changed, and the remade "
     "models were scored once. FMEN's derived answers: 4 wrong of 5 in v12, 1 in v13 (sibft named a child of "
     "ft1, not sib); its root went from *unknown* to *parent of* ft1; every other family's answers are v12's. "
