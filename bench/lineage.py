@@ -76,13 +76,13 @@ DERIVED = {"ft1": ("root", {"seed": 0, "data": "bsd68"}), "ft2": ("ft1", {"seed"
            "sibft": ("sib", {"seed": 6, "data": "bsd68"})}
 # held out from the index-time graph's rules (v4): made and scored after they were written
 HELDOUT_V4 = ("sibft",)
-QUERIES = "queries-v13"  # FMEN's fine-tunes remade (COLLAPSE_DB); earlier answers stay in queries/ to queries-v12/
+QUERIES = "queries-v13"  # FMEN's fine-tunes remade (collapsed); earlier answers stay in queries/ to queries-v12/
 INDEX = "index-v5"  # FMEN's fine-tunes remade (index-v4-15: v12's, with the collapsed ones)
-# a fine-tune losing more than this on the attack's held-out crops collapsed (FMEN's merged form under a plain
-# Adam step, at any learning rate: 24.7 -> 4.7 dB): it is made again with each tensor's step in proportion to
-# its scale (the finetune attack's ``scaled``), as its fine-tunes' children are. Set on the FMEN root's own
-# fine-tunes, by their PSNR only (no lineage answer read); every other fine-tune moved by -0.91 to +1.22 dB
-COLLAPSE_DB = 3.0
+# a fine-tune losing more than FINETUNE_COLLAPSE_DB (3 dB) on the attack's held-out crops collapsed (FMEN's
+# merged form under a plain Adam step, at any learning rate: 24.7 -> 4.7 dB): it is made again with each
+# tensor's step in proportion to its scale (the finetune attack's ``scaled``), as its fine-tunes' children
+# are. Set on the FMEN root's own fine-tunes, by their PSNR only (no lineage answer read); every other
+# fine-tune moved by -0.91 to +1.22 dB
 LINK_K = 3
 REUPLOADS = {"renamed": None, "fp16": ("fp16", {}), "int8": ("quantize", {"bits": 8}),
              "permuted": ("permute", {"seed": 3})}
@@ -103,7 +103,7 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
     """Import the roots, make the derived models and re-uploads, copy the independent models (``build=False``:
     only list the models already made; one not made is listed as failed, nothing is imported or trained)."""
     from srprint.config import shared_data_dir, srprint_home
-    from srprint.verification.attacks import attack_model
+    from srprint.verification.attacks import FINETUNE_COLLAPSE_DB, attack_model
     from srprint.zoo.entry import ZooEntry
     from srprint.zoo.imports import import_manifest
     from srprint.zoo.study import copy_prebuilt_zoo, pretrained_zoo_dir
@@ -139,7 +139,7 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
                     e = attack_model(made[parent], "finetune", out, params={**FT, **params})
                     pop["attack_s"][f"{rid}-{name}"] = round(time.perf_counter() - t, 2)
                 scaled = bool(e.labels.get("attack_params", {}).get("scaled"))
-                if not scaled and (parent in remade or e.metrics.get("psnr_change", 0.0) < -COLLAPSE_DB):
+                if not scaled and (parent in remade or e.metrics.get("psnr_change", 0.0) < -FINETUNE_COLLAPSE_DB):
                     if not build:
                         raise FileNotFoundError(f"{out} collapsed and was not made again (report only)")
                     e = attack_model(made[parent], "finetune", out, params={**FT, **params, "scaled": True},

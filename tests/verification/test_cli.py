@@ -88,3 +88,14 @@ def test_edit_attacks_from_the_cli_are_copies(tiny_zoo, tmp_path):
     r = runner.invoke(app, ["attack", "insert-identity", "EDSR-tiny-x2-s1", "--zoo", str(tiny_zoo), "--kind", "x",
                             "-o", str(tmp_path / "bad")])
     assert r.exit_code != 0 and not (tmp_path / "bad").exists()
+
+
+def test_finetune_cli_says_when_the_model_collapsed(tiny_zoo, tmp_path):
+    base = ["attack", "finetune", "EDSR-tiny-x2-s1", "--zoo", str(tiny_zoo), "--iters", "3", "--patch", "24",
+            "--batch-size", "2", "--data", "skimage"]
+    r = runner.invoke(app, [*base, "--lr", "1.0", "-o", str(tmp_path / "wrecked")])
+    assert r.exit_code == 0, r.output
+    assert "collapsed the model" in r.stdout and "--scaled" in r.stdout
+    r = runner.invoke(app, [*base, "--lr", "1e-6", "-o", str(tmp_path / "gentle")])
+    assert r.exit_code == 0, r.output
+    assert "collapsed" not in r.stdout

@@ -204,14 +204,16 @@ def _match_keys(net_state: dict[str, torch.Tensor], file_state: dict[str, torch.
     return out
 
 
+# a fine-tune that loses more than this on the held-out crops has collapsed (FMEN under a plain step: -20 dB)
+FINETUNE_COLLAPSE_DB = 3.0
+
+
 def _param_groups(params: list[torch.Tensor], lr: float, *, scaled: bool) -> list[dict[str, Any]]:
     """Adam's parameter groups: one learning rate for all, or (``scaled``) one per tensor in proportion to
-    its root-mean-square, ``lr * rms(W) / rms(all weights)`` (the same mean step).
-
-    Why: Adam moves every entry by about ``lr`` whatever its gradient, so a tensor of entries far smaller
-    than the rest is overwritten. FMEN's released (merged) form feeds activations of 1e7 into kernels of
-    2e-6 (its HFAB excite convs): a plain Adam fine-tune collapses it at any learning rate down to 1e-8
-    (held-out PSNR 24.7 -> 4.7 dB after 100 steps, measured), which is no model anyone would publish."""
+    its root-mean-square, ``lr * rms(W) / rms(all weights)`` (the same mean step). Why: Adam moves every
+    entry by about ``lr`` whatever its gradient, so a tensor far smaller than the rest is overwritten. FMEN's
+    merged form feeds activations of 1e7 into kernels of 2e-6: a plain Adam fine-tune collapses it at any
+    learning rate down to 1e-8 (held-out PSNR 24.7 -> 4.7 dB after 100 steps, measured)."""
     if not scaled:
         return [{"params": params, "lr": lr}]
     rms = [float(p.detach().float().pow(2).mean().sqrt()) for p in params]
