@@ -76,7 +76,7 @@ DERIVED = {"ft1": ("root", {"seed": 0, "data": "bsd68"}), "ft2": ("ft1", {"seed"
            "sibft": ("sib", {"seed": 6, "data": "bsd68"})}
 # held out from the index-time graph's rules (v4): made and scored after they were written
 HELDOUT_V4 = ("sibft",)
-QUERIES = "queries-v13"  # FMEN's fine-tunes remade (collapsed); earlier answers stay in queries/ to queries-v12/
+QUERIES = "queries-v14"  # relations record whether nulls were computed; older answers in queries/ to queries-v13/
 INDEX = "index-v5"  # FMEN's fine-tunes remade (index-v4-15: v12's, with the collapsed ones)
 # a fine-tune losing more than FINETUNE_COLLAPSE_DB (3 dB) on the attack's held-out crops collapsed (FMEN's
 # merged form under a plain Adam step, at any learning rate: 24.7 -> 4.7 dB): it is made again with each

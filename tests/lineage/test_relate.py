@@ -200,3 +200,42 @@ def test_relate_records_what_made_a_same_model(monkeypatch):
     assert (got.relation, got.same_by) == ("same model", "storage grid")
     got = relate(entry, entry, suspect_stats={"params": 10}, **kw)
     assert got.same_by == "" and got.relation != "same model"
+
+
+def test_relate_records_whether_the_verdict_computed_a_null(monkeypatch):
+    from types import SimpleNamespace
+
+    import srprint.verification.ownership as ownership
+    from srprint.lineage.relate import relate
+
+    def verdict(functional: dict, lineage: dict):
+        return lambda *a, **k: SimpleNamespace(verdict="independent", functional=functional, lineage=lineage,
+                                               explanation="")
+
+    entry = SimpleNamespace(id="cand")
+    kw = {"record": {"stats": {}}, "suspect_stats": {}, "function_db": 20.0, "sketch_distance": 0.5, "load": None}
+    for functional, lineage, expect in (({"null_cached": True}, {"null_cached": True}, False),
+                                        ({"null_cached": True}, {"null_cached": False}, True),
+                                        ({"null_cached": False}, {}, True),
+                                        ({}, {}, None)):
+        monkeypatch.setattr(ownership, "verify_models", verdict(functional, lineage))
+        got = relate(entry, entry, **kw)
+        assert got.nulls_computed is expect
+        assert Relation.from_dict(got.to_dict()).nulls_computed is expect
+
+
+def test_verify_models_says_when_its_nulls_were_read_back(tmp_path, monkeypatch):
+    from srprint.verification.fingerprint import load_entry_model
+    from srprint.verification.ownership import verify_models
+    from srprint.zoo.entry import ZooEntry
+
+    from ..verification.conftest import make_sr_entry
+
+    monkeypatch.setenv("SRPRINT_HOME", str(tmp_path / "home"))
+    for i in range(3):
+        make_sr_entry(tmp_path, f"m{i}", seed=i)
+    a, b, c = (ZooEntry.load(tmp_path / f"m{i}") for i in range(3))
+    first = verify_models(a, b, load=load_entry_model, references=[c], cache={})
+    again = verify_models(a, b, load=load_entry_model, references=[c], cache={})
+    assert first.functional["null_cached"] is False and again.functional["null_cached"] is True
+    assert first.lineage["null_cached"] is False and again.lineage["null_cached"] is True

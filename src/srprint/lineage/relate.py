@@ -72,6 +72,9 @@ class Relation:
     distance: float | None = None  # lineage distance 1 - S of the verdict (None: decided by the function)
     seconds: float = 0.0  # the confirmation's time (loading the candidate, its outputs, the verdict)
     same_by: str = ""  # a same model by its "function", "storage grid" or "weights" (:func:`quantised_reupload`)
+    # whether the verdict computed a null (function or lineage) rather than reading it back (None: not known):
+    # a confirmation's time with stored nulls is what a registered candidate costs
+    nulls_computed: bool | None = None
 
     def closeness(self) -> tuple[float, float]:
         """Sort key, closest first: the lineage distance, then the function distance."""
@@ -84,7 +87,7 @@ class Relation:
                 "distance": self.distance, "seconds": self.seconds,
                 "sketch_distance": self.sketch_distance, "edits": self.edits,
                 "direction_evidence": self.direction_evidence, "explanation": self.explanation,
-                "same_by": self.same_by,
+                "same_by": self.same_by, "nulls_computed": self.nulls_computed,
                 "licence": self.record.get("licence"), "declared_parent": self.record.get("declared_parent"),
                 "source_url": self.record.get("source_url")}
 
@@ -96,7 +99,7 @@ class Relation:
         return cls(**{"candidate": d["candidate"], "relation": d["relation"], "verdict": d["verdict"],
                       "p_value": d.get("p_value"), "fwer": d.get("fwer"), "distance": d.get("distance"), **floats,
                       **lists, "explanation": d.get("explanation") or "", "same_by": str(d.get("same_by") or ""),
-                      **fields})
+                      "nulls_computed": d.get("nulls_computed"), **fields})
 
 
 def _int8(stats: dict[str, Any]) -> bool:
@@ -242,8 +245,10 @@ def relate(suspect: Any, candidate: Any, *, record: dict[str, Any], suspect_stat
             rel = "derived (direction unknown)" if v.verdict == "copy" else "shares a parent"
     lin = v.lineage or {}
     dist = 1.0 - float(lin["similarity"]) if lin.get("similarity") is not None and "p_value" in lin else None
+    flags = [stage.get("null_cached") for stage in (v.functional or {}, lin) if "null_cached" in stage]
     return Relation(candidate.id, rel, v.verdict, p, function_db, sketch_distance, edits, ev, v.explanation,
-                    record=record, distance=dist, same_by=same_by)
+                    record=record, distance=dist, same_by=same_by,
+                    nulls_computed=any(not f for f in flags) if flags else None)
 
 
 def _ancestors(model_id: str, parent_of: dict[str, str]) -> set[str]:

@@ -252,7 +252,7 @@ def functional_stage(source: Any, suspect: Any, *, load: Callable[[Any], Any], r
     test = agreement_p_value(agreement, null["agreements_db"]) if len(null["agreements_db"]) >= 3 else None
     out: dict[str, Any] = {"method": "function", "agreement_db": agreement, "floor_db": SAME_FUNCTION_DB,
                            "decision": decide_function(agreement, test, alpha=alpha), "null_models": null["models"],
-                           "null_agreements_db": null["agreements_db"]}
+                           "null_agreements_db": null["agreements_db"], "null_cached": bool(null.get("cached"))}
     if test is not None:
         out.update(test)
     return out

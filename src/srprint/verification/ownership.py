@@ -328,7 +328,8 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
                                          method=method), values_key="similarities")
             null = memo[null_key]
             test = lin.lineage_p_value(result.similarity, null["similarities"])
-            lineage.update(test, null_models=null["models"], alpha=alpha, copy_max_distance=copy_max_distance)
+            lineage.update(test, null_models=null["models"], alpha=alpha, copy_max_distance=copy_max_distance,
+                           null_cached=bool(null.get("cached")))
             verdict = decide_lineage(result, test, alpha, copy_max_distance=copy_max_distance)
             lineage["shape_coverage"] = lin.shape_coverage(cap_src, cap_sus)
             # "another architecture" by the kinds of layers in call order, not their shapes: a widened or
