@@ -109,13 +109,13 @@ def confirmation_times(rows: list[dict[str, Any]]) -> dict[str, Any]:
     done = sorted((r for r in rows if r.get("relations")), key=lambda r: r.get("t_done") or 0.0)
     seen: set[str] = set()
     first, later = [], []
-    recorded = all(rel.get("nulls_computed") is not None for r in done for rel in r["relations"]
-                   if rel.get("seconds") is not None)
+    recorded = all("nulls_computed" in rel for r in done for rel in r["relations"] if rel.get("seconds") is not None)
     for r in done:
         for rel in r["relations"]:
             if rel.get("seconds") is None:
                 continue
-            computed = rel["nulls_computed"] if recorded else rel["candidate"] not in seen
+            # None: the verdict needed no null (identical files, different scales): only the pair computed
+            computed = bool(rel["nulls_computed"]) if recorded else rel["candidate"] not in seen
             (first if computed else later).append(float(rel["seconds"]))
             seen.add(rel["candidate"])
 
@@ -339,8 +339,8 @@ def markdown(res: dict[str, Any], *, ft: dict[str, Any], notes: list[str]) -> st
            f"{ {True: 'yes', False: 'no', None: '-'}[h['met']] } |" for h in res["headline"]]
     md += ["", "## Confirmation time per candidate", "",
            "| | n | median s | p90 s | max s |", "|---|---|---|---|---|"]
-    md += [f"| {k} | {v['n']} | {v['median']} | {v['p90']} | {v['max']} |" for k, v in t.items()
-           if k not in ("within_5s_later", "split_by")]
+    md += [f"| {k} | {v['n']} | " + " | ".join("-" if v[c] is None else str(v[c]) for c in ("median", "p90", "max"))
+           + " |" for k, v in t.items() if k not in ("within_5s_later", "split_by")]
     split = ("*first*: a confirmation that computed a null (then stored by `verification/null_cache.py`), as "
              "each relation records it; *later*: every other (nulls read back, only the pair computed)"
              if t.get("split_by") == "nulls_computed" else

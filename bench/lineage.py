@@ -264,8 +264,10 @@ def run_queries(state: Path, pop: dict[str, Any], index: Path, *, deadline: floa
     rows = []
     qdir = state / queries
     qdir.mkdir(exist_ok=True)
+    # same_by (session 38) and nulls_computed (39) were left out of v13's rows: the re-upload rule fell back on
+    # its inference from the function distance there, and the timing split on first confirmations
     keep = ("candidate", "relation", "verdict", "p_value", "fwer", "function_db", "distance", "seconds",
-            "direction_evidence", "edits")
+            "direction_evidence", "edits", "same_by", "nulls_computed")
     for kind, name, path, extra in jobs:
         me = _cached(qdir / f"{kind}-{name}.id.json", lambda p=path: ZooEntry.load(p).id)
         dev = is_dev(kind, name)
