@@ -295,13 +295,20 @@ def _w(x: dict[str, Any]) -> str:
     return f"{x['k']}/{x['n']} = {x['rate']:.1%} ({x['ci95'][0]:.1%}-{x['ci95'][1]:.1%})"
 
 
+def _scaled(p: dict[str, Any]) -> str:
+    """The fine-tunes made again with the scaled step (a plain one had collapsed them), for the header."""
+    made = p.get("remade_scaled") or []
+    return (f"; {len(made)} ({', '.join(made)}) with each tensor's step in proportion to its scale, a plain "
+            "Adam step having collapsed them") if made else ""
+
+
 def markdown(res: dict[str, Any], *, ft: dict[str, Any], notes: list[str]) -> str:
     """The Markdown report of one run."""
     sc, p, t = res["scores"], res["population"], res["confirmation"]
     md = ["# Lineage index benchmark (issue 28)", "",
           f"Population: {p['roots']} published x4 roots, {p['derived']} derived models (fine-tunes of {ft['iters']} "
           f"Adam steps at lr {ft['lr']}: ft1 of the root, ft2 of ft1, sib of the root on other photos; sib2 of the "
-          f"root at lr 3e-4; sibft of sib, new in v4), {p['reuploads']} re-uploads (renamed, fp16, int8, "
+          f"root at lr 3e-4; sibft of sib, new in v4{_scaled(p)}), {p['reuploads']} re-uploads (renamed, fp16, int8, "
           f"permuted), {p['independent']} independent models. Indexed: roots + derived + independent "
           f"({p['indexed']}). Each query leaves itself out. *dev*: the first run's population, on which three "
           f"rules were set; *fresh*: models added after (validation). 95 % Wilson intervals.", "",

@@ -29,6 +29,9 @@ def test_a_rerun_keeps_an_items_v2_verdict_and_computes_a_missing_one(tmp_path: 
     p3.run_protocol_v3(work=work, published=tmp_path / "none", mini=mini, options=opts)
     items = work / "items.jsonl"
     assert {r["key"]: r["verdict_v2"] for r in _rows(items)} == {keep: "not run", fill: "not run"}
+    # the population-free test is kept beside the null's p-value (a pruned copy reaches the lineage stage)
+    pruned = {r["key"]: r for r in _rows(items)}[fill]
+    assert "p_exact" in pruned and pruned["p_value"] is not None and pruned["p_exact"] is not None
     # the rows as an older method left them: one with a v2 verdict, one without
     # (v2 calls an fp16 copy *copy*: the kept verdict is one it would not give)
     old = {keep: {"method": "v3.0", "verdict_v2": "undecided"}, fill: {"method": "v3.0", "verdict_v2": "not run"}}

@@ -294,6 +294,7 @@ def run_protocol_v3(*, work: Path, published: Path | None, mini: Path,
                    agreement_db=f.get("agreement_db"), function=f.get("decision"),
                    similarity=lin.get("similarity"), coverage=lin.get("coverage"), p_value=lin.get("p_value"),
                    p_bound=lin.get("p_bound"), null_n=lin.get("null_n"), kind_coverage=lin.get("kind_coverage"),
+                   p_exact=lin.get("p_exact"),  # the population-free test, kept for rules judged on rows later
                    decided_by=lin.get("decided_by"), seconds_v3=round(t_v3, 2),
                    load_average=round(os.getloadavg()[0], 2))
         _append(items, row)
