@@ -103,7 +103,8 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
     """Import the roots, make the derived models and re-uploads, copy the independent models (``build=False``:
     only list the models already made; one not made is listed as failed, nothing is imported or trained)."""
     from srprint.config import shared_data_dir, srprint_home
-    from srprint.verification.attacks import FINETUNE_COLLAPSE_DB, attack_model
+    from srprint.verification.attacks import attack_model
+    from srprint.verification.finetuning import FINETUNE_COLLAPSE_DB
     from srprint.zoo.entry import ZooEntry
     from srprint.zoo.imports import import_manifest
     from srprint.zoo.study import copy_prebuilt_zoo, pretrained_zoo_dir

@@ -77,7 +77,8 @@ def test_match_keys_by_value_when_names_differ():
 
 
 def test_finetune_defaults_follow_the_paper():
-    from srprint.verification.attacks import _train_photos, attack_params
+    from srprint.verification.attacks import attack_params
+    from srprint.verification.finetuning import _train_photos
 
     p = attack_params("finetune")
     assert p["iters"] == 500 and p["lr"] <= 1e-5 and p["data"] == "bsd68"
@@ -118,7 +119,8 @@ def test_quantize_refuses_bits_out_of_range(tiny_zoo, tmp_path, bits):
 
 
 def test_scaled_finetune_steps_each_tensor_in_proportion_and_is_recorded_only_when_on():
-    from srprint.verification.attacks import _param_groups, attack_params
+    from srprint.verification.attacks import attack_params
+    from srprint.verification.finetuning import _param_groups
 
     big, tiny = torch.full((4, 4), 10.0), torch.full((4, 4), 1e-6)
     plain = _param_groups([big, tiny], 1e-4, scaled=False)

@@ -14,7 +14,8 @@ from torch import nn
 from srprint.io.checkpoints import save_weights
 from srprint.verification import alignment, functional, ownership
 from srprint.verification import lineage as lin
-from srprint.verification.attacks import attack_model, finetune_model
+from srprint.verification.attacks import attack_model
+from srprint.verification.finetuning import finetune_model
 from srprint.verification.fingerprint import load_entry_model
 from srprint.zoo.entry import ZooEntry
 from srprint.zoo.model import register_loader

@@ -35,7 +35,8 @@ attack_target_options = config_options(
 def run_attack(name: str, params: dict[str, Any], *, model: str, out: Path, zoo: Path | None, device: str,
                 as_json: bool, replace: bool = False) -> None:
     from ..zoo.entry import ZooEntry
-    from .attacks import FINETUNE_COLLAPSE_DB, attack_model
+    from .attacks import attack_model
+    from .finetuning import FINETUNE_COLLAPSE_DB
 
     e = attack_model(ZooEntry.load(resolve_model_arg(model, zoo)), name, out, params=params, device=device,
                      overwrite=replace)

@@ -288,7 +288,7 @@ def edit_widen(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
 
 def edit_prune_channels(model: Any, params: dict[str, Any]) -> list[dict[str, Any]]:
     """``prune-channels`` (module docstring): the structural prune; the recovery fine-tuning is the
-    attack's (:func:`srprint.verification.attacks.finetune_model`)."""
+    attack's (:func:`srprint.verification.finetuning.finetune_model`)."""
     percent = float(params.get("percent", 10.0))
     if not 0 < percent < 90:
         raise SrprintError(f"prune-channels percent must be in (0, 90), got {percent}")
