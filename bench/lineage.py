@@ -104,7 +104,7 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
     only list the models already made; one not made is listed as failed, nothing is imported or trained)."""
     from srprint.config import shared_data_dir, srprint_home
     from srprint.verification.attacks import attack_model
-    from srprint.verification.finetuning import FINETUNE_COLLAPSE_DB
+    from srprint.verification.finetuning import collapsed_by_plain_step
     from srprint.zoo.entry import ZooEntry
     from srprint.zoo.imports import import_manifest
     from srprint.zoo.study import copy_prebuilt_zoo, pretrained_zoo_dir
@@ -130,7 +130,6 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
         remade: set[str] = set()
         for name, (parent, params) in DERIVED.items():
             try:
-                t = time.perf_counter()
                 out = derived_zoo / f"{rid}-{name}"
                 if (out / "model.json").is_file():
                     e = ZooEntry.load(out)
@@ -138,14 +137,12 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
                     raise FileNotFoundError(f"{out} was not made (report only)")
                 else:
                     e = attack_model(made[parent], "finetune", out, params={**FT, **params})
-                    pop["attack_s"][f"{rid}-{name}"] = round(time.perf_counter() - t, 2)
                 scaled = bool(e.labels.get("attack_params", {}).get("scaled"))
-                if not scaled and (parent in remade or e.metrics.get("psnr_change", 0.0) < -FINETUNE_COLLAPSE_DB):
+                if not scaled and (parent in remade or collapsed_by_plain_step(e)):
                     if not build:
                         raise FileNotFoundError(f"{out} collapsed and was not made again (report only)")
                     e = attack_model(made[parent], "finetune", out, params={**FT, **params, "scaled": True},
                                      overwrite=True)
-                    pop["attack_s"][f"{rid}-{name}"] = round(time.perf_counter() - t, 2)
                     scaled = True
                 if scaled:
                     remade.add(name)

@@ -148,3 +148,18 @@ def test_scaled_finetune_attack_is_reused_and_differs_from_plain(tiny_zoo, tmp_p
     a, b = load_weights(plain.weights_path), load_weights(scaled.weights_path)
     assert any(not torch.equal(a[k], b[k]) for k in a)
     assert attack_model(src, "finetune", tmp_path / "scaled", params={**kw, "scaled": True}).metrics == scaled.metrics
+
+
+def test_a_collapsed_finetune_is_one_made_with_the_plain_step_that_lost_over_the_threshold():
+    from types import SimpleNamespace
+
+    from srprint.verification.finetuning import FINETUNE_COLLAPSE_DB, collapsed_by_plain_step
+
+    def entry(attack: str, change: float, **params: object) -> SimpleNamespace:
+        return SimpleNamespace(labels={"attack": attack, "attack_params": params}, metrics={"psnr_change": change})
+
+    lost = -FINETUNE_COLLAPSE_DB - 0.1
+    assert collapsed_by_plain_step(entry("finetune", lost))
+    assert not collapsed_by_plain_step(entry("finetune", lost, scaled=True))  # already made the other way
+    assert not collapsed_by_plain_step(entry("finetune", -FINETUNE_COLLAPSE_DB + 0.1))
+    assert not collapsed_by_plain_step(entry("quantize", lost))  # another attack may lose that much

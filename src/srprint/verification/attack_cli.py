@@ -36,7 +36,7 @@ def run_attack(name: str, params: dict[str, Any], *, model: str, out: Path, zoo:
                 as_json: bool, replace: bool = False) -> None:
     from ..zoo.entry import ZooEntry
     from .attacks import attack_model
-    from .finetuning import FINETUNE_COLLAPSE_DB
+    from .finetuning import collapsed_by_plain_step
 
     e = attack_model(ZooEntry.load(resolve_model_arg(model, zoo)), name, out, params=params, device=device,
                      overwrite=replace)
@@ -45,7 +45,7 @@ def run_attack(name: str, params: dict[str, Any], *, model: str, out: Path, zoo:
     m = e.metrics
     stdout.print(f"wrote {e.path} ({e.id}); held-out PSNR {m['heldout_psnr_before']:.2f} -> "
                  f"{m['heldout_psnr_after']:.2f} dB ({m['psnr_change']:+.2f})", highlight=False)
-    if name == "finetune" and not e.labels["attack_params"].get("scaled") and m["psnr_change"] < -FINETUNE_COLLAPSE_DB:
+    if collapsed_by_plain_step(e):
         stdout.print(f"the fine-tune collapsed the model ({m['psnr_change']:+.1f} dB): Adam's uniform step "
                      "overwrites tensors far smaller than the rest; --scaled steps each in proportion to its scale",
                      highlight=False)

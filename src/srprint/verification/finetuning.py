@@ -84,6 +84,14 @@ def task_psnr(model: Any, images: list[np.ndarray], task: str, *, device: str = 
 FINETUNE_COLLAPSE_DB = 3.0
 
 
+def collapsed_by_plain_step(entry: Any) -> bool:
+    """Whether an attacked entry is a plain-step fine-tune that lost more than :data:`FINETUNE_COLLAPSE_DB` on
+    the held-out crops (its record's ``psnr_change``): one to make again with ``scaled``."""
+    params = entry.labels.get("attack_params") or {}
+    return (entry.labels.get("attack") == "finetune" and not params.get("scaled")
+            and float(entry.metrics.get("psnr_change", 0.0)) < -FINETUNE_COLLAPSE_DB)
+
+
 def _param_groups(params: list[torch.Tensor], lr: float, *, scaled: bool) -> list[dict[str, Any]]:
     """Adam's parameter groups: one learning rate for all, or (``scaled``) one per tensor in proportion to
     its root-mean-square, ``lr * rms(W) / rms(all weights)`` (the same mean step). Why: Adam moves every
