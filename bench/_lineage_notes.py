@@ -188,4 +188,20 @@ NOTES = [
     "All 186 answers, and every confirmed candidate's verdict and p-value, equal v13's (the run is "
     "deterministic). Every null was read back (700 confirmations; 15 needed none: identical files), so the "
     "timing table above is the cost of a candidate whose nulls are stored: 0.67 s median, 2.49 s at most.",
+    "v15 run (queries-v15 on index-v6, compared with queries-v14), session 40, 2026-12-08 00:57-01:39 UTC, two "
+    "threads with tcmalloc, nothing else running: the library as committed in a79abea. One change, to the "
+    "population: ten independent models of the roots' own architectures (FSRCNN, ESPCN, FSRCNN-small, IMDN, "
+    "RFDN, RLFN-S, SPAN, SAFMN, EFDN, BSRN x4), each the root's network re-initialised at random "
+    "(`randomised_copy`) and trained from scratch (1500 Adam steps at lr 5e-4, batch 8, 64-px crops of the "
+    "BSD68 pool; held-out PSNR 25.9-29.2 dB, 9-129 s each), so the population holds 46 independent models (the "
+    "issue asks for 40; v14 had 36). No rule was set on them (column *held-out v15*). Adding them changed every "
+    "reference pool, so the index was linked again and every null computed again (links 38 min). All 186 "
+    "earlier answers, and every confirmed candidate's verdict, equal v14's; the ten retrained models are "
+    "*unknown* (0/10). Their sketches and weights mostly bring up each other, not their root: the lookup "
+    "confirmed the root itself for FSRCNN, FSRCNN-small and SPAN only, so `lineage_retrained_pairs.md` runs "
+    "each root against its retrained model directly (`srprint verify pair`): 10/10 *independent*, but ESPCN's "
+    "pair came out at p = 1.2e-3 against the 1e-3 level (weight similarity 0.090 against a null whose largest "
+    "is 0.068), and three more (SAFMN, EFDN, BSRN) sit above their null's largest value at p 0.05-0.09: small "
+    "networks trained on one task converge part of the way to one another, which the null (random "
+    "initialisations and other architectures) does not hold.",
 ]

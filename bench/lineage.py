@@ -11,7 +11,8 @@ a rerun skips finished items):
 * **re-uploads** of each root (queried, never indexed): renamed, fp16, int8, permuted channels;
 * **independent** models: the mini zoo's x4 models (copied to ``$SRPRINT_HOME/zoos/mini``; one
   (architecture, seed) shares a random initialisation, so links inside it are not false) and the published
-  x4 checkpoints that are not roots.
+  x4 checkpoints that are not roots, and (v15) each of ten roots' own network trained from a fresh random
+  initialisation (``bench/_lineage_retrained.py``: same architecture and layout, nothing else shared).
 
 **dev / fresh.** The first :data:`DEV_ROOTS` roots, their ``ft1 / ft2 / sib`` fine-tunes and re-uploads, and
 the mini zoo's L1 models are the first run's population: the int8 re-upload rule, the family-wise level
@@ -59,6 +60,7 @@ from _lineage_report import (  # noqa: E402
     score,
     validation,
 )
+from _lineage_retrained import add_retrained  # noqa: E402
 
 ROOTS = ("imdn_official_x4", "rfdn_aim2020_x4", "rlfn-s_official_x4", "span-ch28_ntire2024_x4",
          "safmn_ntire2023_x4", "fsrcnn_opencv_x4", "espcn_opencv_x4", "efdn_ntire2022_x4", "rlfn_official_x4",
@@ -76,8 +78,8 @@ DERIVED = {"ft1": ("root", {"seed": 0, "data": "bsd68"}), "ft2": ("ft1", {"seed"
            "sibft": ("sib", {"seed": 6, "data": "bsd68"})}
 # held out from the index-time graph's rules (v4): made and scored after they were written
 HELDOUT_V4 = ("sibft",)
-QUERIES = "queries-v14"  # relations record whether nulls were computed; older answers in queries/ to queries-v13/
-INDEX = "index-v5"  # FMEN's fine-tunes remade (index-v4-15: v12's, with the collapsed ones)
+QUERIES = "queries-v15"  # v15: the retrained independent models indexed (v14: same_by and nulls_computed kept)
+INDEX = "index-v6"  # v15: + the retrained models (index-v5: FMEN's fine-tunes remade; index-v4: v12's)
 # a fine-tune losing more than FINETUNE_COLLAPSE_DB (3 dB) on the attack's held-out crops collapsed (FMEN's
 # merged form under a plain Adam step, at any learning rate: 24.7 -> 4.7 dB): it is made again with each
 # tensor's step in proportion to its scale (the finetune attack's ``scaled``), as its fine-tunes' children
@@ -183,6 +185,7 @@ def build_population(state: Path, n_roots: int, *, build: bool = True) -> dict[s
         path = pre / f"{pid}-pretrained"
         if (path / "model.json").is_file():
             pop["independent"][pid] = str(path)
+    add_retrained(pop, state, build=build)
     return pop
 
 
@@ -432,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
                 "fresh": score([r for r in ran if not r["dev"]], pop, tuple(REUPLOADS)),
                 "dev": score([r for r in ran if r["dev"]], pop, tuple(REUPLOADS)),
                 "heldout_v4": score([r for r in ran if r["name"].rsplit("-", 1)[-1] in HELDOUT_V4], pop,
-                                    tuple(REUPLOADS))}
+                                    tuple(REUPLOADS)),
+                "heldout_v15": score([r for r in ran if r["name"].startswith("retrained-")], pop, tuple(REUPLOADS))}
 
     scores = parts(ran)
     # beside it: the same confirmations chosen without the sibling rule, and the committed v4 answers
