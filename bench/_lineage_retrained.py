@@ -28,10 +28,11 @@ def retrained_id(root_id: str) -> str:
     return f"retrained-{root_id}"
 
 
-def retrain(root: Any, out: Path) -> Any:
+def retrain(root: Any, out: Path, *, seed: int = RETRAIN_SEED, model_id: str | None = None) -> Any:
     """``root``'s network re-initialised (:func:`srprint.verification.lineage.randomised_copy`) and trained
-    from scratch (:func:`srprint.verification.finetuning.finetune_model`, :data:`RETRAIN`), saved as the zoo
-    entry ``out``; the record names no parent (``labels['independent_of']`` says which root it mirrors).
+    from scratch (:func:`srprint.verification.finetuning.finetune_model`, :data:`RETRAIN`; ``seed`` draws the
+    initialisation and the crops), saved as the zoo entry ``out`` with id ``model_id`` (default
+    :func:`retrained_id`); the record names no parent (``labels['independent_of']`` says which root it mirrors).
     An entry already there is returned as is."""
     import torch
 
@@ -48,16 +49,16 @@ def retrain(root: Any, out: Path) -> Any:
     state = load_weights(root.weights_path)
     model = load_entry_model(root)
     key_map = _match_keys(model.net.state_dict(), state)  # by name or value: before the weights are redrawn
-    model.net = randomised_copy(model.net, RETRAIN_SEED)
-    torch.manual_seed(RETRAIN_SEED)
-    finetune_model(model, root.task, {**RETRAIN, "seed": RETRAIN_SEED}, "cpu")
+    model.net = randomised_copy(model.net, seed)
+    torch.manual_seed(seed)
+    finetune_model(model, root.task, {**RETRAIN, "seed": seed}, "cpu")
     trained = model.net.state_dict()
     new_state = {kf: trained[kn].detach().cpu().to(state[kf].dtype).contiguous() for kf, kn in key_map.items()}
     labels = {k: v for k, v in (root.labels or {}).items() if k not in ("declared_parent", "parent")}
     entry = dataclasses.replace(
-        root, id=retrained_id(root.id.removesuffix("-pretrained")), path=None, imported=None,
+        root, id=model_id or retrained_id(root.id.removesuffix("-pretrained")), path=None, imported=None,
         labels={**labels, "source": "trained", "independent_of": root.id,
-                "retrain": {**RETRAIN, "seed": RETRAIN_SEED}},
+                "retrain": {**RETRAIN, "seed": seed}},
         metrics={"heldout_psnr": task_psnr(model, heldout_photos(96), root.task)},
         timings={"train_seconds": round(time.perf_counter() - t0, 2)}, versions=library_versions())
     return write_entry_folder(out, entry, lambda path: save_weights(path, new_state))
