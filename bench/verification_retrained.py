@@ -39,12 +39,13 @@ ROOTS = ("espcn_opencv_x4", "fsrcnn_opencv_x4", "fsrcnn-small_opencv_x4")
 SEEDS = tuple(range(101, 109))  # 8 per architecture; the lineage benchmark's retrained models used seed 7
 
 
-def _verify(srprint: Path, a: Path, b: Path, answer: Path) -> dict[str, Any]:
+def _verify(srprint: Path, a: Path, b: Path, answer: Path, references: list[Path]) -> dict[str, Any]:
     if answer.is_file():
         return json.loads(answer.read_text())
     t = time.perf_counter()
-    run = subprocess.run([str(srprint), "verify", "pair", str(a), str(b), "--json"], capture_output=True, text=True,
-                         check=False)
+    refs = [x for r in references for x in ("--reference", str(r))]
+    run = subprocess.run([str(srprint), "verify", "pair", str(a), str(b), "--json", *refs], capture_output=True,
+                         text=True, check=False)
     if run.returncode != 0:
         return {"error": (run.stderr.strip().splitlines() or ["?"])[-1][:300]}
     res = json.loads(run.stdout)
@@ -60,14 +61,25 @@ def _verify(srprint: Path, a: Path, b: Path, answer: Path) -> dict[str, Any]:
     return out
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
     from srprint.config import srprint_home
     from srprint.rates import wilson_interval
     from srprint.zoo.entry import ZooEntry
     from srprint.zoo.study import pretrained_zoo_dir
 
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--same-arch-references", type=int, default=0, metavar="K",
+                    help="also train K more seeds (201...) of each architecture into one zoo folder and pass it to "
+                    "every pair as --reference, beside the default zoos (the null then holds independently "
+                    "trained models of the pair's own architecture); results under verification_retrained_refs")
+    args = ap.parse_args(argv)
+    k_refs = args.same_arch_references
+    name = "verification_retrained_refs" if k_refs else "verification_retrained"
     state = srprint_home() / "bench" / "verification-retrained"
-    (state / "answers").mkdir(parents=True, exist_ok=True)
+    answers = state / ("answers-refs" if k_refs else "answers")
+    answers.mkdir(parents=True, exist_ok=True)
     srprint = Path(sys.executable).with_name("srprint")
     rows: list[dict[str, Any]] = []
     for rid in ROOTS:
@@ -78,10 +90,18 @@ def main() -> int:
             mid = f"retrained-{rid}-s{seed}"
             made[seed] = retrain(root, state / "models" / mid / mid, seed=seed, model_id=mid).path
             print(f"trained {mid}", flush=True)
+        references: list[Path] = []
+        if k_refs:  # the default zoos named explicitly (--reference replaces them), and the same-arch folder
+            for seed in range(201, 201 + k_refs):
+                mid = f"retrained-{rid}-s{seed}"
+                retrain(root, state / "references" / rid / mid, seed=seed, model_id=mid)
+            home = srprint_home() / "zoos"
+            references = [state / "references" / rid, pretrained_zoo_dir(),
+                          *sorted(p for p in home.iterdir() if p.is_dir())]
         pairs = [("root", root_path, made[s], f"{rid}|s{s}") for s in SEEDS]
         pairs += [("seed", made[s], made[t], f"{rid}|s{s}|s{t}") for s, t in combinations(SEEDS, 2)]
         for kind, a, b, key in pairs:
-            res = _verify(srprint, Path(a), Path(b), state / "answers" / f"{key.replace('|', '--')}.json")
+            res = _verify(srprint, Path(a), Path(b), answers / f"{key.replace('|', '--')}.json", references)
             rows.append({"kind": kind, "arch": rid, "pair": key, **res})
             print(f"{key}: {res.get('verdict', res.get('error'))}", flush=True)
 
@@ -99,7 +119,8 @@ def main() -> int:
              for g, v in groups.items()}
     p_alpha = {g: rate([r for r in v if r["p_value"] is not None], lambda r: r["p_value"] < 1e-3)
                for g, v in groups.items()}
-    data = {"recipe": RETRAIN, "roots": ROOTS, "seeds": SEEDS, "linked": linked, "undecided": undecided,
+    data = {"recipe": RETRAIN, "roots": ROOTS, "seeds": SEEDS, "same_arch_references": k_refs,
+            "linked": linked, "undecided": undecided,
             "lineage_p_below_0.05": p_low, "lineage_p_below_alpha": p_alpha, "rows": rows}
 
     def pct(x: dict[str, Any]) -> str:
@@ -107,7 +128,13 @@ def main() -> int:
 
     md = ["# Independently trained models of one small architecture under `verify pair` (issue 26)", "",
           " ".join(__doc__.split("\n\n")[1:3]).replace("\n", " "), "",
-          f"Recipe: {RETRAIN}, seeds {SEEDS[0]}-{SEEDS[-1]}. 95 % Wilson intervals.", "",
+          f"Recipe: {RETRAIN}, seeds {SEEDS[0]}-{SEEDS[-1]}. 95 % Wilson intervals. " + (
+              f"**With same-architecture references** (post hoc, after the run without them): {k_refs} more "
+              f"networks of each architecture (seeds 201-{200 + k_refs}, same recipe) in one zoo folder passed to "
+              "every pair as `--reference` beside the default zoos, so the lineage null holds independently "
+              "trained models of the pair's own architecture (`ownership.lineage_references`: the suspect's "
+              "architecture when at least 3 references have it)." if k_refs else
+              "Default references (no model of the pair's own architecture trained apart)."), "",
           "| pairs | n | *copy* or *shared parent* (target 0) | *undecided* | lineage p < 1e-3 | lineage p < 0.05 |",
           "|---|---:|---|---|---|---|"]
     md += [f"| {g} | {len(v)} | {pct(linked[g])} | {pct(undecided[g])} | {pct(p_alpha[g])} | {pct(p_low[g])} |"
@@ -117,7 +144,7 @@ def main() -> int:
            f"p = {r['p_value']:.3g} (null max {r['null_max']:.3f}); {r['explanation']}"
            for r in ran if r["verdict"] != "independent" and r["p_value"] is not None] or ["- none"]
     md += [f"- {r['pair']}: {r['error']}" for r in rows if "error" in r]
-    write_results("verification_retrained", data, "\n".join(md) + "\n")
+    write_results(name, data, "\n".join(md) + "\n")
     print("\n".join(md))
     return 0
 

@@ -8,7 +8,7 @@ from srprint.verification import lineage as lin
 from srprint.verification import ownership
 from srprint.verification.attacks import attack_model
 from srprint.verification.fingerprint import load_entry_model
-from srprint.verification.verdict_text import FEW_TRAINED
+from srprint.verification.verdict_text import FEW_TRAINED, own_architecture_note
 from srprint.zoo.archs import create_arch
 from srprint.zoo.entry import ZooEntry
 from srprint.zoo.model import register_loader
@@ -299,6 +299,7 @@ def test_a_shared_parent_needs_trained_models_in_the_null(pop, tmp_path):
     related = {"load": load_entry_model, "copy_max_distance": 1e-12}  # no copy band: significant is shared parent
     v = ownership.verify_models(e["s1"], q, references=list(e.values()), **related)
     assert v.verdict == "shared parent", v.explanation
+    assert not any("independently trained" in n for n in v.notes), v.notes  # its null holds trained EDSRs
     v = ownership.verify_models(e["s1"], q, references=[], **related)
     assert len(v.lineage["null_models"]) == ownership.N_RANDOM
     assert v.verdict == "undecided" and v.lineage["decided_by"] == FEW_TRAINED, v.explanation
@@ -311,3 +312,13 @@ def test_a_shared_parent_needs_trained_models_in_the_null(pop, tmp_path):
     assert redecide({**row, "null_n": 16}, 0.07) == "shared parent"
     assert redecide({**row, "null_n": ownership.N_RANDOM + 2}, 0.07) == "undecided"
     assert redecide({**row, "similarity": 0.99, "null_n": ownership.N_RANDOM}, 0.07) == "copy"
+
+
+def test_a_shared_parent_without_trained_models_of_its_architecture_in_the_null_says_so():
+    # seed siblings of a small network trained on one task (FSRCNN x4) were called shared parent against
+    # a null of other architectures (bench/results/verification_retrained.md): the verdict carries a caveat
+    note = own_architecture_note("shared parent", ["IMDN", "RFDN"], "FSRCNN")
+    assert note is not None and "FSRCNN" in note and "--reference" in note
+    assert own_architecture_note("shared parent", ["FSRCNN", "IMDN"], "FSRCNN") is None
+    assert own_architecture_note("independent", [], "FSRCNN") is None
+    assert own_architecture_note("copy", [], "FSRCNN") is None

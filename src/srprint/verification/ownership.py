@@ -35,7 +35,7 @@ from typing import Any
 from . import lineage as lin
 from .alignment import shared_start
 from .null_cache import cached_null, entry_digest, entry_key, shape_signature
-from .verdict_text import FEW_TRAINED, WEIGHTS_AND_FUNCTION, explain
+from .verdict_text import FEW_TRAINED, WEIGHTS_AND_FUNCTION, explain, own_architecture_note
 
 ALPHA = 1e-3  # significance level of the lineage test (a level, not a threshold on the statistic)
 COPY_MIN_COVERAGE = 0.9
@@ -360,6 +360,8 @@ def verify_models(source: Any, suspect: Any, *, load: Callable[[Any], Any], refe
             if len(null["models"]) == n_random:
                 notes.append("no reference model of this architecture: the lineage null holds only random "
                              "initialisations, which are farther apart than independently trained models")
+            caveat = own_architecture_note(verdict, [r.arch for r in same_arch], suspect.arch)
+            notes += [caveat] if caveat else []
         elif func["decision"] == "not closer":
             verdict = "independent"
         else:

@@ -70,3 +70,19 @@ def explain(verdict: str, src: str, sus: str, *, lineage: dict[str, Any] | None,
         why = "closer to the source than independent models are, yet not the same function (distilled? imitating?)"
     return (f"the architectures do not line up ({cov:.0%} of the parameters pair) and the outputs agree at "
             f"{agree if agree is None else round(agree)} dB: {why}; undecided.")
+
+
+def own_architecture_note(verdict: str, null_archs: list[str], suspect_arch: str) -> str | None:
+    """The caveat of a *shared parent* whose lineage null holds no independently trained model of the suspect's
+    own architecture (``null_archs``: the architectures of the null's trained models), else None.
+
+    Why: independently trained networks of one small architecture, trained on one task, converge part of the
+    way to one another, closer than other architectures or random re-initialisations sit. With the default
+    references, 11 of 28 pairs of FSRCNN x4 networks trained from different random starts were called *shared
+    parent*; with 4 more such networks passed as references, none was (``bench/results/verification_retrained*.md``).
+    """
+    if verdict != "shared parent" or suspect_arch in null_archs:
+        return None
+    return (f"the lineage null holds no independently trained {suspect_arch}: networks of one small architecture "
+            "trained apart on one task can look related against other architectures; pass a few as --reference "
+            "before acting on this verdict")
