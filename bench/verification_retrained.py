@@ -35,15 +35,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_results  # noqa: E402
 from _lineage_retrained import RETRAIN, retrain  # noqa: E402
 
-ROOTS = ("espcn_opencv_x4", "fsrcnn_opencv_x4", "fsrcnn-small_opencv_x4")
-SEEDS = tuple(range(101, 109))  # 8 per architecture; the lineage benchmark's retrained models used seed 7
+ROOTS = ("espcn_opencv", "fsrcnn_opencv", "fsrcnn-small_opencv")  # + _x{scale}
+SEEDS = {4: tuple(range(101, 109)),  # 8 per architecture; the lineage benchmark's retrained models used seed 7
+         2: tuple(range(301, 307))}  # x2 (6 each): the held-out check of --train-references
 
 
-def _verify(srprint: Path, a: Path, b: Path, answer: Path, references: list[Path]) -> dict[str, Any]:
+def _verify(srprint: Path, a: Path, b: Path, answer: Path, references: list[Path], train: int) -> dict[str, Any]:
     if answer.is_file():
         return json.loads(answer.read_text())
     t = time.perf_counter()
     refs = [x for r in references for x in ("--reference", str(r))]
+    refs += ["--train-references", str(train)] if train else []
     run = subprocess.run([str(srprint), "verify", "pair", str(a), str(b), "--json", *refs], capture_output=True,
                          text=True, check=False)
     if run.returncode != 0:
@@ -74,19 +76,25 @@ def main(argv: list[str] | None = None) -> int:
                     help="also train K more seeds (201...) of each architecture into one zoo folder and pass it to "
                     "every pair as --reference, beside the default zoos (the null then holds independently "
                     "trained models of the pair's own architecture); results under verification_retrained_refs")
+    ap.add_argument("--scale", type=int, default=4, choices=sorted(SEEDS), help="the published networks' scale")
+    ap.add_argument("--train-references", type=int, default=0, metavar="K",
+                    help="pass --train-references K to every pair (the library trains K networks of the suspect's "
+                    "architecture for its null); results under NAME_trainrefs")
     args = ap.parse_args(argv)
-    k_refs = args.same_arch_references
-    name = "verification_retrained_refs" if k_refs else "verification_retrained"
+    k_refs, train, scale = args.same_arch_references, args.train_references, args.scale
+    seeds = SEEDS[scale]
+    name = ("verification_retrained" + ("" if scale == 4 else f"_x{scale}") + ("_refs" if k_refs else "")
+            + ("_trainrefs" if train else ""))
     state = srprint_home() / "bench" / "verification-retrained"
-    answers = state / ("answers-refs" if k_refs else "answers")
+    answers = state / name.replace("verification_retrained", "answers")
     answers.mkdir(parents=True, exist_ok=True)
     srprint = Path(sys.executable).with_name("srprint")
     rows: list[dict[str, Any]] = []
-    for rid in ROOTS:
+    for rid in (f"{r}_x{scale}" for r in ROOTS):
         root_path = pretrained_zoo_dir() / f"{rid}-pretrained"
         root = ZooEntry.load(root_path)
         made = {}
-        for seed in SEEDS:
+        for seed in seeds:
             mid = f"retrained-{rid}-s{seed}"
             made[seed] = retrain(root, state / "models" / mid / mid, seed=seed, model_id=mid).path
             print(f"trained {mid}", flush=True)
@@ -98,10 +106,10 @@ def main(argv: list[str] | None = None) -> int:
             home = srprint_home() / "zoos"
             references = [state / "references" / rid, pretrained_zoo_dir(),
                           *sorted(p for p in home.iterdir() if p.is_dir())]
-        pairs = [("root", root_path, made[s], f"{rid}|s{s}") for s in SEEDS]
-        pairs += [("seed", made[s], made[t], f"{rid}|s{s}|s{t}") for s, t in combinations(SEEDS, 2)]
+        pairs = [("root", root_path, made[s], f"{rid}|s{s}") for s in seeds]
+        pairs += [("seed", made[s], made[t], f"{rid}|s{s}|s{t}") for s, t in combinations(seeds, 2)]
         for kind, a, b, key in pairs:
-            res = _verify(srprint, Path(a), Path(b), answers / f"{key.replace('|', '--')}.json", references)
+            res = _verify(srprint, Path(a), Path(b), answers / f"{key.replace('|', '--')}.json", references, train)
             rows.append({"kind": kind, "arch": rid, "pair": key, **res})
             print(f"{key}: {res.get('verdict', res.get('error'))}", flush=True)
 
@@ -112,14 +120,15 @@ def main(argv: list[str] | None = None) -> int:
 
     ran = [r for r in rows if "error" not in r]
     groups = {"all": ran, **{k: [r for r in ran if r["kind"] == k] for k in ("root", "seed")},
-              **{a: [r for r in ran if r["arch"] == a] for a in ROOTS}}
+              **{a: [r for r in ran if r["arch"] == a] for a in sorted({r["arch"] for r in ran})}}
     linked = {g: rate(v, lambda r: r["verdict"] in ("copy", "shared parent")) for g, v in groups.items()}
     undecided = {g: rate(v, lambda r: r["verdict"] == "undecided") for g, v in groups.items()}
     p_low = {g: rate([r for r in v if r["p_value"] is not None], lambda r: r["p_value"] < 0.05)
              for g, v in groups.items()}
     p_alpha = {g: rate([r for r in v if r["p_value"] is not None], lambda r: r["p_value"] < 1e-3)
                for g, v in groups.items()}
-    data = {"recipe": RETRAIN, "roots": ROOTS, "seeds": SEEDS, "same_arch_references": k_refs,
+    data = {"recipe": RETRAIN, "roots": ROOTS, "scale": scale, "seeds": seeds, "same_arch_references": k_refs,
+            "train_references": train,
             "linked": linked, "undecided": undecided,
             "lineage_p_below_0.05": p_low, "lineage_p_below_alpha": p_alpha, "rows": rows}
 
@@ -128,12 +137,15 @@ def main(argv: list[str] | None = None) -> int:
 
     md = ["# Independently trained models of one small architecture under `verify pair` (issue 26)", "",
           " ".join(__doc__.split("\n\n")[1:3]).replace("\n", " "), "",
-          f"Recipe: {RETRAIN}, seeds {SEEDS[0]}-{SEEDS[-1]}. 95 % Wilson intervals. " + (
+          f"x{scale} networks. Recipe: {RETRAIN}, seeds {seeds[0]}-{seeds[-1]}. 95 % Wilson intervals. " + (
               f"**With same-architecture references** (post hoc, after the run without them): {k_refs} more "
               f"networks of each architecture (seeds 201-{200 + k_refs}, same recipe) in one zoo folder passed to "
               "every pair as `--reference` beside the default zoos, so the lineage null holds independently "
               "trained models of the pair's own architecture (`ownership.lineage_references`: the suspect's "
               "architecture when at least 3 references have it)." if k_refs else
+              f"**`--train-references {train}`**: the library trains {train} networks of the suspect's architecture "
+              "for the null (`verification/trained_references.py`, made after the x4 runs; these x2 networks and "
+              "seeds were not looked at before)." if train else
               "Default references (no model of the pair's own architecture trained apart)."), "",
           "| pairs | n | *copy* or *shared parent* (target 0) | *undecided* | lineage p < 1e-3 | lineage p < 0.05 |",
           "|---|---:|---|---|---|---|"]

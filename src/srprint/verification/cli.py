@@ -26,7 +26,7 @@ from ..cli_common import (
 from ..errors import SrprintError
 from .attack_cli import attack_app
 from .fingerprint import Fingerprint, FingerprintSettings, is_fingerprint_file, load_fingerprint
-from .references import entry_arg, fingerprint_settings, reference_entries
+from .references import check_trained_references, entry_arg, fingerprint_settings, reference_entries
 
 TaskOpt = typer.Option(None, "--task", help="sr | denoise | deblur | deblur-motion | lowlight | derain "
                        "(default: the model's own task)")
@@ -77,15 +77,25 @@ def _print_verdict(v: Any, prefix: str = "") -> None:
     stdout.print(f"{prefix}[{'red' if v.is_copy else 'green'}]{v.summary_line()}[/]")
 
 
+TrainReferencesOpt = typer.Option(
+    0, "--train-references", min=0, max=32, metavar="K",
+    help="Also train K networks of the suspect's architecture from random starts and add them to the references "
+    "(cached under $SRPRINT_HOME/verification/trained-references; seconds each for a small network, minutes for a "
+    "large one): small networks trained apart on one task can look related against other architectures "
+    "(bench/results/verification_retrained.md)")
+
+
 def _verify_lineage(src: Any, sus: Any, reference: list[Path] | None, alpha: float, as_json: bool,
-                    device: str = "cpu") -> None:
+                    device: str = "cpu", *, train_references: int = 0) -> None:
     from functools import partial
 
     from .fingerprint import load_entry_model
     from .ownership import verify_models
+    from .trained_references import trained_references
 
+    trained = trained_references(sus, train_references, device=device)
     v = verify_models(src, sus, load=partial(load_entry_model, device=device),
-                      references=reference_entries(reference, [src, sus]), alpha=alpha)
+                      references=reference_entries(reference, [src, sus]) + trained, alpha=alpha)
     if printed_as_json(v.to_dict(), as_json):
         return
     colour = {"copy": "red", "shared parent": "yellow", "independent": "green"}.get(v.verdict, "white")
@@ -156,7 +166,7 @@ def verify_pair(
                                       "methods; written only when named)"),
     task: str | None = TaskOpt, size: int = SizeOpt, iters: int = ItersOpt, lam: float = LambdaOpt,
     lr: float = LrOpt, k: int = KOpt, seed: int = SeedOpt, method: str = VerifyMethodOpt,
-    reference: list[Path] | None = ReferenceOpt, alpha: float = AlphaOpt,
+    reference: list[Path] | None = ReferenceOpt, alpha: float = AlphaOpt, train_references: int = TrainReferencesOpt,
     zoo: Path | None = ZooOpt, device: str = DeviceOpt, force: bool = ForceOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Verdict for SOURCE vs SUSPECT: copy, shared parent, independent or undecided.
@@ -169,8 +179,7 @@ def verify_pair(
     if image is not None:  # a side file follows the main output's policy; an unwritable folder only warns
         check_output_file(image, force=force, check_folder=False,
                           inputs=[source, suspect, *(Path(x) / "fingerprint.json" for x in (source, suspect))])
-    if method == "quan":
-        method = "critical"
+    method = "critical" if method == "quan" else method
     sides: list[Any] = [load_fingerprint(s) if is_fingerprint_file(s) else entry_arg(s, zoo)
                         for s in (source, suspect)]
     if method == "auto":
@@ -179,8 +188,9 @@ def verify_pair(
         if any(isinstance(s, Fingerprint) for s in sides):
             raise SrprintError("--method lineage compares weights: give both sides as models (zoo entry "
                                "folders or ids), or pass --method quan for fingerprint files")
-        _verify_lineage(sides[0], sides[1], reference, alpha, as_json, device)
+        _verify_lineage(sides[0], sides[1], reference, alpha, as_json, device, train_references=train_references)
         return
+    check_trained_references(train_references, method)
     fixed = next((s.settings for s in sides if isinstance(s, Fingerprint)), None)
     first_entry = next((s for s in sides if not isinstance(s, Fingerprint)), None)
     settings = fixed or fingerprint_settings(task, size=size, iters=iters, lam=lam, lr=lr, k=k, seed=seed,

@@ -57,6 +57,19 @@ def reference_entries(folders: list[Path] | None, sides: list[Any]) -> list[Any]
     return out
 
 
+def check_trained_references(k: int, method: str) -> None:
+    """Refuse ``--train-references`` where no lineage null is drawn (fingerprint files, critical-image methods).
+
+    Raises
+    ------
+    SrprintError
+        If ``k`` is set and ``method`` is not ``lineage``.
+    """
+    if k and method != "lineage":
+        raise SrprintError(f"--train-references fills the lineage null: it needs two models (--method lineage), "
+                           f"not --method {method}")
+
+
 def fingerprint_settings(task: str | None, *, size: int, iters: int, lam: float, lr: float, k: int, seed: int,
                          method: str, default_task: str = "sr") -> FingerprintSettings:
     """The critical-image settings of a command line (``task`` defaults to the model's own).

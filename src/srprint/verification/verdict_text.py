@@ -79,10 +79,11 @@ def own_architecture_note(verdict: str, null_archs: list[str], suspect_arch: str
     Why: independently trained networks of one small architecture, trained on one task, converge part of the
     way to one another, closer than other architectures or random re-initialisations sit. With the default
     references, 11 of 28 pairs of FSRCNN x4 networks trained from different random starts were called *shared
-    parent*; with 4 more such networks passed as references, none was (``bench/results/verification_retrained*.md``).
+    parent*; with 4 more such networks passed as references, none was (``bench/results/verification_retrained*.md``;
+    :mod:`~srprint.verification.trained_references` trains them).
     """
     if verdict != "shared parent" or suspect_arch in null_archs:
         return None
     return (f"the lineage null holds no independently trained {suspect_arch}: networks of one small architecture "
-            "trained apart on one task can look related against other architectures; pass a few as --reference "
-            "before acting on this verdict")
+            "trained apart on one task can look related against other architectures; pass a few as --reference, or "
+            "--train-references 4, before acting on this verdict")
