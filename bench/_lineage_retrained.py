@@ -8,7 +8,6 @@ would link them. Made and scored after every rule of the lineage answer was writ
 from __future__ import annotations
 
 import dataclasses
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,38 +28,24 @@ def retrained_id(root_id: str) -> str:
 
 
 def retrain(root: Any, out: Path, *, seed: int = RETRAIN_SEED, model_id: str | None = None) -> Any:
-    """``root``'s network re-initialised (:func:`srprint.verification.lineage.randomised_copy`) and trained
-    from scratch (:func:`srprint.verification.finetuning.finetune_model`, :data:`RETRAIN`; ``seed`` draws the
-    initialisation and the crops), saved as the zoo entry ``out`` with id ``model_id`` (default
+    """``root``'s network re-initialised and trained from scratch, by the library's trained references' own
+    training (:func:`srprint.verification.trained_references.train_from_scratch`, :data:`RETRAIN`; ``seed``
+    draws the initialisation and the crops), saved as the zoo entry ``out`` with id ``model_id`` (default
     :func:`retrained_id`); the record names no parent (``labels['independent_of']`` says which root it mirrors).
     An entry already there is returned as is."""
-    import torch
-
-    from srprint.io.checkpoints import load_weights, save_weights
-    from srprint.verification.attacks import _match_keys
-    from srprint.verification.finetuning import finetune_model, heldout_photos, task_psnr
-    from srprint.verification.fingerprint import load_entry_model
-    from srprint.verification.lineage import randomised_copy
+    from srprint.io.checkpoints import save_weights
+    from srprint.verification.trained_references import train_from_scratch
     from srprint.zoo.entry import ZooEntry, library_versions, write_entry_folder
 
     if (out / "model.json").is_file():
         return ZooEntry.load(out)
-    t0 = time.perf_counter()
-    state = load_weights(root.weights_path)
-    model = load_entry_model(root)
-    key_map = _match_keys(model.net.state_dict(), state)  # by name or value: before the weights are redrawn
-    model.net = randomised_copy(model.net, seed)
-    torch.manual_seed(seed)
-    finetune_model(model, root.task, {**RETRAIN, "seed": seed}, "cpu")
-    trained = model.net.state_dict()
-    new_state = {kf: trained[kn].detach().cpu().to(state[kf].dtype).contiguous() for kf, kn in key_map.items()}
+    new_state, psnr, seconds = train_from_scratch(root, seed=seed, recipe=RETRAIN)
     labels = {k: v for k, v in (root.labels or {}).items() if k not in ("declared_parent", "parent")}
     entry = dataclasses.replace(
         root, id=model_id or retrained_id(root.id.removesuffix("-pretrained")), path=None, imported=None,
         labels={**labels, "source": "trained", "independent_of": root.id,
                 "retrain": {**RETRAIN, "seed": seed}},
-        metrics={"heldout_psnr": task_psnr(model, heldout_photos(96), root.task)},
-        timings={"train_seconds": round(time.perf_counter() - t0, 2)}, versions=library_versions())
+        metrics={"heldout_psnr": psnr}, timings={"train_seconds": seconds}, versions=library_versions())
     return write_entry_folder(out, entry, lambda path: save_weights(path, new_state))
 
 

@@ -73,27 +73,20 @@ def trained_references(
     SrprintError
         If ``k`` is out of range, or a training step turns non-finite.
     """
-    import torch
-
     from ..config import srprint_home
     from ..errors import SrprintError
-    from ..io.checkpoints import load_weights, save_weights
+    from ..io.checkpoints import save_weights
     from ..zoo.entry import ZooEntry, library_versions, write_entry_folder
-    from .attacks import _match_keys
-    from .finetuning import finetune_model, heldout_photos, task_psnr
     from .fingerprint import load_entry_model
-    from .lineage import randomised_copy
 
     if not 0 <= int(k) <= MAX_TRAINED_REFERENCES:
         raise SrprintError(f"trained references: {k} is out of range (0 to {MAX_TRAINED_REFERENCES})")
     if k == 0:
         return []
     recipe = dict(recipe or TRAIN_RECIPE)
-    model = load_entry_model(entry, device=device)
-    root = Path(folder) if folder is not None else (
-        srprint_home() / "verification" / "trained-references" / _folder_key(entry, model, recipe))
-    state = load_weights(entry.weights_path)
-    key_map = _match_keys(model.net.state_dict(), state)  # by name or value: before the weights are redrawn
+    root = Path(folder) if folder is not None else (srprint_home() / "verification" / "trained-references"
+                                                    / _folder_key(entry, load_entry_model(entry, device=device),
+                                                                  recipe))
     slug = re.sub(r"[^A-Za-z0-9_.+-]", "_", str(entry.arch)) or "net"
     out: list[Any] = []
     for i in range(int(k)):
@@ -102,19 +95,12 @@ def trained_references(
         if (path / "model.json").is_file() and (path / "model.safetensors").is_file():
             out.append(ZooEntry.load(path))
         else:
-            t0 = time.perf_counter()
-            fresh = load_entry_model(entry, device=device)
-            fresh.net = randomised_copy(fresh.net, seed)
-            torch.manual_seed(seed)
-            finetune_model(fresh, entry.task, {**recipe, "seed": seed}, device)
-            trained = fresh.net.state_dict()
-            new_state = {kf: trained[kn].detach().cpu().to(state[kf].dtype).contiguous() for kf, kn in key_map.items()}
+            new_state, psnr, seconds = train_from_scratch(entry, seed=seed, recipe=recipe, device=device)
             ref = dataclasses.replace(
                 entry, id=path.name, path=None, spec=None, imported=None, source="trained",
                 labels={"arch": entry.arch, "scale": entry.scale, "task": entry.task, "source": "trained",
                         "trained_reference": {**recipe, "seed": seed}},
-                metrics={"heldout_psnr": task_psnr(fresh, heldout_photos(96), entry.task, device=device)},
-                timings={"train_seconds": round(time.perf_counter() - t0, 2)}, versions=library_versions())
+                metrics={"heldout_psnr": psnr}, timings={"train_seconds": seconds}, versions=library_versions())
             try:
                 out.append(write_entry_folder(path, ref, lambda p, s=new_state: save_weights(p, s)))
             except OSError as exc:
@@ -122,3 +108,42 @@ def trained_references(
         if progress is not None:
             progress(i + 1, int(k))
     return out
+
+
+def train_from_scratch(entry: Any, *, seed: int, recipe: dict[str, Any],
+                       device: str = "cpu") -> tuple[dict[str, Any], float, float]:
+    """``entry``'s network re-initialised at random (:func:`~srprint.verification.lineage.randomised_copy`) and
+    trained from scratch by the fine-tuning loop (:func:`~srprint.verification.finetuning.finetune_model`, with
+    ``recipe``); ``seed`` draws the start and the crops. The one training both the trained references and the
+    benchmarks' independent models of a published architecture use.
+
+    Returns
+    -------
+    tuple
+        The trained weights under the keys of ``entry``'s weights file (its dtypes), the held-out PSNR
+        (:func:`~srprint.verification.finetuning.task_psnr`), and the seconds taken.
+
+    Raises
+    ------
+    SrprintError
+        If a training step turns non-finite, or the network's weights cannot be mapped back to the file's keys.
+    """
+    import torch
+
+    from ..io.checkpoints import load_weights
+    from .attacks import _match_keys
+    from .finetuning import finetune_model, heldout_photos, task_psnr
+    from .fingerprint import load_entry_model
+    from .lineage import randomised_copy
+
+    t0 = time.perf_counter()
+    state = load_weights(entry.weights_path)
+    model = load_entry_model(entry, device=device)
+    key_map = _match_keys(model.net.state_dict(), state)  # by name or value: before the weights are redrawn
+    model.net = randomised_copy(model.net, seed)
+    torch.manual_seed(seed)
+    finetune_model(model, entry.task, {**recipe, "seed": seed}, device)
+    trained = model.net.state_dict()
+    new_state = {kf: trained[kn].detach().cpu().to(state[kf].dtype).contiguous() for kf, kn in key_map.items()}
+    psnr = task_psnr(model, heldout_photos(96), entry.task, device=device)
+    return new_state, psnr, round(time.perf_counter() - t0, 2)
